@@ -1,0 +1,31 @@
+/*
+ * caps.h -- every hard limit of handoff, in one place.
+ *
+ * Buffers that grow from input are created with one of these caps; a value
+ * over a cap is refused, never truncated silently.
+ */
+#ifndef HK_CORE_CAPS_H
+#define HK_CORE_CAPS_H
+
+/* Default body limit of POST /hooks/{source}; `intake.max_body_bytes`. */
+#define HK_CAP_BODY_DEFAULT (1024u * 1024u)
+/* The largest body limit a configuration may set. Keep in step with
+ * client_max_body_size in deploy/nginx/handoff.conf. */
+#define HK_CAP_BODY_MAX (8u * 1024u * 1024u)
+/* A configuration file. */
+#define HK_CAP_CONFIG_FILE (4u * 1024u * 1024u)
+/* A secret read from a file or the environment. */
+#define HK_CAP_SECRET 4096u
+/* One log line, escapes included. */
+#define HK_CAP_LOG_LINE 4096u
+/* One JSON response body of the status API. */
+#define HK_CAP_RESPONSE (4u * 1024u * 1024u)
+/* Request headers kept per request, and bytes of one header value. */
+#define HK_CAP_HEADERS 64u
+#define HK_CAP_HEADER_VALUE 8192u
+/* Signatures listed in one signature header. */
+#define HK_CAP_SIGNATURES 16u
+/* Deliveries a worker reads or claims in one batch. */
+#define HK_CAP_BATCH 1000u
+
+#endif
