@@ -72,11 +72,22 @@ enum hk_err hk_intake_decide(const struct hk_request *req,
  * Verifies the request against the source's scheme, in constant time,
  * accepting any secret in rotation. On success sets *signed_ms (0 when the
  * scheme signs no time). Returns HK_E_MISSING_SIGNATURE, HK_E_BAD_SIGNATURE
- * or HK_E_STALE_TIMESTAMP with err set.
+ * or HK_E_STALE_TIMESTAMP with err set, and HK_E_INTERNAL when OpenSSL
+ * itself fails (no fault of the sender).
  */
 enum hk_err hk_verify(const struct hk_request *req,
                       const struct hk_source *src, int64_t now_ms,
                       int64_t *signed_ms, struct hk_error *err) HK_MUST_CHECK;
+
+/*
+ * Checks an Authorization header against the config's API tokens: it must
+ * be "Bearer <token>" and match one token, compared in constant time.
+ * Returns HK_E_OK, or HK_E_UNAUTHORIZED with err set (the message never
+ * repeats what was sent).
+ */
+enum hk_err hk_api_authorize(const struct hk_config *cfg,
+                             const char *authorization,
+                             struct hk_error *err) HK_MUST_CHECK;
 
 /*
  * Signs as a Standard Webhooks sender does: returns a new string

@@ -1,0 +1,315 @@
+/*
+ * verify_standard.c -- the Standard Webhooks scheme (standardwebhooks.com;
+ * Svix and every sender that follows the spec).
+ *
+ * A request carries three headers: webhook-id, webhook-timestamp (Unix
+ * seconds) and webhook-signature, a space-separated list of
+ * "<version>,<base64>". The symmetric signature, version v1, is the base64
+ * HMAC-SHA256 of "id.timestamp.body" keyed by the base64-decoded secret
+ * ("whsec_" prefix optional). Other versions (v1a, the asymmetric ed25519
+ * one) are skipped. Several signatures let a sender roll its secret; several
+ * secrets in the config let us roll ours: any pair that matches passes.
+ *
+ * Decisions, where the spec leaves room:
+ * - The timestamp is checked before any HMAC: a stale request costs nothing.
+ *   It is accepted when within tolerance_ms of now in either direction,
+ *   bounds included.
+ * - A timestamp that is not a run of 1 to 15 decimal digits is a bad
+ *   signature (401 bad_signature), not a stale one: it cannot be the time
+ *   of any signing, and calling it stale would send the sender to check a
+ *   clock that is not wrong. Like the reference libraries, the signed
+ *   content uses the number re-written in decimal (leading zeros dropped).
+ * - A header that is present but empty counts as missing.
+ * - A signature header listing more than HK_CAP_SIGNATURES entries (any
+ *   version) is refused whole rather than truncated.
+ * - Every v1 candidate is compared with the MAC of every secret, without
+ *   stopping at the first match; only the candidate's own length (public,
+ *   chosen by the sender) decides whether it is decoded at all.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "webhooks/hmac.h"
+#include "webhooks/verify.h"
+
+#define ID_HEADER "webhook-id"
+#define TS_HEADER "webhook-timestamp"
+#define SIG_HEADER "webhook-signature"
+#define SECRET_PREFIX "whsec_"
+/* Unix seconds of up to 15 digits: far beyond any clock, and * 1000 fits
+ * in int64_t. */
+#define TS_MAX_DIGITS 15
+/* base64 of a 32-byte MAC: 44 characters padded, 43 without. */
+#define SIG_B64_LEN 44
+
+static const char *const keep_headers[] = {ID_HEADER, TS_HEADER, NULL};
+
+/* The pieces of the signed content "id.timestamp.body". */
+#define SIGNED_PARTS 5
+/* Room for an int64_t in decimal. */
+#define TS_TEXT 24
+
+/* The v1 signatures of one header, decoded. */
+struct candidates {
+  unsigned char mac[HK_CAP_SIGNATURES][HK_HMAC_MAX];
+  unsigned char ok[HK_CAP_SIGNATURES]; /* 1 when mac holds a 32-byte MAC */
+  size_t n;
+};
+
+/*
+ * Points parts[0..SIGNED_PARTS) at the signed content "id.ts.body", with ts
+ * written in decimal into ts_text (TS_TEXT bytes). Everything stays
+ * borrowed.
+ */
+static void signed_content(struct hk_span *parts, const char *id, int64_t ts_s,
+                           char *ts_text, const void *body, size_t len) {
+  int n = snprintf(ts_text, TS_TEXT, "%lld", (long long)ts_s);
+
+  parts[0] = (struct hk_span){id, strlen(id)};
+  parts[1] = (struct hk_span){".", 1};
+  parts[2] = (struct hk_span){ts_text, n > 0 ? (size_t)n : 0};
+  parts[3] = (struct hk_span){".", 1};
+  parts[4] = (struct hk_span){body, len};
+}
+
+unsigned char *hk_standard_key(const struct hk_secret *secret, size_t *len) {
+  const char *s = (const char *)secret->bytes;
+  size_t n = secret->len;
+  unsigned char *key;
+  size_t plen = strlen(SECRET_PREFIX);
+
+  *len = 0;
+  if (s == NULL) {
+    return NULL;
+  }
+  if (n >= plen && memcmp(s, SECRET_PREFIX, plen) == 0) {
+    s += plen;
+    n -= plen;
+  }
+  key = hk_b64_decode(s, n, len);
+  if (key != NULL && *len == 0) {
+    free(key);
+    key = NULL;
+  }
+  return key;
+}
+
+/* Parses a run of 1 to TS_MAX_DIGITS decimal digits. Returns 0, or -1. */
+static int parse_timestamp(const char *s, int64_t *out) {
+  int64_t v = 0;
+  size_t i = 0;
+
+  for (; s[i] != '\0'; i++) {
+    if (s[i] < '0' || s[i] > '9' || i == TS_MAX_DIGITS) {
+      return -1;
+    }
+    v = v * 10 + (s[i] - '0');
+  }
+  if (i == 0) {
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+/*
+ * Splits the signature header into c: v1 entries are decoded, others
+ * skipped. Returns HK_E_OK, or HK_E_BAD_SIGNATURE with err set when the
+ * header lists too many entries or no v1 one.
+ */
+static enum hk_err parse_signatures(const char *h, struct candidates *c,
+                                    struct hk_error *err) {
+  size_t entries = 0;
+
+  memset(c, 0, sizeof *c);
+  while (*h != '\0') {
+    size_t len = strcspn(h, " ");
+    if (len > 0) {
+      if (++entries > HK_CAP_SIGNATURES) {
+        return hk_fail(err, HK_E_BAD_SIGNATURE,
+                       "The " SIG_HEADER
+                       " header lists more than %u signatures.",
+                       HK_CAP_SIGNATURES);
+      }
+      if (len > 3 && memcmp(h, "v1,", 3) == 0) {
+        size_t blen = len - 3;
+        if (blen == SIG_B64_LEN || blen == SIG_B64_LEN - 1) {
+          size_t maclen = 0;
+          unsigned char *mac = hk_b64_decode(h + 3, blen, &maclen);
+          if (mac != NULL && maclen == hk_hash_size(HK_HASH_SHA256)) {
+            memcpy(c->mac[c->n], mac, maclen);
+            c->ok[c->n] = 1;
+          }
+          free(mac);
+        }
+        c->n++;
+      }
+    }
+    h += len;
+    h += strspn(h, " ");
+  }
+  if (c->n == 0) {
+    return hk_fail(err, HK_E_BAD_SIGNATURE,
+                   "The " SIG_HEADER " header holds no v1 signature.");
+  }
+  return HK_E_OK;
+}
+
+/*
+ * Computes the MAC under each usable secret and compares it with every
+ * candidate. Returns 1 when any pair matches, 0 when none does, -1 when the
+ * HMAC itself failed.
+ */
+static int match_any(const struct hk_source *src, const struct hk_span *parts,
+                     size_t nparts, const struct candidates *c) {
+  unsigned char mac[HK_HMAC_MAX];
+  int match = 0;
+  int failed = 0;
+
+  for (size_t s = 0; s < src->nsecrets; s++) {
+    size_t keylen = 0;
+    unsigned char *key = hk_standard_key(&src->secrets[s], &keylen);
+    if (key == NULL) {
+      continue; /* config checks secrets at load; one that fails verifies
+                   nothing */
+    }
+    if (hk_hmac(HK_HASH_SHA256, key, keylen, parts, nparts, mac) != 0) {
+      failed = 1;
+    } else {
+      for (size_t i = 0; i < c->n; i++) {
+        match |= c->ok[i] & hk_ct_equal(mac, c->mac[i], sizeof mac);
+      }
+    }
+    hk_wipe(key, keylen);
+    free(key);
+  }
+  return match ? 1 : failed ? -1 : 0;
+}
+
+static enum hk_err verify(const struct hk_request *req,
+                          const struct hk_source *src, int64_t now_ms,
+                          int64_t *signed_ms, struct hk_error *err) {
+  static const char *const names[] = {ID_HEADER, TS_HEADER, SIG_HEADER};
+  const char *values[3];
+  struct candidates c;
+  struct hk_span parts[SIGNED_PARTS];
+  char ts_text[TS_TEXT];
+  int64_t ts_s = 0;
+  int64_t skew_ms;
+  enum hk_err rc;
+  int m;
+
+  *signed_ms = 0;
+  for (size_t i = 0; i < 3; i++) {
+    values[i] = hk_request_header(req, names[i]);
+    if (values[i] == NULL || values[i][0] == '\0') {
+      return hk_fail(err, HK_E_MISSING_SIGNATURE,
+                     "The request lacks the %s header.", names[i]);
+    }
+  }
+  if (parse_timestamp(values[1], &ts_s) != 0) {
+    return hk_fail(err, HK_E_BAD_SIGNATURE,
+                   "The " TS_HEADER
+                   " header is not a Unix time in whole seconds.");
+  }
+  skew_ms = ts_s * 1000 - now_ms;
+  if (skew_ms < -src->tolerance_ms || skew_ms > src->tolerance_ms) {
+    return hk_fail(err, HK_E_STALE_TIMESTAMP,
+                   "The " TS_HEADER " is %lld seconds in the %s, beyond the "
+                   "tolerance of %lld seconds.",
+                   (long long)((skew_ms < 0 ? -skew_ms : skew_ms) / 1000),
+                   skew_ms < 0 ? "past" : "future",
+                   (long long)(src->tolerance_ms / 1000));
+  }
+  rc = parse_signatures(values[2], &c, err);
+  if (rc != HK_E_OK) {
+    return rc;
+  }
+  signed_content(parts, values[0], ts_s, ts_text, req->body, req->body_len);
+  m = match_any(src, parts, SIGNED_PARTS, &c);
+  if (m < 0) {
+    return hk_fail(err, HK_E_INTERNAL, "The signature could not be computed.");
+  }
+  if (m == 0) {
+    return hk_fail(err, HK_E_BAD_SIGNATURE,
+                   "No v1 signature in the " SIG_HEADER
+                   " header matches the request.");
+  }
+  *signed_ms = ts_s * 1000;
+  return HK_E_OK;
+}
+
+static const char *json_type_name(const json_t *v) {
+  switch (json_typeof(v)) {
+  case JSON_OBJECT: return "object";
+  case JSON_ARRAY: return "array";
+  case JSON_STRING: return "string";
+  case JSON_INTEGER:
+  case JSON_REAL: return "number";
+  case JSON_TRUE:
+  case JSON_FALSE: return "boolean";
+  case JSON_NULL:
+  default: return "null";
+  }
+}
+
+/* The payload structure of the spec: {"type": "…", "data": {…}, …}. */
+static enum hk_err check_body(const json_t *doc, struct hk_error *err) {
+  const json_t *type;
+  const json_t *data;
+
+  if (!json_is_object(doc)) {
+    return hk_fail(err, HK_E_BAD_JSON,
+                   "The body is a JSON %s; this source sends JSON objects.",
+                   json_type_name(doc));
+  }
+  type = json_object_get(doc, "type");
+  if (!json_is_string(type) || json_string_length(type) == 0) {
+    return hk_fail(err, HK_E_MISSING_FIELD,
+                   "The body lacks the field \"type\" (a non-empty string).");
+  }
+  data = json_object_get(doc, "data");
+  if (!json_is_object(data)) {
+    return hk_fail(err, HK_E_MISSING_FIELD,
+                   "The body lacks the field \"data\" (an object).");
+  }
+  return HK_E_OK;
+}
+
+const struct hk_scheme hk_scheme_standard = {
+    .kind = HK_SOURCE_STANDARD_WEBHOOKS,
+    .verify = verify,
+    .check_body = check_body,
+    .id_header = ID_HEADER,
+    .keep_headers = keep_headers,
+};
+
+char *hk_sign_standard(const struct hk_secret *key, const char *id,
+                       int64_t timestamp_s, const char *body, size_t len) {
+  unsigned char mac[HK_HMAC_MAX];
+  struct hk_span parts[SIGNED_PARTS];
+  char ts_text[TS_TEXT];
+  size_t keylen = 0;
+  unsigned char *k = hk_standard_key(key, &keylen);
+  char *b64 = NULL;
+  char *out = NULL;
+
+  if (k == NULL) {
+    return NULL;
+  }
+  signed_content(parts, id, timestamp_s, ts_text, body, len);
+  if (hk_hmac(HK_HASH_SHA256, k, keylen, parts, SIGNED_PARTS, mac) == 0) {
+    size_t n;
+    b64 = hk_b64_encode(mac, hk_hash_size(HK_HASH_SHA256));
+    n = strlen(b64);
+    out = hk_xmalloc(n + 4);
+    memcpy(out, "v1,", 3);
+    memcpy(out + 3, b64, n);
+    out[n + 3] = '\0';
+  }
+  free(b64);
+  hk_wipe(k, keylen);
+  free(k);
+  return out;
+}
