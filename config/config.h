@@ -3,15 +3,15 @@
  * strictly, loaded into an immutable struct hk_config.
  *
  * Loading reports every problem at once, each as one line
- * "FILE: $.json.path: message" (with ":LINE" after FILE when the JSON parser
- * knows it). Secrets never sit in the file: it names environment variables
+ * "FILE: $.json.path: message" (or "FILE:LINE:COL: message" for a JSON
+ * syntax error). Secrets never sit in the file: it names environment variables
  * or files, and loading reads them. A reload builds a new hk_config and the
  * caller swaps a pointer; a loaded config is never modified.
  *
  * The sections the first parts of the system use are decoded into C
- * structs below; the whole validated document stays in `doc` for the parts
- * that read it themselves (events, stages, calendars, handoffs, notifiers,
- * kpis). The schema is documented in docs/config.md.
+ * structs below; the whole validated document, with every default filled
+ * in, stays in `doc` for the parts that read it themselves (events, stages,
+ * calendars, handoffs, kpis). The schema is documented in docs/config.md.
  */
 #ifndef HK_CONFIG_H
 #define HK_CONFIG_H
@@ -42,21 +42,25 @@ struct hk_secret {
 };
 
 struct hk_source {
-  char *name;             /* the {source} of POST /hooks/{source} */
+  char *name; /* the {source} of POST /hooks/{source} */
   enum hk_source_kind kind;
-  const char *kind_name;  /* "standard-webhooks", "stripe", … (static) */
+  const char *kind_name;     /* "standard-webhooks", "stripe", … (static) */
   struct hk_secret *secrets; /* every secret in rotation; any one verifies */
   size_t nsecrets;
-  int64_t tolerance_ms;   /* accepted clock skew of signed timestamps */
+  int64_t tolerance_ms; /* accepted clock skew of signed timestamps */
+  /* This source's object in cfg->doc, defaults filled (borrowed): the
+   * kind-specific keys (hubspot public_url and signature_versions; hmac
+   * header, hash, encoding, prefix; token header, prefix) and presets. */
+  json_t *conf;
 };
 
 struct hk_redis_conf {
-  char *host;             /* NULL when unix_path is set */
+  char *host; /* NULL when unix_path is set */
   int port;
-  char *unix_path;        /* NULL for TCP */
-  char *password;         /* NULL when none; read from env or file */
+  char *unix_path; /* NULL for TCP */
+  char *password;  /* NULL when none; read from env or file */
   int db;
-  char *prefix;           /* key prefix, "handoff:" by default */
+  char *prefix; /* key prefix, "handoff:" by default */
   int64_t connect_timeout_ms;
   int64_t timeout_ms;
 };
@@ -66,16 +70,36 @@ struct hk_api_token {
   char *value;
 };
 
+enum hk_notifier_kind { HK_NOTIFIER_SLACK, HK_NOTIFIER_WEBHOOK };
+
+/* An alert channel. Its URL and signing secret may come from the
+ * environment or a file, like any secret; a notifier whose reference is
+ * marked optional and is unset has url NULL and is disabled. */
+struct hk_notifier {
+  char *name;
+  enum hk_notifier_kind kind;
+  const char *kind_name;   /* "slack" or "webhook" (static) */
+  char *url;               /* NULL: disabled, or not read (NO_SECRETS) */
+  struct hk_secret secret; /* webhook: its "whsec_…" key; else empty */
+  int retries;
+  int64_t backoff_ms; /* first retry delay, doubled on each retry */
+  int64_t timeout_ms;
+};
+
 struct hk_config {
   char *path;
   struct hk_redis_conf redis;
-  size_t max_body;        /* intake.max_body_bytes, default 1 MiB */
-  int64_t retry_after_s;  /* intake.retry_after, Retry-After of 503s */
+  size_t max_body;       /* intake.max_body_bytes, default 1 MiB */
+  int64_t retry_after_s; /* intake.retry_after, Retry-After of 503s */
+  /* The enabled sources; one whose secrets are all optional and unset is
+   * left out (so POSTs to it get 404). */
   struct hk_source *sources;
   size_t nsources;
   struct hk_api_token *tokens;
   size_t ntokens;
-  json_t *doc;            /* the whole validated document (owned) */
+  json_t *doc; /* the whole validated document (owned) */
+  struct hk_notifier *notifiers;
+  size_t nnotifiers;
 };
 
 /* Every problem found by one load, one line each, in document order. */
@@ -109,6 +133,10 @@ void hk_config_diag_fini(struct hk_config_diag *diag);
 /* The source of that name, or NULL. The pointer is borrowed from cfg. */
 const struct hk_source *hk_config_source(const struct hk_config *cfg,
                                          const char *name);
+
+/* The notifier of that name, or NULL. The pointer is borrowed from cfg. */
+const struct hk_notifier *hk_config_notifier(const struct hk_config *cfg,
+                                             const char *name);
 
 /*
  * Replaces the Redis address of cfg by addr, "unix:/path/to.sock" or
