@@ -1,0 +1,252 @@
+/*
+ * main.c -- handoffctl: the operator's command line.
+ *
+ *   handoffctl check-config [--no-secrets] FILE
+ *   handoffctl sign --config FILE [--id ID] [--timestamp T] SOURCE [BODY]
+ *   handoffctl queue --config FILE [--redis ADDR]
+ *
+ * check-config prints every problem of the file, one per line, and exits
+ * 78 when there is any (like `nginx -t`, it is safe to run before a reload).
+ * sign prints the headers a Standard Webhooks sender would send with BODY
+ * (a file, or - / nothing for stdin), ready for `curl -H`.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "store/store.h"
+#include "webhooks/webhooks.h"
+
+#define EXIT_USAGE 2
+#define EXIT_CONFIG 78
+
+static const char usage[] =
+  "usage: handoffctl COMMAND [options]\n"
+  "\n"
+  "Commands:\n"
+  "  check-config [--no-secrets] FILE\n"
+  "        Validate a configuration; print every problem as\n"
+  "        FILE: $.json.path: message. --no-secrets skips reading the\n"
+  "        environment variables and files that hold secrets.\n"
+  "  sign --config FILE [--id ID] [--timestamp UNIX] SOURCE [BODY]\n"
+  "        Print the headers that sign BODY (a file; stdin when - or\n"
+  "        absent) for SOURCE, a standard-webhooks source, one per line.\n"
+  "  queue --config FILE [--redis ADDR]\n"
+  "        Show the intake queue: length, pending, lag, processed.\n"
+  "\n"
+  "Exit status: 0 success, 1 runtime failure, 2 bad command line,\n"
+  "69 Redis unreachable, 78 bad configuration.\n";
+
+static struct hk_config *load(const char *path, unsigned flags) {
+  struct hk_config *cfg = NULL;
+  struct hk_config_diag diag = {NULL, 0};
+  enum hk_err rc = hk_config_load(path, flags, &cfg, &diag);
+  for (size_t i = 0; i < diag.n; i++) {
+    fprintf(stderr, "%s\n", diag.lines[i]);
+  }
+  hk_config_diag_fini(&diag);
+  return rc == HK_E_OK ? cfg : NULL;
+}
+
+static int cmd_check_config(int argc, char **argv) {
+  static const struct option longs[] = {
+    {"no-secrets", no_argument, NULL, 's'}, {NULL, 0, NULL, 0}};
+  unsigned flags = 0;
+  struct hk_config *cfg;
+  int c;
+  while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+    if (c != 's') {
+      fputs(usage, stderr);
+      return EXIT_USAGE;
+    }
+    flags |= HK_CONFIG_NO_SECRETS;
+  }
+  if (optind + 1 != argc) {
+    fputs(usage, stderr);
+    return EXIT_USAGE;
+  }
+  cfg = load(argv[optind], flags);
+  if (cfg == NULL) {
+    return EXIT_CONFIG;
+  }
+  printf("%s: ok (%zu sources)\n", argv[optind], cfg->nsources);
+  hk_config_free(cfg);
+  return EXIT_SUCCESS;
+}
+
+static char *read_all(FILE *f, size_t *len) {
+  struct hk_buf b;
+  char chunk[8192];
+  size_t n;
+  hk_buf_init(&b, HK_CAP_BODY_MAX);
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+    if (hk_buf_add(&b, chunk, n) != HK_E_OK) {
+      hk_buf_fini(&b);
+      return NULL;
+    }
+  }
+  return hk_buf_take(&b, len);
+}
+
+static int cmd_sign(int argc, char **argv) {
+  static const struct option longs[] = {
+    {"config", required_argument, NULL, 'c'},
+    {"id", required_argument, NULL, 'i'},
+    {"timestamp", required_argument, NULL, 't'},
+    {NULL, 0, NULL, 0}};
+  const char *config = NULL;
+  const char *id = NULL;
+  char idbuf[64];
+  int64_t ts = hk_time_now_ms() / 1000;
+  struct hk_config *cfg;
+  const struct hk_source *src;
+  FILE *in = stdin;
+  char *body;
+  char *sig;
+  size_t len = 0;
+  int c;
+  int rc = EXIT_FAILURE;
+
+  while ((c = getopt_long(argc, argv, "c:", longs, NULL)) != -1) {
+    switch (c) {
+    case 'c': config = optarg; break;
+    case 'i': id = optarg; break;
+    case 't': ts = strtoll(optarg, NULL, 10); break;
+    default: fputs(usage, stderr); return EXIT_USAGE;
+    }
+  }
+  if (config == NULL || optind >= argc || argc - optind > 2) {
+    fputs(usage, stderr);
+    return EXIT_USAGE;
+  }
+  cfg = load(config, 0);
+  if (cfg == NULL) {
+    return EXIT_CONFIG;
+  }
+  src = hk_config_source(cfg, argv[optind]);
+  if (src == NULL || src->kind != HK_SOURCE_STANDARD_WEBHOOKS ||
+      src->nsecrets == 0) {
+    fprintf(stderr, "handoffctl: %s is not a standard-webhooks source of %s\n",
+            argv[optind], config);
+    hk_config_free(cfg);
+    return EXIT_USAGE;
+  }
+  if (optind + 1 < argc && strcmp(argv[optind + 1], "-") != 0) {
+    in = fopen(argv[optind + 1], "rb");
+    if (in == NULL) {
+      fprintf(stderr, "handoffctl: cannot read %s\n", argv[optind + 1]);
+      hk_config_free(cfg);
+      return EXIT_FAILURE;
+    }
+  }
+  body = read_all(in, &len);
+  if (in != stdin) {
+    fclose(in);
+  }
+  if (body == NULL) {
+    fprintf(stderr, "handoffctl: the body is over %u bytes\n", HK_CAP_BODY_MAX);
+    hk_config_free(cfg);
+    return EXIT_FAILURE;
+  }
+  if (id == NULL) {
+    snprintf(idbuf, sizeof idbuf, "msg_%" PRId64 "_%ld", hk_time_now_ms(),
+             (long)getpid());
+    id = idbuf;
+  }
+  /* The first secret signs, as a sender rolling secrets would. */
+  sig = hk_sign_standard(&src->secrets[0], id, ts, body, len);
+  if (sig != NULL) {
+    printf("Content-Type: application/json\n");
+    printf("webhook-id: %s\n", id);
+    printf("webhook-timestamp: %" PRId64 "\n", ts);
+    printf("webhook-signature: %s\n", sig);
+    rc = EXIT_SUCCESS;
+  } else {
+    fprintf(stderr, "handoffctl: the secret of %s is not valid base64\n",
+            argv[optind]);
+  }
+  free(sig);
+  free(body);
+  hk_config_free(cfg);
+  return rc;
+}
+
+static int cmd_queue(int argc, char **argv) {
+  static const struct option longs[] = {
+    {"config", required_argument, NULL, 'c'},
+    {"redis", required_argument, NULL, 'r'},
+    {NULL, 0, NULL, 0}};
+  const char *config = NULL;
+  const char *redis = NULL;
+  struct hk_config *cfg;
+  struct hk_store *st;
+  struct hk_queue_stats q;
+  struct hk_error err = {HK_E_OK, ""};
+  int c;
+  int rc = EXIT_SUCCESS;
+  while ((c = getopt_long(argc, argv, "c:r:", longs, NULL)) != -1) {
+    switch (c) {
+    case 'c': config = optarg; break;
+    case 'r': redis = optarg; break;
+    default: fputs(usage, stderr); return EXIT_USAGE;
+    }
+  }
+  if (config == NULL || optind != argc) {
+    fputs(usage, stderr);
+    return EXIT_USAGE;
+  }
+  cfg = load(config, HK_CONFIG_NO_SECRETS);
+  if (cfg == NULL) {
+    return EXIT_CONFIG;
+  }
+  if (redis != NULL && hk_config_set_redis(cfg, redis, &err) != HK_E_OK) {
+    fprintf(stderr, "handoffctl: %s\n", err.msg);
+    hk_config_free(cfg);
+    return EXIT_USAGE;
+  }
+  st = hk_store_new(&cfg->redis);
+  if (hk_store_queue_stats(st, &q, &err) != HK_E_OK) {
+    fprintf(stderr, "handoffctl: %s\n", err.msg);
+    rc = 69;
+  } else {
+    printf("length     %" PRId64 "\npending    %" PRId64 "\nlag        %" PRId64
+           "\nprocessed  %" PRId64 "\nconsumers  %" PRId64 "\n",
+           q.length, q.pending, q.lag, q.processed, q.consumers);
+  }
+  hk_store_free(st);
+  hk_config_free(cfg);
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  const char *cmd = argc > 1 ? argv[1] : NULL;
+  if (cmd == NULL) {
+    fputs(usage, stderr);
+    return EXIT_USAGE;
+  }
+  if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 ||
+      strcmp(cmd, "help") == 0) {
+    fputs(usage, stdout);
+    return EXIT_SUCCESS;
+  }
+  if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0) {
+    puts("handoffctl " HK_VERSION);
+    return EXIT_SUCCESS;
+  }
+  hk_log_init("ctl", HK_LOG_WARN);
+  if (strcmp(cmd, "check-config") == 0) {
+    return cmd_check_config(argc - 1, argv + 1);
+  }
+  if (strcmp(cmd, "sign") == 0) {
+    return cmd_sign(argc - 1, argv + 1);
+  }
+  if (strcmp(cmd, "queue") == 0) {
+    return cmd_queue(argc - 1, argv + 1);
+  }
+  fprintf(stderr, "handoffctl: unknown command %s\n\n%s", cmd, usage);
+  return EXIT_USAGE;
+}

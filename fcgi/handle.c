@@ -1,0 +1,166 @@
+/*
+ * handle.c -- one request in, one reply out.
+ *
+ * The order of the checks of POST /hooks/{source} is the contract's:
+ * route (404/405), size (413), then webhooks/ decides content type (415),
+ * signature (401) and shape (400), and only then is the delivery written to
+ * Redis; 202 goes out once Redis confirmed the write, 503 with Retry-After
+ * when it could not, so the sender retries and nothing is lost.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "fcgi/fcgi.h"
+
+static enum hk_log_level level_of(int status) {
+  if (status >= 500) {
+    return HK_LOG_ERROR;
+  }
+  return status >= 400 ? HK_LOG_WARN : HK_LOG_INFO;
+}
+
+static void log_outcome(const struct hk_request *req,
+                        const struct hk_req_meta *meta, const char *source,
+                        const struct hk_reply *out, enum hk_err code,
+                        const char *detail, const char *extra_key,
+                        const char *extra) {
+  char status[8];
+  snprintf(status, sizeof status, "%d", out->status);
+  hk_log(level_of(out->status), code == HK_E_OK ? "request" : detail, "req",
+         meta->request_id, "method", req->method, "path", req->path,
+         "source", source, "status", status, "code", hk_err_code(code),
+         extra_key, extra, (const char *)NULL);
+}
+
+static void fail(struct hk_reply *out, enum hk_err e, const char *msg,
+                 const struct hk_config *cfg) {
+  hk_reply_error(out, e, msg);
+  if (e == HK_E_UNAVAILABLE) {
+    out->retry_after_s = cfg->retry_after_s > 0 ? cfg->retry_after_s : 5;
+  }
+}
+
+static void handle_hook(const struct hk_config *cfg, struct hk_store *st,
+                        const struct hk_request *req,
+                        const struct hk_req_meta *meta, const char *name,
+                        int64_t now_ms, struct hk_reply *out) {
+  const struct hk_source *src = hk_config_source(cfg, name);
+  struct hk_error err = {HK_E_OK, ""};
+  struct hk_delivery d;
+  char id[HK_STREAM_ID_MAX];
+  enum hk_err rc;
+
+  memset(&d, 0, sizeof d);
+  if (src == NULL) {
+    rc = hk_fail(&err, HK_E_UNKNOWN_SOURCE, "No source is named \"%s\".",
+                 name);
+    /* name is shown only when it is a valid source name (route.c). */
+    fail(out, rc, *name != '\0' ? err.msg : NULL, cfg);
+    log_outcome(req, meta, name, out, rc, hk_err_message(rc), NULL, NULL);
+    return;
+  }
+  if (meta->body_too_large) {
+    rc = hk_fail(&err, HK_E_TOO_LARGE, "The body is over the limit of %zu bytes.",
+                 cfg->max_body);
+    fail(out, rc, err.msg, cfg);
+    log_outcome(req, meta, name, out, rc, err.msg, NULL, NULL);
+    return;
+  }
+  rc = hk_intake_decide(req, src, now_ms, &d, &err);
+  if (rc != HK_E_OK) {
+    fail(out, rc, err.msg, cfg);
+    log_outcome(req, meta, name, out, rc, err.msg, NULL, NULL);
+    return;
+  }
+  rc = hk_store_enqueue(st, &d, id, &err);
+  if (rc != HK_E_OK) {
+    /* The sender gets the contract's words; the log gets Redis's. */
+    fail(out, rc, NULL, cfg);
+    log_outcome(req, meta, name, out, rc, err.msg, "delivery", d.delivery_id);
+  } else {
+    hk_reply_json(out, 202,
+                  json_pack("{s:s,s:s,s:s}", "status", "queued", "id", id,
+                            "delivery_id", d.delivery_id));
+    log_outcome(req, meta, name, out, HK_E_OK, NULL, "delivery",
+                d.delivery_id);
+  }
+  hk_delivery_fini(&d);
+}
+
+static void handle_healthz(const struct hk_config *cfg, struct hk_store *st,
+                           const struct hk_request *req,
+                           const struct hk_req_meta *meta,
+                           struct hk_reply *out) {
+  struct hk_error err = {HK_E_OK, ""};
+  enum hk_err rc = hk_store_ping(st, &err);
+  if (rc != HK_E_OK) {
+    fail(out, rc, NULL, cfg);
+    log_outcome(req, meta, NULL, out, rc, err.msg, NULL, NULL);
+    return;
+  }
+  hk_reply_json(out, 200, json_pack("{s:s,s:s}", "status", "ok", "redis", "ok"));
+}
+
+/* The first /v1/health: intake and queue. Later parts add the handoffs. */
+static void handle_health(const struct hk_config *cfg, struct hk_store *st,
+                          const struct hk_request *req,
+                          const struct hk_req_meta *meta,
+                          struct hk_reply *out) {
+  struct hk_error err = {HK_E_OK, ""};
+  struct hk_queue_stats q;
+  const char *status = "green";
+  const char *reason = "intake is queueing and workers are reading the queue";
+  enum hk_err rc;
+
+  rc = hk_api_authorize(cfg, hk_request_header(req, "authorization"), &err);
+  if (rc != HK_E_OK) {
+    fail(out, rc, err.msg, cfg);
+    log_outcome(req, meta, NULL, out, rc, err.msg, NULL, NULL);
+    return;
+  }
+  rc = hk_store_queue_stats(st, &q, &err);
+  if (rc != HK_E_OK) {
+    fail(out, rc, NULL, cfg);
+    log_outcome(req, meta, NULL, out, rc, err.msg, NULL, NULL);
+    return;
+  }
+  if (q.consumers == 0 && q.length > 0) {
+    status = "amber";
+    reason = "deliveries are queued but no worker has ever read the queue";
+  }
+  hk_reply_json(out, 200,
+                json_pack("{s:s,s:s,s:{s:I,s:I,s:I,s:I,s:I},s:[]}", "status",
+                          status, "reason", reason, "queue", "length",
+                          (json_int_t)q.length, "pending",
+                          (json_int_t)q.pending, "lag", (json_int_t)q.lag,
+                          "processed", (json_int_t)q.processed, "consumers",
+                          (json_int_t)q.consumers, "handoffs"));
+}
+
+void hk_fcgi_handle(const struct hk_config *cfg, struct hk_store *st,
+                    const struct hk_request *req,
+                    const struct hk_req_meta *meta, int64_t now_ms,
+                    struct hk_reply *out) {
+  struct hk_route route;
+  enum hk_err rc = hk_route_match(req->method, req->path, &route);
+  if (rc != HK_E_OK) {
+    fail(out, rc, NULL, cfg);
+    out->allow = rc == HK_E_METHOD_NOT_ALLOWED ? route.allow : NULL;
+    log_outcome(req, meta, NULL, out, rc, hk_err_message(rc), NULL, NULL);
+    return;
+  }
+  switch (route.id) {
+  case HK_ROUTE_HOOK:
+    handle_hook(cfg, st, req, meta, route.param, now_ms, out);
+    break;
+  case HK_ROUTE_HEALTHZ:
+    handle_healthz(cfg, st, req, meta, out);
+    break;
+  case HK_ROUTE_HEALTH:
+    handle_health(cfg, st, req, meta, out);
+    break;
+  case HK_ROUTE_NONE:
+    fail(out, HK_E_NOT_FOUND, NULL, cfg);
+    break;
+  }
+}

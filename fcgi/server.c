@@ -1,0 +1,247 @@
+/*
+ * server.c -- the libfcgi shell of handoff-fcgi.
+ *
+ * N threads each loop on FCGX_Accept_r over one listening socket: read the
+ * params and the body (capped), hand a struct hk_request to hk_fcgi_handle,
+ * write the reply, finish. Every thread owns its Redis connection. The
+ * config is shared by pointer with a reference count, so a reload (SIGHUP)
+ * swaps it while requests in flight finish on the old one. Stopping
+ * (SIGTERM) shuts the listening socket down: the accepts return, requests in
+ * hand are finished, threads are joined.
+ */
+#include <errno.h>
+#include <fcgiapp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "fcgi/server.h"
+
+/* ---------------------------------------------------------------------------
+ * The shared config
+ * ------------------------------------------------------------------------- */
+struct cfg_ref {
+  struct hk_config *cfg;
+  unsigned generation;
+  int refs; /* guarded by cfg_lock */
+};
+
+static pthread_mutex_t cfg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cfg_ref *cfg_current;
+
+static struct cfg_ref *cfg_acquire(void) {
+  struct cfg_ref *r;
+  pthread_mutex_lock(&cfg_lock);
+  r = cfg_current;
+  r->refs++;
+  pthread_mutex_unlock(&cfg_lock);
+  return r;
+}
+
+static void cfg_release(struct cfg_ref *r) {
+  int last;
+  pthread_mutex_lock(&cfg_lock);
+  last = (--r->refs == 0);
+  pthread_mutex_unlock(&cfg_lock);
+  if (last) {
+    hk_config_free(r->cfg);
+    free(r);
+  }
+}
+
+void hk_server_set_config(struct hk_config *cfg) {
+  static unsigned generation;
+  struct cfg_ref *r = hk_xcalloc(1, sizeof *r);
+  struct cfg_ref *old;
+  r->cfg = cfg;
+  r->refs = 1; /* the reference held by cfg_current */
+  pthread_mutex_lock(&cfg_lock);
+  r->generation = ++generation;
+  old = cfg_current;
+  cfg_current = r;
+  pthread_mutex_unlock(&cfg_lock);
+  if (old != NULL) {
+    cfg_release(old);
+  }
+}
+
+void hk_server_clear_config(void) {
+  struct cfg_ref *old;
+  pthread_mutex_lock(&cfg_lock);
+  old = cfg_current;
+  cfg_current = NULL;
+  pthread_mutex_unlock(&cfg_lock);
+  if (old != NULL) {
+    cfg_release(old);
+  }
+}
+
+/* ---------------------------------------------------------------------------
+ * One request
+ * ------------------------------------------------------------------------- */
+
+/* Collects HTTP_* params as lower-case, dash-separated header names. The
+ * names are written into names (HK_CAP_HEADERS slots of 64 bytes). */
+static size_t collect_headers(char **envp, struct hk_header *hs,
+                              char names[][64]) {
+  size_t n = 0;
+  for (char **e = envp; *e != NULL && n < HK_CAP_HEADERS; e++) {
+    const char *eq;
+    size_t len;
+    if (strncmp(*e, "HTTP_", 5) != 0 || (eq = strchr(*e, '=')) == NULL) {
+      continue;
+    }
+    len = (size_t)(eq - (*e + 5));
+    if (len == 0 || len >= 64) {
+      continue;
+    }
+    for (size_t i = 0; i < len; i++) {
+      char c = (*e)[5 + i];
+      names[n][i] = c == '_' ? '-' : (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+    }
+    names[n][len] = '\0';
+    hs[n].name = names[n];
+    hs[n].value = eq + 1;
+    n++;
+  }
+  return n;
+}
+
+/* Reads the body into b (capped at its max). Past the cap it keeps reading
+ * and discarding, so the connection stays in step; returns 1 when the body
+ * went over the cap. */
+static int read_body(FCGX_Request *fr, struct hk_buf *b) {
+  char chunk[16384];
+  int over = 0;
+  const char *cl = FCGX_GetParam("CONTENT_LENGTH", fr->envp);
+  if (cl != NULL && strtoull(cl, NULL, 10) > b->max) {
+    over = 1;
+  }
+  for (;;) {
+    int n = FCGX_GetStr(chunk, (int)sizeof chunk, fr->in);
+    if (n <= 0) {
+      break;
+    }
+    if (!over && hk_buf_add(b, chunk, (size_t)n) != HK_E_OK) {
+      over = 1;
+    }
+  }
+  return over;
+}
+
+static void serve_one(FCGX_Request *fr, const struct hk_config *cfg,
+                      struct hk_store *st) {
+  struct hk_header headers[HK_CAP_HEADERS];
+  char names[HK_CAP_HEADERS][64];
+  struct hk_request req;
+  struct hk_req_meta meta;
+  struct hk_reply reply;
+  struct hk_buf body;
+  char head[512];
+  const char *uri = FCGX_GetParam("REQUEST_URI", fr->envp);
+  const char *q;
+  char *path;
+  size_t hlen;
+
+  memset(&req, 0, sizeof req);
+  hk_buf_init(&body, cfg->max_body);
+  hk_reply_init(&reply);
+  if (uri == NULL) {
+    uri = FCGX_GetParam("DOCUMENT_URI", fr->envp);
+  }
+  if (uri == NULL) {
+    uri = "/";
+  }
+  q = strchr(uri, '?');
+  path = q != NULL ? hk_xstrndup(uri, (size_t)(q - uri)) : hk_xstrdup(uri);
+
+  req.method = FCGX_GetParam("REQUEST_METHOD", fr->envp);
+  req.method = req.method != NULL ? req.method : "GET";
+  req.path = path;
+  req.query = q != NULL ? q + 1 : "";
+  req.content_type = FCGX_GetParam("CONTENT_TYPE", fr->envp);
+  if (req.content_type != NULL && *req.content_type == '\0') {
+    req.content_type = NULL;
+  }
+  req.headers = headers;
+  req.nheaders = collect_headers(fr->envp, headers, names);
+  meta.request_id = FCGX_GetParam("REQUEST_ID", fr->envp);
+  meta.body_too_large = read_body(fr, &body);
+  req.body = body.data != NULL ? body.data : "";
+  req.body_len = body.len;
+
+  hk_fcgi_handle(cfg, st, &req, &meta, hk_time_now_ms(), &reply);
+
+  hlen = hk_reply_head(&reply, head, sizeof head);
+  FCGX_PutStr(head, (int)hlen, fr->out);
+  if (strcmp(req.method, "HEAD") != 0) {
+    FCGX_PutStr(reply.body, (int)reply.len, fr->out);
+  }
+  hk_reply_fini(&reply);
+  hk_buf_fini(&body);
+  free(path);
+}
+
+/* ---------------------------------------------------------------------------
+ * Threads
+ * ------------------------------------------------------------------------- */
+static int listen_fd = -1;
+static volatile int stopping;
+
+static void *worker_main(void *arg) {
+  FCGX_Request fr;
+  struct hk_store *st = NULL;
+  unsigned generation = 0;
+  (void)arg;
+  if (FCGX_InitRequest(&fr, listen_fd, 0) != 0) {
+    hk_log(HK_LOG_ERROR, "cannot initialise a FastCGI request",
+           (const char *)NULL);
+    return NULL;
+  }
+  while (!stopping && FCGX_Accept_r(&fr) >= 0) {
+    struct cfg_ref *r = cfg_acquire();
+    if (st == NULL || generation != r->generation) {
+      /* A reload may have moved Redis: reconnect with the new settings. */
+      hk_store_free(st);
+      st = hk_store_new(&r->cfg->redis);
+      generation = r->generation;
+    }
+    serve_one(&fr, r->cfg, st);
+    FCGX_Finish_r(&fr);
+    cfg_release(r);
+  }
+  FCGX_Free(&fr, 1);
+  hk_store_free(st);
+  return NULL;
+}
+
+static pthread_t *threads;
+static size_t nthreads;
+
+int hk_server_start(int fd, size_t n) {
+  if (FCGX_Init() != 0) {
+    return -1;
+  }
+  listen_fd = fd;
+  threads = hk_xcalloc(n, sizeof *threads);
+  for (nthreads = 0; nthreads < n; nthreads++) {
+    if (pthread_create(&threads[nthreads], NULL, worker_main, NULL) != 0) {
+      break;
+    }
+  }
+  return nthreads == n ? 0 : -1;
+}
+
+void hk_server_stop(void) {
+  stopping = 1;
+  /* Wakes every thread blocked in accept(); the socket stays open until
+   * the threads are joined. */
+  shutdown(listen_fd, SHUT_RDWR);
+  for (size_t i = 0; i < nthreads; i++) {
+    pthread_join(threads[i], NULL);
+  }
+  free(threads);
+  threads = NULL;
+  nthreads = 0;
+}

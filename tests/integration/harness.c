@@ -1,0 +1,523 @@
+/*
+ * harness.c -- starting, stopping and talking to the real stack.
+ */
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+struct hk_stack stack;
+
+static void msleep(int ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+int64_t hk_now_s(void) {
+  return (int64_t)time(NULL);
+}
+
+static int free_port(void) {
+  struct sockaddr_in a;
+  socklen_t len = sizeof a;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  cr_assert(fd >= 0);
+  cr_assert(bind(fd, (struct sockaddr *)&a, sizeof a) == 0);
+  cr_assert(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+static int port_open(int port) {
+  struct sockaddr_in a;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int ok;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_port = htons((uint16_t)port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+  close(fd);
+  return ok;
+}
+
+static void write_file(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  cr_assert(f != NULL, "cannot write %s", path);
+  fputs(text, f);
+  fclose(f);
+}
+
+/* Starts argv with stdout and stderr to log; the child dies with us. */
+static pid_t spawn(const char *const *argv, const char *log) {
+  pid_t pid = fork();
+  cr_assert(pid >= 0);
+  if (pid == 0) {
+    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+      close(fd);
+    }
+    {
+      /* execv wants char *const[]; the strings are ours and stay put. */
+      char *args[64];
+      size_t n = 0;
+      for (; argv[n] != NULL && n < 63; n++) {
+        memcpy(&args[n], &argv[n], sizeof args[n]);
+      }
+      args[n] = NULL;
+      execv(args[0], args);
+    }
+    _exit(127);
+  }
+  return pid;
+}
+
+/* Sends sig and reaps; SIGKILL after 10 s. Returns the exit status, or
+ * 128 + the signal that ended it. */
+static int stop_pid(pid_t *pid, int sig) {
+  int status = 0;
+  if (*pid <= 0) {
+    return -1;
+  }
+  kill(*pid, sig);
+  for (int i = 0; i < 1000; i++) {
+    pid_t r = waitpid(*pid, &status, WNOHANG);
+    if (r == *pid) {
+      break;
+    }
+    if (i == 999) {
+      kill(*pid, SIGKILL);
+      waitpid(*pid, &status, 0);
+    }
+    msleep(10);
+  }
+  *pid = 0;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static char *path_in(const char *name) {
+  static char buf[4][400];
+  static int i;
+  char *p = buf[i++ % 4];
+  snprintf(p, 400, "%s/%s", stack.dir, name);
+  return p;
+}
+
+/* ---------------------------------------------------------------------------
+ * The servers
+ * ------------------------------------------------------------------------- */
+
+void hk_redis_start(void) {
+  char port[16];
+  const char *argv[] = {"/usr/bin/redis-server", NULL, "--port", port,
+                        "--bind", "127.0.0.1", "--dir", stack.dir,
+                        "--appendfsync", "everysec", "--save", "", NULL};
+  char conf[400];
+  snprintf(conf, sizeof conf, "%s/redis.conf", stack.dir);
+  /* The shipped durability settings, with a faster fsync for tests. */
+  {
+    char text[600];
+    snprintf(text, sizeof text, "include %s/deploy/redis/handoff.conf\n",
+             HK_SOURCE_DIR);
+    write_file(conf, text);
+  }
+  argv[1] = conf;
+  snprintf(port, sizeof port, "%d", stack.redis_port);
+  stack.redis = spawn(argv, path_in("redis.log"));
+  for (int i = 0; i < 500 && !port_open(stack.redis_port); i++) {
+    msleep(10);
+  }
+  cr_assert(port_open(stack.redis_port), "redis did not start");
+}
+
+void hk_redis_stop(void) {
+  stop_pid(&stack.redis, SIGTERM);
+}
+
+static void fcgi_start(void) {
+  char redis[64];
+  const char *argv[] = {HK_BIN_DIR "/fcgi/handoff-fcgi", "--config",
+                        path_in("handoff.json"), "--listen", stack.fcgi_sock,
+                        "--socket-mode", "0666", "--threads", "4",
+                        "--redis", redis, NULL};
+  snprintf(redis, sizeof redis, "127.0.0.1:%d", stack.redis_port);
+  unlink(stack.fcgi_sock);
+  stack.fcgi = spawn(argv, path_in("fcgi.log"));
+  for (int i = 0; i < 500; i++) {
+    struct stat sb;
+    if (stat(stack.fcgi_sock, &sb) == 0) {
+      return;
+    }
+    msleep(10);
+  }
+  cr_assert_fail("handoff-fcgi did not open %s", stack.fcgi_sock);
+}
+
+void hk_fcgi_stop(void) {
+  stop_pid(&stack.fcgi, SIGTERM);
+}
+
+static void nginx_start(void) {
+  char conf[4096];
+  const char *argv[] = {"/usr/sbin/nginx", "-p", stack.dir, "-c",
+                        path_in("nginx.conf"), NULL};
+  /* The snippet's `include fastcgi_params` resolves beside nginx.conf. */
+  {
+    FILE *in = fopen("/etc/nginx/fastcgi_params", "r");
+    FILE *out = fopen(path_in("fastcgi_params"), "w");
+    char buf[4096];
+    size_t n;
+    cr_assert(in != NULL && out != NULL);
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0) {
+      fwrite(buf, 1, n, out);
+    }
+    fclose(in);
+    fclose(out);
+  }
+  snprintf(conf, sizeof conf,
+           "daemon off;\nmaster_process off;\n%s"
+           "error_log %s/nginx-error.log warn;\npid %s/nginx.pid;\n"
+           "events { worker_connections 256; }\n"
+           "http {\n"
+           "  access_log off;\n"
+           "  client_body_temp_path %s/body;\n"
+           "  fastcgi_temp_path %s/fastcgi;\n"
+           "  proxy_temp_path %s/proxy;\n  scgi_temp_path %s/scgi;\n"
+           "  uwsgi_temp_path %s/uwsgi;\n"
+           "  upstream handoff_fcgi { server unix:%s; }\n"
+           "  server {\n"
+           "    listen 127.0.0.1:%d;\n"
+           "    include %s/deploy/nginx/handoff.conf;\n"
+           "  }\n"
+           "}\n",
+           geteuid() == 0 ? "user root;\n" : "", stack.dir, stack.dir,
+           stack.dir, stack.dir, stack.dir, stack.dir, stack.dir,
+           stack.fcgi_sock, stack.http_port, HK_SOURCE_DIR);
+  write_file(path_in("nginx.conf"), conf);
+  stack.nginx = spawn(argv, path_in("nginx.log"));
+  for (int i = 0; i < 500 && !port_open(stack.http_port); i++) {
+    msleep(10);
+  }
+  cr_assert(port_open(stack.http_port), "nginx did not start");
+}
+
+void hk_stack_up(const char *extra_config) {
+  char config[2048];
+  memset(&stack, 0, sizeof stack);
+  snprintf(stack.dir, sizeof stack.dir, "/tmp/hk-it-XXXXXX");
+  cr_assert(mkdtemp(stack.dir) != NULL);
+  chmod(stack.dir, 0755);
+  stack.redis_port = free_port();
+  stack.http_port = free_port();
+  snprintf(stack.fcgi_sock, sizeof stack.fcgi_sock, "%s/fcgi.sock",
+           stack.dir);
+  setenv("HK_TEST_SECRET", HK_TEST_SECRET, 1);
+  setenv("HK_TEST_TOKEN", HK_TEST_TOKEN, 1);
+  snprintf(config, sizeof config,
+           "{\n"
+           "  \"redis\": {\"host\": \"127.0.0.1\", \"port\": %d,"
+           " \"connect_timeout\": \"300ms\", \"timeout\": \"3s\"},\n"
+           "  %s\n"
+           "  \"sources\": {\n"
+           "    \"demo\": {\"kind\": \"standard-webhooks\","
+           " \"secret\": {\"env\": \"HK_TEST_SECRET\"}}\n"
+           "  },\n"
+           "  \"api\": {\"tokens\": [{\"name\": \"tests\","
+           " \"env\": \"HK_TEST_TOKEN\"}]}\n"
+           "}\n",
+           stack.redis_port, extra_config);
+  write_file(path_in("handoff.json"), config);
+  hk_redis_start();
+  fcgi_start();
+  nginx_start();
+}
+
+void hk_stack_up_default(void) {
+  hk_stack_up("");
+}
+
+void hk_stack_down(void) {
+  char cmd[400];
+  for (int i = 0; i < 4; i++) {
+    stop_pid(&stack.workers[i], SIGTERM);
+  }
+  stop_pid(&stack.nginx, SIGQUIT);
+  stop_pid(&stack.fcgi, SIGTERM);
+  stop_pid(&stack.redis, SIGTERM);
+  if (getenv("HK_KEEP_TEST_DIRS") == NULL && stack.dir[0] == '/') {
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", stack.dir);
+    if (system(cmd) != 0) {
+      fprintf(stderr, "could not remove %s\n", stack.dir);
+    }
+  }
+}
+
+void hk_worker_start(int i, const char *const *extra) {
+  const char *argv[32];
+  char redis[64];
+  char name[32];
+  int n = 0;
+  snprintf(redis, sizeof redis, "127.0.0.1:%d", stack.redis_port);
+  snprintf(name, sizeof name, "test-worker-%d", i);
+  {
+    char log[300];
+    snprintf(log, sizeof log, "%s/worker-%d.log", stack.dir, i);
+    memcpy(stack.worker_logs[i], log, sizeof log);
+  }
+  argv[n++] = HK_BIN_DIR "/workers/handoff-worker";
+  argv[n++] = "--config";
+  argv[n++] = path_in("handoff.json");
+  argv[n++] = "--redis";
+  argv[n++] = redis;
+  argv[n++] = "--name";
+  argv[n++] = name;
+  for (int k = 0; extra != NULL && extra[k] != NULL && n < 31; k++) {
+    argv[n++] = extra[k];
+  }
+  argv[n] = NULL;
+  stack.workers[i] = spawn(argv, stack.worker_logs[i]);
+}
+
+int hk_worker_stop(int i, int sig) {
+  return stop_pid(&stack.workers[i], sig);
+}
+
+static size_t log_scan(int i, const char *a, const char *b, int first) {
+  FILE *f = fopen(stack.worker_logs[i], "r");
+  char line[8192];
+  size_t n = 0;
+  if (f == NULL) {
+    return 0;
+  }
+  while (fgets(line, sizeof line, f) != NULL) {
+    if (strstr(line, a) != NULL && (b == NULL || strstr(line, b) != NULL)) {
+      n++;
+      if (first) {
+        break;
+      }
+    }
+  }
+  fclose(f);
+  return n;
+}
+
+size_t hk_worker_log_count(int i, const char *needle) {
+  return log_scan(i, needle, NULL, 0);
+}
+
+int hk_worker_log_has(int i, const char *a, const char *b) {
+  return log_scan(i, a, b, 1) > 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * HTTP and Redis
+ * ------------------------------------------------------------------------- */
+
+struct sink {
+  char *p;
+  size_t len;
+  size_t cap;
+};
+
+static size_t on_body(char *data, size_t size, size_t n, void *arg) {
+  struct sink *s = arg;
+  size_t take = size * n;
+  if (take > s->cap - 1 - s->len) {
+    take = s->cap - 1 - s->len;
+  }
+  memcpy(s->p + s->len, data, take);
+  s->len += take;
+  s->p[s->len] = '\0';
+  return size * n;
+}
+
+static void header_value(const char *line, size_t len, const char *name,
+                         char *out, size_t cap) {
+  size_t nl = strlen(name);
+  if (len > nl + 1 && strncasecmp(line, name, nl) == 0 && line[nl] == ':') {
+    const char *v = line + nl + 1;
+    size_t vl = len - nl - 1;
+    while (vl > 0 && (*v == ' ')) {
+      v++;
+      vl--;
+    }
+    while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n')) {
+      vl--;
+    }
+    if (vl >= cap) {
+      vl = cap - 1;
+    }
+    memcpy(out, v, vl);
+    out[vl] = '\0';
+  }
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *arg) {
+  struct hk_resp *r = arg;
+  header_value(data, size * n, "Retry-After", r->retry_after,
+               sizeof r->retry_after);
+  header_value(data, size * n, "Allow", r->allow, sizeof r->allow);
+  header_value(data, size * n, "Content-Type", r->content_type,
+               sizeof r->content_type);
+  return size * n;
+}
+
+int hk_http(const char *method, const char *path, const char *const *headers,
+            const char *body, size_t len, struct hk_resp *out) {
+  CURL *c = curl_easy_init();
+  struct curl_slist *hs = NULL;
+  struct sink s = {out->body, 0, sizeof out->body};
+  char url[512];
+  CURLcode rc;
+  memset(out, 0, sizeof *out);
+  snprintf(url, sizeof url, "http://127.0.0.1:%d%s", stack.http_port, path);
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 20000L);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
+  /* No "Expect: 100-continue" pause on large bodies. */
+  hs = curl_slist_append(hs, "Expect:");
+  for (size_t i = 0; headers != NULL && headers[i] != NULL; i++) {
+    hs = curl_slist_append(hs, headers[i]);
+  }
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
+  if (body != NULL) {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+  }
+  if (strcmp(method, "HEAD") == 0) {
+    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+  }
+  rc = curl_easy_perform(c);
+  if (rc == CURLE_OK) {
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+  }
+  curl_slist_free_all(hs);
+  curl_easy_cleanup(c);
+  return rc == CURLE_OK ? 0 : -1;
+}
+
+/* An independent Standard Webhooks signer: OpenSSL's HMAC and base64,
+ * nothing from handoff's own webhooks/. */
+void hk_sign(const char *secret, const char *id, int64_t ts, const char *body,
+             char *out, size_t cap) {
+  unsigned char key[256];
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int maclen = 0;
+  const char *b64 = strncmp(secret, "whsec_", 6) == 0 ? secret + 6 : secret;
+  int klen = EVP_DecodeBlock(key, (const unsigned char *)b64, (int)strlen(b64));
+  size_t msglen = strlen(id) + strlen(body) + 48;
+  char *msg = malloc(msglen);
+  unsigned char enc[128];
+  cr_assert(klen > 0);
+  /* EVP_DecodeBlock counts padding as zero bytes. */
+  for (const char *p = b64 + strlen(b64); p > b64 && p[-1] == '='; p--) {
+    klen--;
+  }
+  snprintf(msg, msglen, "%s.%lld.%s", id, (long long)ts, body);
+  HMAC(EVP_sha256(), key, klen, (unsigned char *)msg, strlen(msg), mac,
+       &maclen);
+  EVP_EncodeBlock(enc, mac, (int)maclen);
+  snprintf(out, cap, "v1,%s", enc);
+  free(msg);
+}
+
+int hk_post_signed(const char *source, const char *secret, const char *id,
+                   int64_t ts, const char *body, struct hk_resp *out) {
+  char sig[200];
+  hk_sign(secret, id, ts, body, sig, sizeof sig);
+  return hk_post_raw(source, id, ts, sig, body, out);
+}
+
+int hk_post_raw(const char *source, const char *id, int64_t ts,
+                const char *sig, const char *body, struct hk_resp *out) {
+  char path[128];
+  char h_id[160];
+  char h_ts[64];
+  char h_sig[256];
+  const char *headers[] = {"Content-Type: application/json", h_id, h_ts, h_sig,
+                           NULL};
+  snprintf(path, sizeof path, "/hooks/%s", source);
+  snprintf(h_id, sizeof h_id, "webhook-id: %s", id);
+  snprintf(h_ts, sizeof h_ts, "webhook-timestamp: %lld", (long long)ts);
+  snprintf(h_sig, sizeof h_sig, "webhook-signature: %s", sig);
+  return hk_http("POST", path, headers, body, strlen(body), out);
+}
+
+const char *hk_error_code(const struct hk_resp *r, char *buf, size_t n) {
+  json_t *doc = json_loads(r->body, 0, NULL);
+  const char *code =
+    json_string_value(json_object_get(json_object_get(doc, "error"), "code"));
+  snprintf(buf, n, "%s", code != NULL ? code : "");
+  json_decref(doc);
+  return buf;
+}
+
+long long hk_redis_int(const char *fmt, ...) {
+  struct timeval tv = {2, 0};
+  redisContext *c = redisConnectWithTimeout("127.0.0.1", stack.redis_port, tv);
+  redisReply *r;
+  long long v = -1;
+  va_list ap;
+  if (c == NULL || c->err) {
+    if (c != NULL) {
+      redisFree(c);
+    }
+    return -1;
+  }
+  va_start(ap, fmt);
+  r = redisvCommand(c, fmt, ap);
+  va_end(ap);
+  if (r != NULL) {
+    if (r->type == REDIS_REPLY_INTEGER) {
+      v = r->integer;
+    } else if (r->type == REDIS_REPLY_STRING) {
+      v = strtoll(r->str, NULL, 10);
+    } else if (r->type == REDIS_REPLY_NIL) {
+      v = 0;
+    }
+    freeReplyObject(r);
+  }
+  redisFree(c);
+  return v;
+}
+
+int hk_wait_until(int (*cond)(void), int ms) {
+  for (int t = 0; t < ms; t += 20) {
+    if (cond()) {
+      return 1;
+    }
+    msleep(20);
+  }
+  return cond();
+}

@@ -1,0 +1,93 @@
+/*
+ * harness.h -- the integration harness: a real redis-server, nginx with the
+ * shipped snippet, handoff-fcgi and handoff-worker from this build, on free
+ * loopback ports in a temporary folder, and HTTP through libcurl.
+ *
+ * Every process is started with PR_SET_PDEATHSIG, so it dies with the test
+ * process even when the test crashes; hk_stack_down stops them in order
+ * when the test ends, failed or not.
+ */
+#ifndef HK_TESTS_HARNESS_H
+#define HK_TESTS_HARNESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define HK_TEST_SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+#define HK_TEST_TOKEN "test-token-5f1c2e"
+
+struct hk_stack {
+  char dir[256];
+  int redis_port;
+  int http_port;
+  char fcgi_sock[300];
+  pid_t redis;
+  pid_t fcgi;
+  pid_t nginx;
+  pid_t workers[4];
+  char worker_logs[4][300];
+};
+
+extern struct hk_stack stack;
+
+/* Starts redis, handoff-fcgi and nginx; extra_config is spliced into the
+ * JSON config (e.g. "\"intake\": {\"max_body_bytes\": 4096},"), or "". */
+void hk_stack_up(const char *extra_config);
+/* Stops everything that was started and removes the folder. */
+void hk_stack_down(void);
+/* Criterion init/fini with the default config. */
+void hk_stack_up_default(void);
+
+void hk_redis_stop(void);
+void hk_redis_start(void);
+void hk_fcgi_stop(void);
+
+/* Starts worker slot i with extra arguments (NULL-terminated). */
+void hk_worker_start(int i, const char *const *extra);
+/* Sends sig to worker i and waits for it; returns its exit status or
+ * 128+signal. */
+int hk_worker_stop(int i, int sig);
+/* Counts lines of worker i's log containing needle. */
+size_t hk_worker_log_count(int i, const char *needle);
+/* 1 when worker i's log has a line with both a and b. */
+int hk_worker_log_has(int i, const char *a, const char *b);
+
+struct hk_resp {
+  long status;
+  char body[8192];
+  char content_type[128];
+  char retry_after[32];
+  char allow[64];
+};
+
+/* One HTTP request to nginx at path. headers is NULL-terminated ("Name:
+ * value"). Returns 0, or -1 when no HTTP answer came. */
+int hk_http(const char *method, const char *path, const char *const *headers,
+            const char *body, size_t len, struct hk_resp *out);
+
+/* POSTs body to /hooks/{source} signed with secret as a Standard Webhooks
+ * sender would, at unix time ts with message id. */
+int hk_post_signed(const char *source, const char *secret, const char *id,
+                   int64_t ts, const char *body, struct hk_resp *out);
+
+/* The same with the headers given as they are (for tampering). */
+int hk_post_raw(const char *source, const char *id, int64_t ts,
+                const char *sig, const char *body, struct hk_resp *out);
+
+/* The webhook-signature value a Standard Webhooks sender would send. */
+void hk_sign(const char *secret, const char *id, int64_t ts, const char *body,
+             char *out, size_t cap);
+
+/* The JSON error code of a response body ("" when none). */
+const char *hk_error_code(const struct hk_resp *r, char *buf, size_t n);
+
+/* One integer from Redis (e.g. XLEN handoff:intake); -1 on error. */
+long long hk_redis_int(const char *fmt, ...);
+
+/* Waits until cond() is true or ms elapse; returns cond()'s last value. */
+int hk_wait_until(int (*cond)(void), int ms);
+
+int64_t hk_now_s(void);
+
+#endif

@@ -1,0 +1,115 @@
+/*
+ * test_worker.c -- handoff-worker against real Redis, fed through nginx:
+ * it processes and acknowledges deliveries, a second worker takes over what
+ * a killed one left pending, and SIGTERM finishes the batch in hand.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "harness.h"
+
+TestSuite(worker, .init = hk_stack_up_default, .fini = hk_stack_down,
+          .timeout = 120);
+
+static void post_many(int n, const char *prefix) {
+  for (int i = 0; i < n; i++) {
+    char id[64];
+    char body[256];
+    struct hk_resp r;
+    snprintf(id, sizeof id, "%s_%03d", prefix, i);
+    snprintf(body, sizeof body,
+             "{\"type\":\"lead.created\",\"data\":{\"n\":%d}}", i);
+    cr_assert_eq(hk_post_signed("demo", HK_TEST_SECRET, id, hk_now_s(), body,
+                                &r), 0);
+    cr_assert_eq(r.status, 202, "delivery %s: %s", id, r.body);
+  }
+}
+
+static long long expected;
+
+static int all_processed(void) {
+  return hk_redis_int("HGET handoff:stats processed") == expected &&
+         hk_redis_int("EVAL %s 1 handoff:intake",
+                      "return redis.call('XPENDING', KEYS[1], 'workers')[1]") ==
+           0;
+}
+
+static int first_worker_started_batch(void) {
+  return hk_worker_log_count(0, "delivery processed") >= 5;
+}
+
+Test(worker, processes_and_acknowledges_each_delivery) {
+  post_many(5, "msg");
+  hk_worker_start(0, NULL);
+  expected = 5;
+  cr_assert(hk_wait_until(all_processed, 10000), "processed %lld",
+            hk_redis_int("HGET handoff:stats processed"));
+  for (int i = 0; i < 5; i++) {
+    char id[64];
+    snprintf(id, sizeof id, "delivery=msg_%03d", i);
+    cr_assert(hk_worker_log_has(0, "delivery processed", id), "%s", id);
+  }
+  cr_assert(hk_worker_log_has(0, "type=lead.created", "source=demo"));
+}
+
+Test(worker, a_second_worker_takes_over_what_a_killed_one_left) {
+  const char *slow[] = {"--throttle", "50ms", "--claim-idle", "1s", NULL};
+  const char *fast[] = {"--claim-idle", "1s", NULL};
+  size_t first;
+  size_t second = 0;
+  post_many(60, "k");
+  hk_worker_start(0, slow);
+  cr_assert(hk_wait_until(first_worker_started_batch, 10000));
+  /* In the middle of its batch of 60: no chance to ack the rest. */
+  cr_assert_eq(hk_worker_stop(0, SIGKILL), 128 + SIGKILL);
+  first = hk_worker_log_count(0, "delivery processed");
+  cr_assert(first < 60, "the first worker finished before it was killed");
+  cr_assert(hk_redis_int("EVAL %s 1 handoff:intake",
+                         "return redis.call('XPENDING', KEYS[1], 'workers')[1]") >
+            0);
+
+  hk_worker_start(1, fast);
+  expected = 60;
+  cr_assert(hk_wait_until(all_processed, 20000), "processed %lld",
+            hk_redis_int("HGET handoff:stats processed"));
+  cr_assert(hk_worker_log_count(1, "claimed deliveries left pending") >= 1);
+  /* Every delivery was processed by one worker or the other. */
+  for (int i = 0; i < 60; i++) {
+    char id[64];
+    snprintf(id, sizeof id, "delivery=k_%03d ", i);
+    cr_assert(hk_worker_log_has(0, "delivery processed", id) ||
+                hk_worker_log_has(1, "delivery processed", id),
+              "%s was lost", id);
+    second += hk_worker_log_has(1, "delivery processed", id) ? 1 : 0;
+  }
+  cr_assert(second >= 60 - first, "worker 2 processed %zu of %zu left", second,
+            60 - first);
+}
+
+static int worker_took_batch(void) {
+  return hk_worker_log_count(0, "delivery processed") >= 1;
+}
+
+Test(worker, sigterm_finishes_the_batch_in_hand) {
+  const char *slow[] = {"--throttle", "100ms", NULL};
+  post_many(10, "t");
+  hk_worker_start(0, slow);
+  cr_assert(hk_wait_until(worker_took_batch, 10000));
+  cr_assert_eq(hk_worker_stop(0, SIGTERM), 0);
+  cr_assert_eq(hk_worker_log_count(0, "delivery processed"), 10);
+  cr_assert_eq(hk_redis_int("HGET handoff:stats processed"), 10);
+  cr_assert(hk_worker_log_has(0, "stopped", "consumer=test-worker-0"));
+}
+
+Test(worker, waits_for_redis_and_resumes) {
+  post_many(3, "r");
+  hk_redis_stop();
+  hk_worker_start(0, NULL);
+  cr_assert(hk_wait_until(worker_took_batch, 1500) == 0);
+  hk_redis_start();
+  expected = 3;
+  cr_assert(hk_wait_until(all_processed, 15000));
+  cr_assert(hk_worker_log_has(0, "redis unreachable", "level=error"));
+}
