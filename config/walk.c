@@ -22,8 +22,6 @@ void hk_config_diag_addf(struct hk_config_diag *diag, const char *fmt, ...) {
   char line[1024];
   va_list ap;
   va_start(ap, fmt);
-  /* clang-analyzer 14 misreads the va_list initialized just above. */
-  // NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized)
   (void)vsnprintf(line, sizeof line, fmt, ap);
   va_end(ap);
   diag->lines = hk_xrealloc(diag->lines, (diag->n + 1) * sizeof *diag->lines);
@@ -34,8 +32,6 @@ void hk_config_errf(struct walk *w, const char *fmt, ...) {
   char msg[768];
   va_list ap;
   va_start(ap, fmt);
-  /* clang-analyzer 14 misreads the va_list initialized just above. */
-  // NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized)
   (void)vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   hk_config_diag_addf(w->diag, "%s: %s: %s", w->file, w->path, msg);

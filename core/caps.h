@@ -11,7 +11,7 @@
 #define HK_CAP_BODY_DEFAULT (1024u * 1024u)
 /* The largest body limit a configuration may set. Keep in step with
  * client_max_body_size in deploy/nginx/handoff.conf. */
-#define HK_CAP_BODY_MAX (8u * 1024u * 1024u)
+#define HK_CAP_BODY_MAX ((size_t)8 * 1024 * 1024)
 /* A configuration file. */
 #define HK_CAP_CONFIG_FILE (4u * 1024u * 1024u)
 /* A secret read from a file or the environment. */

@@ -24,37 +24,37 @@
  * service writes comes from here. A status of 0 marks errors that never
  * reach HTTP (configuration, command line, I/O).
  * ------------------------------------------------------------------------- */
-#define HK_ERRORS(X)                                                          \
-  X(OK, 200, "ok", "success")                                                 \
-  X(BAD_JSON, 400, "bad_json", "the body is not valid JSON")                  \
-  X(MISSING_FIELD, 400, "missing_field",                                      \
-    "the body lacks a field this source's payloads must carry")              \
-  X(BAD_REQUEST, 400, "bad_request", "the request is malformed")             \
-  X(MISSING_SIGNATURE, 401, "missing_signature",                              \
-    "the request carries no signature")                                       \
-  X(BAD_SIGNATURE, 401, "bad_signature", "the signature does not match")      \
-  X(STALE_TIMESTAMP, 401, "stale_timestamp",                                  \
-    "the signed timestamp is outside the tolerance")                          \
-  X(UNAUTHORIZED, 401, "unauthorized", "a valid bearer token is required")    \
-  X(NOT_FOUND, 404, "not_found", "no such resource")                          \
-  X(UNKNOWN_SOURCE, 404, "unknown_source", "no source of that name")          \
-  X(METHOD_NOT_ALLOWED, 405, "method_not_allowed",                            \
-    "the method is not allowed here")                                         \
-  X(TOO_LARGE, 413, "body_too_large", "the body is over the size limit")      \
-  X(UNSUPPORTED_MEDIA, 415, "unsupported_media_type",                         \
-    "the body must be application/json")                                     \
-  X(UNAVAILABLE, 503, "redis_unavailable",                                    \
-    "the queue is unreachable; retry later")                                  \
-  X(INTERNAL, 500, "internal", "internal error")                              \
-  X(CONFIG, 0, "config_error", "the configuration is invalid")                \
-  X(USAGE, 0, "usage", "bad command line")                                    \
+#define HK_ERRORS(X)                                                           \
+  X(OK, 200, "ok", "success")                                                  \
+  X(BAD_JSON, 400, "bad_json", "the body is not valid JSON")                   \
+  X(MISSING_FIELD, 400, "missing_field",                                       \
+    "the body lacks a field this source's payloads must carry")                \
+  X(BAD_REQUEST, 400, "bad_request", "the request is malformed")               \
+  X(MISSING_SIGNATURE, 401, "missing_signature",                               \
+    "the request carries no signature")                                        \
+  X(BAD_SIGNATURE, 401, "bad_signature", "the signature does not match")       \
+  X(STALE_TIMESTAMP, 401, "stale_timestamp",                                   \
+    "the signed timestamp is outside the tolerance")                           \
+  X(UNAUTHORIZED, 401, "unauthorized", "a valid bearer token is required")     \
+  X(NOT_FOUND, 404, "not_found", "no such resource")                           \
+  X(UNKNOWN_SOURCE, 404, "unknown_source", "no source of that name")           \
+  X(METHOD_NOT_ALLOWED, 405, "method_not_allowed",                             \
+    "the method is not allowed here")                                          \
+  X(TOO_LARGE, 413, "body_too_large", "the body is over the size limit")       \
+  X(UNSUPPORTED_MEDIA, 415, "unsupported_media_type",                          \
+    "the body must be application/json")                                       \
+  X(UNAVAILABLE, 503, "redis_unavailable",                                     \
+    "the queue is unreachable; retry later")                                   \
+  X(INTERNAL, 500, "internal", "internal error")                               \
+  X(CONFIG, 0, "config_error", "the configuration is invalid")                 \
+  X(USAGE, 0, "usage", "bad command line")                                     \
   X(IO, 0, "io_error", "input/output error")
 
 enum hk_err {
 #define HK_X_ENUM(name, status, code, msg) HK_E_##name,
   HK_ERRORS(HK_X_ENUM)
 #undef HK_X_ENUM
-  HK_E__COUNT
+      HK_E__COUNT
 };
 
 /* The JSON code, HTTP status and message of an error; never NULL. */
@@ -117,7 +117,7 @@ void hk_buf_init(struct hk_buf *b, size_t max);
  * result would exceed the cap. */
 enum hk_err hk_buf_add(struct hk_buf *b, const void *p, size_t n) HK_MUST_CHECK;
 enum hk_err hk_buf_addf(struct hk_buf *b, const char *fmt, ...) HK_MUST_CHECK
-  __attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* Frees the memory; the buffer may be reused after hk_buf_init. */
 void hk_buf_fini(struct hk_buf *b);
 /* Moves the data out (caller frees; never NULL) and resets the buffer. */

@@ -11,7 +11,7 @@ static const struct {
   const char *msg;
 } table[HK_E__COUNT] = {
 #define HK_X_ROW(name, status, code, msg) {status, code, msg},
-  HK_ERRORS(HK_X_ROW)
+    HK_ERRORS(HK_X_ROW)
 #undef HK_X_ROW
 };
 

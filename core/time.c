@@ -11,8 +11,8 @@ static const struct {
   const char *unit;
   int64_t ms;
 } units[] = {
-  {"w", 7 * 86400000LL}, {"d", 86400000LL}, {"h", 3600000LL},
-  {"m", 60000LL},        {"s", 1000LL},     {"ms", 1LL},
+    {"w", 7 * 86400000LL}, {"d", 86400000LL}, {"h", 3600000LL},
+    {"m", 60000LL},        {"s", 1000LL},     {"ms", 1LL},
 };
 
 int hk_duration_parse(const char *s, int64_t *ms) {
@@ -39,7 +39,8 @@ int hk_duration_parse(const char *s, int64_t *ms) {
       ulen++;
     }
     for (u = next_unit; u < sizeof units / sizeof units[0]; u++) {
-      if (strlen(units[u].unit) == ulen && strncmp(s, units[u].unit, ulen) == 0) {
+      if (strlen(units[u].unit) == ulen &&
+          strncmp(s, units[u].unit, ulen) == 0) {
         break;
       }
     }

@@ -25,21 +25,21 @@
 #define EXIT_CONFIG 78
 
 static const char usage[] =
-  "usage: handoffctl COMMAND [options]\n"
-  "\n"
-  "Commands:\n"
-  "  check-config [--no-secrets] FILE\n"
-  "        Validate a configuration; print every problem as\n"
-  "        FILE: $.json.path: message. --no-secrets skips reading the\n"
-  "        environment variables and files that hold secrets.\n"
-  "  sign --config FILE [--id ID] [--timestamp UNIX] SOURCE [BODY]\n"
-  "        Print the headers that sign BODY (a file; stdin when - or\n"
-  "        absent) for SOURCE, a standard-webhooks source, one per line.\n"
-  "  queue --config FILE [--redis ADDR]\n"
-  "        Show the intake queue: length, pending, lag, processed.\n"
-  "\n"
-  "Exit status: 0 success, 1 runtime failure, 2 bad command line,\n"
-  "69 Redis unreachable, 78 bad configuration.\n";
+    "usage: handoffctl COMMAND [options]\n"
+    "\n"
+    "Commands:\n"
+    "  check-config [--no-secrets] FILE\n"
+    "        Validate a configuration; print every problem as\n"
+    "        FILE: $.json.path: message. --no-secrets skips reading the\n"
+    "        environment variables and files that hold secrets.\n"
+    "  sign --config FILE [--id ID] [--timestamp UNIX] SOURCE [BODY]\n"
+    "        Print the headers that sign BODY (a file; stdin when - or\n"
+    "        absent) for SOURCE, a standard-webhooks source, one per line.\n"
+    "  queue --config FILE [--redis ADDR]\n"
+    "        Show the intake queue: length, pending, lag, processed.\n"
+    "\n"
+    "Exit status: 0 success, 1 runtime failure, 2 bad command line,\n"
+    "69 Redis unreachable, 78 bad configuration.\n";
 
 static struct hk_config *load(const char *path, unsigned flags) {
   struct hk_config *cfg = NULL;
@@ -53,8 +53,8 @@ static struct hk_config *load(const char *path, unsigned flags) {
 }
 
 static int cmd_check_config(int argc, char **argv) {
-  static const struct option longs[] = {
-    {"no-secrets", no_argument, NULL, 's'}, {NULL, 0, NULL, 0}};
+  static const struct option longs[] = {{"no-secrets", no_argument, NULL, 's'},
+                                        {NULL, 0, NULL, 0}};
   unsigned flags = 0;
   struct hk_config *cfg;
   int c;
@@ -94,10 +94,10 @@ static char *read_all(FILE *f, size_t *len) {
 
 static int cmd_sign(int argc, char **argv) {
   static const struct option longs[] = {
-    {"config", required_argument, NULL, 'c'},
-    {"id", required_argument, NULL, 'i'},
-    {"timestamp", required_argument, NULL, 't'},
-    {NULL, 0, NULL, 0}};
+      {"config", required_argument, NULL, 'c'},
+      {"id", required_argument, NULL, 'i'},
+      {"timestamp", required_argument, NULL, 't'},
+      {NULL, 0, NULL, 0}};
   const char *config = NULL;
   const char *id = NULL;
   char idbuf[64];
@@ -148,7 +148,8 @@ static int cmd_sign(int argc, char **argv) {
     fclose(in);
   }
   if (body == NULL) {
-    fprintf(stderr, "handoffctl: the body is over %u bytes\n", HK_CAP_BODY_MAX);
+    fprintf(stderr, "handoffctl: the body is over %zu bytes\n",
+            HK_CAP_BODY_MAX);
     hk_config_free(cfg);
     return EXIT_FAILURE;
   }
@@ -177,9 +178,9 @@ static int cmd_sign(int argc, char **argv) {
 
 static int cmd_queue(int argc, char **argv) {
   static const struct option longs[] = {
-    {"config", required_argument, NULL, 'c'},
-    {"redis", required_argument, NULL, 'r'},
-    {NULL, 0, NULL, 0}};
+      {"config", required_argument, NULL, 'c'},
+      {"redis", required_argument, NULL, 'r'},
+      {NULL, 0, NULL, 0}};
   const char *config = NULL;
   const char *redis = NULL;
   struct hk_config *cfg;

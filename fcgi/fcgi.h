@@ -47,7 +47,7 @@ enum hk_err hk_route_match(const char *method, const char *path,
  * ------------------------------------------------------------------------- */
 struct hk_reply {
   int status;
-  char *body;            /* owned; JSON text */
+  char *body; /* owned; JSON text */
   size_t len;
   int64_t retry_after_s; /* > 0: send Retry-After */
   const char *allow;     /* non-NULL: send Allow (static string) */

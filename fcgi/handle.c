@@ -27,9 +27,9 @@ static void log_outcome(const struct hk_request *req,
   char status[8];
   snprintf(status, sizeof status, "%d", out->status);
   hk_log(level_of(out->status), code == HK_E_OK ? "request" : detail, "req",
-         meta->request_id, "method", req->method, "path", req->path,
-         "source", source, "status", status, "code", hk_err_code(code),
-         extra_key, extra, (const char *)NULL);
+         meta->request_id, "method", req->method, "path", req->path, "source",
+         source, "status", status, "code", hk_err_code(code), extra_key, extra,
+         (const char *)NULL);
 }
 
 static void fail(struct hk_reply *out, enum hk_err e, const char *msg,
@@ -52,16 +52,15 @@ static void handle_hook(const struct hk_config *cfg, struct hk_store *st,
 
   memset(&d, 0, sizeof d);
   if (src == NULL) {
-    rc = hk_fail(&err, HK_E_UNKNOWN_SOURCE, "No source is named \"%s\".",
-                 name);
+    rc = hk_fail(&err, HK_E_UNKNOWN_SOURCE, "No source is named \"%s\".", name);
     /* name is shown only when it is a valid source name (route.c). */
     fail(out, rc, *name != '\0' ? err.msg : NULL, cfg);
     log_outcome(req, meta, name, out, rc, hk_err_message(rc), NULL, NULL);
     return;
   }
   if (meta->body_too_large) {
-    rc = hk_fail(&err, HK_E_TOO_LARGE, "The body is over the limit of %zu bytes.",
-                 cfg->max_body);
+    rc = hk_fail(&err, HK_E_TOO_LARGE,
+                 "The body is over the limit of %zu bytes.", cfg->max_body);
     fail(out, rc, err.msg, cfg);
     log_outcome(req, meta, name, out, rc, err.msg, NULL, NULL);
     return;
@@ -81,8 +80,7 @@ static void handle_hook(const struct hk_config *cfg, struct hk_store *st,
     hk_reply_json(out, 202,
                   json_pack("{s:s,s:s,s:s}", "status", "queued", "id", id,
                             "delivery_id", d.delivery_id));
-    log_outcome(req, meta, name, out, HK_E_OK, NULL, "delivery",
-                d.delivery_id);
+    log_outcome(req, meta, name, out, HK_E_OK, NULL, "delivery", d.delivery_id);
   }
   hk_delivery_fini(&d);
 }
@@ -98,7 +96,8 @@ static void handle_healthz(const struct hk_config *cfg, struct hk_store *st,
     log_outcome(req, meta, NULL, out, rc, err.msg, NULL, NULL);
     return;
   }
-  hk_reply_json(out, 200, json_pack("{s:s,s:s}", "status", "ok", "redis", "ok"));
+  hk_reply_json(out, 200,
+                json_pack("{s:s,s:s}", "status", "ok", "redis", "ok"));
 }
 
 /* The first /v1/health: intake and queue. Later parts add the handoffs. */
@@ -153,14 +152,8 @@ void hk_fcgi_handle(const struct hk_config *cfg, struct hk_store *st,
   case HK_ROUTE_HOOK:
     handle_hook(cfg, st, req, meta, route.param, now_ms, out);
     break;
-  case HK_ROUTE_HEALTHZ:
-    handle_healthz(cfg, st, req, meta, out);
-    break;
-  case HK_ROUTE_HEALTH:
-    handle_health(cfg, st, req, meta, out);
-    break;
-  case HK_ROUTE_NONE:
-    fail(out, HK_E_NOT_FOUND, NULL, cfg);
-    break;
+  case HK_ROUTE_HEALTHZ: handle_healthz(cfg, st, req, meta, out); break;
+  case HK_ROUTE_HEALTH: handle_health(cfg, st, req, meta, out); break;
+  case HK_ROUTE_NONE: fail(out, HK_E_NOT_FOUND, NULL, cfg); break;
   }
 }

@@ -20,24 +20,27 @@
 #include "fcgi/server.h"
 
 static const char usage[] =
-  "usage: handoff-fcgi --config FILE [options]\n"
-  "\n"
-  "Verifies and queues webhooks, and serves the status API, as a FastCGI\n"
-  "responder behind nginx.\n"
-  "\n"
-  "  -c, --config FILE      the JSON configuration (required)\n"
-  "  -l, --listen ADDR      unix:/path/to.sock, /path/to.sock or HOST:PORT;\n"
-  "                         without it, the socket passed as fd 0 (spawn-fcgi)\n"
-  "  -m, --socket-mode MODE permissions of a unix socket (octal, default 0660)\n"
-  "  -t, --threads N        concurrent requests (default 8)\n"
-  "  -r, --redis ADDR       override the config's redis: unix:/path or HOST:PORT\n"
-  "      --log-level LEVEL  debug, info, warn or error (default info)\n"
-  "  -h, --help             this text\n"
-  "  -V, --version          the version\n"
-  "\n"
-  "Signals: SIGTERM/SIGINT stop after the requests in hand, SIGHUP reloads\n"
-  "the config. Exit status: 0 stopped cleanly, 1 runtime failure, 2 bad\n"
-  "command line, 78 bad configuration.\n";
+    "usage: handoff-fcgi --config FILE [options]\n"
+    "\n"
+    "Verifies and queues webhooks, and serves the status API, as a FastCGI\n"
+    "responder behind nginx.\n"
+    "\n"
+    "  -c, --config FILE      the JSON configuration (required)\n"
+    "  -l, --listen ADDR      unix:/path/to.sock, /path/to.sock or HOST:PORT;\n"
+    "                         without it, the socket passed as fd 0 "
+    "(spawn-fcgi)\n"
+    "  -m, --socket-mode MODE permissions of a unix socket (octal, default "
+    "0660)\n"
+    "  -t, --threads N        concurrent requests (default 8)\n"
+    "  -r, --redis ADDR       override the config's redis: unix:/path or "
+    "HOST:PORT\n"
+    "      --log-level LEVEL  debug, info, warn or error (default info)\n"
+    "  -h, --help             this text\n"
+    "  -V, --version          the version\n"
+    "\n"
+    "Signals: SIGTERM/SIGINT stop after the requests in hand, SIGHUP reloads\n"
+    "the config. Exit status: 0 stopped cleanly, 1 runtime failure, 2 bad\n"
+    "command line, 78 bad configuration.\n";
 
 #define EXIT_USAGE 2
 #define EXIT_CONFIG 78
@@ -105,15 +108,15 @@ static int open_listener(const struct options *o) {
 
 static int parse(int argc, char **argv, struct options *o) {
   static const struct option longs[] = {
-    {"config", required_argument, NULL, 'c'},
-    {"listen", required_argument, NULL, 'l'},
-    {"socket-mode", required_argument, NULL, 'm'},
-    {"threads", required_argument, NULL, 't'},
-    {"redis", required_argument, NULL, 'r'},
-    {"log-level", required_argument, NULL, 'L'},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
-    {NULL, 0, NULL, 0}};
+      {"config", required_argument, NULL, 'c'},
+      {"listen", required_argument, NULL, 'l'},
+      {"socket-mode", required_argument, NULL, 'm'},
+      {"threads", required_argument, NULL, 't'},
+      {"redis", required_argument, NULL, 'r'},
+      {"log-level", required_argument, NULL, 'L'},
+      {"help", no_argument, NULL, 'h'},
+      {"version", no_argument, NULL, 'V'},
+      {NULL, 0, NULL, 0}};
   int c;
   char *end;
   o->mode = 0660;
@@ -232,7 +235,8 @@ int main(int argc, char **argv) {
   hk_server_stop();
   hk_server_clear_config();
   close(fd);
-  if (o.listen != NULL && (o.listen[0] == '/' || strncmp(o.listen, "unix:", 5) == 0)) {
+  if (o.listen != NULL &&
+      (o.listen[0] == '/' || strncmp(o.listen, "unix:", 5) == 0)) {
     unlink(o.listen[0] == '/' ? o.listen : o.listen + 5);
   }
   hk_log(HK_LOG_INFO, "stopped", (const char *)NULL);

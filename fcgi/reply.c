@@ -57,7 +57,7 @@ const char *hk_reply_reason(int status) {
 
 /* Appends to buf, never past cap; *n stays below cap. */
 static void appendf(char *buf, size_t cap, size_t *n, const char *fmt, ...)
-  __attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static void appendf(char *buf, size_t cap, size_t *n, const char *fmt, ...) {
   va_list ap;

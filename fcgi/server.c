@@ -98,7 +98,12 @@ static size_t collect_headers(char **envp, struct hk_header *hs,
     }
     for (size_t i = 0; i < len; i++) {
       char c = (*e)[5 + i];
-      names[n][i] = c == '_' ? '-' : (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+      if (c == '_') {
+        c = '-';
+      } else if (c >= 'A' && c <= 'Z') {
+        c = (char)(c - 'A' + 'a');
+      }
+      names[n][i] = c;
     }
     names[n][len] = '\0';
     hs[n].name = names[n];

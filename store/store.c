@@ -31,7 +31,8 @@ struct hk_store *hk_store_new(const struct hk_redis_conf *conf) {
   st->conf.host = dup_or_null(conf->host);
   st->conf.unix_path = dup_or_null(conf->unix_path);
   st->conf.password = dup_or_null(conf->password);
-  st->conf.prefix = hk_xstrdup(conf->prefix != NULL ? conf->prefix : "handoff:");
+  st->conf.prefix =
+      hk_xstrdup(conf->prefix != NULL ? conf->prefix : "handoff:");
   snprintf(st->stream, sizeof st->stream, "%sintake", st->conf.prefix);
   snprintf(st->stats, sizeof st->stats, "%sstats", st->conf.prefix);
   return st;
@@ -80,8 +81,8 @@ static redisReply *run(struct hk_store *st, int argc, const char **argv,
   redisReply *r = redisCommandArgv(st->c, argc, argv, lens);
   char at[300];
   if (r == NULL) {
-    hk_fail(err, HK_E_UNAVAILABLE, "redis at %s: %s",
-            where(st, at, sizeof at), st->c->errstr);
+    hk_fail(err, HK_E_UNAVAILABLE, "redis at %s: %s", where(st, at, sizeof at),
+            st->c->errstr);
     drop(st);
     return NULL;
   }
@@ -95,10 +96,10 @@ static redisReply *run(struct hk_store *st, int argc, const char **argv,
 }
 
 static enum hk_err connect_now(struct hk_store *st, struct hk_error *err) {
-  struct timeval ct = tv_of(st->conf.connect_timeout_ms > 0
-                              ? st->conf.connect_timeout_ms : 500);
-  struct timeval rt = tv_of(st->conf.timeout_ms > 0 ? st->conf.timeout_ms
-                                                     : 2000);
+  struct timeval ct = tv_of(
+      st->conf.connect_timeout_ms > 0 ? st->conf.connect_timeout_ms : 500);
+  struct timeval rt =
+      tv_of(st->conf.timeout_ms > 0 ? st->conf.timeout_ms : 2000);
   char at[300];
   if (st->c != NULL) {
     return HK_E_OK;
@@ -224,8 +225,8 @@ out:
 }
 
 enum hk_err hk_store_group_ensure(struct hk_store *st, struct hk_error *err) {
-  const char *argv[] = {"XGROUP", "CREATE", st->stream, HK_STORE_GROUP, "0",
-                        "MKSTREAM"};
+  const char *argv[] = {"XGROUP",       "CREATE", st->stream,
+                        HK_STORE_GROUP, "0",      "MKSTREAM"};
   redisReply *r;
   if (connect_now(st, err) != HK_E_OK) {
     return HK_E_UNAVAILABLE;
@@ -233,8 +234,8 @@ enum hk_err hk_store_group_ensure(struct hk_store *st, struct hk_error *err) {
   r = redisCommandArgv(st->c, 6, argv, NULL);
   if (r == NULL) {
     char at[300];
-    hk_fail(err, HK_E_UNAVAILABLE, "redis at %s: %s",
-            where(st, at, sizeof at), st->c->errstr);
+    hk_fail(err, HK_E_UNAVAILABLE, "redis at %s: %s", where(st, at, sizeof at),
+            st->c->errstr);
     drop(st);
     return HK_E_UNAVAILABLE;
   }
@@ -325,9 +326,9 @@ static void add_entry(struct hk_batch *b, const redisReply *e) {
       *slot = field_dup(v, NULL);
     }
   }
-#define FILL(f) \
-  if (x->f == NULL) \
-    x->f = hk_xstrdup("")
+#define FILL(f)                                                                \
+  if (x->f == NULL)                                                            \
+  x->f = hk_xstrdup("")
   FILL(source);
   FILL(kind);
   FILL(delivery_id);
@@ -341,9 +342,9 @@ enum hk_err hk_store_read(struct hk_store *st, const char *consumer,
                           struct hk_error *err) {
   char cnt[24];
   char blk[24];
-  const char *argv[] = {"XREADGROUP", "GROUP", HK_STORE_GROUP, consumer,
-                        "COUNT",      cnt,     "BLOCK",        blk,
-                        "STREAMS",    st->stream, ">"};
+  const char *argv[] = {
+      "XREADGROUP", "GROUP", HK_STORE_GROUP, consumer,   "COUNT", cnt,
+      "BLOCK",      blk,     "STREAMS",      st->stream, ">"};
   redisReply *r;
   out->items = NULL;
   out->n = 0;
@@ -432,8 +433,8 @@ enum hk_err hk_store_ack(struct hk_store *st, const char *id,
     }
     r = reply;
     if (r->type == REDIS_REPLY_ERROR) {
-      hk_fail(err, HK_E_UNAVAILABLE, "acknowledging %s: %.*s", id,
-              (int)r->len, r->str);
+      hk_fail(err, HK_E_UNAVAILABLE, "acknowledging %s: %.*s", id, (int)r->len,
+              r->str);
       freeReplyObject(r);
       /* The remaining replies are unread: the connection is out of step,
        * so it goes. */

@@ -42,8 +42,8 @@ struct hk_store *hk_store_new(const struct hk_redis_conf *conf);
 void hk_store_free(struct hk_store *st);
 
 /* Round trip to Redis. */
-enum hk_err hk_store_ping(struct hk_store *st, struct hk_error *err)
-  HK_MUST_CHECK;
+enum hk_err hk_store_ping(struct hk_store *st,
+                          struct hk_error *err) HK_MUST_CHECK;
 
 /*
  * Appends the delivery to the intake stream (XADD) and writes its stream id
@@ -75,8 +75,8 @@ struct hk_batch {
 void hk_batch_fini(struct hk_batch *b);
 
 /* Creates the consumer group if it does not exist yet. */
-enum hk_err hk_store_group_ensure(struct hk_store *st, struct hk_error *err)
-  HK_MUST_CHECK;
+enum hk_err hk_store_group_ensure(struct hk_store *st,
+                                  struct hk_error *err) HK_MUST_CHECK;
 
 /*
  * Reads up to count new deliveries for consumer (XREADGROUP … >), waiting

@@ -33,7 +33,7 @@ struct hk_request {
   const char *content_type; /* NULL when absent */
   const struct hk_header *headers;
   size_t nheaders;
-  const char *body;         /* NUL-terminated; may hold NULs before body_len */
+  const char *body; /* NUL-terminated; may hold NULs before body_len */
   size_t body_len;
 };
 
@@ -45,12 +45,12 @@ const char *hk_request_header(const struct hk_request *req, const char *name);
  * (release with hk_delivery_fini); body is borrowed from the request.
  */
 struct hk_delivery {
-  const char *source;     /* borrowed from the config */
-  const char *kind;       /* borrowed from the config */
-  char *delivery_id;      /* the sender's id (webhook-id, …); "" when none */
-  int64_t received_ms;    /* the now given to hk_intake_decide */
-  int64_t signed_ms;      /* the signed timestamp; 0 when the scheme has none */
-  char *headers;          /* JSON object of the headers later stages need */
+  const char *source;  /* borrowed from the config */
+  const char *kind;    /* borrowed from the config */
+  char *delivery_id;   /* the sender's id (webhook-id, …); "" when none */
+  int64_t received_ms; /* the now given to hk_intake_decide */
+  int64_t signed_ms;   /* the signed timestamp; 0 when the scheme has none */
+  char *headers;       /* JSON object of the headers later stages need */
   const char *body;
   size_t body_len;
 };
@@ -75,9 +75,9 @@ enum hk_err hk_intake_decide(const struct hk_request *req,
  * or HK_E_STALE_TIMESTAMP with err set, and HK_E_INTERNAL when OpenSSL
  * itself fails (no fault of the sender).
  */
-enum hk_err hk_verify(const struct hk_request *req,
-                      const struct hk_source *src, int64_t now_ms,
-                      int64_t *signed_ms, struct hk_error *err) HK_MUST_CHECK;
+enum hk_err hk_verify(const struct hk_request *req, const struct hk_source *src,
+                      int64_t now_ms, int64_t *signed_ms,
+                      struct hk_error *err) HK_MUST_CHECK;
 
 /*
  * Checks an Authorization header against the config's API tokens: it must

@@ -15,24 +15,25 @@
 #include "workers/workers.h"
 
 static const char usage[] =
-  "usage: handoff-worker --config FILE [options]\n"
-  "\n"
-  "Reads the intake queue as a member of the Redis consumer group\n"
-  "\"workers\", processes each delivery and acknowledges it.\n"
-  "\n"
-  "  -c, --config FILE     the JSON configuration (required)\n"
-  "  -n, --name NAME       consumer name (default HOSTNAME-PID)\n"
-  "  -b, --batch N         deliveries read at once (default 100)\n"
-  "      --claim-idle DUR  take over deliveries another worker left\n"
-  "                        unacknowledged this long (default 30s)\n"
-  "      --throttle DUR    pause after each delivery (default 0)\n"
-  "  -r, --redis ADDR      override the config's redis: unix:/path or HOST:PORT\n"
-  "      --log-level LEVEL debug, info, warn or error (default info)\n"
-  "  -h, --help            this text\n"
-  "  -V, --version         the version\n"
-  "\n"
-  "Exit status: 0 stopped cleanly, 1 runtime failure, 2 bad command line,\n"
-  "78 bad configuration.\n";
+    "usage: handoff-worker --config FILE [options]\n"
+    "\n"
+    "Reads the intake queue as a member of the Redis consumer group\n"
+    "\"workers\", processes each delivery and acknowledges it.\n"
+    "\n"
+    "  -c, --config FILE     the JSON configuration (required)\n"
+    "  -n, --name NAME       consumer name (default HOSTNAME-PID)\n"
+    "  -b, --batch N         deliveries read at once (default 100)\n"
+    "      --claim-idle DUR  take over deliveries another worker left\n"
+    "                        unacknowledged this long (default 30s)\n"
+    "      --throttle DUR    pause after each delivery (default 0)\n"
+    "  -r, --redis ADDR      override the config's redis: unix:/path or "
+    "HOST:PORT\n"
+    "      --log-level LEVEL debug, info, warn or error (default info)\n"
+    "  -h, --help            this text\n"
+    "  -V, --version         the version\n"
+    "\n"
+    "Exit status: 0 stopped cleanly, 1 runtime failure, 2 bad command line,\n"
+    "78 bad configuration.\n";
 
 #define EXIT_USAGE 2
 #define EXIT_CONFIG 78
@@ -55,16 +56,16 @@ static int duration_arg(const char *name, const char *v, int64_t *ms) {
 
 int main(int argc, char **argv) {
   static const struct option longs[] = {
-    {"config", required_argument, NULL, 'c'},
-    {"name", required_argument, NULL, 'n'},
-    {"batch", required_argument, NULL, 'b'},
-    {"claim-idle", required_argument, NULL, 'I'},
-    {"throttle", required_argument, NULL, 'T'},
-    {"redis", required_argument, NULL, 'r'},
-    {"log-level", required_argument, NULL, 'L'},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
-    {NULL, 0, NULL, 0}};
+      {"config", required_argument, NULL, 'c'},
+      {"name", required_argument, NULL, 'n'},
+      {"batch", required_argument, NULL, 'b'},
+      {"claim-idle", required_argument, NULL, 'I'},
+      {"throttle", required_argument, NULL, 'T'},
+      {"redis", required_argument, NULL, 'r'},
+      {"log-level", required_argument, NULL, 'L'},
+      {"help", no_argument, NULL, 'h'},
+      {"version", no_argument, NULL, 'V'},
+      {NULL, 0, NULL, 0}};
   struct hk_worker_opts o = {NULL, 100, 1000, 30000, 0};
   struct hk_config *cfg = NULL;
   struct hk_config_diag diag = {NULL, 0};

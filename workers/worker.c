@@ -30,9 +30,8 @@ static void process(const struct hk_entry *e, int claimed, int64_t now_ms) {
   }
   snprintf(lag, sizeof lag, "%" PRId64, now_ms - e->received_ms);
   hk_log(HK_LOG_INFO, "delivery processed", "id", e->id, "source", e->source,
-         "kind", e->kind, "delivery", e->delivery_id, "type", type,
-         "claimed", claimed ? "true" : "false", "lag_ms", lag,
-         (const char *)NULL);
+         "kind", e->kind, "delivery", e->delivery_id, "type", type, "claimed",
+         claimed ? "true" : "false", "lag_ms", lag, (const char *)NULL);
   json_decref(doc);
 }
 

@@ -13,11 +13,11 @@
 #include "core/core.h"
 
 struct hk_worker_opts {
-  const char *consumer;   /* this worker's name in the group */
-  size_t batch;           /* deliveries read at once */
-  int64_t block_ms;       /* longest wait for new deliveries */
-  int64_t claim_idle_ms;  /* take over deliveries pending this long */
-  int64_t throttle_ms;    /* pause after each delivery (rate limiting) */
+  const char *consumer;  /* this worker's name in the group */
+  size_t batch;          /* deliveries read at once */
+  int64_t block_ms;      /* longest wait for new deliveries */
+  int64_t claim_idle_ms; /* take over deliveries pending this long */
+  int64_t throttle_ms;   /* pause after each delivery (rate limiting) */
 };
 
 /*

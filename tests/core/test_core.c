@@ -18,15 +18,23 @@ struct duration_case {
 
 ParameterizedTestParameters(duration, parses) {
   static struct duration_case cases[] = {
-    {"90s", 1, 90000},        {"5m", 1, 300000},
-    {"48h", 1, 172800000},    {"30d", 1, 2592000000LL},
-    {"1h30m", 1, 5400000},    {"250ms", 1, 250},
-    {"1w", 1, 604800000},     {"0s", 1, 0},
-    {"", 0, 0},               {"5", 0, 0},
-    {"m5", 0, 0},             {"5x", 0, 0},
-    {"30m1h", 0, 0},          {"1h1h", 0, 0},
-    {"-5m", 0, 0},            {"5 m", 0, 0},
-    {"99999999999999999999d", 0, 0},
+      {"90s", 1, 90000},
+      {"5m", 1, 300000},
+      {"48h", 1, 172800000},
+      {"30d", 1, 2592000000LL},
+      {"1h30m", 1, 5400000},
+      {"250ms", 1, 250},
+      {"1w", 1, 604800000},
+      {"0s", 1, 0},
+      {"", 0, 0},
+      {"5", 0, 0},
+      {"m5", 0, 0},
+      {"5x", 0, 0},
+      {"30m1h", 0, 0},
+      {"1h1h", 0, 0},
+      {"-5m", 0, 0},
+      {"5 m", 0, 0},
+      {"99999999999999999999d", 0, 0},
   };
   return cr_make_param_array(struct duration_case, cases,
                              sizeof cases / sizeof cases[0]);
@@ -75,8 +83,8 @@ static size_t fmt(char *out, size_t cap, const char *msg, ...) {
 
 Test(log, writes_logfmt_with_quoting_only_where_needed) {
   char line[256];
-  fmt(line, sizeof line, "bad signature", "source", "stripe", "req",
-      "a b", (const char *)NULL);
+  fmt(line, sizeof line, "bad signature", "source", "stripe", "req", "a b",
+      (const char *)NULL);
   cr_assert_str_eq(line, "level=warn proc=fcgi msg=\"bad signature\" "
                          "source=stripe req=\"a b\"\n");
 }

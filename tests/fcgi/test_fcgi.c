@@ -20,25 +20,27 @@ struct route_case {
 
 ParameterizedTestParameters(route, matches) {
   static struct route_case cases[] = {
-    {"POST", "/hooks/demo", HK_E_OK, HK_ROUTE_HOOK, "demo", "POST"},
-    {"POST", "/hooks/stripe-live_2", HK_E_OK, HK_ROUTE_HOOK, "stripe-live_2",
-     "POST"},
-    {"POST", "/hooks/", HK_E_OK, HK_ROUTE_HOOK, "", "POST"},
-    {"POST", "/hooks/Demo", HK_E_OK, HK_ROUTE_HOOK, "", "POST"},
-    {"POST", "/hooks/a/b", HK_E_OK, HK_ROUTE_HOOK, "", "POST"},
-    {"POST", "/hooks/%2e%2e", HK_E_OK, HK_ROUTE_HOOK, "", "POST"},
-    {"GET", "/hooks/demo", HK_E_METHOD_NOT_ALLOWED, HK_ROUTE_NONE, "", "POST"},
-    {"PUT", "/hooks/demo", HK_E_METHOD_NOT_ALLOWED, HK_ROUTE_NONE, "", "POST"},
-    {"GET", "/healthz", HK_E_OK, HK_ROUTE_HEALTHZ, "", "GET, HEAD"},
-    {"HEAD", "/healthz", HK_E_OK, HK_ROUTE_HEALTHZ, "", "GET, HEAD"},
-    {"POST", "/healthz", HK_E_METHOD_NOT_ALLOWED, HK_ROUTE_NONE, "",
-     "GET, HEAD"},
-    {"GET", "/v1/health", HK_E_OK, HK_ROUTE_HEALTH, "", "GET, HEAD"},
-    {"DELETE", "/v1/health", HK_E_METHOD_NOT_ALLOWED, HK_ROUTE_NONE, "",
-     "GET, HEAD"},
-    {"GET", "/v1/nothing", HK_E_NOT_FOUND, HK_ROUTE_NONE, "", ""},
-    {"GET", "/", HK_E_NOT_FOUND, HK_ROUTE_NONE, "", ""},
-    {"GET", "/healthz/", HK_E_NOT_FOUND, HK_ROUTE_NONE, "", ""},
+      {"POST", "/hooks/demo", HK_E_OK, HK_ROUTE_HOOK, "demo", "POST"},
+      {"POST", "/hooks/stripe-live_2", HK_E_OK, HK_ROUTE_HOOK, "stripe-live_2",
+       "POST"},
+      {"POST", "/hooks/", HK_E_OK, HK_ROUTE_HOOK, "", "POST"},
+      {"POST", "/hooks/Demo", HK_E_OK, HK_ROUTE_HOOK, "", "POST"},
+      {"POST", "/hooks/a/b", HK_E_OK, HK_ROUTE_HOOK, "", "POST"},
+      {"POST", "/hooks/%2e%2e", HK_E_OK, HK_ROUTE_HOOK, "", "POST"},
+      {"GET", "/hooks/demo", HK_E_METHOD_NOT_ALLOWED, HK_ROUTE_NONE, "",
+       "POST"},
+      {"PUT", "/hooks/demo", HK_E_METHOD_NOT_ALLOWED, HK_ROUTE_NONE, "",
+       "POST"},
+      {"GET", "/healthz", HK_E_OK, HK_ROUTE_HEALTHZ, "", "GET, HEAD"},
+      {"HEAD", "/healthz", HK_E_OK, HK_ROUTE_HEALTHZ, "", "GET, HEAD"},
+      {"POST", "/healthz", HK_E_METHOD_NOT_ALLOWED, HK_ROUTE_NONE, "",
+       "GET, HEAD"},
+      {"GET", "/v1/health", HK_E_OK, HK_ROUTE_HEALTH, "", "GET, HEAD"},
+      {"DELETE", "/v1/health", HK_E_METHOD_NOT_ALLOWED, HK_ROUTE_NONE, "",
+       "GET, HEAD"},
+      {"GET", "/v1/nothing", HK_E_NOT_FOUND, HK_ROUTE_NONE, "", ""},
+      {"GET", "/", HK_E_NOT_FOUND, HK_ROUTE_NONE, "", ""},
+      {"GET", "/healthz/", HK_E_NOT_FOUND, HK_ROUTE_NONE, "", ""},
   };
   return cr_make_param_array(struct route_case, cases,
                              sizeof cases / sizeof cases[0]);
@@ -62,8 +64,9 @@ Test(reply, error_bodies_come_from_the_table) {
   hk_reply_init(&r);
   hk_reply_error(&r, HK_E_UNSUPPORTED_MEDIA, NULL);
   cr_assert_eq(r.status, 415);
-  cr_assert_str_eq(r.body, "{\"error\":{\"code\":\"unsupported_media_type\","
-                           "\"message\":\"the body must be application/json\"}}");
+  cr_assert_str_eq(r.body,
+                   "{\"error\":{\"code\":\"unsupported_media_type\","
+                   "\"message\":\"the body must be application/json\"}}");
   cr_assert_eq(r.len, strlen(r.body));
   hk_reply_error(&r, HK_E_BAD_SIGNATURE, "no \"v1\" signature matches");
   cr_assert_eq(r.status, 401);

@@ -136,9 +136,19 @@ static char *path_in(const char *name) {
 
 void hk_redis_start(void) {
   char port[16];
-  const char *argv[] = {"/usr/bin/redis-server", NULL, "--port", port,
-                        "--bind", "127.0.0.1", "--dir", stack.dir,
-                        "--appendfsync", "everysec", "--save", "", NULL};
+  const char *argv[] = {"/usr/bin/redis-server",
+                        NULL,
+                        "--port",
+                        port,
+                        "--bind",
+                        "127.0.0.1",
+                        "--dir",
+                        stack.dir,
+                        "--appendfsync",
+                        "everysec",
+                        "--save",
+                        "",
+                        NULL};
   char conf[400];
   snprintf(conf, sizeof conf, "%s/redis.conf", stack.dir);
   /* The shipped durability settings, with a faster fsync for tests. */
@@ -163,10 +173,18 @@ void hk_redis_stop(void) {
 
 static void fcgi_start(void) {
   char redis[64];
-  const char *argv[] = {HK_BIN_DIR "/fcgi/handoff-fcgi", "--config",
-                        path_in("handoff.json"), "--listen", stack.fcgi_sock,
-                        "--socket-mode", "0666", "--threads", "4",
-                        "--redis", redis, NULL};
+  const char *argv[] = {HK_BIN_DIR "/fcgi/handoff-fcgi",
+                        "--config",
+                        path_in("handoff.json"),
+                        "--listen",
+                        stack.fcgi_sock,
+                        "--socket-mode",
+                        "0666",
+                        "--threads",
+                        "4",
+                        "--redis",
+                        redis,
+                        NULL};
   snprintf(redis, sizeof redis, "127.0.0.1:%d", stack.redis_port);
   unlink(stack.fcgi_sock);
   stack.fcgi = spawn(argv, path_in("fcgi.log"));
@@ -186,7 +204,7 @@ void hk_fcgi_stop(void) {
 
 static void nginx_start(void) {
   char conf[4096];
-  const char *argv[] = {"/usr/sbin/nginx", "-p", stack.dir, "-c",
+  const char *argv[] = {"/usr/sbin/nginx",     "-p", stack.dir, "-c",
                         path_in("nginx.conf"), NULL};
   /* The snippet's `include fastcgi_params` resolves beside nginx.conf. */
   {
@@ -236,8 +254,7 @@ void hk_stack_up(const char *extra_config) {
   chmod(stack.dir, 0755);
   stack.redis_port = free_port();
   stack.http_port = free_port();
-  snprintf(stack.fcgi_sock, sizeof stack.fcgi_sock, "%s/fcgi.sock",
-           stack.dir);
+  snprintf(stack.fcgi_sock, sizeof stack.fcgi_sock, "%s/fcgi.sock", stack.dir);
   setenv("HK_TEST_SECRET", HK_TEST_SECRET, 1);
   setenv("HK_TEST_TOKEN", HK_TEST_TOKEN, 1);
   snprintf(config, sizeof config,
@@ -459,8 +476,8 @@ int hk_post_signed(const char *source, const char *secret, const char *id,
   return hk_post_raw(source, id, ts, sig, body, out);
 }
 
-int hk_post_raw(const char *source, const char *id, int64_t ts,
-                const char *sig, const char *body, struct hk_resp *out) {
+int hk_post_raw(const char *source, const char *id, int64_t ts, const char *sig,
+                const char *body, struct hk_resp *out) {
   char path[128];
   char h_id[160];
   char h_ts[64];
@@ -477,7 +494,7 @@ int hk_post_raw(const char *source, const char *id, int64_t ts,
 const char *hk_error_code(const struct hk_resp *r, char *buf, size_t n) {
   json_t *doc = json_loads(r->body, 0, NULL);
   const char *code =
-    json_string_value(json_object_get(json_object_get(doc, "error"), "code"));
+      json_string_value(json_object_get(json_object_get(doc, "error"), "code"));
   snprintf(buf, n, "%s", code != NULL ? code : "");
   json_decref(doc);
   return buf;

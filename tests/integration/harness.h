@@ -72,8 +72,8 @@ int hk_post_signed(const char *source, const char *secret, const char *id,
                    int64_t ts, const char *body, struct hk_resp *out);
 
 /* The same with the headers given as they are (for tampering). */
-int hk_post_raw(const char *source, const char *id, int64_t ts,
-                const char *sig, const char *body, struct hk_resp *out);
+int hk_post_raw(const char *source, const char *id, int64_t ts, const char *sig,
+                const char *body, struct hk_resp *out);
 
 /* The webhook-signature value a Standard Webhooks sender would send. */
 void hk_sign(const char *secret, const char *id, int64_t ts, const char *body,

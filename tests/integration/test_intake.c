@@ -9,8 +9,9 @@
 
 #include "harness.h"
 
-#define EVENT "{\"type\":\"lead.created\",\"timestamp\":\"2026-11-22T10:00:00Z\"," \
-              "\"data\":{\"email\":\"ana@example.com\",\"company_id\":\"8812\"}}"
+#define EVENT                                                                  \
+  "{\"type\":\"lead.created\",\"timestamp\":\"2026-11-22T10:00:00Z\","         \
+  "\"data\":{\"email\":\"ana@example.com\",\"company_id\":\"8812\"}}"
 
 static long long queued(void) {
   return hk_redis_int("XLEN handoff:intake");
@@ -21,8 +22,7 @@ static void assert_refused(const struct hk_resp *r, long status,
                            const char *code) {
   char buf[64];
   cr_assert_eq(r->status, status, "status %ld, body %s", r->status, r->body);
-  cr_assert_str_eq(hk_error_code(r, buf, sizeof buf), code, "body %s",
-                   r->body);
+  cr_assert_str_eq(hk_error_code(r, buf, sizeof buf), code, "body %s", r->body);
   cr_assert_str_eq(r->content_type, "application/json");
   cr_assert_eq(queued(), 0, "a refused request was queued");
 }
@@ -32,8 +32,9 @@ TestSuite(intake, .init = hk_stack_up_default, .fini = hk_stack_down,
 
 Test(intake, queues_a_signed_delivery_and_answers_202) {
   struct hk_resp r;
-  cr_assert_eq(hk_post_signed("demo", HK_TEST_SECRET, "msg_1", hk_now_s(),
-                              EVENT, &r), 0);
+  cr_assert_eq(
+      hk_post_signed("demo", HK_TEST_SECRET, "msg_1", hk_now_s(), EVENT, &r),
+      0);
   cr_assert_eq(r.status, 202, "body %s", r.body);
   cr_assert(strstr(r.body, "\"status\":\"queued\"") != NULL, "%s", r.body);
   cr_assert(strstr(r.body, "\"delivery_id\":\"msg_1\"") != NULL, "%s", r.body);
@@ -42,19 +43,21 @@ Test(intake, queues_a_signed_delivery_and_answers_202) {
 
 Test(intake, queues_body_source_and_headers_as_received) {
   struct hk_resp r;
-  cr_assert_eq(hk_post_signed("demo", HK_TEST_SECRET, "msg_2", hk_now_s(),
-                              EVENT, &r), 0);
+  cr_assert_eq(
+      hk_post_signed("demo", HK_TEST_SECRET, "msg_2", hk_now_s(), EVENT, &r),
+      0);
   cr_assert_eq(r.status, 202);
   /* The stored body is byte for byte the body sent. */
-  cr_assert_eq(hk_redis_int("EVAL %s 1 handoff:intake",
-                            "local e = redis.call('XRANGE', KEYS[1], '-', '+')[1][2] "
-                            "local f = {} for i = 1, #e, 2 do f[e[i]] = e[i+1] end "
-                            "if f.body == '" EVENT "' and f.source == 'demo' and "
-                            "f.delivery_id == 'msg_2' and "
-                            "string.find(f.headers, 'webhook-id', 1, true) and "
-                            "not string.find(f.headers, 'signature', 1, true) "
-                            "then return 1 else return 0 end"),
-               1);
+  cr_assert_eq(
+      hk_redis_int("EVAL %s 1 handoff:intake",
+                   "local e = redis.call('XRANGE', KEYS[1], '-', '+')[1][2] "
+                   "local f = {} for i = 1, #e, 2 do f[e[i]] = e[i+1] end "
+                   "if f.body == '" EVENT "' and f.source == 'demo' and "
+                   "f.delivery_id == 'msg_2' and "
+                   "string.find(f.headers, 'webhook-id', 1, true) and "
+                   "not string.find(f.headers, 'signature', 1, true) "
+                   "then return 1 else return 0 end"),
+      1);
 }
 
 Test(intake, refuses_a_forged_signature_with_401) {
@@ -69,8 +72,8 @@ Test(intake, refuses_a_tampered_body_with_401) {
   struct hk_resp r;
   int64_t ts = hk_now_s();
   hk_sign(HK_TEST_SECRET, "msg_4", ts, EVENT, sig, sizeof sig);
-  hk_post_raw("demo", "msg_4", ts, sig, "{\"type\":\"lead.created\",\"data\":{}}",
-              &r);
+  hk_post_raw("demo", "msg_4", ts, sig,
+              "{\"type\":\"lead.created\",\"data\":{}}", &r);
   assert_refused(&r, 401, "bad_signature");
 }
 
@@ -115,8 +118,8 @@ Test(intake, refuses_a_body_that_is_not_json_with_400) {
 
 Test(intake, refuses_a_body_without_type_with_400) {
   struct hk_resp r;
-  hk_post_signed("demo", HK_TEST_SECRET, "msg_8", hk_now_s(),
-                 "{\"data\":{}}", &r);
+  hk_post_signed("demo", HK_TEST_SECRET, "msg_8", hk_now_s(), "{\"data\":{}}",
+                 &r);
   assert_refused(&r, 400, "missing_field");
 }
 

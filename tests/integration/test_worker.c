@@ -21,8 +21,8 @@ static void post_many(int n, const char *prefix) {
     snprintf(id, sizeof id, "%s_%03d", prefix, i);
     snprintf(body, sizeof body,
              "{\"type\":\"lead.created\",\"data\":{\"n\":%d}}", i);
-    cr_assert_eq(hk_post_signed("demo", HK_TEST_SECRET, id, hk_now_s(), body,
-                                &r), 0);
+    cr_assert_eq(
+        hk_post_signed("demo", HK_TEST_SECRET, id, hk_now_s(), body, &r), 0);
     cr_assert_eq(r.status, 202, "delivery %s: %s", id, r.body);
   }
 }
@@ -33,7 +33,7 @@ static int all_processed(void) {
   return hk_redis_int("HGET handoff:stats processed") == expected &&
          hk_redis_int("EVAL %s 1 handoff:intake",
                       "return redis.call('XPENDING', KEYS[1], 'workers')[1]") ==
-           0;
+             0;
 }
 
 static int first_worker_started_batch(void) {
@@ -66,9 +66,9 @@ Test(worker, a_second_worker_takes_over_what_a_killed_one_left) {
   cr_assert_eq(hk_worker_stop(0, SIGKILL), 128 + SIGKILL);
   first = hk_worker_log_count(0, "delivery processed");
   cr_assert(first < 60, "the first worker finished before it was killed");
-  cr_assert(hk_redis_int("EVAL %s 1 handoff:intake",
-                         "return redis.call('XPENDING', KEYS[1], 'workers')[1]") >
-            0);
+  cr_assert(
+      hk_redis_int("EVAL %s 1 handoff:intake",
+                   "return redis.call('XPENDING', KEYS[1], 'workers')[1]") > 0);
 
   hk_worker_start(1, fast);
   expected = 60;
@@ -80,7 +80,7 @@ Test(worker, a_second_worker_takes_over_what_a_killed_one_left) {
     char id[64];
     snprintf(id, sizeof id, "delivery=k_%03d ", i);
     cr_assert(hk_worker_log_has(0, "delivery processed", id) ||
-                hk_worker_log_has(1, "delivery processed", id),
+                  hk_worker_log_has(1, "delivery processed", id),
               "%s was lost", id);
     second += hk_worker_log_has(1, "delivery processed", id) ? 1 : 0;
   }
