@@ -1,11 +1,13 @@
 /*
- * workers.h -- the door to handoff-worker's loop: read the intake stream as
- * a consumer group, process each delivery, acknowledge it, and take over the
- * deliveries a dead worker left pending.
+ * workers.h -- the door to handoff-worker: the loop that reads the intake
+ * stream as a consumer group, processes each delivery, acknowledges it and
+ * takes over the deliveries a dead worker left pending; and the pure mapping
+ * from a queued delivery to journey events (map.c, presets.c).
  */
 #ifndef HK_WORKERS_H
 #define HK_WORKERS_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,5 +31,100 @@ struct hk_worker_opts {
 enum hk_err hk_worker_run(const struct hk_config *cfg,
                           const struct hk_worker_opts *opts,
                           volatile int *stop) HK_MUST_CHECK;
+
+/* ---------------------------------------------------------------------------
+ * Mapping: a queued delivery to journey events
+ *
+ * Pure: no I/O, no clock (the receive time is an argument), no logging. The
+ * rule language is the config's `events` (docs/config.md); the built-in
+ * presets are written in the same language and compiled by the same code.
+ * map.c opens with the design.
+ * ------------------------------------------------------------------------- */
+
+/* A journey event; every member owned (hk_event_fini). */
+struct hk_event {
+  /* Idempotence key material: "<source>:<rule>:<provider key>", the same
+   * for every redelivery of the same provider event; may be long. */
+  char *id;
+  char *source;
+  char *type;
+  char *subject;
+  int64_t at_ms; /* event time at the source */
+  json_t *attrs; /* object (owned reference) */
+  char *rule;    /* name of the rule that made it */
+};
+
+enum hk_map_status { HK_MAP_EVENT, HK_MAP_IGNORED, HK_MAP_DEAD };
+
+struct hk_map_out {
+  enum hk_map_status status;
+  struct hk_event ev; /* HK_MAP_EVENT only */
+  char *rule;         /* HK_MAP_DEAD: the rule that failed */
+  /* HK_MAP_DEAD: a sentence, e.g. "field data.object.customer is missing
+   * (required by subject)". */
+  char *reason;
+  /* The provider's own event type of the item (Stripe `type`, HubSpot
+   * `subscriptionType`, Paddle `event_type`, Pipedrive `meta.action` "."
+   * `meta.entity`, Chargebee `event_type`, standard `type`), "unknown" when
+   * none. Set for every status; meant for IGNORED and DEAD. */
+  char *ptype;
+  json_t *item; /* HK_MAP_DEAD: the payload item (owned reference) */
+};
+
+struct hk_map_result {
+  struct hk_map_out *items;
+  size_t n;
+};
+
+struct hk_mapper;
+
+/*
+ * Compiles cfg's rules and the presets its sources use. Returns a new
+ * mapper (free with hk_mapper_free; it borrows nothing from cfg), or NULL
+ * with err set (HK_E_CONFIG, the message naming $.events[i] or the preset)
+ * when e.g. `extends` names an unknown preset rule.
+ */
+struct hk_mapper *hk_mapper_new(const struct hk_config *cfg,
+                                struct hk_error *err);
+
+/* NULL-safe. */
+void hk_mapper_free(struct hk_mapper *m);
+
+/*
+ * Maps one delivery: body is the raw JSON as queued; headers_json the kept
+ * headers object (may be NULL or "{}"; unused today); received_ms the
+ * fallback time. HubSpot bodies are arrays of up to 100 events, each mapped
+ * on its own; an array body of a generic sender (hmac, basic, token) is one
+ * item per element; other kinds are one item. For each item every matching
+ * rule yields an HK_MAP_EVENT (or an HK_MAP_DEAD when it lacks a required
+ * value: type and subject are always required); an item no rule matches
+ * yields one HK_MAP_IGNORED. *out is always initialized and owned by the
+ * caller (hk_map_result_fini). Returns HK_E_BAD_JSON when the body does not
+ * parse, HK_E_UNKNOWN_SOURCE when source is not configured (err set in
+ * both cases), else HK_E_OK.
+ */
+enum hk_err hk_map_delivery(const struct hk_mapper *m, const char *source,
+                            const char *delivery_id, const char *headers_json,
+                            const char *body, size_t len, int64_t received_ms,
+                            struct hk_map_result *out,
+                            struct hk_error *err) HK_MUST_CHECK;
+
+/* Frees every item; r is empty afterwards. */
+void hk_map_result_fini(struct hk_map_result *r);
+
+/* Frees the members of ev (not ev itself) and zeroes it. */
+void hk_event_fini(struct hk_event *ev);
+
+/* The event as a new JSON object {id, source, type, subject, at (ms),
+ * attrs, rule}. */
+json_t *hk_event_json(const struct hk_event *ev);
+
+/*
+ * Parses an RFC 3339 date-time ("2026-11-22T09:30:00.250+01:00"; a space
+ * or lowercase t and z are accepted, fractions past milliseconds are
+ * truncated) into milliseconds since the epoch, in plain UTC arithmetic.
+ * Returns 0, or -1 when s is not such a time.
+ */
+int hk_map_rfc3339_ms(const char *s, int64_t *ms) HK_MUST_CHECK;
 
 #endif
