@@ -256,11 +256,6 @@ static int compile_value(json_t *spec, int plain_template, struct value *v,
   } else {
     json_incref(spec);
   }
-  if (!json_is_object(spec)) {
-    snprintf(why, cap, "is not a template, path or value object");
-    json_decref(spec);
-    return -1;
-  }
   p = json_object_get(spec, "path");
   if (json_is_string(p)) {
     v->kind = V_PATH;
@@ -288,7 +283,7 @@ static int compile_value(json_t *spec, int plain_template, struct value *v,
     rc = -1;
   }
   if (rc != 0) {
-    snprintf(why, cap, "needs a path, a template or a value");
+    snprintf(why, cap, "is not a template, path or value object");
   }
   v->lookup = ref(json_object_get(spec, "lookup"));
   v->def = ref(json_object_get(spec, "default"));
