@@ -28,4 +28,9 @@
 /* Deliveries a worker reads or claims in one batch. */
 #define HK_CAP_BATCH 1000u
 
+/* Journey events kept in the {prefix}events stream (trimmed, about). */
+#define HK_CAP_EVENTS_STREAM 1000000u
+/* Outcomes of one delivery written by one journal call. */
+#define HK_CAP_JOURNAL_ITEMS 1000u
+
 #endif

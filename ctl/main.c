@@ -4,6 +4,7 @@
  *   handoffctl check-config [--no-secrets] FILE
  *   handoffctl sign --config FILE [--id ID] [--timestamp T] SOURCE [BODY]
  *   handoffctl queue --config FILE [--redis ADDR]
+ *   handoffctl dlq list|retry --config FILE [--redis ADDR] …
  *
  * check-config prints every problem of the file, one per line, and exits
  * 78 when there is any (like `nginx -t`, it is safe to run before a reload).
@@ -20,6 +21,7 @@
 #include "config/config.h"
 #include "store/store.h"
 #include "webhooks/webhooks.h"
+#include "workers/workers.h"
 
 #define EXIT_USAGE 2
 #define EXIT_CONFIG 78
@@ -37,6 +39,13 @@ static const char usage[] =
     "        absent) for SOURCE, a standard-webhooks source, one per line.\n"
     "  queue --config FILE [--redis ADDR]\n"
     "        Show the intake queue: length, pending, lag, processed.\n"
+    "  dlq list --config FILE [--redis ADDR] [--limit N] [--from ID] "
+    "[--json]\n"
+    "        List dead letters, oldest first: deliveries a mapping rule\n"
+    "        could not turn into an event, with the rule and the reason.\n"
+    "  dlq retry --config FILE [--redis ADDR] ID... | --all\n"
+    "        Queue dead letters again as the deliveries they were (after\n"
+    "        fixing the rule) and remove them from the dead-letter stream.\n"
     "\n"
     "Exit status: 0 success, 1 runtime failure, 2 bad command line,\n"
     "69 Redis unreachable, 78 bad configuration.\n";
@@ -72,6 +81,18 @@ static int cmd_check_config(int argc, char **argv) {
   cfg = load(argv[optind], flags);
   if (cfg == NULL) {
     return EXIT_CONFIG;
+  }
+  {
+    /* The mapping rules compile only against the presets, which live with
+     * the worker: an `extends` naming no preset rule is caught here. */
+    struct hk_error err = {HK_E_OK, ""};
+    struct hk_mapper *m = hk_mapper_new(cfg, &err);
+    if (m == NULL) {
+      fprintf(stderr, "%s: %s\n", argv[optind], err.msg);
+      hk_config_free(cfg);
+      return EXIT_CONFIG;
+    }
+    hk_mapper_free(m);
   }
   printf("%s: ok (%zu sources)\n", argv[optind], cfg->nsources);
   hk_config_free(cfg);
@@ -223,6 +244,174 @@ static int cmd_queue(int argc, char **argv) {
   return rc;
 }
 
+/* ---------------------------------------------------------------------------
+ * dlq
+ * ------------------------------------------------------------------------- */
+
+/* 1 when s looks like a stream id (digits, optionally "-digits"). */
+static int is_stream_id(const char *s) {
+  size_t n = strspn(s, "0123456789");
+  if (n == 0 || n > 20) {
+    return 0;
+  }
+  if (s[n] == '-') {
+    size_t m = strspn(s + n + 1, "0123456789");
+    return m > 0 && m <= 20 && s[n + 1 + m] == '\0';
+  }
+  return s[n] == '\0';
+}
+
+static const char *field(const struct hk_letter *l, const char *name) {
+  const char *v = json_string_value(json_object_get(l->fields, name));
+  return v != NULL ? v : "";
+}
+
+static void print_letters(const struct hk_letters *ls, int as_json) {
+  for (size_t i = 0; i < ls->n; i++) {
+    const struct hk_letter *l = &ls->items[i];
+    if (as_json) {
+      json_t *o = json_deep_copy(l->fields);
+      char *s;
+      json_object_set_new(o, "id", json_string(l->id));
+      s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+      if (s != NULL) {
+        puts(s);
+      }
+      free(s);
+      json_decref(o);
+    } else {
+      printf("%s  source=%s rule=%s type=%s delivery=%s\n    %s\n", l->id,
+             field(l, "source"), field(l, "rule"), field(l, "ptype"),
+             field(l, "delivery_id"), field(l, "reason"));
+    }
+  }
+}
+
+static int cmd_dlq(int argc, char **argv) {
+  static const struct option longs[] = {
+      {"config", required_argument, NULL, 'c'},
+      {"redis", required_argument, NULL, 'r'},
+      {"limit", required_argument, NULL, 'l'},
+      {"from", required_argument, NULL, 'f'},
+      {"json", no_argument, NULL, 'j'},
+      {"all", no_argument, NULL, 'a'},
+      {NULL, 0, NULL, 0}};
+  const char *sub = argc > 1 ? argv[1] : "";
+  const char *config = NULL;
+  const char *redis = NULL;
+  const char *from = "-";
+  size_t limit = 100;
+  int as_json = 0;
+  int all = 0;
+  struct hk_config *cfg;
+  struct hk_store *st;
+  struct hk_error err = {HK_E_OK, ""};
+  int rc = EXIT_SUCCESS;
+  char *end;
+  int c;
+
+  if (strcmp(sub, "list") != 0 && strcmp(sub, "retry") != 0) {
+    fprintf(stderr, "handoffctl: dlq wants list or retry\n\n%s", usage);
+    return EXIT_USAGE;
+  }
+  optind = 2;
+  while ((c = getopt_long(argc, argv, "c:r:", longs, NULL)) != -1) {
+    switch (c) {
+    case 'c': config = optarg; break;
+    case 'r': redis = optarg; break;
+    case 'f': from = optarg; break;
+    case 'j': as_json = 1; break;
+    case 'a': all = 1; break;
+    case 'l':
+      limit = strtoul(optarg, &end, 10);
+      if (*end != '\0' || limit == 0 || limit > HK_CAP_BATCH) {
+        fprintf(stderr, "handoffctl: --limit wants 1 to %u\n", HK_CAP_BATCH);
+        return EXIT_USAGE;
+      }
+      break;
+    default: fputs(usage, stderr); return EXIT_USAGE;
+    }
+  }
+  if (config == NULL || (strcmp(sub, "list") == 0 && optind != argc) ||
+      (strcmp(sub, "retry") == 0 && (optind == argc) == !all) ||
+      (strcmp(from, "-") != 0 && !is_stream_id(from))) {
+    fputs(usage, stderr);
+    return EXIT_USAGE;
+  }
+  for (int i = optind; i < argc; i++) {
+    if (!is_stream_id(argv[i])) {
+      fprintf(stderr,
+              "handoffctl: %s is not a dead letter id such as "
+              "1732431600000-0\n",
+              argv[i]);
+      return EXIT_USAGE;
+    }
+  }
+  cfg = load(config, HK_CONFIG_NO_SECRETS);
+  if (cfg == NULL) {
+    return EXIT_CONFIG;
+  }
+  if (redis != NULL && hk_config_set_redis(cfg, redis, &err) != HK_E_OK) {
+    fprintf(stderr, "handoffctl: %s\n", err.msg);
+    hk_config_free(cfg);
+    return EXIT_USAGE;
+  }
+  st = hk_store_new(&cfg->redis);
+  if (strcmp(sub, "list") == 0) {
+    struct hk_letters ls = {NULL, 0};
+    if (hk_store_dlq_list(st, from, limit, &ls, &err) != HK_E_OK) {
+      fprintf(stderr, "handoffctl: %s\n", err.msg);
+      rc = 69;
+    } else {
+      print_letters(&ls, as_json);
+      if (!as_json) {
+        fprintf(stderr, "%zu dead letter%s\n", ls.n, ls.n == 1 ? "" : "s");
+      }
+    }
+    hk_letters_fini(&ls);
+  } else if (all) {
+    /* Retries from the oldest, a page at a time; a letter that fails again
+     * lands at the end of the stream, after the ones read here. */
+    struct hk_letters ls = {NULL, 0};
+    size_t done = 0;
+    if (hk_store_dlq_list(st, "-", HK_CAP_BATCH, &ls, &err) != HK_E_OK) {
+      fprintf(stderr, "handoffctl: %s\n", err.msg);
+      rc = 69;
+    }
+    for (size_t i = 0; rc == EXIT_SUCCESS && i < ls.n; i++) {
+      char nid[HK_STREAM_ID_MAX];
+      int found = 0;
+      if (hk_store_dlq_retry(st, ls.items[i].id, &found, nid, &err) !=
+          HK_E_OK) {
+        fprintf(stderr, "handoffctl: %s\n", err.msg);
+        rc = 69;
+      } else if (found) {
+        done++;
+      }
+    }
+    fprintf(stderr, "%zu dead letter%s queued again\n", done,
+            done == 1 ? "" : "s");
+    hk_letters_fini(&ls);
+  } else {
+    for (int i = optind; rc != 69 && i < argc; i++) {
+      char nid[HK_STREAM_ID_MAX];
+      int found = 0;
+      if (hk_store_dlq_retry(st, argv[i], &found, nid, &err) != HK_E_OK) {
+        fprintf(stderr, "handoffctl: %s\n", err.msg);
+        rc = 69;
+      } else if (!found) {
+        fprintf(stderr, "handoffctl: no dead letter %s\n", argv[i]);
+        rc = EXIT_FAILURE;
+      } else {
+        printf("%s queued again as %s\n", argv[i], nid);
+      }
+    }
+  }
+  hk_store_free(st);
+  hk_config_free(cfg);
+  return rc;
+}
+
 int main(int argc, char **argv) {
   const char *cmd = argc > 1 ? argv[1] : NULL;
   if (cmd == NULL) {
@@ -247,6 +436,9 @@ int main(int argc, char **argv) {
   }
   if (strcmp(cmd, "queue") == 0) {
     return cmd_queue(argc - 1, argv + 1);
+  }
+  if (strcmp(cmd, "dlq") == 0) {
+    return cmd_dlq(argc - 1, argv + 1);
   }
   fprintf(stderr, "handoffctl: unknown command %s\n\n%s", cmd, usage);
   return EXIT_USAGE;

@@ -526,3 +526,272 @@ enum hk_err hk_store_queue_stats(struct hk_store *st,
   freeReplyObject(r);
   return HK_E_OK;
 }
+
+/* ---------------------------------------------------------------------------
+ * The journal
+ *
+ * One script records every outcome of a delivery and acknowledges it, so a
+ * worker that dies at any point leaves either nothing or everything done.
+ * Idempotence keys are hashed with Redis' own SHA-1 so keys stay short
+ * whatever the providers' ids look like.
+ * ------------------------------------------------------------------------- */
+
+/* KEYS: intake, events, dlq, counts, stats. ARGV: group, intake id, ttl,
+ * seen prefix, events maxlen, now_ms, then the delivery's source, kind,
+ * delivery_id, received_ms, signed_ms, headers, then the items: kind ("e",
+ * "i" or "d"), key, counter, then the event (e) or rule, reason, ptype and
+ * body (d). Returns the number of items written. */
+static const char journal_lua[] =
+    "local fresh = 0\n"
+    "local i = 13\n"
+    "while i <= #ARGV do\n"
+    "  local kind, key, counter = ARGV[i], ARGV[i + 1], ARGV[i + 2]\n"
+    "  local at = i + 3\n"
+    "  if kind == 'e' then i = i + 4 elseif kind == 'd' then i = i + 7\n"
+    "  else i = i + 3 end\n"
+    "  if redis.call('SET', ARGV[4] .. redis.sha1hex(key), '1', 'NX', 'EX',\n"
+    "                ARGV[3]) then\n"
+    "    fresh = fresh + 1\n"
+    "    redis.call('HINCRBY', KEYS[4], counter, 1)\n"
+    "    if kind == 'e' then\n"
+    "      redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'event',\n"
+    "                 ARGV[at])\n"
+    "    elseif kind == 'd' then\n"
+    "      redis.call('XADD', KEYS[3], '*', 'source', ARGV[7], 'kind',\n"
+    "        ARGV[8], 'delivery_id', ARGV[9], 'received_ms', ARGV[10],\n"
+    "        'signed_ms', ARGV[11], 'headers', ARGV[12], 'body', ARGV[at + "
+    "3],\n"
+    "        'rule', ARGV[at], 'reason', ARGV[at + 1], 'ptype', ARGV[at + 2],\n"
+    "        'intake_id', ARGV[2], 'failed_ms', ARGV[6])\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 1 then\n"
+    "  redis.call('HINCRBY', KEYS[5], 'processed', 1)\n"
+    "end\n"
+    "return fresh\n";
+
+/* KEYS: dlq, intake. ARGV: the letter's id. Returns the new intake id, or
+ * nil when there is no such letter. */
+static const char retry_lua[] =
+    "local e = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])\n"
+    "if #e == 0 then return false end\n"
+    "local m = {}\n"
+    "local f = e[1][2]\n"
+    "for j = 1, #f, 2 do m[f[j]] = f[j + 1] end\n"
+    "local id = redis.call('XADD', KEYS[2], '*', 'source', m.source, 'kind',\n"
+    "  m.kind, 'delivery_id', m.delivery_id, 'received_ms', m.received_ms,\n"
+    "  'signed_ms', m.signed_ms, 'headers', m.headers, 'body', m.body,\n"
+    "  'retried_from', ARGV[1])\n"
+    "redis.call('XDEL', KEYS[1], ARGV[1])\n"
+    "return id\n";
+
+/* A growing argument vector; strings borrowed unless noted. */
+struct args {
+  const char **v;
+  size_t *len;
+  size_t n;
+  size_t cap;
+};
+
+static void arg_add(struct args *a, const char *s, size_t len) {
+  if (a->n == a->cap) {
+    a->cap = a->cap == 0 ? 32 : a->cap * 2;
+    a->v = hk_xrealloc(a->v, a->cap * sizeof *a->v);
+    a->len = hk_xrealloc(a->len, a->cap * sizeof *a->len);
+  }
+  a->v[a->n] = s != NULL ? s : "";
+  a->len[a->n] = s != NULL ? len : 0;
+  a->n++;
+}
+
+static void arg_str(struct args *a, const char *s) {
+  arg_add(a, s, s != NULL ? strlen(s) : 0);
+}
+
+static void args_fini(struct args *a) {
+  free(a->v);
+  free(a->len);
+  memset(a, 0, sizeof *a);
+}
+
+enum hk_err hk_store_journal(struct hk_store *st, const struct hk_entry *e,
+                             const struct hk_journal_item *items, size_t n,
+                             int64_t ttl_s, int64_t now_ms, size_t *fresh,
+                             struct hk_error *err) {
+  static const char kinds[] = {'e', 'i', 'd'};
+  char keys[4][300];
+  char seen[300];
+  char ttl[24], maxlen[24], now[24], received[24], signed_at[24];
+  struct args a = {NULL, NULL, 0, 0};
+  redisReply *r;
+  enum hk_err rc = HK_E_UNAVAILABLE;
+
+  if (fresh != NULL) {
+    *fresh = 0;
+  }
+  if (n > HK_CAP_JOURNAL_ITEMS) {
+    return hk_fail(err, HK_E_INTERNAL, "a delivery made %zu outcomes, over %u",
+                   n, HK_CAP_JOURNAL_ITEMS);
+  }
+  snprintf(keys[0], sizeof keys[0], "%sevents", st->conf.prefix);
+  snprintf(keys[1], sizeof keys[1], "%sdlq", st->conf.prefix);
+  snprintf(keys[2], sizeof keys[2], "%scounts", st->conf.prefix);
+  snprintf(keys[3], sizeof keys[3], "%sseen:", st->conf.prefix);
+  snprintf(seen, sizeof seen, "%s", keys[3]);
+  snprintf(ttl, sizeof ttl, "%" PRId64, ttl_s > 0 ? ttl_s : 1);
+  snprintf(maxlen, sizeof maxlen, "%u", HK_CAP_EVENTS_STREAM);
+  snprintf(now, sizeof now, "%" PRId64, now_ms);
+  snprintf(received, sizeof received, "%" PRId64, e->received_ms);
+  snprintf(signed_at, sizeof signed_at, "%" PRId64, e->signed_ms);
+
+  arg_str(&a, "EVAL");
+  arg_str(&a, journal_lua);
+  arg_str(&a, "5");
+  arg_str(&a, st->stream);
+  arg_str(&a, keys[0]);
+  arg_str(&a, keys[1]);
+  arg_str(&a, keys[2]);
+  arg_str(&a, st->stats);
+  arg_str(&a, HK_STORE_GROUP);
+  arg_str(&a, e->id);
+  arg_str(&a, ttl);
+  arg_str(&a, seen);
+  arg_str(&a, maxlen);
+  arg_str(&a, now);
+  arg_str(&a, e->source);
+  arg_str(&a, e->kind);
+  arg_str(&a, e->delivery_id);
+  arg_str(&a, received);
+  arg_str(&a, signed_at);
+  arg_str(&a, e->headers != NULL ? e->headers : "{}");
+  for (size_t i = 0; i < n; i++) {
+    const struct hk_journal_item *it = &items[i];
+    arg_add(&a, &kinds[it->kind], 1);
+    arg_str(&a, it->key);
+    arg_str(&a, it->counter);
+    if (it->kind == HK_JOURNAL_EVENT) {
+      arg_str(&a, it->event);
+    } else if (it->kind == HK_JOURNAL_DEAD) {
+      arg_str(&a, it->rule);
+      arg_str(&a, it->reason);
+      arg_str(&a, it->ptype);
+      arg_add(&a, it->body, it->body_len);
+    }
+  }
+  r = command(st, (int)a.n, a.v, a.len, err);
+  if (r != NULL) {
+    if (r->type == REDIS_REPLY_INTEGER) {
+      if (fresh != NULL) {
+        *fresh = (size_t)r->integer;
+      }
+      rc = HK_E_OK;
+    } else {
+      hk_fail(err, HK_E_UNAVAILABLE, "unexpected reply to the journal script");
+    }
+    freeReplyObject(r);
+  }
+  args_fini(&a);
+  return rc;
+}
+
+void hk_letters_fini(struct hk_letters *l) {
+  for (size_t i = 0; i < l->n; i++) {
+    json_decref(l->items[i].fields);
+  }
+  free(l->items);
+  l->items = NULL;
+  l->n = 0;
+}
+
+enum hk_err hk_store_dlq_list(struct hk_store *st, const char *start,
+                              size_t count, struct hk_letters *out,
+                              struct hk_error *err) {
+  char key[300];
+  char cnt[24];
+  const char *argv[6];
+  redisReply *r;
+
+  out->items = NULL;
+  out->n = 0;
+  snprintf(key, sizeof key, "%sdlq", st->conf.prefix);
+  snprintf(cnt, sizeof cnt, "%zu", count);
+  argv[0] = "XRANGE";
+  argv[1] = key;
+  argv[2] = start;
+  argv[3] = "+";
+  argv[4] = "COUNT";
+  argv[5] = cnt;
+  r = command(st, 6, argv, NULL, err);
+  if (r == NULL) {
+    return HK_E_UNAVAILABLE;
+  }
+  if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
+    out->items = hk_xcalloc(r->elements, sizeof *out->items);
+  }
+  for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+    const redisReply *en = r->element[i];
+    struct hk_letter *l;
+    if (en->type != REDIS_REPLY_ARRAY || en->elements != 2 ||
+        en->element[0]->type != REDIS_REPLY_STRING ||
+        en->element[0]->len >= HK_STREAM_ID_MAX ||
+        en->element[1]->type != REDIS_REPLY_ARRAY) {
+      continue;
+    }
+    l = &out->items[out->n++];
+    memcpy(l->id, en->element[0]->str, en->element[0]->len);
+    l->id[en->element[0]->len] = '\0';
+    l->fields = json_object();
+    for (size_t j = 0; j + 1 < en->element[1]->elements; j += 2) {
+      const redisReply *k = en->element[1]->element[j];
+      const redisReply *v = en->element[1]->element[j + 1];
+      char name[64];
+      if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
+          k->len >= sizeof name) {
+        continue;
+      }
+      memcpy(name, k->str, k->len);
+      name[k->len] = '\0';
+      /* Bodies are JSON text but may hold any bytes: json_stringn refuses
+       * what is not UTF-8, and such a value is left out. */
+      json_object_set_new(l->fields, name, json_stringn(v->str, v->len));
+    }
+  }
+  freeReplyObject(r);
+  return HK_E_OK;
+}
+
+enum hk_err hk_store_dlq_retry(struct hk_store *st, const char *id, int *found,
+                               char new_id[HK_STREAM_ID_MAX],
+                               struct hk_error *err) {
+  char dlq[300];
+  const char *argv[6];
+  redisReply *r;
+  enum hk_err rc = HK_E_UNAVAILABLE;
+
+  *found = 0;
+  new_id[0] = '\0';
+  snprintf(dlq, sizeof dlq, "%sdlq", st->conf.prefix);
+  argv[0] = "EVAL";
+  argv[1] = retry_lua;
+  argv[2] = "2";
+  argv[3] = dlq;
+  argv[4] = st->stream;
+  argv[5] = id;
+  r = command(st, 6, argv, NULL, err);
+  if (r == NULL) {
+    return HK_E_UNAVAILABLE;
+  }
+  if (r->type == REDIS_REPLY_NIL) {
+    rc = HK_E_OK;
+  } else if (r->type == REDIS_REPLY_STRING && r->len < HK_STREAM_ID_MAX) {
+    memcpy(new_id, r->str, r->len);
+    new_id[r->len] = '\0';
+    *found = 1;
+    rc = HK_E_OK;
+  } else {
+    hk_fail(err, HK_E_UNAVAILABLE, "unexpected reply to the retry script");
+  }
+  freeReplyObject(r);
+  return rc;
+}

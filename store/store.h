@@ -25,6 +25,7 @@
 #define HK_STORE_H
 
 #include <stddef.h>
+#include <jansson.h>
 #include <stdint.h>
 
 #include "config/config.h"
@@ -99,6 +100,78 @@ enum hk_err hk_store_claim(struct hk_store *st, const char *consumer,
 /* Acknowledges one delivery and counts it as processed, atomically. */
 enum hk_err hk_store_ack(struct hk_store *st, const char *id,
                          struct hk_error *err) HK_MUST_CHECK;
+
+/* ---------------------------------------------------------------------------
+ * The journal: what a worker made of one delivery
+ *
+ *   {prefix}events   stream of journey events, field "event" (JSON), trimmed
+ *                    to about HK_CAP_EVENTS_STREAM entries
+ *   {prefix}dlq      stream of dead letters: the delivery's own fields
+ *                    (source, kind, delivery_id, received_ms, signed_ms,
+ *                    headers, body) plus rule, reason, ptype, intake_id and
+ *                    failed_ms, so a letter can be queued again as it was
+ *   {prefix}counts   hash of counters: "mapped:SOURCE:TYPE",
+ *                    "ignored:SOURCE:PTYPE", "dead:SOURCE:RULE"
+ *   {prefix}seen:H   idempotence keys (H = SHA-1 of the item's key), kept
+ *                    for the config's dedupe_ttl
+ * ------------------------------------------------------------------------- */
+enum hk_journal_kind { HK_JOURNAL_EVENT, HK_JOURNAL_IGNORED, HK_JOURNAL_DEAD };
+
+/* One outcome of a delivery; every pointer borrowed. */
+struct hk_journal_item {
+  enum hk_journal_kind kind;
+  const char *key;     /* idempotence key material, any length */
+  const char *counter; /* the field of {prefix}counts to increment */
+  const char *event;   /* HK_JOURNAL_EVENT: the event as JSON */
+  /* HK_JOURNAL_DEAD: the letter's fields besides the delivery's own */
+  const char *rule;
+  const char *reason;
+  const char *ptype;
+  const char *body; /* the bytes a retry queues again */
+  size_t body_len;
+};
+
+/*
+ * Records the outcomes of the delivery e and acknowledges it, atomically
+ * (one Lua script): an item whose key was seen within ttl_s changes
+ * nothing; any other is written to its stream and counter and its key kept
+ * for ttl_s. So a delivery processed twice (a worker died before its ack)
+ * or delivered twice (a provider retried) changes nothing the second time.
+ * *fresh (when not NULL) is set to the number of items written. now_ms
+ * stamps dead letters.
+ */
+enum hk_err hk_store_journal(struct hk_store *st, const struct hk_entry *e,
+                             const struct hk_journal_item *items, size_t n,
+                             int64_t ttl_s, int64_t now_ms, size_t *fresh,
+                             struct hk_error *err) HK_MUST_CHECK;
+
+/* One dead letter as listed; fields owned. */
+struct hk_letter {
+  char id[HK_STREAM_ID_MAX];
+  json_t *fields; /* object of the entry's fields (owned reference) */
+};
+
+struct hk_letters {
+  struct hk_letter *items;
+  size_t n;
+};
+
+void hk_letters_fini(struct hk_letters *l);
+
+/* Lists up to count dead letters from the oldest, starting at id start
+ * ("-" for the first). */
+enum hk_err hk_store_dlq_list(struct hk_store *st, const char *start,
+                              size_t count, struct hk_letters *out,
+                              struct hk_error *err) HK_MUST_CHECK;
+
+/*
+ * Queues the dead letter id again on the intake stream as the delivery it
+ * was, and removes it from the dead-letter stream, atomically. *found is
+ * set to 0 when there is no such letter (nothing changes).
+ */
+enum hk_err hk_store_dlq_retry(struct hk_store *st, const char *id, int *found,
+                               char new_id[HK_STREAM_ID_MAX],
+                               struct hk_error *err) HK_MUST_CHECK;
 
 struct hk_queue_stats {
   int64_t length;    /* entries in the stream */

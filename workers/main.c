@@ -156,5 +156,8 @@ int main(int argc, char **argv) {
   rc = hk_worker_run(cfg, &o, &stop_flag);
   hk_log(HK_LOG_INFO, "stopped", "consumer", o.consumer, (const char *)NULL);
   hk_config_free(cfg);
+  if (rc == HK_E_CONFIG) {
+    return EXIT_CONFIG;
+  }
   return rc == HK_E_OK ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -7,61 +7,229 @@
  *      process them as its own;
  *   2. otherwise read up to `batch` new deliveries, waiting at most
  *      block_ms;
- *   3. process each delivery of the batch and acknowledge it, even when a
- *      stop was asked meanwhile: the batch in hand is always finished.
+ *   3. process each delivery of the batch, even when a stop was asked
+ *      meanwhile (the batch in hand is always finished): map it to journey
+ *      events (the mapping rules of the config and the providers' presets),
+ *      then write the events, the counters, the dead letters and the
+ *      acknowledgement in one atomic step (hk_store_journal).
  * A delivery is acknowledged only after it was processed, so a worker killed
  * at any point leaves its unfinished deliveries pending for another.
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store/store.h"
 #include "workers/workers.h"
 
-/* The skeleton's processing: read the event type and log the delivery.
- * Journey events, clocks and KPIs hang here in later parts. */
-static void process(const struct hk_entry *e, int claimed, int64_t now_ms) {
-  json_t *doc = json_loadb(e->body, e->body_len, 0, NULL);
-  const char *type = NULL;
-  char lag[24];
-  if (json_is_object(doc)) {
-    type = json_string_value(json_object_get(doc, "type"));
+/* ---------------------------------------------------------------------------
+ * One delivery: map it, then journal the outcomes and acknowledge at once
+ * ------------------------------------------------------------------------- */
+
+/* Strings that outlive the loop that builds the journal items. */
+struct scratch {
+  char **s;
+  size_t n;
+  size_t cap;
+};
+
+static const char *keep(struct scratch *sc, char *s) {
+  if (sc->n == sc->cap) {
+    sc->cap = sc->cap == 0 ? 16 : sc->cap * 2;
+    sc->s = hk_xrealloc(sc->s, sc->cap * sizeof *sc->s);
   }
-  snprintf(lag, sizeof lag, "%" PRId64, now_ms - e->received_ms);
-  hk_log(HK_LOG_INFO, "delivery processed", "id", e->id, "source", e->source,
-         "kind", e->kind, "delivery", e->delivery_id, "type", type, "claimed",
-         claimed ? "true" : "false", "lag_ms", lag, (const char *)NULL);
-  json_decref(doc);
+  sc->s[sc->n++] = s;
+  return s;
+}
+
+static const char *fmt(struct scratch *sc, const char *a, const char *b,
+                       const char *c, const char *d) {
+  size_t n = strlen(a) + strlen(b) + strlen(c) + strlen(d) + 1;
+  char *s = hk_xmalloc(n);
+  snprintf(s, n, "%s%s%s%s", a, b, c, d);
+  return keep(sc, s);
+}
+
+static void scratch_fini(struct scratch *sc) {
+  for (size_t i = 0; i < sc->n; i++) {
+    free(sc->s[i]);
+  }
+  free(sc->s);
+}
+
+/* 1 when the body is a JSON array (a batch of items), else 0. */
+static int is_batch(const struct hk_entry *e) {
+  size_t i = 0;
+  while (i < e->body_len && strchr(" \t\r\n", e->body[i]) != NULL) {
+    i++;
+  }
+  return i < e->body_len && e->body[i] == '[';
+}
+
+/* The letter of a dead item: the bytes a retry queues again. A batch item
+ * is queued alone, as a batch of one, so a retry does not map its siblings
+ * twice (they would be deduplicated anyway). */
+static const char *dead_body(struct scratch *sc, const struct hk_entry *e,
+                             json_t *item, size_t *len) {
+  const char *body = e->body;
+  *len = e->body_len;
+  if (item != NULL && is_batch(e)) {
+    json_t *one = json_pack("[O]", item);
+    char *s = json_dumps(one, JSON_COMPACT);
+    json_decref(one);
+    if (s == NULL) {
+      abort(); /* out of memory: nothing was acknowledged */
+    }
+    *len = strlen(s);
+    body = keep(sc, s);
+  }
+  return body;
+}
+
+struct tally {
+  size_t events, ignored, dead, fresh;
+};
+
+/*
+ * Maps e and journals what came of it together with its acknowledgement.
+ * A delivery the mapping cannot read at all (its source was removed from
+ * the config since it was queued) becomes one dead letter: nothing
+ * acknowledged is ever dropped. Returns HK_E_UNAVAILABLE when Redis failed;
+ * the delivery then stays pending.
+ */
+static enum hk_err process(struct hk_store *st, const struct hk_mapper *m,
+                           int64_t ttl_s, const struct hk_entry *e, int claimed,
+                           struct hk_error *err) {
+  struct hk_map_result res = {NULL, 0};
+  struct hk_error merr = {HK_E_OK, ""};
+  struct hk_journal_item *items;
+  struct scratch sc = {NULL, 0, 0};
+  struct tally t = {0, 0, 0, 0};
+  const char *origin = e->delivery_id[0] != '\0' ? e->delivery_id : e->id;
+  int64_t now_ms = hk_time_now_ms();
+  char nums[5][24];
+  size_t n = 0;
+  enum hk_err rc;
+
+  rc = hk_map_delivery(m, e->source, e->delivery_id, e->headers, e->body,
+                       e->body_len, e->received_ms, &res, &merr);
+  items = hk_xcalloc(res.n > 0 ? res.n : 1, sizeof *items);
+  if (rc != HK_E_OK) {
+    struct hk_journal_item *it = &items[n++];
+    it->kind = HK_JOURNAL_DEAD;
+    it->key = fmt(&sc, "d:", e->id, ":0", "");
+    it->counter = fmt(&sc, "dead:", e->source, ":", "(unmapped)");
+    it->rule = "";
+    it->reason = merr.msg;
+    it->ptype = "unknown";
+    it->body = e->body;
+    it->body_len = e->body_len;
+    t.dead++;
+  }
+  for (size_t i = 0; rc == HK_E_OK && i < res.n; i++) {
+    const struct hk_map_out *o = &res.items[i];
+    struct hk_journal_item *it = &items[n++];
+    char idx[24];
+    snprintf(idx, sizeof idx, ":%zu", i);
+    if (o->status == HK_MAP_EVENT) {
+      json_t *j = hk_event_json(&o->ev);
+      char *s = json_dumps(j, JSON_COMPACT);
+      json_decref(j);
+      if (s == NULL) {
+        abort(); /* out of memory: nothing was acknowledged */
+      }
+      it->kind = HK_JOURNAL_EVENT;
+      it->key = fmt(&sc, "e:", o->ev.id, "", "");
+      it->counter = fmt(&sc, "mapped:", e->source, ":", o->ev.type);
+      it->event = keep(&sc, s);
+      t.events++;
+    } else if (o->status == HK_MAP_IGNORED) {
+      it->kind = HK_JOURNAL_IGNORED;
+      it->key = fmt(&sc, "i:", e->source, ":", fmt(&sc, origin, idx, "", ""));
+      it->counter = fmt(&sc, "ignored:", e->source, ":",
+                        o->ptype != NULL ? o->ptype : "unknown");
+      t.ignored++;
+    } else {
+      it->kind = HK_JOURNAL_DEAD;
+      it->key = fmt(&sc, "d:", e->id, idx, "");
+      it->counter =
+          fmt(&sc, "dead:", e->source, ":", o->rule != NULL ? o->rule : "");
+      it->rule = o->rule;
+      it->reason = o->reason;
+      it->ptype = o->ptype;
+      it->body = dead_body(&sc, e, o->item, &it->body_len);
+      t.dead++;
+      hk_log(HK_LOG_WARN, "dead letter", "id", e->id, "source", e->source,
+             "rule", o->rule, "reason", o->reason, (const char *)NULL);
+    }
+  }
+  rc = hk_store_journal(st, e, items, n, ttl_s, now_ms, &t.fresh, err);
+  if (rc == HK_E_OK) {
+    snprintf(nums[0], sizeof nums[0], "%zu", t.events);
+    snprintf(nums[1], sizeof nums[1], "%zu", t.ignored);
+    snprintf(nums[2], sizeof nums[2], "%zu", t.dead);
+    snprintf(nums[3], sizeof nums[3], "%zu", n - t.fresh);
+    snprintf(nums[4], sizeof nums[4], "%" PRId64, now_ms - e->received_ms);
+    hk_log(HK_LOG_INFO, "delivery processed", "id", e->id, "source", e->source,
+           "kind", e->kind, "delivery", e->delivery_id, "events", nums[0],
+           "ignored", nums[1], "dead", nums[2], "duplicates", nums[3],
+           "claimed", claimed ? "true" : "false", "lag_ms", nums[4],
+           (const char *)NULL);
+  }
+  free(items);
+  scratch_fini(&sc);
+  hk_map_result_fini(&res);
+  return rc;
 }
 
 /* Processes and acknowledges a batch. Returns HK_E_UNAVAILABLE when an ack
  * failed: the rest stays pending, to be claimed again. */
-static enum hk_err run_batch(struct hk_store *st, const struct hk_batch *b,
+static enum hk_err run_batch(struct hk_store *st, const struct hk_mapper *m,
+                             int64_t ttl_s, const struct hk_batch *b,
                              int claimed, const struct hk_worker_opts *o,
                              struct hk_error *err) {
   for (size_t i = 0; i < b->n; i++) {
-    process(&b->items[i], claimed, hk_time_now_ms());
     if (o->throttle_ms > 0) {
       hk_sleep_ms(o->throttle_ms);
     }
-    if (hk_store_ack(st, b->items[i].id, err) != HK_E_OK) {
+    if (process(st, m, ttl_s, &b->items[i], claimed, err) != HK_E_OK) {
       return HK_E_UNAVAILABLE;
     }
   }
   return HK_E_OK;
 }
 
+/* intake.dedupe_ttl in seconds (the loader filled the default). */
+static int64_t dedupe_ttl_s(const struct hk_config *cfg) {
+  json_t *v =
+      json_object_get(json_object_get(cfg->doc, "intake"), "dedupe_ttl");
+  int64_t ms = 0;
+  if (!json_is_string(v) || hk_duration_parse(json_string_value(v), &ms) != 0 ||
+      ms < 1000) {
+    ms = (int64_t)7 * 24 * 3600 * 1000;
+  }
+  return ms / 1000;
+}
+
 enum hk_err hk_worker_run(const struct hk_config *cfg,
                           const struct hk_worker_opts *o, volatile int *stop) {
-  struct hk_store *st = hk_store_new(&cfg->redis);
   struct hk_error err = {HK_E_OK, ""};
+  struct hk_mapper *m = hk_mapper_new(cfg, &err);
+  struct hk_store *st;
+  int64_t ttl_s = dedupe_ttl_s(cfg);
   int64_t claim_every = o->claim_idle_ms / 4;
   int64_t last_claim = 0;
   int64_t backoff = 0;
   int ready = 0;
   int down = 0;
 
+  if (m == NULL) {
+    hk_log(HK_LOG_ERROR, "invalid mapping rules", "error", err.msg,
+           (const char *)NULL);
+    return HK_E_CONFIG;
+  }
+  st = hk_store_new(&cfg->redis);
   if (claim_every < 1000) {
     claim_every = 1000;
   } else if (claim_every > 10000) {
@@ -99,7 +267,7 @@ enum hk_err hk_worker_run(const struct hk_config *cfg,
         hk_log(HK_LOG_WARN, "claimed deliveries left pending by another worker",
                "count", n, (const char *)NULL);
       }
-      rc = run_batch(st, &b, claimed, o, &err);
+      rc = run_batch(st, m, ttl_s, &b, claimed, o, &err);
     }
     hk_batch_fini(&b);
     if (rc != HK_E_OK) {
@@ -119,5 +287,6 @@ enum hk_err hk_worker_run(const struct hk_config *cfg,
     }
   }
   hk_store_free(st);
+  hk_mapper_free(m);
   return HK_E_OK;
 }

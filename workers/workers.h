@@ -26,7 +26,8 @@ struct hk_worker_opts {
  * Runs until *stop becomes non-zero (set it from a signal handler), then
  * returns after finishing and acknowledging the batch in hand. While Redis
  * is unreachable it retries with backoff and says so in the log. Returns
- * HK_E_OK on a clean stop.
+ * HK_E_OK on a clean stop, HK_E_CONFIG (logged) when the mapping rules do
+ * not compile.
  */
 enum hk_err hk_worker_run(const struct hk_config *cfg,
                           const struct hk_worker_opts *opts,

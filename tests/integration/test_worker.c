@@ -51,7 +51,11 @@ Test(worker, processes_and_acknowledges_each_delivery) {
     snprintf(id, sizeof id, "delivery=msg_%03d", i);
     cr_assert(hk_worker_log_has(0, "delivery processed", id), "%s", id);
   }
-  cr_assert(hk_worker_log_has(0, "type=lead.created", "source=demo"));
+  /* No rule of this config maps the demo source: each delivery is
+   * acknowledged and counted as ignored, not lost. */
+  cr_assert(hk_worker_log_has(0, "ignored=1", "source=demo"));
+  cr_assert_eq(hk_redis_int("HGET handoff:counts ignored:demo:lead.created"),
+               5);
 }
 
 Test(worker, a_second_worker_takes_over_what_a_killed_one_left) {
