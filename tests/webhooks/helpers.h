@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "core/caps.h"
 #include "webhooks/webhooks.h"
 
 /* The secret of the reference libraries' tests (standard-webhooks
