@@ -54,7 +54,7 @@ struct hk_scheme {
   const char *body_id;
 };
 
-/* The scheme of a kind, or NULL when that kind is not implemented yet.
+/* The scheme of a kind, or NULL for a value outside enum hk_source_kind.
  * Borrowed (static). */
 const struct hk_scheme *hk_scheme_find(enum hk_source_kind kind);
 

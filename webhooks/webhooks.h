@@ -74,7 +74,8 @@ enum hk_err hk_intake_decide(const struct hk_request *req,
  * accepting any secret in rotation. On success sets *signed_ms (0 when the
  * scheme signs no time). Returns HK_E_MISSING_SIGNATURE, HK_E_BAD_SIGNATURE
  * or HK_E_STALE_TIMESTAMP with err set, and HK_E_INTERNAL when OpenSSL
- * itself fails (no fault of the sender).
+ * itself fails or the source lacks a key its kind needs (hubspot
+ * public_url, hmac and token header): no fault of the sender.
  */
 enum hk_err hk_verify(const struct hk_request *req, const struct hk_source *src,
                       int64_t now_ms, int64_t *signed_ms,
