@@ -25,6 +25,8 @@
 #define HK_CAP_HEADER_VALUE 8192u
 /* Signatures listed in one signature header. */
 #define HK_CAP_SIGNATURES 16u
+/* Events in one HubSpot webhook delivery (HubSpot batches up to 100). */
+#define HK_CAP_HUBSPOT_BATCH 100u
 /* Deliveries a worker reads or claims in one batch. */
 #define HK_CAP_BATCH 1000u
 

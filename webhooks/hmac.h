@@ -36,6 +36,16 @@ int hk_hmac(enum hk_hash hash, const unsigned char *key, size_t keylen,
             const struct hk_span *parts, size_t nparts,
             unsigned char *out) HK_MUST_CHECK;
 
+/*
+ * Computes the plain SHA-256 digest (no key) of the concatenation of
+ * parts[0..nparts) and writes 32 bytes to out, which must hold HK_HMAC_MAX.
+ * For HubSpot's v1 and v2 signatures, which hash the secret with the
+ * request, and for comparing credentials of unequal lengths in constant
+ * time. Returns 0, or -1 when OpenSSL fails (out is then zeroed).
+ */
+int hk_sha256(const struct hk_span *parts, size_t nparts,
+              unsigned char *out) HK_MUST_CHECK;
+
 /* Standard base64 (RFC 4648, with padding) of n bytes: a new string the
  * caller frees. Never NULL. */
 char *hk_b64_encode(const unsigned char *p, size_t n);

@@ -189,6 +189,10 @@ enum hk_err hk_intake_decide(const struct hk_request *req,
       goto done;
     }
   }
+  if (id == NULL && scheme->body_id != NULL) {
+    /* A string of the parsed body: valid UTF-8, borrowed from doc. */
+    id = json_string_value(json_object_get(doc, scheme->body_id));
+  }
   rc = kept_headers(req, scheme, &headers, err);
   if (rc != HK_E_OK) {
     goto done;

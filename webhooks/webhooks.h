@@ -6,8 +6,8 @@
  * Everything here is pure: no I/O, no clock, no logging. The FastCGI shell
  * builds a struct hk_request from what nginx passed, calls hk_intake_decide,
  * queues the delivery in Redis and writes the reply. Verification schemes
- * live one per file (verify_standard.c, …) behind hk_verify, and the HMAC
- * itself, with OpenSSL, in hmac.c.
+ * live one per file (verify_standard.c, verify_stripe.c, …) behind hk_verify,
+ * and the HMAC itself, with OpenSSL, in hmac.c.
  */
 #ifndef HK_WEBHOOKS_H
 #define HK_WEBHOOKS_H
@@ -47,7 +47,8 @@ const char *hk_request_header(const struct hk_request *req, const char *name);
 struct hk_delivery {
   const char *source;  /* borrowed from the config */
   const char *kind;    /* borrowed from the config */
-  char *delivery_id;   /* the sender's id (webhook-id, …); "" when none */
+  char *delivery_id;   /* the sender's id (webhook-id, a Stripe event's
+                          "id", …); "" when none */
   int64_t received_ms; /* the now given to hk_intake_decide */
   int64_t signed_ms;   /* the signed timestamp; 0 when the scheme has none */
   char *headers;       /* JSON object of the headers later stages need */
@@ -73,7 +74,8 @@ enum hk_err hk_intake_decide(const struct hk_request *req,
  * accepting any secret in rotation. On success sets *signed_ms (0 when the
  * scheme signs no time). Returns HK_E_MISSING_SIGNATURE, HK_E_BAD_SIGNATURE
  * or HK_E_STALE_TIMESTAMP with err set, and HK_E_INTERNAL when OpenSSL
- * itself fails (no fault of the sender).
+ * itself fails or the source lacks a key its kind needs (hubspot
+ * public_url, hmac and token header): no fault of the sender.
  */
 enum hk_err hk_verify(const struct hk_request *req, const struct hk_source *src,
                       int64_t now_ms, int64_t *signed_ms,
@@ -97,5 +99,43 @@ enum hk_err hk_api_authorize(const struct hk_config *cfg,
  */
 char *hk_sign_standard(const struct hk_secret *key, const char *id,
                        int64_t timestamp_s, const char *body, size_t len);
+
+/*
+ * Signs as Stripe does: returns a new string "t=<t>,v1=<hex HMAC-SHA256 of
+ * t.body>" (caller frees), the whole Stripe-Signature value, keyed by the
+ * whole "whsec_…" secret as it is. Returns NULL when the key is empty.
+ */
+char *hk_sign_stripe(const struct hk_secret *key, int64_t t, const char *body,
+                     size_t len);
+
+/*
+ * Signs as Paddle Billing does: returns a new string "ts=<ts>;h1=<hex
+ * HMAC-SHA256 of ts:body>" (caller frees), the whole Paddle-Signature value.
+ * Returns NULL when the key is empty.
+ */
+char *hk_sign_paddle(const struct hk_secret *key, int64_t ts, const char *body,
+                     size_t len);
+
+/*
+ * Signs as HubSpot's v3 does: returns a new string, the base64
+ * HMAC-SHA256 of method + uri + body + timestamp_ms in decimal (caller
+ * frees), the value of X-HubSpot-Signature-v3; X-HubSpot-Request-Timestamp
+ * must carry the same timestamp_ms. uri is the full URL posted to, query
+ * included; the escapes HubSpot decodes before signing are decoded here.
+ * Returns NULL when the key is empty.
+ */
+char *hk_sign_hubspot_v3(const struct hk_secret *key, const char *method,
+                         const char *uri, int64_t timestamp_ms,
+                         const char *body, size_t len);
+
+/*
+ * Signs as an `hmac` source expects: returns a new string, prefix followed
+ * by the HMAC of the body under hash ("sha256" or "sha1"; NULL means
+ * sha256) in encoding ("hex" or "base64"; NULL means hex) (caller frees).
+ * Returns NULL when the hash or encoding is unknown or the key is empty.
+ */
+char *hk_sign_hmac(const struct hk_secret *key, const char *hash,
+                   const char *encoding, const char *prefix, const char *body,
+                   size_t len);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "tests/webhooks/helpers.h"
+#include "webhooks/verify.h"
 
 void fx_secrets(struct fx *f, size_t n, const char *const *texts) {
   cr_assert(n <= 3);
@@ -131,4 +132,50 @@ void assert_fails(enum hk_err rc, const struct hk_error *err, enum hk_err e,
   cr_assert_eq(hk_err_status(rc), status);
   cr_assert_str_eq(hk_err_code(rc), code);
   cr_assert_neq(err->msg[0], '\0', "a failure carries a message");
+}
+
+void fx_source(struct fx *f, enum hk_source_kind kind, const char *kind_name,
+               const char *conf_json, const char *secret) {
+  json_error_t jerr;
+
+  f->src.kind = kind;
+  f->src.kind_name = kind_name;
+  f->conf = NULL;
+  if (conf_json != NULL) {
+    f->conf = json_loads(conf_json, 0, &jerr);
+    cr_assert_not_null(f->conf, "conf: %s", jerr.text);
+  }
+  f->src.conf = f->conf;
+  fx_secrets(f, 1, &secret);
+  f->req.nheaders = 0;
+}
+
+void fx_fini(struct fx *f) {
+  json_decref(f->conf);
+  f->conf = NULL;
+  f->src.conf = NULL;
+}
+
+void fx_body(struct fx *f, const char *body) {
+  f->req.body = body;
+  f->req.body_len = strlen(body);
+}
+
+enum hk_err fx_verify(struct fx *f, int64_t now_ms, int64_t *signed_ms,
+                      struct hk_error *err) {
+  return hk_verify(&f->req, &f->src, now_ms, signed_ms, err);
+}
+
+enum hk_err fx_check_body(enum hk_source_kind kind, const char *json,
+                          struct hk_error *err) {
+  const struct hk_scheme *scheme = hk_scheme_find(kind);
+  json_error_t jerr;
+  json_t *doc = json_loads(json, JSON_DECODE_ANY, &jerr);
+  enum hk_err rc;
+
+  cr_assert_not_null(scheme);
+  cr_assert_not_null(doc, "%s: %s", json, jerr.text);
+  rc = scheme->check_body(doc, err);
+  json_decref(doc);
+  return rc;
 }

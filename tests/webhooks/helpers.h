@@ -1,13 +1,14 @@
 /*
  * helpers.h -- shared by the webhooks tests: a signed Standard Webhooks
- * request and its source, built by hand (no config loading), and one
- * assertion for errors.
+ * request and its source, built by hand (no config loading), turned into a
+ * source of any other kind with fx_source, and assertions for errors.
  */
 #ifndef HK_TEST_WEBHOOKS_HELPERS_H
 #define HK_TEST_WEBHOOKS_HELPERS_H
 
 #include <stdint.h>
 
+#include "core/caps.h"
 #include "webhooks/webhooks.h"
 
 /* The secret of the reference libraries' tests (standard-webhooks
@@ -35,10 +36,34 @@ struct fx {
   char names[MAX_HEADERS][64];
   char values[MAX_HEADERS][1024];
   struct hk_request req;
+  json_t *conf; /* the source's conf, owned (fx_fini) */
 };
 
 /* Fills f with a valid request for body (NUL-terminated). */
 void fx_init(struct fx *f, const char *body);
+
+/*
+ * Turns f's source into one of kind, with its conf parsed from conf_json
+ * (NULL for none) and one secret, and removes every header: the test then
+ * signs the request as that kind's sender would. Release with fx_fini.
+ */
+void fx_source(struct fx *f, enum hk_source_kind kind, const char *kind_name,
+               const char *conf_json, const char *secret);
+
+/* Releases what fx_source took. */
+void fx_fini(struct fx *f);
+
+/* Replaces the body (borrowed, NUL-terminated). */
+void fx_body(struct fx *f, const char *body);
+
+/* hk_verify of f's request and source at now_ms. */
+enum hk_err fx_verify(struct fx *f, int64_t now_ms, int64_t *signed_ms,
+                      struct hk_error *err);
+
+/* The check_body of kind's scheme on the JSON text json; aborts the test
+ * when json does not parse. */
+enum hk_err fx_check_body(enum hk_source_kind kind, const char *json,
+                          struct hk_error *err);
 
 /* Sets the source's secrets in rotation to the n texts given. */
 void fx_secrets(struct fx *f, size_t n, const char *const *texts);

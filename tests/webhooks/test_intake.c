@@ -334,15 +334,15 @@ Test(intake, escapes_header_values) {
   hk_delivery_fini(&d);
 }
 
-Test(intake, refuses_kinds_not_implemented) {
+Test(intake, refuses_a_kind_without_a_scheme) {
   struct fx f;
   struct hk_error err = {HK_E_OK, ""};
   struct hk_delivery d;
 
   fx_init(&f, GOOD_BODY);
-  f.src.kind = HK_SOURCE_HUBSPOT;
-  f.src.kind_name = "hubspot";
+  f.src.kind = (enum hk_source_kind)99;
+  f.src.kind_name = "nonesuch";
   assert_fails(hk_intake_decide(&f.req, &f.src, NOW_MS, &d, &err), &err,
-               HK_E_BAD_SIGNATURE, 401, "bad_signature");
+               HK_E_INTERNAL, 500, "internal");
   assert_empty(&d);
 }

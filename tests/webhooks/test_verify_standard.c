@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "tests/webhooks/helpers.h"
+#include "webhooks/verify.h"
 
 /*
  * The reference vector of the Standard Webhooks libraries: TestWebhookSign
@@ -436,17 +437,34 @@ Test(verify_standard, messages_hold_no_secret_or_signature) {
       strstr(err.msg, hk_request_header(&f.req, "webhook-signature") + 3));
 }
 
-Test(verify, refuses_kinds_not_implemented) {
+Test(verify, has_a_scheme_for_every_kind) {
+  static const enum hk_source_kind kinds[] = {HK_SOURCE_STANDARD_WEBHOOKS,
+                                              HK_SOURCE_STRIPE,
+                                              HK_SOURCE_HUBSPOT,
+                                              HK_SOURCE_PADDLE,
+                                              HK_SOURCE_HMAC,
+                                              HK_SOURCE_BASIC,
+                                              HK_SOURCE_TOKEN};
+
+  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+    const struct hk_scheme *s = hk_scheme_find(kinds[i]);
+    cr_assert_not_null(s, "kind %zu", i);
+    cr_assert_eq(s->kind, kinds[i]);
+    cr_assert_not_null(s->keep_headers);
+  }
+}
+
+Test(verify, refuses_a_kind_without_a_scheme) {
   struct fx f;
   struct hk_error err = {HK_E_OK, ""};
   int64_t signed_ms = -1;
 
   fx_init(&f, GOOD_BODY);
-  f.src.kind = HK_SOURCE_STRIPE;
-  f.src.kind_name = "stripe";
-  assert_fails(run(&f, NOW_MS, &signed_ms, &err), &err, HK_E_BAD_SIGNATURE, 401,
-               "bad_signature");
-  cr_assert_str_eq(err.msg, "Verification for kind stripe is not implemented.");
+  f.src.kind = (enum hk_source_kind)99;
+  f.src.kind_name = "nonesuch";
+  assert_fails(run(&f, NOW_MS, &signed_ms, &err), &err, HK_E_INTERNAL, 500,
+               "internal");
+  cr_assert_null(strstr(err.msg, "not implemented"));
   cr_assert_eq(signed_ms, 0);
 }
 
