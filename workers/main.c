@@ -32,6 +32,8 @@ static const char usage[] =
     "  -h, --help            this text\n"
     "  -V, --version         the version\n"
     "\n"
+    "Signals: SIGTERM/SIGINT stop after the batch in hand, SIGHUP reloads\n"
+    "the mapping rules (a bad config is refused and the running one kept).\n"
     "Exit status: 0 stopped cleanly, 1 runtime failure, 2 bad command line,\n"
     "78 bad configuration.\n";
 
@@ -39,10 +41,38 @@ static const char usage[] =
 #define EXIT_CONFIG 78
 
 static volatile int stop_flag;
+static volatile int reload_flag;
+static const char *config_path;
+static const char *redis_addr;
 
 static void on_stop(int sig) {
   (void)sig;
   stop_flag = 1;
+}
+
+static void on_hup(int sig) {
+  (void)sig;
+  reload_flag = 1;
+}
+
+/* Loads the config file, every problem logged; NULL when it is bad. */
+static struct hk_config *load(void) {
+  struct hk_config *cfg = NULL;
+  struct hk_config_diag diag = {NULL, 0};
+  struct hk_error err = {HK_E_OK, ""};
+  enum hk_err rc = hk_config_load(config_path, 0, &cfg, &diag);
+  for (size_t i = 0; i < diag.n; i++) {
+    hk_log(HK_LOG_ERROR, "invalid configuration", "error", diag.lines[i],
+           (const char *)NULL);
+  }
+  hk_config_diag_fini(&diag);
+  if (rc == HK_E_OK && redis_addr != NULL &&
+      hk_config_set_redis(cfg, redis_addr, &err) != HK_E_OK) {
+    hk_log(HK_LOG_ERROR, err.msg, (const char *)NULL);
+    hk_config_free(cfg);
+    cfg = NULL;
+  }
+  return cfg;
 }
 
 static int duration_arg(const char *name, const char *v, int64_t *ms) {
@@ -66,10 +96,8 @@ int main(int argc, char **argv) {
       {"help", no_argument, NULL, 'h'},
       {"version", no_argument, NULL, 'V'},
       {NULL, 0, NULL, 0}};
-  struct hk_worker_opts o = {NULL, 100, 1000, 30000, 0};
+  struct hk_worker_opts o = {NULL, 100, 1000, 30000, 0, &reload_flag, load};
   struct hk_config *cfg = NULL;
-  struct hk_config_diag diag = {NULL, 0};
-  struct hk_error err = {HK_E_OK, ""};
   const char *config = NULL;
   const char *redis = NULL;
   char name[128];
@@ -122,19 +150,11 @@ int main(int argc, char **argv) {
             usage);
     return EXIT_USAGE;
   }
-  rc = hk_config_load(config, 0, &cfg, &diag);
-  for (size_t i = 0; i < diag.n; i++) {
-    hk_log(HK_LOG_ERROR, "invalid configuration", "error", diag.lines[i],
-           (const char *)NULL);
-  }
-  hk_config_diag_fini(&diag);
-  if (rc != HK_E_OK) {
+  config_path = config;
+  redis_addr = redis;
+  cfg = load();
+  if (cfg == NULL) {
     return EXIT_CONFIG;
-  }
-  if (redis != NULL && hk_config_set_redis(cfg, redis, &err) != HK_E_OK) {
-    hk_log(HK_LOG_ERROR, err.msg, (const char *)NULL);
-    hk_config_free(cfg);
-    return EXIT_USAGE;
   }
   if (o.consumer == NULL) {
     char host[64] = "worker";
@@ -149,6 +169,8 @@ int main(int argc, char **argv) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGINT, &sa, NULL);
+  sa.sa_handler = on_hup;
+  sigaction(SIGHUP, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
 
   hk_log(HK_LOG_INFO, "started", "consumer", o.consumer, "config", config,

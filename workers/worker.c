@@ -212,6 +212,35 @@ static int64_t dedupe_ttl_s(const struct hk_config *cfg) {
   return ms / 1000;
 }
 
+/* Swaps in the mapping rules and TTL of a freshly loaded config, or keeps
+ * the running ones when it is bad. */
+static void reload(const struct hk_worker_opts *o, struct hk_mapper **m,
+                   int64_t *ttl_s) {
+  struct hk_config *cfg;
+  struct hk_mapper *fresh;
+  struct hk_error err = {HK_E_OK, ""};
+
+  *o->reload = 0;
+  cfg = o->load();
+  if (cfg == NULL) {
+    hk_log(HK_LOG_ERROR, "reload refused; keeping the running config",
+           (const char *)NULL);
+    return;
+  }
+  fresh = hk_mapper_new(cfg, &err);
+  if (fresh == NULL) {
+    hk_log(HK_LOG_ERROR, "reload refused; keeping the running config", "error",
+           err.msg, (const char *)NULL);
+  } else {
+    hk_mapper_free(*m);
+    *m = fresh;
+    *ttl_s = dedupe_ttl_s(cfg);
+    hk_log(HK_LOG_INFO, "config reloaded", "config", cfg->path,
+           (const char *)NULL);
+  }
+  hk_config_free(cfg);
+}
+
 enum hk_err hk_worker_run(const struct hk_config *cfg,
                           const struct hk_worker_opts *o, volatile int *stop) {
   struct hk_error err = {HK_E_OK, ""};
@@ -245,6 +274,9 @@ enum hk_err hk_worker_run(const struct hk_config *cfg,
       if (*stop) {
         break;
       }
+    }
+    if (o->reload != NULL && *o->reload && o->load != NULL) {
+      reload(o, &m, &ttl_s);
     }
     rc = ready ? HK_E_OK : hk_store_group_ensure(st, &err);
     if (rc == HK_E_OK) {

@@ -20,6 +20,14 @@ struct hk_worker_opts {
   int64_t block_ms;      /* longest wait for new deliveries */
   int64_t claim_idle_ms; /* take over deliveries pending this long */
   int64_t throttle_ms;   /* pause after each delivery (rate limiting) */
+  /* When *reload becomes non-zero (SIGHUP), the loop calls load() between
+   * batches for a fresh config (a new one it frees, or NULL when the file
+   * is bad, already logged) and swaps in its mapping rules and dedupe TTL;
+   * a config whose rules don't compile is refused and the running rules
+   * kept. The Redis address is read once: changing it needs a restart.
+   * Both may be NULL. */
+  volatile int *reload;
+  struct hk_config *(*load)(void);
 };
 
 /*
