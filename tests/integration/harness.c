@@ -247,7 +247,11 @@ static void nginx_start(void) {
 }
 
 void hk_stack_up(const char *extra_config) {
-  char config[2048];
+  hk_stack_up_with(extra_config, "");
+}
+
+void hk_stack_up_with(const char *extra_config, const char *extra_sources) {
+  char config[16384];
   memset(&stack, 0, sizeof stack);
   snprintf(stack.dir, sizeof stack.dir, "/tmp/hk-it-XXXXXX");
   cr_assert(mkdtemp(stack.dir) != NULL);
@@ -264,12 +268,12 @@ void hk_stack_up(const char *extra_config) {
            "  %s\n"
            "  \"sources\": {\n"
            "    \"demo\": {\"kind\": \"standard-webhooks\","
-           " \"secret\": {\"env\": \"HK_TEST_SECRET\"}}\n"
+           " \"secret\": {\"env\": \"HK_TEST_SECRET\"}}%s\n"
            "  },\n"
            "  \"api\": {\"tokens\": [{\"name\": \"tests\","
            " \"env\": \"HK_TEST_TOKEN\"}]}\n"
            "}\n",
-           stack.redis_port, extra_config);
+           stack.redis_port, extra_config, extra_sources);
   write_file(path_in("handoff.json"), config);
   hk_redis_start();
   fcgi_start();

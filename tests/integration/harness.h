@@ -34,6 +34,9 @@ extern struct hk_stack stack;
 /* Starts redis, handoff-fcgi and nginx; extra_config is spliced into the
  * JSON config (e.g. "\"intake\": {\"max_body_bytes\": 4096},"), or "". */
 void hk_stack_up(const char *extra_config);
+/* The same with more sources: extra_sources is spliced after the "demo"
+ * source (start it with a comma). */
+void hk_stack_up_with(const char *extra_config, const char *extra_sources);
 /* Stops everything that was started and removes the folder. */
 void hk_stack_down(void);
 /* Criterion init/fini with the default config. */
