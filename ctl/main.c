@@ -8,8 +8,8 @@
  *
  * check-config prints every problem of the file, one per line, and exits
  * 78 when there is any (like `nginx -t`, it is safe to run before a reload).
- * sign prints the headers a Standard Webhooks sender would send with BODY
- * (a file, or - / nothing for stdin), ready for `curl -H`.
+ * sign prints the headers the source's provider would send with BODY (a
+ * file, or - / nothing for stdin), ready for `curl -H`.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -35,8 +35,10 @@ static const char usage[] =
     "        FILE: $.json.path: message. --no-secrets skips reading the\n"
     "        environment variables and files that hold secrets.\n"
     "  sign --config FILE [--id ID] [--timestamp UNIX] SOURCE [BODY]\n"
-    "        Print the headers that sign BODY (a file; stdin when - or\n"
-    "        absent) for SOURCE, a standard-webhooks source, one per line.\n"
+    "        Print the headers SOURCE's provider would send with BODY (a\n"
+    "        file; stdin when - or absent), one per line, signed with the\n"
+    "        source's first secret: standard-webhooks, stripe, hubspot (v3,\n"
+    "        for its public_url), paddle or hmac.\n"
     "  queue --config FILE [--redis ADDR]\n"
     "        Show the intake queue: length, pending, lag, processed.\n"
     "  dlq list --config FILE [--redis ADDR] [--limit N] [--from ID] "
@@ -113,6 +115,70 @@ static char *read_all(FILE *f, size_t *len) {
   return hk_buf_take(&b, len);
 }
 
+static const char *conf_str(const struct hk_source *src, const char *key) {
+  return json_string_value(json_object_get(src->conf, key));
+}
+
+/* Prints the headers src's provider would send with body, signed with its
+ * first secret at ts (seconds). Returns an exit status. */
+static int print_signed(const struct hk_source *src, const char *id, int64_t ts,
+                        const char *body, size_t len) {
+  const struct hk_secret *key = &src->secrets[0];
+  char *sig = NULL;
+  int rc = EXIT_FAILURE;
+
+  printf("Content-Type: application/json\n");
+  switch (src->kind) {
+  case HK_SOURCE_STANDARD_WEBHOOKS:
+    sig = hk_sign_standard(key, id, ts, body, len);
+    if (sig != NULL) {
+      printf("webhook-id: %s\nwebhook-timestamp: %" PRId64
+             "\nwebhook-signature: %s\n",
+             id, ts, sig);
+    }
+    break;
+  case HK_SOURCE_STRIPE:
+    sig = hk_sign_stripe(key, ts, body, len);
+    if (sig != NULL) {
+      printf("Stripe-Signature: %s\n", sig);
+    }
+    break;
+  case HK_SOURCE_PADDLE:
+    sig = hk_sign_paddle(key, ts, body, len);
+    if (sig != NULL) {
+      printf("Paddle-Signature: %s\n", sig);
+    }
+    break;
+  case HK_SOURCE_HUBSPOT:
+    sig = hk_sign_hubspot_v3(key, "POST", conf_str(src, "public_url"),
+                             ts * 1000, body, len);
+    if (sig != NULL) {
+      printf("X-HubSpot-Signature-v3: %s\nX-HubSpot-Request-Timestamp: "
+             "%" PRId64 "\n",
+             sig, ts * 1000);
+    }
+    break;
+  case HK_SOURCE_HMAC:
+    sig = hk_sign_hmac(key, conf_str(src, "hash"), conf_str(src, "encoding"),
+                       conf_str(src, "prefix"), body, len);
+    if (sig != NULL) {
+      printf("%s: %s\n", conf_str(src, "header"), sig);
+    }
+    break;
+  case HK_SOURCE_BASIC:
+  case HK_SOURCE_TOKEN:
+  default: break;
+  }
+  if (sig != NULL) {
+    rc = EXIT_SUCCESS;
+  } else {
+    fprintf(stderr, "handoffctl: the secret of %s cannot sign (%s)\n",
+            src->name, src->kind_name);
+  }
+  free(sig);
+  return rc;
+}
+
 static int cmd_sign(int argc, char **argv) {
   static const struct option longs[] = {
       {"config", required_argument, NULL, 'c'},
@@ -127,7 +193,6 @@ static int cmd_sign(int argc, char **argv) {
   const struct hk_source *src;
   FILE *in = stdin;
   char *body;
-  char *sig;
   size_t len = 0;
   int c;
   int rc = EXIT_FAILURE;
@@ -149,10 +214,19 @@ static int cmd_sign(int argc, char **argv) {
     return EXIT_CONFIG;
   }
   src = hk_config_source(cfg, argv[optind]);
-  if (src == NULL || src->kind != HK_SOURCE_STANDARD_WEBHOOKS ||
-      src->nsecrets == 0) {
-    fprintf(stderr, "handoffctl: %s is not a standard-webhooks source of %s\n",
+  if (src == NULL || src->nsecrets == 0) {
+    fprintf(stderr, "handoffctl: %s is not an enabled source of %s\n",
             argv[optind], config);
+    hk_config_free(cfg);
+    return EXIT_USAGE;
+  }
+  if (src->kind == HK_SOURCE_BASIC || src->kind == HK_SOURCE_TOKEN) {
+    /* Nothing to compute: the credential itself is the proof, and this
+     * command never prints a secret. */
+    fprintf(stderr,
+            "handoffctl: %s sources sign nothing; send the credential itself "
+            "(curl -u for basic, the configured header for token)\n",
+            src->kind_name);
     hk_config_free(cfg);
     return EXIT_USAGE;
   }
@@ -180,18 +254,7 @@ static int cmd_sign(int argc, char **argv) {
     id = idbuf;
   }
   /* The first secret signs, as a sender rolling secrets would. */
-  sig = hk_sign_standard(&src->secrets[0], id, ts, body, len);
-  if (sig != NULL) {
-    printf("Content-Type: application/json\n");
-    printf("webhook-id: %s\n", id);
-    printf("webhook-timestamp: %" PRId64 "\n", ts);
-    printf("webhook-signature: %s\n", sig);
-    rc = EXIT_SUCCESS;
-  } else {
-    fprintf(stderr, "handoffctl: the secret of %s is not valid base64\n",
-            argv[optind]);
-  }
-  free(sig);
+  rc = print_signed(src, id, ts, body, len);
   free(body);
   hk_config_free(cfg);
   return rc;
