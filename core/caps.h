@@ -34,5 +34,7 @@
 #define HK_CAP_EVENTS_STREAM 1000000u
 /* Outcomes of one delivery written by one journal call. */
 #define HK_CAP_JOURNAL_ITEMS 1000u
+/* The farthest a calendar looks for its next opening, in days. */
+#define HK_CAP_CALENDAR_DAYS 3660u
 
 #endif

@@ -136,4 +136,145 @@ json_t *hk_event_json(const struct hk_event *ev);
  */
 int hk_map_rfc3339_ms(const char *s, int64_t *ms) HK_MUST_CHECK;
 
+/* ---------------------------------------------------------------------------
+ * Calendars: business time (calendar.c)
+ *
+ * Pure: the zone comes from the system's zoneinfo through libc; no clock,
+ * no logging. A NULL calendar stands for calendar time.
+ * ------------------------------------------------------------------------- */
+
+/* An instant that never comes: a deadline that cannot be computed, or
+ * open time that no opening within HK_CAP_CALENDAR_DAYS can provide. */
+#define HK_NEVER INT64_MAX
+
+struct hk_calendar;
+
+/*
+ * Compiles one calendar of the config ($.calendars.NAME as loaded, defaults
+ * filled: timezone, hours, holidays). Returns a new calendar (free with
+ * hk_calendar_free; it borrows nothing), or NULL with err set (HK_E_CONFIG,
+ * naming the calendar) when its zone is not in the system's zoneinfo.
+ */
+struct hk_calendar *hk_calendar_new(const char *name, const json_t *conf,
+                                    struct hk_error *err);
+
+/* NULL-safe. */
+void hk_calendar_free(struct hk_calendar *c);
+
+/*
+ * The instant at which open_ms of open time has passed since from_ms.
+ * Counting starts at from_ms when the calendar is open then, else at the
+ * next opening; open_ms 0 gives that start. HK_NEVER when no opening comes
+ * within HK_CAP_CALENDAR_DAYS. A NULL calendar gives from_ms + open_ms.
+ */
+int64_t hk_calendar_add(const struct hk_calendar *c, int64_t from_ms,
+                        int64_t open_ms);
+
+/* The open time between a_ms and b_ms; 0 when b_ms <= a_ms. A NULL
+ * calendar gives b_ms - a_ms. */
+int64_t hk_calendar_between(const struct hk_calendar *c, int64_t a_ms,
+                            int64_t b_ms);
+
+/* ---------------------------------------------------------------------------
+ * SLA clocks (clock.c)
+ *
+ * A clock is one handoff for one subject, and a pure function of the events
+ * of that subject the handoff listens to: the same set of events, in any
+ * order and with any duplicates, gives the same clocks. clock.c opens with
+ * the design.
+ * ------------------------------------------------------------------------- */
+
+enum hk_clock_state {
+  HK_CLOCK_OPEN,
+  HK_CLOCK_AT_RISK, /* open, past warn_at */
+  HK_CLOCK_PAUSED,
+  HK_CLOCK_MET,
+  HK_CLOCK_BREACHED, /* open, past its deadline */
+  HK_CLOCK_MET_LATE,
+  HK_CLOCK_CANCELLED
+};
+
+#define HK_CLOCK_STATES 7
+
+/* "open", "at_risk", "paused", "met", "breached", "met_late",
+ * "cancelled". */
+const char *hk_clock_state_name(enum hk_clock_state s);
+
+/* One event as a clock sees it; every pointer borrowed. */
+struct hk_clock_event {
+  const char *id;
+  const char *type;
+  int64_t at_ms;
+  const json_t *attrs; /* object; may be NULL */
+};
+
+/* One clock as of the now given to hk_clock_eval; members owned. */
+struct hk_clock {
+  enum hk_clock_state state;
+  int64_t started_ms;
+  int64_t deadline_ms; /* HK_NEVER when it cannot be computed */
+  int64_t warn_ms;     /* HK_NEVER likewise */
+  int64_t stopped_ms;  /* met, met_late, cancelled: when; else 0 */
+  int64_t elapsed_ms;  /* handoff's own time from start to stop or now,
+                          pauses left out */
+  int goal;            /* index in the handoff's goals, -1: the SLA's own */
+  int ever_breached;   /* breached now, or met late */
+  json_t *missing;     /* array of `requires` attributes the start lacked;
+                          non-empty means incomplete */
+  char *start_id;      /* the event that started it */
+  char *stop_id;       /* the event that stopped or cancelled it, or NULL */
+  char *owner;         /* the start event's "owner" attribute, or the
+                          handoff's owner */
+};
+
+struct hk_clocks {
+  struct hk_clock *items; /* in order of start */
+  size_t n;
+};
+
+void hk_clocks_fini(struct hk_clocks *c);
+
+struct hk_handoff;
+struct hk_sla;
+
+/*
+ * Compiles every handoff of cfg with its calendar. Returns a new hk_sla
+ * (free with hk_sla_free; it borrows nothing from cfg), or NULL with err
+ * (HK_E_CONFIG) when a calendar does not compile.
+ */
+struct hk_sla *hk_sla_new(const struct hk_config *cfg, struct hk_error *err);
+
+/* NULL-safe. */
+void hk_sla_free(struct hk_sla *sla);
+
+size_t hk_sla_count(const struct hk_sla *sla);
+/* Borrowed; NULL when out of range or unknown. */
+const struct hk_handoff *hk_sla_at(const struct hk_sla *sla, size_t i);
+const struct hk_handoff *hk_sla_find(const struct hk_sla *sla,
+                                     const char *name);
+
+const char *hk_handoff_name(const struct hk_handoff *h);
+const char *hk_handoff_owner(const struct hk_handoff *h);
+
+/* 1 when h listens to events of that type (start, stop, cancel, pause or
+ * resume), else 0. */
+int hk_handoff_wants(const struct hk_handoff *h, const char *type);
+
+/*
+ * The event as h keeps it: a new object {id, type, at, attrs} whose attrs
+ * hold only what h reads (the goals' `when` keys, the deadline attribute,
+ * `requires`, and "owner"), so stored clocks stay small.
+ */
+json_t *hk_handoff_slim(const struct hk_handoff *h, const char *id,
+                        const char *type, int64_t at_ms, const json_t *attrs);
+
+/*
+ * Evaluates h over events (any order; duplicates by id count once) as of
+ * now_ms: every clock they make, in order of start. *out is always
+ * initialized and owned by the caller (hk_clocks_fini).
+ */
+void hk_clock_eval(const struct hk_handoff *h,
+                   const struct hk_clock_event *events, size_t n,
+                   int64_t now_ms, struct hk_clocks *out);
+
 #endif
