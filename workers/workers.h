@@ -277,4 +277,57 @@ void hk_clock_eval(const struct hk_handoff *h,
                    const struct hk_clock_event *events, size_t n,
                    int64_t now_ms, struct hk_clocks *out);
 
+/* ---------------------------------------------------------------------------
+ * Alerts (alert.c builds them, purely; notify.c sends them with libcurl)
+ * ------------------------------------------------------------------------- */
+
+/* One alert; every pointer borrowed. */
+struct hk_alert {
+  const char *id; /* unique per clock and state; the webhook-id */
+  const char *handoff;
+  const char *subject;
+  const char *state; /* "at_risk" or "breached" */
+  const char *owner;
+  int64_t started_ms;
+  int64_t deadline_ms;
+  const char *link; /* the clock in the status API, e.g.
+                       "/v1/subjects/company%3A8812" */
+};
+
+/* The HTTP request a notifier sends; members owned. */
+struct hk_alert_request {
+  char *url;
+  char *headers[6]; /* "Name: value" */
+  size_t nheaders;
+  char *body;
+  size_t body_len;
+};
+
+/*
+ * Builds the request n sends for a: Slack incoming-webhook JSON, or the
+ * webhook kind's JSON signed with the Standard Webhooks scheme (webhook-id
+ * a->id, webhook-timestamp now_ms / 1000). Returns HK_E_OK with *out set
+ * (hk_alert_request_fini), or an error with err set when n is disabled (url
+ * NULL) or its secret cannot sign.
+ */
+enum hk_err hk_alert_build(const struct hk_notifier *n,
+                           const struct hk_alert *a, int64_t now_ms,
+                           struct hk_alert_request *out,
+                           struct hk_error *err) HK_MUST_CHECK;
+
+void hk_alert_request_fini(struct hk_alert_request *r);
+
+/* The delay before retry number `retry` (1 for the first): the notifier's
+ * backoff doubled on each retry, capped at one hour. */
+int64_t hk_alert_backoff_ms(const struct hk_notifier *n, int retry);
+
+/*
+ * Sends r once, waiting at most timeout_ms. Returns HK_E_OK on a 2xx
+ * answer; else HK_E_UNAVAILABLE with err set (the status, or the transport
+ * error; never the URL, which may be a secret) and *status the HTTP status
+ * (0 when none came).
+ */
+enum hk_err hk_alert_send(const struct hk_alert_request *r, int64_t timeout_ms,
+                          long *status, struct hk_error *err) HK_MUST_CHECK;
+
 #endif
