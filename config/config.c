@@ -214,7 +214,11 @@ static void decode_redis(struct walk *w, struct hk_config *cfg,
   if (pw != NULL) {
     struct hk_secret s;
     size_t m2 = hk_config_path_key(w, "password");
-    if (read_secret(w, pw, flags, &s) == 1) {
+    /* Tools that only talk to Redis skip every secret but this one. */
+    unsigned f = (flags & HK_CONFIG_REDIS_SECRET) != 0
+                     ? flags & ~(unsigned)HK_CONFIG_NO_SECRETS
+                     : flags;
+    if (read_secret(w, pw, f, &s) == 1) {
       cfg->redis.password = secret_text(&s);
     }
     hk_config_path_pop(w, m2);

@@ -109,6 +109,9 @@ struct hk_config_diag {
 };
 
 #define HK_CONFIG_NO_SECRETS 1u /* check shape only; don't read secrets */
+/* With HK_CONFIG_NO_SECRETS, still read redis.password: for tools that
+ * only talk to Redis (handoffctl queue, dlq). */
+#define HK_CONFIG_REDIS_SECRET 2u
 
 /*
  * Reads and validates the file at path. On success *out is a new config

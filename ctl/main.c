@@ -284,7 +284,7 @@ static int cmd_queue(int argc, char **argv) {
     fputs(usage, stderr);
     return EXIT_USAGE;
   }
-  cfg = load(config, HK_CONFIG_NO_SECRETS);
+  cfg = load(config, HK_CONFIG_NO_SECRETS | HK_CONFIG_REDIS_SECRET);
   if (cfg == NULL) {
     return EXIT_CONFIG;
   }
@@ -410,7 +410,7 @@ static int cmd_dlq(int argc, char **argv) {
       return EXIT_USAGE;
     }
   }
-  cfg = load(config, HK_CONFIG_NO_SECRETS);
+  cfg = load(config, HK_CONFIG_NO_SECRETS | HK_CONFIG_REDIS_SECRET);
   if (cfg == NULL) {
     return EXIT_CONFIG;
   }

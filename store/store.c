@@ -571,14 +571,21 @@ static const char journal_lua[] =
     "end\n"
     "return fresh\n";
 
-/* KEYS: dlq, intake. ARGV: the letter's id. Returns the new intake id, or
- * nil when there is no such letter. */
+/* KEYS: dlq, intake, alerts. ARGV: the letter's id. Returns the new id (on
+ * the intake stream, or the alerts stream for an alert), or nil when there
+ * is no such letter. */
 static const char retry_lua[] =
     "local e = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])\n"
     "if #e == 0 then return false end\n"
     "local m = {}\n"
     "local f = e[1][2]\n"
     "for j = 1, #f, 2 do m[f[j]] = f[j + 1] end\n"
+    "if m.kind == 'alert' then\n"
+    "  local id = redis.call('XADD', KEYS[3], '*', 'alert', m.alert,\n"
+    "    'attempt', '0')\n"
+    "  redis.call('XDEL', KEYS[1], ARGV[1])\n"
+    "  return id\n"
+    "end\n"
     "local id = redis.call('XADD', KEYS[2], '*', 'source', m.source, 'kind',\n"
     "  m.kind, 'delivery_id', m.delivery_id, 'received_ms', m.received_ms,\n"
     "  'signed_ms', m.signed_ms, 'headers', m.headers, 'body', m.body,\n"
@@ -765,20 +772,23 @@ enum hk_err hk_store_dlq_retry(struct hk_store *st, const char *id, int *found,
                                char new_id[HK_STREAM_ID_MAX],
                                struct hk_error *err) {
   char dlq[300];
-  const char *argv[6];
+  char alerts[300];
+  const char *argv[7];
   redisReply *r;
   enum hk_err rc = HK_E_UNAVAILABLE;
 
   *found = 0;
   new_id[0] = '\0';
   snprintf(dlq, sizeof dlq, "%sdlq", st->conf.prefix);
+  snprintf(alerts, sizeof alerts, "%salerts", st->conf.prefix);
   argv[0] = "EVAL";
   argv[1] = retry_lua;
-  argv[2] = "2";
+  argv[2] = "3";
   argv[3] = dlq;
   argv[4] = st->stream;
-  argv[5] = id;
-  r = command(st, 6, argv, NULL, err);
+  argv[5] = alerts;
+  argv[6] = id;
+  r = command(st, 7, argv, NULL, err);
   if (r == NULL) {
     return HK_E_UNAVAILABLE;
   }
@@ -794,4 +804,505 @@ enum hk_err hk_store_dlq_retry(struct hk_store *st, const char *id, int *found,
   }
   freeReplyObject(r);
   return rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * SLA clocks
+ * ------------------------------------------------------------------------- */
+
+static char *clock_key(const struct hk_store *st, const char *handoff,
+                       const char *subject) {
+  size_t n = strlen(st->conf.prefix) + strlen(handoff) + strlen(subject) + 8;
+  char *k = hk_xmalloc(n);
+  snprintf(k, n, "%sclock:%s:%s", st->conf.prefix, handoff, subject);
+  return k;
+}
+
+/* Reads the replies of n pipelined commands, dropping the connection on an
+ * I/O error. The last reply is returned (caller frees), the others freed;
+ * NULL with err set on failure. An error reply among them fails too. */
+static redisReply *replies(struct hk_store *st, size_t n,
+                           struct hk_error *err) {
+  redisReply *last = NULL;
+  int failed = 0;
+  char at[300];
+  for (size_t i = 0; i < n; i++) {
+    void *reply = NULL;
+    if (redisGetReply(st->c, &reply) != REDIS_OK) {
+      hk_fail(err, HK_E_UNAVAILABLE, "redis at %s: %s",
+              where(st, at, sizeof at), st->c->errstr);
+      drop(st);
+      freeReplyObject(last);
+      return NULL;
+    }
+    if (((redisReply *)reply)->type == REDIS_REPLY_ERROR && !failed) {
+      hk_fail(err, HK_E_UNAVAILABLE, "redis at %s answered: %.*s",
+              where(st, at, sizeof at), (int)((redisReply *)reply)->len,
+              ((redisReply *)reply)->str);
+      failed = 1;
+    }
+    freeReplyObject(last);
+    last = reply;
+  }
+  if (failed) {
+    freeReplyObject(last);
+    last = NULL;
+  }
+  return last;
+}
+
+enum hk_err hk_store_clock_get(struct hk_store *st, const char *handoff,
+                               const char *subject, char **record,
+                               struct hk_error *err) {
+  char *key = clock_key(st, handoff, subject);
+  const char *watch[] = {"WATCH", key};
+  const char *get[] = {"GET", key};
+  redisReply *r;
+  enum hk_err rc = HK_E_UNAVAILABLE;
+
+  *record = NULL;
+  /* WATCH and GET are sent together: one round trip. A connection that
+   * died with a Redis restart gets one more try, as in command(). */
+  for (int attempt = 0; attempt < 2 && rc != HK_E_OK; attempt++) {
+    int reused = st->c != NULL;
+    if (connect_now(st, err) != HK_E_OK) {
+      break;
+    }
+    redisAppendCommandArgv(st->c, 2, watch, NULL);
+    redisAppendCommandArgv(st->c, 2, get, NULL);
+    r = replies(st, 2, err);
+    if (r != NULL) {
+      if (r->type == REDIS_REPLY_STRING) {
+        *record = hk_xstrndup(r->str, r->len);
+      }
+      freeReplyObject(r);
+      rc = HK_E_OK;
+    } else if (!reused || st->c != NULL) {
+      break;
+    }
+  }
+  free(key);
+  return rc;
+}
+
+enum hk_err hk_store_clock_unwatch(struct hk_store *st, struct hk_error *err) {
+  const char *argv[] = {"UNWATCH"};
+  redisReply *r;
+  if (st->c == NULL) {
+    return HK_E_OK; /* a dropped connection watches nothing */
+  }
+  r = run(st, 1, argv, NULL, err);
+  if (r == NULL) {
+    return HK_E_UNAVAILABLE;
+  }
+  freeReplyObject(r);
+  return HK_E_OK;
+}
+
+enum hk_err hk_store_clock_put(struct hk_store *st,
+                               const struct hk_clock_put *p, int *conflict,
+                               struct hk_error *err) {
+  char *key = clock_key(st, p->handoff, p->subject);
+  char due[300];
+  char hcount[300];
+  char alerts[300];
+  char score[24];
+  char *member;
+  size_t mlen = strlen(p->handoff) + strlen(p->subject) + 2;
+  size_t sent = 0;
+  redisReply *r;
+  enum hk_err rc = HK_E_UNAVAILABLE;
+
+  *conflict = 0;
+  if (st->c == NULL) {
+    free(key);
+    return hk_fail(err, HK_E_UNAVAILABLE,
+                   "the connection was lost since "
+                   "the clock was read");
+  }
+  member = hk_xmalloc(mlen);
+  snprintf(member, mlen, "%s:%s", p->handoff, p->subject);
+  snprintf(due, sizeof due, "%sdue", st->conf.prefix);
+  snprintf(hcount, sizeof hcount, "%shcount:%s", st->conf.prefix, p->handoff);
+  snprintf(alerts, sizeof alerts, "%salerts", st->conf.prefix);
+  {
+    const char *multi[] = {"MULTI"};
+    const char *set[] = {"SET", key, p->record};
+    redisAppendCommandArgv(st->c, 1, multi, NULL);
+    redisAppendCommandArgv(st->c, 3, set, NULL);
+    sent += 2;
+  }
+  if (p->due_ms == HK_STORE_NOT_DUE) {
+    const char *zrem[] = {"ZREM", due, member};
+    redisAppendCommandArgv(st->c, 3, zrem, NULL);
+  } else {
+    const char *zadd[] = {"ZADD", due, score, member};
+    snprintf(score, sizeof score, "%" PRId64, p->due_ms);
+    redisAppendCommandArgv(st->c, 4, zadd, NULL);
+  }
+  sent++;
+  for (size_t i = 0; i < p->ncounters; i++) {
+    char delta[24];
+    const char *incr[] = {"HINCRBY", hcount, p->counters[i], delta};
+    if (p->deltas[i] == 0) {
+      continue;
+    }
+    snprintf(delta, sizeof delta, "%" PRId64, p->deltas[i]);
+    redisAppendCommandArgv(st->c, 4, incr, NULL);
+    sent++;
+  }
+  for (size_t i = 0; i < p->nalerts; i++) {
+    const char *xadd[] = {"XADD",       alerts,    "*", "alert",
+                          p->alerts[i], "attempt", "0"};
+    redisAppendCommandArgv(st->c, 7, xadd, NULL);
+    sent++;
+  }
+  {
+    const char *exec[] = {"EXEC"};
+    redisAppendCommandArgv(st->c, 1, exec, NULL);
+    sent++;
+  }
+  r = replies(st, sent, err);
+  if (r != NULL) {
+    if (r->type == REDIS_REPLY_NIL) {
+      *conflict = 1;
+      rc = HK_E_OK;
+    } else if (r->type == REDIS_REPLY_ARRAY) {
+      rc = HK_E_OK;
+      for (size_t i = 0; i < r->elements; i++) {
+        if (r->element[i]->type == REDIS_REPLY_ERROR) {
+          hk_fail(err, HK_E_UNAVAILABLE, "writing a clock: %.*s",
+                  (int)r->element[i]->len, r->element[i]->str);
+          rc = HK_E_UNAVAILABLE;
+          break;
+        }
+      }
+    } else {
+      hk_fail(err, HK_E_UNAVAILABLE, "unexpected reply to EXEC");
+    }
+    freeReplyObject(r);
+  } else if (st->c != NULL) {
+    /* A command was refused inside MULTI: EXEC aborted it whole. */
+    drop(st);
+  }
+  free(member);
+  free(key);
+  return rc;
+}
+
+void hk_strings_fini(struct hk_strings *s) {
+  for (size_t i = 0; i < s->n; i++) {
+    free(s->v[i]);
+  }
+  free(s->v);
+  s->v = NULL;
+  s->n = 0;
+}
+
+/* KEYS: due. ARGV: now, lease until, count. */
+static const char due_take_lua[] =
+    "local m = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1],\n"
+    "  'LIMIT', 0, tonumber(ARGV[3]))\n"
+    "for _, x in ipairs(m) do redis.call('ZADD', KEYS[1], ARGV[2], x) end\n"
+    "return m\n";
+
+enum hk_err hk_store_due_take(struct hk_store *st, int64_t now_ms,
+                              int64_t lease_ms, size_t count,
+                              struct hk_strings *out, struct hk_error *err) {
+  char due[300];
+  char now[24];
+  char until[24];
+  char cnt[24];
+  const char *argv[7];
+  redisReply *r;
+
+  out->v = NULL;
+  out->n = 0;
+  snprintf(due, sizeof due, "%sdue", st->conf.prefix);
+  snprintf(now, sizeof now, "%" PRId64, now_ms);
+  snprintf(until, sizeof until, "%" PRId64, now_ms + lease_ms);
+  snprintf(cnt, sizeof cnt, "%zu", count);
+  argv[0] = "EVAL";
+  argv[1] = due_take_lua;
+  argv[2] = "1";
+  argv[3] = due;
+  argv[4] = now;
+  argv[5] = until;
+  argv[6] = cnt;
+  r = command(st, 7, argv, NULL, err);
+  if (r == NULL) {
+    return HK_E_UNAVAILABLE;
+  }
+  if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
+    out->v = hk_xcalloc(r->elements, sizeof *out->v);
+    for (size_t i = 0; i < r->elements; i++) {
+      if (r->element[i]->type == REDIS_REPLY_STRING) {
+        out->v[out->n++] = hk_xstrndup(r->element[i]->str, r->element[i]->len);
+      }
+    }
+  }
+  freeReplyObject(r);
+  return HK_E_OK;
+}
+
+enum hk_err hk_store_due_next(struct hk_store *st, int64_t *next_ms,
+                              struct hk_error *err) {
+  char due[300];
+  const char *argv[] = {"ZRANGE", due, "0", "0", "WITHSCORES"};
+  redisReply *r;
+  snprintf(due, sizeof due, "%sdue", st->conf.prefix);
+  *next_ms = HK_STORE_NOT_DUE;
+  r = command(st, 5, argv, NULL, err);
+  if (r == NULL) {
+    return HK_E_UNAVAILABLE;
+  }
+  if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+      r->element[1]->type == REDIS_REPLY_STRING) {
+    *next_ms = strtoll(r->element[1]->str, NULL, 10);
+  }
+  freeReplyObject(r);
+  return HK_E_OK;
+}
+
+enum hk_err hk_store_counters(struct hk_store *st, const char *handoff,
+                              json_t **out, struct hk_error *err) {
+  char key[300];
+  const char *argv[] = {"HGETALL", key};
+  redisReply *r;
+  snprintf(key, sizeof key, "%shcount:%s", st->conf.prefix, handoff);
+  *out = NULL;
+  r = command(st, 2, argv, NULL, err);
+  if (r == NULL) {
+    return HK_E_UNAVAILABLE;
+  }
+  *out = json_object();
+  for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements;
+       i += 2) {
+    char name[64];
+    if (r->element[i]->type != REDIS_REPLY_STRING ||
+        r->element[i]->len >= sizeof name) {
+      continue;
+    }
+    memcpy(name, r->element[i]->str, r->element[i]->len);
+    name[r->element[i]->len] = '\0';
+    json_object_set_new(
+        *out, name, json_integer(strtoll(r->element[i + 1]->str, NULL, 10)));
+  }
+  freeReplyObject(r);
+  return HK_E_OK;
+}
+
+/* ---------------------------------------------------------------------------
+ * Alerts
+ * ------------------------------------------------------------------------- */
+
+void hk_alert_batch_fini(struct hk_alert_batch *b) {
+  for (size_t i = 0; i < b->n; i++) {
+    free(b->items[i].alert);
+  }
+  free(b->items);
+  b->items = NULL;
+  b->n = 0;
+}
+
+/* Appends the [id, [k, v…]] entries of an XREADGROUP/XAUTOCLAIM list. */
+static void add_alerts(struct hk_alert_batch *b, const redisReply *entries) {
+  for (size_t i = 0;
+       entries->type == REDIS_REPLY_ARRAY && i < entries->elements; i++) {
+    const redisReply *e = entries->element[i];
+    struct hk_alert_entry *x;
+    if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+        e->element[0]->type != REDIS_REPLY_STRING ||
+        e->element[0]->len >= HK_STREAM_ID_MAX ||
+        e->element[1]->type != REDIS_REPLY_ARRAY) {
+      continue;
+    }
+    b->items = hk_xrealloc(b->items, (b->n + 1) * sizeof *b->items);
+    x = &b->items[b->n++];
+    memset(x, 0, sizeof *x);
+    memcpy(x->id, e->element[0]->str, e->element[0]->len);
+    for (size_t j = 0; j + 1 < e->element[1]->elements; j += 2) {
+      const redisReply *k = e->element[1]->element[j];
+      const redisReply *v = e->element[1]->element[j + 1];
+      if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) {
+        continue;
+      }
+      if (strcmp(k->str, "alert") == 0) {
+        free(x->alert);
+        x->alert = hk_xstrndup(v->str, v->len);
+      } else if (strcmp(k->str, "attempt") == 0) {
+        x->attempt = atoi(v->str);
+      }
+    }
+    if (x->alert == NULL) {
+      x->alert = hk_xstrdup("{}");
+    }
+  }
+}
+
+/* KEYS: retry zset, alerts stream. ARGV: now. Moves due retries. */
+static const char alerts_due_lua[] =
+    "local m = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1],\n"
+    "  'LIMIT', 0, 100)\n"
+    "for _, x in ipairs(m) do\n"
+    "  local bar = string.find(x, '|', 1, true)\n"
+    "  redis.call('XADD', KEYS[2], '*', 'alert', string.sub(x, bar + 1),\n"
+    "    'attempt', string.sub(x, 1, bar - 1))\n"
+    "  redis.call('ZREM', KEYS[1], x)\n"
+    "end\n"
+    "return #m\n";
+
+enum hk_err hk_store_alerts_read(struct hk_store *st, const char *consumer,
+                                 size_t count, int64_t block_ms,
+                                 int64_t idle_ms, int64_t now_ms,
+                                 struct hk_alert_batch *out,
+                                 struct hk_error *err) {
+  char alerts[300];
+  char retry[300];
+  char now[24];
+  char cnt[24];
+  char blk[24];
+  char idle[24];
+  redisReply *r;
+
+  out->items = NULL;
+  out->n = 0;
+  snprintf(alerts, sizeof alerts, "%salerts", st->conf.prefix);
+  snprintf(retry, sizeof retry, "%salerts:retry", st->conf.prefix);
+  snprintf(now, sizeof now, "%" PRId64, now_ms);
+  snprintf(cnt, sizeof cnt, "%zu", count);
+  snprintf(blk, sizeof blk, "%" PRId64, block_ms);
+  snprintf(idle, sizeof idle, "%" PRId64, idle_ms);
+  {
+    const char *argv[] = {"XGROUP", "CREATE",  alerts, HK_STORE_ALERT_GROUP,
+                          "0",      "MKSTREAM"};
+    r = command(st, 6, argv, NULL, err);
+    /* BUSYGROUP comes back as an error reply: the group exists. */
+    if (r == NULL && st->c == NULL) {
+      return HK_E_UNAVAILABLE;
+    }
+    freeReplyObject(r);
+  }
+  {
+    const char *argv[] = {"EVAL", alerts_due_lua, "2", retry, alerts, now};
+    r = command(st, 6, argv, NULL, err);
+    if (r == NULL) {
+      return HK_E_UNAVAILABLE;
+    }
+    freeReplyObject(r);
+  }
+  {
+    const char *argv[] = {"XAUTOCLAIM", alerts, HK_STORE_ALERT_GROUP,
+                          consumer,     idle,   "0-0",
+                          "COUNT",      cnt};
+    r = command(st, 8, argv, NULL, err);
+    if (r == NULL) {
+      return HK_E_UNAVAILABLE;
+    }
+    if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2) {
+      add_alerts(out, r->element[1]);
+    }
+    freeReplyObject(r);
+  }
+  if (out->n == 0) {
+    const char *argv[] = {"XREADGROUP", "GROUP", HK_STORE_ALERT_GROUP,
+                          consumer,     "COUNT", cnt,
+                          "BLOCK",      blk,     "STREAMS",
+                          alerts,       ">"};
+    r = command(st, 11, argv, NULL, err);
+    if (r == NULL) {
+      hk_alert_batch_fini(out);
+      return HK_E_UNAVAILABLE;
+    }
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+        r->element[0]->type == REDIS_REPLY_ARRAY &&
+        r->element[0]->elements == 2) {
+      add_alerts(out, r->element[0]->element[1]);
+    }
+    freeReplyObject(r);
+  }
+  return HK_E_OK;
+}
+
+/* Runs the n commands of cmds in one MULTI/EXEC. */
+static enum hk_err transaction(struct hk_store *st, const char **cmds[],
+                               const int *argcs, size_t n,
+                               struct hk_error *err) {
+  const char *multi[] = {"MULTI"};
+  const char *exec[] = {"EXEC"};
+  redisReply *r;
+  enum hk_err rc = HK_E_UNAVAILABLE;
+  if (connect_now(st, err) != HK_E_OK) {
+    return HK_E_UNAVAILABLE;
+  }
+  redisAppendCommandArgv(st->c, 1, multi, NULL);
+  for (size_t i = 0; i < n; i++) {
+    redisAppendCommandArgv(st->c, argcs[i], cmds[i], NULL);
+  }
+  redisAppendCommandArgv(st->c, 1, exec, NULL);
+  r = replies(st, n + 2, err);
+  if (r != NULL) {
+    rc = r->type == REDIS_REPLY_ARRAY ? HK_E_OK : HK_E_UNAVAILABLE;
+    if (rc != HK_E_OK) {
+      hk_fail(err, HK_E_UNAVAILABLE, "the transaction was aborted");
+    }
+    freeReplyObject(r);
+  } else if (st->c != NULL) {
+    drop(st);
+  }
+  return rc;
+}
+
+enum hk_err hk_store_alert_done(struct hk_store *st, const char *id,
+                                struct hk_error *err) {
+  char alerts[300];
+  const char *xack[] = {"XACK", alerts, HK_STORE_ALERT_GROUP, id};
+  const char *xdel[] = {"XDEL", alerts, id};
+  const char **cmds[] = {xack, xdel};
+  const int argcs[] = {4, 3};
+  snprintf(alerts, sizeof alerts, "%salerts", st->conf.prefix);
+  return transaction(st, cmds, argcs, 2, err);
+}
+
+enum hk_err hk_store_alert_retry(struct hk_store *st,
+                                 const struct hk_alert_entry *a, int attempt,
+                                 int64_t at_ms, struct hk_error *err) {
+  char alerts[300];
+  char retry[300];
+  char score[24];
+  size_t n = strlen(a->alert) + 16;
+  char *member = hk_xmalloc(n);
+  const char *zadd[] = {"ZADD", retry, score, member};
+  const char *xack[] = {"XACK", alerts, HK_STORE_ALERT_GROUP, a->id};
+  const char *xdel[] = {"XDEL", alerts, a->id};
+  const char **cmds[] = {zadd, xack, xdel};
+  const int argcs[] = {4, 4, 3};
+  enum hk_err rc;
+  snprintf(alerts, sizeof alerts, "%salerts", st->conf.prefix);
+  snprintf(retry, sizeof retry, "%salerts:retry", st->conf.prefix);
+  snprintf(score, sizeof score, "%" PRId64, at_ms);
+  snprintf(member, n, "%d|%s", attempt, a->alert);
+  rc = transaction(st, cmds, argcs, 3, err);
+  free(member);
+  return rc;
+}
+
+enum hk_err hk_store_alert_dead(struct hk_store *st,
+                                const struct hk_alert_entry *a,
+                                const char *reason, int64_t now_ms,
+                                struct hk_error *err) {
+  char alerts[300];
+  char dlq[300];
+  char now[24];
+  const char *xadd[] = {"XADD",  dlq,         "*",      "kind",
+                        "alert", "alert",     a->alert, "reason",
+                        reason,  "failed_ms", now};
+  const char *xack[] = {"XACK", alerts, HK_STORE_ALERT_GROUP, a->id};
+  const char *xdel[] = {"XDEL", alerts, a->id};
+  const char **cmds[] = {xadd, xack, xdel};
+  const int argcs[] = {11, 4, 3};
+  snprintf(alerts, sizeof alerts, "%salerts", st->conf.prefix);
+  snprintf(dlq, sizeof dlq, "%sdlq", st->conf.prefix);
+  snprintf(now, sizeof now, "%" PRId64, now_ms);
+  return transaction(st, cmds, argcs, 3, err);
 }

@@ -173,6 +173,130 @@ enum hk_err hk_store_dlq_retry(struct hk_store *st, const char *id, int *found,
                                char new_id[HK_STREAM_ID_MAX],
                                struct hk_error *err) HK_MUST_CHECK;
 
+/* ---------------------------------------------------------------------------
+ * SLA clocks and alerts
+ *
+ *   {prefix}clock:HANDOFF:SUBJECT  string: one handoff's clock record for one
+ *                                  subject, in the workers' own format
+ *   {prefix}due                    zset of "HANDOFF:SUBJECT" scored by the
+ *                                  next instant its clocks change state
+ *                                  without an event (a warning, a deadline)
+ *   {prefix}hcount:HANDOFF         hash of counters: clocks by state,
+ *                                  started, incomplete
+ *   {prefix}alerts                 stream of alerts to send, field "alert"
+ *                                  (JSON) and "attempt"; group "notifiers"
+ *   {prefix}alerts:retry           zset of alerts waiting for their next
+ *                                  attempt ("ATTEMPT|JSON"), scored by when
+ *
+ * A clock changes by optimistic check-and-set: hk_store_clock_get WATCHes
+ * the record, the caller computes the new one, hk_store_clock_put writes it
+ * with the counter deltas, the due score and the alerts in one MULTI, or
+ * reports a conflict (another worker wrote first) so the caller starts
+ * over. Nothing is half-written.
+ * ------------------------------------------------------------------------- */
+
+#define HK_STORE_ALERT_GROUP "notifiers"
+#define HK_STORE_NOT_DUE INT64_MAX
+
+/* Reads the record of (handoff, subject) and WATCHes it. *record is a new
+ * string (caller frees), or NULL when there is none yet. */
+enum hk_err hk_store_clock_get(struct hk_store *st, const char *handoff,
+                               const char *subject, char **record,
+                               struct hk_error *err) HK_MUST_CHECK;
+
+/* Drops the WATCH of hk_store_clock_get when there is nothing to write. */
+enum hk_err hk_store_clock_unwatch(struct hk_store *st,
+                                   struct hk_error *err) HK_MUST_CHECK;
+
+struct hk_clock_put {
+  const char *handoff;
+  const char *subject;
+  const char *record;
+  int64_t due_ms;              /* HK_STORE_NOT_DUE: remove from {prefix}due */
+  const char *const *counters; /* names of {prefix}hcount:HANDOFF fields */
+  const int64_t *deltas;       /* one per counter; zeros are skipped */
+  size_t ncounters;
+  const char *const *alerts; /* alert JSONs to queue */
+  size_t nalerts;
+};
+
+/*
+ * Writes p in one MULTI/EXEC after hk_store_clock_get. *conflict is set to
+ * 1 (and nothing written) when the record changed since it was read.
+ */
+enum hk_err hk_store_clock_put(struct hk_store *st,
+                               const struct hk_clock_put *p, int *conflict,
+                               struct hk_error *err) HK_MUST_CHECK;
+
+/* A list of strings; every one owned. */
+struct hk_strings {
+  char **v;
+  size_t n;
+};
+
+void hk_strings_fini(struct hk_strings *s);
+
+/*
+ * Takes up to count members of {prefix}due whose time came by now_ms, and
+ * leases them: their score moves to now_ms + lease_ms, so another worker
+ * does not take them meanwhile and a worker that dies leaves them to be
+ * taken again. Each member is "HANDOFF:SUBJECT".
+ */
+enum hk_err hk_store_due_take(struct hk_store *st, int64_t now_ms,
+                              int64_t lease_ms, size_t count,
+                              struct hk_strings *out,
+                              struct hk_error *err) HK_MUST_CHECK;
+
+/* The earliest score of {prefix}due, or HK_STORE_NOT_DUE when empty. */
+enum hk_err hk_store_due_next(struct hk_store *st, int64_t *next_ms,
+                              struct hk_error *err) HK_MUST_CHECK;
+
+/* One alert read back from {prefix}alerts; strings owned. */
+struct hk_alert_entry {
+  char id[HK_STREAM_ID_MAX];
+  char *alert; /* JSON */
+  int attempt; /* 0 for the first */
+};
+
+struct hk_alert_batch {
+  struct hk_alert_entry *items;
+  size_t n;
+};
+
+void hk_alert_batch_fini(struct hk_alert_batch *b);
+
+/* Reads up to count alerts as consumer of group "notifiers" (created when
+ * missing), first those it or a dead consumer left pending for idle_ms,
+ * then new ones, waiting at most block_ms. Due retries are moved to the
+ * stream first. now_ms decides which retries are due. */
+enum hk_err hk_store_alerts_read(struct hk_store *st, const char *consumer,
+                                 size_t count, int64_t block_ms,
+                                 int64_t idle_ms, int64_t now_ms,
+                                 struct hk_alert_batch *out,
+                                 struct hk_error *err) HK_MUST_CHECK;
+
+/* The alert was delivered: acknowledged and removed. */
+enum hk_err hk_store_alert_done(struct hk_store *st, const char *id,
+                                struct hk_error *err) HK_MUST_CHECK;
+
+/* The attempt failed: the alert waits in {prefix}alerts:retry until at_ms
+ * as attempt number `attempt`, atomically with its removal. */
+enum hk_err hk_store_alert_retry(struct hk_store *st,
+                                 const struct hk_alert_entry *a, int attempt,
+                                 int64_t at_ms,
+                                 struct hk_error *err) HK_MUST_CHECK;
+
+/* The last attempt failed: the alert becomes a dead letter (kind "alert",
+ * with the reason), atomically with its removal. */
+enum hk_err hk_store_alert_dead(struct hk_store *st,
+                                const struct hk_alert_entry *a,
+                                const char *reason, int64_t now_ms,
+                                struct hk_error *err) HK_MUST_CHECK;
+
+/* Reads the counters hash of a handoff into names/values (owned). */
+enum hk_err hk_store_counters(struct hk_store *st, const char *handoff,
+                              json_t **out, struct hk_error *err) HK_MUST_CHECK;
+
 struct hk_queue_stats {
   int64_t length;    /* entries in the stream */
   int64_t pending;   /* read by a worker, not acknowledged */
