@@ -11,6 +11,7 @@
  * sent. Header values come from the alert id, so an id holding a control
  * character is refused rather than allowed to split a header.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,7 @@
 #define SLACK_SECTION_MAX 3000u
 
 /* The longest delay between retries: one hour. */
-#define BACKOFF_CAP_MS (3600 * 1000)
+#define BACKOFF_CAP_MS INT64_C(3600000)
 
 /* "2026-11-24T10:05:00Z" and the like: room for any year gmtime_r gives. */
 #define TIME_TEXT 48
@@ -315,29 +316,31 @@ static enum hk_err build_webhook(const struct hk_notifier *n,
                                  struct hk_error *err) {
   char ts[24];
   char *sig = NULL;
+  enum hk_err rc = HK_E_OK;
   if (n->secret.bytes == NULL || n->secret.len == 0) {
-    return hk_fail(err, HK_E_CONFIG, "notifier %s has no signing secret",
-                   n->name);
-  }
-  if (take_body(out, webhook_doc(a, now_ms)) != 0) {
-    return hk_fail(err, HK_E_INTERNAL,
-                   "the alert holds text that is not UTF-8");
-  }
-  sig = hk_sign_standard(&n->secret, a->id, now_ms / 1000, out->body,
-                         out->body_len);
-  if (sig == NULL) {
-    return hk_fail(err, HK_E_CONFIG,
+    rc =
+        hk_fail(err, HK_E_CONFIG, "notifier %s has no signing secret", n->name);
+  } else if (take_body(out, webhook_doc(a, now_ms)) != 0) {
+    rc = hk_fail(err, HK_E_INTERNAL, "the alert holds text that is not UTF-8");
+  } else {
+    sig = hk_sign_standard(&n->secret, a->id, now_ms / 1000, out->body,
+                           out->body_len);
+    if (sig == NULL) {
+      rc = hk_fail(err, HK_E_CONFIG,
                    "the secret of notifier %s cannot sign: it is not "
                    "\"whsec_\" followed by base64",
                    n->name);
+    }
   }
-  snprintf(ts, sizeof ts, "%lld", (long long)(now_ms / 1000));
-  add_common_headers(out);
-  add_header(out, "webhook-id", a->id);
-  add_header(out, "webhook-timestamp", ts);
-  add_header(out, "webhook-signature", sig);
+  if (sig != NULL) { /* exactly when rc is HK_E_OK */
+    snprintf(ts, sizeof ts, "%lld", (long long)(now_ms / 1000));
+    add_common_headers(out);
+    add_header(out, "webhook-id", a->id);
+    add_header(out, "webhook-timestamp", ts);
+    add_header(out, "webhook-signature", sig);
+  }
   free(sig);
-  return HK_E_OK;
+  return rc;
 }
 
 /* ---------------------------------------------------------------------------

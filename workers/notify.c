@@ -98,33 +98,28 @@ enum hk_err hk_alert_send(const struct hk_alert_request *r, int64_t timeout_ms,
 
   *status = 0;
   pthread_once(&curl_once, init_curl);
-  if (curl_init_rc != CURLE_OK) {
-    return hk_fail(err, HK_E_UNAVAILABLE, "libcurl did not initialize: %s",
-                   curl_easy_strerror(curl_init_rc));
+  crc = curl_init_rc;
+  if (crc == CURLE_OK) {
+    h = curl_easy_init();
+    headers = header_list(r);
+    crc = h == NULL || headers == NULL ? CURLE_OUT_OF_MEMORY
+                                       : set_options(h, r, headers, timeout_ms);
   }
-  h = curl_easy_init();
-  headers = header_list(r);
-  if (h == NULL || headers == NULL) {
+  if (crc == CURLE_OK) {
+    crc = curl_easy_perform(h);
+  }
+  if (crc == CURLE_OK) {
+    crc = curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+  }
+  if (crc != CURLE_OK) {
     rc = hk_fail(err, HK_E_UNAVAILABLE,
-                 "libcurl could not set up the request: out of memory");
-  } else {
-    crc = set_options(h, r, headers, timeout_ms);
-    if (crc == CURLE_OK) {
-      crc = curl_easy_perform(h);
-    }
-    if (crc == CURLE_OK) {
-      curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-    }
-    if (crc != CURLE_OK) {
-      rc = hk_fail(err, HK_E_UNAVAILABLE,
-                   "the notifier could not be reached: %s (curl error %d)",
-                   curl_easy_strerror(crc), (int)crc);
-    } else if (*status < 200 || *status > 299) {
-      rc = hk_fail(
-          err, HK_E_UNAVAILABLE, "the notifier answered HTTP %ld%s", *status,
-          *status >= 300 && *status <= 399 ? " (redirects are not followed)"
-                                           : "");
-    }
+                 "the notifier could not be reached: %s (curl error %d)",
+                 curl_easy_strerror(crc), (int)crc);
+  } else if (*status < 200 || *status > 299) {
+    rc = hk_fail(
+        err, HK_E_UNAVAILABLE, "the notifier answered HTTP %ld%s", *status,
+        *status >= 300 && *status <= 399 ? " (redirects are not followed)"
+                                         : "");
   }
   curl_slist_free_all(headers);
   curl_easy_cleanup(h);

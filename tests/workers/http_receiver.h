@@ -10,7 +10,7 @@
 #include <pthread.h>
 #include <stddef.h>
 
-#define HK_RECEIVER_MAX (64u * 1024u)
+#define HK_RECEIVER_MAX ((size_t)64 * 1024)
 
 struct hk_receiver {
   int fd;     /* the listening socket */
