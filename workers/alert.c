@@ -11,6 +11,7 @@
  * sent. Header values come from the alert id, so an id holding a control
  * character is refused rather than allowed to split a header.
  */
+#include <assert.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,7 +141,10 @@ static enum hk_err check_alert(const struct hk_notifier *n,
 static void add_header(struct hk_alert_request *r, const char *name,
                        const char *value) {
   size_t n = strlen(name) + strlen(value) + 3;
-  char *h = hk_xmalloc(n);
+  char *h;
+  /* Five headers at most are added here; the array holds six. */
+  assert(r->nheaders < sizeof r->headers / sizeof r->headers[0]);
+  h = hk_xmalloc(n);
   snprintf(h, n, "%s: %s", name, value);
   r->headers[r->nheaders++] = h;
 }
