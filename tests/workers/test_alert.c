@@ -1,0 +1,641 @@
+/*
+ * test_alert.c -- alerts: the pure builder (suite `alert`: Slack's words and
+ * escapes, the webhook's exact body and a signature that verifies, refusals,
+ * the backoff table) and the libcurl sender (suite `notify`) against a real
+ * one-request HTTP server on a loopback port (http_receiver.c).
+ *
+ * Notifiers come from hk_config_parse with their secrets read from the
+ * environment, set with setenv: Criterion runs each test in its own
+ * process, so the variables do not leak between tests.
+ */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "tests/workers/http_receiver.h"
+#include "webhooks/webhooks.h"
+#include "workers/workers.h"
+
+#define WHSEC "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+/* The path of a Slack URL is its key: it must never reach a message. */
+#define SLACK_KEY "T0000/B0000/s3cr3tK3y"
+
+#define STARTED_MS INT64_C(1795511100000)  /* 2026-11-24T09:05:00Z */
+#define DEADLINE_MS INT64_C(1795514700000) /* 2026-11-24T10:05:00Z */
+#define NOW_MS INT64_C(1795514000250)      /* 2026-11-24T09:53:20.250Z */
+
+static const struct hk_alert lead_alert = {
+    .id = "lead_response.company:8812.0.at_risk",
+    .handoff = "lead_response",
+    .subject = "company:8812",
+    .state = "at_risk",
+    .owner = "SDR team",
+    .started_ms = STARTED_MS,
+    .deadline_ms = DEADLINE_MS,
+    .link = "/v1/subjects/company%3A8812",
+};
+
+/* A config with a Slack notifier "slack" posting to slack_url, a webhook
+ * notifier "hook" posting to hook_url, a disabled one "off", and a
+ * standard-webhooks source "demo" with the webhook's key (to verify what
+ * the notifier signs). Caller frees. */
+static struct hk_config *config_with(const char *slack_url,
+                                     const char *hook_url) {
+  char text[2048];
+  struct hk_config *cfg = NULL;
+  struct hk_config_diag diag;
+  enum hk_err rc;
+  setenv("HK_T_SLACK", slack_url, 1);
+  setenv("HK_T_WHSEC", WHSEC, 1);
+  unsetenv("HK_T_UNSET");
+  snprintf(text, sizeof text,
+           "{\"sources\": {\"demo\": {\"kind\": \"standard-webhooks\", "
+           "\"secret\": {\"env\": \"HK_T_WHSEC\"}}},"
+           " \"notifiers\": {"
+           "\"slack\": {\"kind\": \"slack\", \"url\": {\"env\": "
+           "\"HK_T_SLACK\"}},"
+           "\"hook\": {\"kind\": \"webhook\", \"url\": \"%s\", \"secret\": "
+           "{\"env\": \"HK_T_WHSEC\"}, \"timeout\": \"2s\"},"
+           "\"off\": {\"kind\": \"slack\", \"url\": {\"env\": \"HK_T_UNSET\", "
+           "\"optional\": true}}}}",
+           hook_url);
+  rc = hk_config_parse(text, strlen(text), "t.json", 0, &cfg, &diag);
+  cr_assert_eq(rc, HK_E_OK, "config: %s", diag.n > 0 ? diag.lines[0] : "");
+  hk_config_diag_fini(&diag);
+  return cfg;
+}
+
+static struct hk_config *default_config(void) {
+  return config_with("https://hooks.slack.com/services/" SLACK_KEY,
+                     "https://example.com/alerts");
+}
+
+/* Builds a's request for the named notifier; it must succeed. */
+static void must_build(const struct hk_config *cfg, const char *notifier,
+                       const struct hk_alert *a, struct hk_alert_request *out) {
+  struct hk_error err = {HK_E_OK, ""};
+  enum hk_err rc =
+      hk_alert_build(hk_config_notifier(cfg, notifier), a, NOW_MS, out, &err);
+  cr_assert_eq(rc, HK_E_OK, "build: %s", err.msg);
+}
+
+/* The value of the named header of r, or NULL. Borrowed. */
+static const char *header_of(const struct hk_alert_request *r,
+                             const char *name) {
+  size_t i;
+  size_t n = strlen(name);
+  for (i = 0; i < r->nheaders; i++) {
+    if (strncmp(r->headers[i], name, n) == 0 && r->headers[i][n] == ':') {
+      return r->headers[i] + n + 2;
+    }
+  }
+  return NULL;
+}
+
+/* The Slack body's fallback text and its section's mrkdwn, checked for
+ * shape; *doc is the parsed body (caller decrefs). */
+static void slack_texts(const struct hk_alert_request *r, json_t **doc,
+                        const char **text, const char **section) {
+  json_t *block;
+  *doc = json_loads(r->body, 0, NULL);
+  cr_assert_not_null(*doc, "the body is not JSON: %s", r->body);
+  cr_assert_eq(strlen(r->body), r->body_len);
+  *text = json_string_value(json_object_get(*doc, "text"));
+  cr_assert_not_null(*text);
+  cr_assert_eq(json_array_size(json_object_get(*doc, "blocks")), 1);
+  block = json_array_get(json_object_get(*doc, "blocks"), 0);
+  cr_assert_str_eq(json_string_value(json_object_get(block, "type")),
+                   "section");
+  cr_assert_str_eq(json_string_value(
+                       json_object_get(json_object_get(block, "text"), "type")),
+                   "mrkdwn");
+  *section = json_string_value(
+      json_object_get(json_object_get(block, "text"), "text"));
+  cr_assert_not_null(*section);
+}
+
+/* ---------------------------------------------------------------------------
+ * Slack
+ * ------------------------------------------------------------------------- */
+
+Test(alert, slack_says_at_risk_in_words) {
+  struct hk_config *cfg = default_config();
+  struct hk_alert_request r;
+  json_t *doc;
+  const char *text;
+  const char *section;
+  must_build(cfg, "slack", &lead_alert, &r);
+  cr_assert_str_eq(r.url, "https://hooks.slack.com/services/" SLACK_KEY);
+  cr_assert_eq(r.nheaders, 2);
+  cr_assert_str_eq(header_of(&r, "Content-Type"), "application/json");
+  cr_assert_str_eq(header_of(&r, "User-Agent"), "handoff/" HK_VERSION);
+  slack_texts(&r, &doc, &text, &section);
+  cr_assert_str_eq(text, ":warning: lead_response for company:8812 is at "
+                         "risk: deadline 2026-11-24 10:05 UTC (owner: SDR "
+                         "team)");
+  cr_assert_str_eq(section,
+                   ":warning: lead_response for company:8812 is at risk: "
+                   "deadline 2026-11-24 10:05 UTC (owner: SDR team)\n"
+                   "*Started:* 2026-11-24 09:05 UTC\n"
+                   "*Clock:* /v1/subjects/company%3A8812");
+  json_decref(doc);
+  hk_alert_request_fini(&r);
+  hk_config_free(cfg);
+}
+
+Test(alert, slack_says_breached_and_links_an_absolute_url) {
+  struct hk_config *cfg = default_config();
+  struct hk_alert a = lead_alert;
+  struct hk_alert_request r;
+  json_t *doc;
+  const char *text;
+  const char *section;
+  a.state = "breached";
+  a.link = "https://handoff.example/v1/subjects/company%3A8812?a=1&b=2";
+  must_build(cfg, "slack", &a, &r);
+  slack_texts(&r, &doc, &text, &section);
+  cr_assert_str_eq(text, ":rotating_light: lead_response for company:8812 "
+                         "breached its SLA: deadline was 2026-11-24 10:05 "
+                         "UTC (owner: SDR team)");
+  cr_assert_str_eq(section,
+                   ":rotating_light: lead_response for company:8812 "
+                   "breached its SLA: deadline was 2026-11-24 10:05 UTC "
+                   "(owner: SDR team)\n"
+                   "*Started:* 2026-11-24 09:05 UTC\n"
+                   "<https://handoff.example/v1/subjects/company%3A8812?a=1"
+                   "&amp;b=2|Open the clock>");
+  json_decref(doc);
+  hk_alert_request_fini(&r);
+  hk_config_free(cfg);
+}
+
+Test(alert, slack_escapes_control_characters_of_values) {
+  struct hk_config *cfg = default_config();
+  struct hk_alert a = lead_alert;
+  struct hk_alert_request r;
+  json_t *doc;
+  const char *text;
+  const char *section;
+  a.handoff = "a>b";
+  a.subject = "<!channel> & co";
+  a.owner = "<@U123|boss>";
+  a.link = "<https://evil.example|click>";
+  must_build(cfg, "slack", &a, &r);
+  slack_texts(&r, &doc, &text, &section);
+  cr_assert_str_eq(text, ":warning: a&gt;b for &lt;!channel&gt; &amp; co is "
+                         "at risk: deadline 2026-11-24 10:05 UTC (owner: "
+                         "&lt;@U123|boss&gt;)");
+  cr_assert(strstr(section, "*Clock:* &lt;https://evil.example|click&gt;") !=
+                NULL,
+            "%s", section);
+  cr_assert_null(strchr(section, '<'), "%s", section);
+  json_decref(doc);
+  hk_alert_request_fini(&r);
+  hk_config_free(cfg);
+}
+
+Test(alert, slack_without_owner_or_link) {
+  struct hk_config *cfg = default_config();
+  struct hk_alert a = lead_alert;
+  struct hk_alert_request r;
+  json_t *doc;
+  const char *text;
+  const char *section;
+  a.owner = NULL;
+  a.link = NULL;
+  a.deadline_ms = HK_NEVER;
+  must_build(cfg, "slack", &a, &r);
+  slack_texts(&r, &doc, &text, &section);
+  cr_assert_str_eq(text, ":warning: lead_response for company:8812 is at "
+                         "risk: deadline none (owner: none)");
+  cr_assert_null(strstr(section, "Clock"));
+  json_decref(doc);
+  hk_alert_request_fini(&r);
+  hk_config_free(cfg);
+}
+
+Test(alert, slack_refuses_an_alert_over_its_limit) {
+  struct hk_config *cfg = default_config();
+  struct hk_alert a = lead_alert;
+  struct hk_alert_request r;
+  struct hk_error err = {HK_E_OK, ""};
+  char *big = malloc(4001);
+  memset(big, 'x', 4000);
+  big[4000] = '\0';
+  a.subject = big;
+  cr_assert_eq(
+      hk_alert_build(hk_config_notifier(cfg, "slack"), &a, NOW_MS, &r, &err),
+      HK_E_TOO_LARGE);
+  cr_assert_eq(err.code, HK_E_TOO_LARGE);
+  cr_assert_null(r.body);
+  cr_assert_eq(r.nheaders, 0);
+  free(big);
+  hk_config_free(cfg);
+}
+
+/* ---------------------------------------------------------------------------
+ * Webhook
+ * ------------------------------------------------------------------------- */
+
+Test(alert, webhook_body_is_exact) {
+  struct hk_config *cfg = default_config();
+  struct hk_alert_request r;
+  must_build(cfg, "hook", &lead_alert, &r);
+  cr_assert_str_eq(r.url, "https://example.com/alerts");
+  cr_assert_str_eq(
+      r.body,
+      "{\"type\":\"handoff.at_risk\",\"timestamp\":\"2026-11-24T09:53:20."
+      "250Z\",\"data\":{\"id\":\"lead_response.company:8812.0.at_risk\","
+      "\"handoff\":\"lead_response\",\"subject\":\"company:8812\","
+      "\"state\":\"at_risk\",\"owner\":\"SDR team\",\"started_at\":\"2026-"
+      "11-24T09:05:00Z\",\"deadline\":\"2026-11-24T10:05:00Z\",\"link\":"
+      "\"/v1/subjects/company%3A8812\"}}");
+  cr_assert_eq(r.body_len, strlen(r.body));
+  cr_assert_eq(r.nheaders, 5);
+  cr_assert_str_eq(header_of(&r, "Content-Type"), "application/json");
+  cr_assert_str_eq(header_of(&r, "User-Agent"), "handoff/" HK_VERSION);
+  cr_assert_str_eq(header_of(&r, "webhook-id"),
+                   "lead_response.company:8812.0.at_risk");
+  cr_assert_str_eq(header_of(&r, "webhook-timestamp"), "1795514000");
+  hk_alert_request_fini(&r);
+  hk_config_free(cfg);
+}
+
+Test(alert, webhook_breached_with_nulls) {
+  struct hk_config *cfg = default_config();
+  struct hk_alert a = lead_alert;
+  struct hk_alert_request r;
+  json_t *doc;
+  json_t *data;
+  a.state = "breached";
+  a.owner = NULL;
+  a.link = NULL;
+  a.deadline_ms = HK_NEVER;
+  must_build(cfg, "hook", &a, &r);
+  doc = json_loads(r.body, 0, NULL);
+  cr_assert_not_null(doc);
+  data = json_object_get(doc, "data");
+  cr_assert_str_eq(json_string_value(json_object_get(doc, "type")),
+                   "handoff.breached");
+  cr_assert_str_eq(json_string_value(json_object_get(data, "state")),
+                   "breached");
+  cr_assert(json_is_null(json_object_get(data, "owner")));
+  cr_assert(json_is_null(json_object_get(data, "link")));
+  cr_assert(json_is_null(json_object_get(data, "deadline")));
+  json_decref(doc);
+  hk_alert_request_fini(&r);
+  hk_config_free(cfg);
+}
+
+/* The request as the intake would read it, checked by the
+ * standard-webhooks verifier with the same key. */
+static enum hk_err verify(const struct hk_config *cfg,
+                          const struct hk_alert_request *r, int64_t now_ms) {
+  struct hk_header h[3] = {
+      {"webhook-id", header_of(r, "webhook-id")},
+      {"webhook-timestamp", header_of(r, "webhook-timestamp")},
+      {"webhook-signature", header_of(r, "webhook-signature")},
+  };
+  struct hk_request req = {"POST",  "/hooks/demo", "", "application/json", h, 3,
+                           r->body, r->body_len};
+  struct hk_error err = {HK_E_OK, ""};
+  int64_t signed_ms = 0;
+  enum hk_err rc =
+      hk_verify(&req, hk_config_source(cfg, "demo"), now_ms, &signed_ms, &err);
+  if (rc == HK_E_OK) {
+    cr_assert_eq(signed_ms, NOW_MS / 1000 * 1000);
+  }
+  return rc;
+}
+
+Test(alert, webhook_signature_verifies) {
+  struct hk_config *cfg = default_config();
+  struct hk_alert_request r;
+  char *want;
+  must_build(cfg, "hook", &lead_alert, &r);
+  want = hk_sign_standard(&hk_config_notifier(cfg, "hook")->secret,
+                          lead_alert.id, NOW_MS / 1000, r.body, r.body_len);
+  cr_assert_str_eq(header_of(&r, "webhook-signature"), want);
+  cr_assert_eq(verify(cfg, &r, NOW_MS), HK_E_OK);
+  /* One changed byte of the body no longer verifies. */
+  r.body[2] = 'T';
+  cr_assert_eq(verify(cfg, &r, NOW_MS), HK_E_BAD_SIGNATURE);
+  free(want);
+  hk_alert_request_fini(&r);
+  hk_config_free(cfg);
+}
+
+/* ---------------------------------------------------------------------------
+ * Refusals
+ * ------------------------------------------------------------------------- */
+
+/* Builds a with the named notifier, expecting want; out must stay empty. */
+static void must_refuse(const struct hk_config *cfg, const char *notifier,
+                        const struct hk_alert *a, enum hk_err want,
+                        const char *msg) {
+  struct hk_alert_request r;
+  struct hk_error err = {HK_E_OK, ""};
+  cr_assert_eq(
+      hk_alert_build(hk_config_notifier(cfg, notifier), a, NOW_MS, &r, &err),
+      want);
+  cr_assert_eq(err.code, want);
+  cr_assert_str_eq(err.msg, msg);
+  cr_assert_null(r.url);
+  cr_assert_null(r.body);
+  cr_assert_eq(r.nheaders, 0);
+}
+
+Test(alert, disabled_notifier_is_refused) {
+  struct hk_config *cfg = default_config();
+  cr_assert_null(hk_config_notifier(cfg, "off")->url);
+  must_refuse(cfg, "off", &lead_alert, HK_E_CONFIG,
+              "notifier off is disabled: its URL or secret is not set");
+  hk_config_free(cfg);
+}
+
+Test(alert, unknown_state_is_refused) {
+  struct hk_config *cfg = default_config();
+  struct hk_alert a = lead_alert;
+  a.state = "met";
+  must_refuse(cfg, "hook", &a, HK_E_INTERNAL,
+              "an alert is sent for at_risk or breached, not another state");
+  hk_config_free(cfg);
+}
+
+Test(alert, id_that_would_split_a_header_is_refused) {
+  struct hk_config *cfg = default_config();
+  struct hk_alert a = lead_alert;
+  a.id = "x\r\nX-Injected: 1";
+  must_refuse(cfg, "hook", &a, HK_E_INTERNAL,
+              "the alert id is empty or holds a control character");
+  hk_config_free(cfg);
+}
+
+Test(alert, text_that_is_not_utf8_is_refused) {
+  struct hk_config *cfg = default_config();
+  struct hk_alert a = lead_alert;
+  a.subject = "company:\xff";
+  must_refuse(cfg, "hook", &a, HK_E_INTERNAL,
+              "the alert holds text that is not UTF-8");
+  must_refuse(cfg, "slack", &a, HK_E_INTERNAL,
+              "the alert holds text that is not UTF-8");
+  hk_config_free(cfg);
+}
+
+Test(alert, secret_that_cannot_sign_is_refused) {
+  struct hk_notifier n = {0};
+  unsigned char bad[] = "whsec_***";
+  char name[] = "n";
+  char url[] = "https://example.com/a";
+  n.name = name;
+  n.kind = HK_NOTIFIER_WEBHOOK;
+  n.kind_name = "webhook";
+  n.url = url;
+  n.secret.bytes = bad;
+  n.secret.len = sizeof bad - 1;
+  {
+    struct hk_alert_request r;
+    struct hk_error err = {HK_E_OK, ""};
+    cr_assert_eq(hk_alert_build(&n, &lead_alert, NOW_MS, &r, &err),
+                 HK_E_CONFIG);
+    cr_assert_str_eq(err.msg, "the secret of notifier n cannot sign: it is "
+                              "not \"whsec_\" followed by base64");
+    cr_assert_null(r.body);
+  }
+}
+
+/* ---------------------------------------------------------------------------
+ * Backoff
+ * ------------------------------------------------------------------------- */
+
+struct backoff_case {
+  int64_t backoff_ms;
+  int retry;
+  int64_t want_ms;
+};
+
+#define HOUR_MS INT64_C(3600000)
+
+ParameterizedTestParameters(alert, backoff_doubles_up_to_an_hour) {
+  static struct backoff_case cases[] = {
+      {2000, 1, 2000},
+      {2000, 2, 4000},
+      {2000, 3, 8000},
+      {2000, 11, 2048000},
+      {2000, 12, HOUR_MS}, /* 4096000 is over the cap */
+      {2000, 100, HOUR_MS},
+      {2000, INT_MAX, HOUR_MS},
+      {2000, 0, 2000},  /* before the first retry: the first delay */
+      {2000, -5, 2000}, /* likewise */
+      {1, 63, HOUR_MS}, /* 2^62 would be in range, 2^63 not */
+      {1, 64, HOUR_MS},
+      {HOUR_MS, 1, HOUR_MS},
+      {2 * HOUR_MS, 1, HOUR_MS},
+      {INT64_MAX, 1, HOUR_MS},
+      {INT64_MAX, INT_MAX, HOUR_MS},
+      {0, 5, 0},
+      {-1000, 5, 0},
+  };
+  return cr_make_param_array(struct backoff_case, cases,
+                             sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(struct backoff_case *c, alert,
+                  backoff_doubles_up_to_an_hour) {
+  struct hk_notifier n = {0};
+  n.backoff_ms = c->backoff_ms;
+  cr_assert_eq(hk_alert_backoff_ms(&n, c->retry), c->want_ms,
+               "backoff %lld, retry %d: got %lld", (long long)c->backoff_ms,
+               c->retry, (long long)hk_alert_backoff_ms(&n, c->retry));
+}
+
+Test(alert, backoff_of_a_configured_notifier) {
+  struct hk_config *cfg = default_config();
+  const struct hk_notifier *n = hk_config_notifier(cfg, "hook");
+  cr_assert_eq(n->backoff_ms, 2000);
+  cr_assert_eq(hk_alert_backoff_ms(n, 1), 2000);
+  cr_assert_eq(hk_alert_backoff_ms(n, 5), 32000);
+  hk_config_free(cfg);
+}
+
+/* ---------------------------------------------------------------------------
+ * The sender, against a real HTTP server on a loopback port
+ * ------------------------------------------------------------------------- */
+
+/* No proxy of the environment may stand between libcurl and 127.0.0.1. */
+static void no_proxies(void) {
+  static const char *const vars[] = {"http_proxy",  "HTTP_PROXY", "https_proxy",
+                                     "HTTPS_PROXY", "all_proxy",  "ALL_PROXY"};
+  size_t i;
+  for (i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+    unsetenv(vars[i]);
+  }
+}
+
+TestSuite(notify, .init = no_proxies, .timeout = 30);
+
+/* Starts a receiver answering status; returns it (caller frees after
+ * hk_receiver_stop). */
+static struct hk_receiver *receiver(int status) {
+  struct hk_receiver *rcv = malloc(sizeof *rcv);
+  cr_assert_not_null(rcv);
+  cr_assert_eq(hk_receiver_start(rcv, status), 0, "receiver did not start");
+  return rcv;
+}
+
+static void assert_no_url(const struct hk_error *err, const char *url) {
+  cr_assert_null(strstr(err->msg, url), "message names the URL: %s", err->msg);
+  cr_assert_null(strstr(err->msg, "s3cr3t"), "message names the key: %s",
+                 err->msg);
+  cr_assert_null(strstr(err->msg, "/alerts"), "message names the path: %s",
+                 err->msg);
+}
+
+Test(notify, delivers_the_signed_body_on_2xx) {
+  struct hk_receiver *rcv = receiver(204);
+  char url[128];
+  struct hk_config *cfg;
+  struct hk_alert_request r;
+  struct hk_error err = {HK_E_OK, ""};
+  long status = -1;
+  char *h;
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/alerts", rcv->port);
+  cfg = config_with("https://hooks.slack.com/services/" SLACK_KEY, url);
+  must_build(cfg, "hook", &lead_alert, &r);
+  cr_assert_eq(hk_alert_send(&r, 5000, &status, &err), HK_E_OK, "send: %s",
+               err.msg);
+  cr_assert_eq(status, 204);
+  hk_receiver_stop(rcv);
+  cr_assert(rcv->got);
+  cr_assert_str_eq(rcv->method, "POST");
+  cr_assert_eq(strncmp(rcv->raw, "POST /alerts HTTP/1.1\r\n", 23), 0);
+  cr_assert_eq(rcv->body_len, r.body_len);
+  cr_assert_str_eq(rcv->body, r.body);
+  h = hk_receiver_header(rcv, "webhook-signature");
+  cr_assert_str_eq(h, header_of(&r, "webhook-signature"));
+  free(h);
+  h = hk_receiver_header(rcv, "webhook-id");
+  cr_assert_str_eq(h, lead_alert.id);
+  free(h);
+  h = hk_receiver_header(rcv, "webhook-timestamp");
+  cr_assert_str_eq(h, "1795514000");
+  free(h);
+  h = hk_receiver_header(rcv, "content-type");
+  cr_assert_str_eq(h, "application/json");
+  free(h);
+  h = hk_receiver_header(rcv, "user-agent");
+  cr_assert_str_eq(h, "handoff/" HK_VERSION);
+  free(h);
+  cr_assert_null(hk_receiver_header(rcv, "expect"));
+  hk_alert_request_fini(&r);
+  hk_config_free(cfg);
+  free(rcv);
+}
+
+Test(notify, slack_500_is_unavailable_without_the_url) {
+  struct hk_receiver *rcv = receiver(500);
+  char url[128];
+  struct hk_config *cfg;
+  struct hk_alert_request r;
+  struct hk_error err = {HK_E_OK, ""};
+  long status = -1;
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/services/" SLACK_KEY,
+           rcv->port);
+  cfg = config_with(url, "https://example.com/alerts");
+  must_build(cfg, "slack", &lead_alert, &r);
+  cr_assert_eq(hk_alert_send(&r, 5000, &status, &err), HK_E_UNAVAILABLE);
+  cr_assert_eq(status, 500);
+  cr_assert_eq(err.code, HK_E_UNAVAILABLE);
+  cr_assert_str_eq(err.msg, "the notifier answered HTTP 500");
+  assert_no_url(&err, url);
+  hk_receiver_stop(rcv);
+  cr_assert(rcv->got);
+  cr_assert_str_eq(rcv->body, r.body);
+  hk_alert_request_fini(&r);
+  hk_config_free(cfg);
+  free(rcv);
+}
+
+Test(notify, redirect_is_not_followed) {
+  struct hk_receiver *rcv = receiver(302);
+  char url[128];
+  struct hk_config *cfg;
+  struct hk_alert_request r;
+  struct hk_error err = {HK_E_OK, ""};
+  long status = -1;
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/alerts", rcv->port);
+  cfg = config_with("https://hooks.slack.com/services/" SLACK_KEY, url);
+  must_build(cfg, "hook", &lead_alert, &r);
+  cr_assert_eq(hk_alert_send(&r, 5000, &status, &err), HK_E_UNAVAILABLE);
+  cr_assert_eq(status, 302);
+  cr_assert_str_eq(err.msg, "the notifier answered HTTP 302 (redirects are not "
+                            "followed)");
+  hk_receiver_stop(rcv);
+  hk_alert_request_fini(&r);
+  hk_config_free(cfg);
+  free(rcv);
+}
+
+Test(notify, closed_port_is_unavailable_with_status_0) {
+  char url[128];
+  struct hk_config *cfg;
+  struct hk_alert_request r;
+  struct hk_error err = {HK_E_OK, ""};
+  long status = -1;
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/services/" SLACK_KEY,
+           hk_receiver_closed_port());
+  cfg = config_with(url, "https://example.com/alerts");
+  must_build(cfg, "slack", &lead_alert, &r);
+  cr_assert_eq(hk_alert_send(&r, 5000, &status, &err), HK_E_UNAVAILABLE);
+  cr_assert_eq(status, 0);
+  cr_assert_eq(err.code, HK_E_UNAVAILABLE);
+  cr_assert_str_eq(err.msg, "the notifier could not be reached: Couldn't "
+                            "connect to server (curl error 7)");
+  assert_no_url(&err, url);
+  hk_alert_request_fini(&r);
+  hk_config_free(cfg);
+}
+
+Test(notify, silent_server_times_out) {
+  /* A socket that listens but never accepts: the kernel completes the
+   * handshake, libcurl sends, and no answer ever comes. */
+  int port = 0;
+  int fd = hk_receiver_listen_silently(&port);
+  char url[128];
+  char body[] = "{}";
+  struct hk_alert_request r = {0};
+  struct hk_error err = {HK_E_OK, ""};
+  long status = -1;
+  int64_t t0 = hk_time_mono_ms();
+  cr_assert_geq(fd, 0);
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/alerts", port);
+  r.url = url;
+  r.body = body;
+  r.body_len = 2;
+  cr_assert_eq(hk_alert_send(&r, 200, &status, &err), HK_E_UNAVAILABLE);
+  cr_assert_lt(hk_time_mono_ms() - t0, 5000);
+  cr_assert_eq(status, 0);
+  cr_assert_str_eq(err.msg, "the notifier could not be reached: Timeout was "
+                            "reached (curl error 28)");
+  close(fd);
+}
+
+Test(notify, other_protocols_are_refused) {
+  struct hk_alert_request r = {0};
+  struct hk_error err = {HK_E_OK, ""};
+  long status = -1;
+  char url[] = "file:///etc/passwd";
+  char body[] = "{}";
+  r.url = url;
+  r.body = body;
+  r.body_len = 2;
+  cr_assert_eq(hk_alert_send(&r, 1000, &status, &err), HK_E_UNAVAILABLE);
+  cr_assert_eq(status, 0);
+  cr_assert_str_eq(err.msg, "the notifier could not be reached: Unsupported "
+                            "protocol (curl error 1)");
+}

@@ -1,0 +1,397 @@
+/*
+ * alert.c -- builds the HTTP request a notifier sends for one alert: a Slack
+ * incoming-webhook message, or a JSON event signed with the Standard
+ * Webhooks scheme. Pure: the time is an argument, nothing is sent and
+ * nothing is logged; notify.c does the sending.
+ *
+ * Slack reads its `text` and mrkdwn as markup, so every value taken from an
+ * event (handoff, subject, owner, link) has &, < and > escaped: a subject
+ * cannot ping a channel or forge a link. The webhook body is built with
+ * jansson, which escapes JSON itself, and is signed over exactly the bytes
+ * sent. Header values come from the alert id, so an id holding a control
+ * character is refused rather than allowed to split a header.
+ */
+#include <assert.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "webhooks/webhooks.h"
+#include "workers/workers.h"
+
+/* Slack refuses a section whose text is over 3000 characters. Counting
+ * bytes instead errs on the safe side; an alert over it is refused whole,
+ * never cut. This is Slack's limit, not one of ours, so it lives here
+ * rather than in core/caps.h. */
+#define SLACK_SECTION_MAX 3000u
+
+/* The longest delay between retries: one hour. */
+#define BACKOFF_CAP_MS INT64_C(3600000)
+
+/* "2026-11-24T10:05:00Z" and the like: room for any year gmtime_r gives. */
+#define TIME_TEXT 48
+
+/* ---------------------------------------------------------------------------
+ * Times
+ * ------------------------------------------------------------------------- */
+
+/* Splits ms into whole seconds, rounded down, and the milliseconds left. */
+static void split_ms(int64_t ms, time_t *secs, int *rem) {
+  int64_t s = ms / 1000;
+  int64_t r = ms % 1000;
+  if (r < 0) {
+    s--;
+    r += 1000;
+  }
+  *secs = (time_t)s;
+  *rem = (int)r;
+}
+
+/* The broken-down UTC time of ms; returns -1 when ms is HK_NEVER or outside
+ * the years RFC 3339 can write (0000 to 9999). */
+static int utc_of(int64_t ms, struct tm *tm, int *rem) {
+  time_t secs;
+  if (ms == HK_NEVER) {
+    return -1;
+  }
+  split_ms(ms, &secs, rem);
+  if (gmtime_r(&secs, tm) == NULL || tm->tm_year < -1900 ||
+      tm->tm_year > 9999 - 1900) {
+    return -1;
+  }
+  return 0;
+}
+
+/* Writes ms as RFC 3339 in UTC, with milliseconds only when there are some.
+ * Returns -1 (out untouched) when ms cannot be written. */
+static int format_rfc3339(int64_t ms, char out[TIME_TEXT]) {
+  struct tm tm;
+  int rem;
+  if (utc_of(ms, &tm, &rem) != 0) {
+    return -1;
+  }
+  if (rem != 0) {
+    snprintf(out, TIME_TEXT, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, rem);
+  } else {
+    snprintf(out, TIME_TEXT, "%04d-%02d-%02dT%02d:%02d:%02dZ",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec);
+  }
+  return 0;
+}
+
+/* Writes ms for a person, "2026-11-24 10:05 UTC", or "none" when there is
+ * no such time. */
+static void format_human(int64_t ms, char out[TIME_TEXT]) {
+  struct tm tm;
+  int rem;
+  if (utc_of(ms, &tm, &rem) != 0) {
+    snprintf(out, TIME_TEXT, "none");
+    return;
+  }
+  snprintf(out, TIME_TEXT, "%04d-%02d-%02d %02d:%02d UTC", tm.tm_year + 1900,
+           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min);
+}
+
+/* ---------------------------------------------------------------------------
+ * Checks shared by both kinds
+ * ------------------------------------------------------------------------- */
+
+/* 1 when s is fit for a header value: not empty, no control character. */
+static int header_safe(const char *s) {
+  const unsigned char *p;
+  if (s == NULL || *s == '\0') {
+    return 0;
+  }
+  for (p = (const unsigned char *)s; *p != '\0'; p++) {
+    if (*p < 0x20 || *p == 0x7f) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+static enum hk_err check_alert(const struct hk_notifier *n,
+                               const struct hk_alert *a, struct hk_error *err) {
+  if (n->url == NULL) {
+    return hk_fail(err, HK_E_CONFIG,
+                   "notifier %s is disabled: its URL or secret is not set",
+                   n->name);
+  }
+  if (a->handoff == NULL || a->subject == NULL || a->state == NULL) {
+    return hk_fail(err, HK_E_INTERNAL,
+                   "the alert lacks its handoff, subject or state");
+  }
+  if (strcmp(a->state, "at_risk") != 0 && strcmp(a->state, "breached") != 0) {
+    return hk_fail(err, HK_E_INTERNAL,
+                   "an alert is sent for at_risk or breached, not another "
+                   "state");
+  }
+  if (!header_safe(a->id)) {
+    return hk_fail(err, HK_E_INTERNAL,
+                   "the alert id is empty or holds a control character");
+  }
+  return HK_E_OK;
+}
+
+static void add_header(struct hk_alert_request *r, const char *name,
+                       const char *value) {
+  size_t n = strlen(name) + strlen(value) + 3;
+  char *h;
+  /* Five headers at most are added here; the array holds six. */
+  assert(r->nheaders < sizeof r->headers / sizeof r->headers[0]);
+  h = hk_xmalloc(n);
+  snprintf(h, n, "%s: %s", name, value);
+  r->headers[r->nheaders++] = h;
+}
+
+static void add_common_headers(struct hk_alert_request *r) {
+  add_header(r, "Content-Type", "application/json");
+  add_header(r, "User-Agent", "handoff/" HK_VERSION);
+}
+
+/* Moves the text of a JSON document into r; returns -1 when it does not
+ * encode (a string that is not UTF-8). Steals doc. */
+static int take_body(struct hk_alert_request *r, json_t *doc) {
+  char *text = NULL;
+  if (doc != NULL) {
+    text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(doc);
+  }
+  if (text == NULL) {
+    return -1;
+  }
+  r->body = text;
+  r->body_len = strlen(text);
+  return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Slack
+ * ------------------------------------------------------------------------- */
+
+/* Appends s with Slack's three control characters escaped. */
+static enum hk_err add_escaped(struct hk_buf *b, const char *s) {
+  enum hk_err rc = HK_E_OK;
+  for (; rc == HK_E_OK && *s != '\0'; s++) {
+    switch (*s) {
+    case '&': rc = hk_buf_add(b, "&amp;", 5); break;
+    case '<': rc = hk_buf_add(b, "&lt;", 4); break;
+    case '>': rc = hk_buf_add(b, "&gt;", 4); break;
+    default: rc = hk_buf_add(b, s, 1); break;
+    }
+  }
+  return rc;
+}
+
+/* The one-line summary: the notification's fallback text, and the first
+ * line of the section. */
+static enum hk_err add_summary(struct hk_buf *b, const struct hk_alert *a) {
+  int breached = strcmp(a->state, "breached") == 0;
+  char deadline[TIME_TEXT];
+  enum hk_err rc;
+  format_human(a->deadline_ms, deadline);
+  rc = hk_buf_addf(b, "%s ", breached ? ":rotating_light:" : ":warning:");
+  if (rc == HK_E_OK) {
+    rc = add_escaped(b, a->handoff);
+  }
+  if (rc == HK_E_OK) {
+    rc = hk_buf_addf(b, " for ");
+  }
+  if (rc == HK_E_OK) {
+    rc = add_escaped(b, a->subject);
+  }
+  if (rc == HK_E_OK) {
+    rc = hk_buf_addf(b, "%s%s (owner: ",
+                     breached ? " breached its SLA: deadline was "
+                              : " is at risk: deadline ",
+                     deadline);
+  }
+  if (rc == HK_E_OK) {
+    rc = add_escaped(b,
+                     a->owner != NULL && *a->owner != '\0' ? a->owner : "none");
+  }
+  if (rc == HK_E_OK) {
+    rc = hk_buf_add(b, ")", 1);
+  }
+  return rc;
+}
+
+/* 1 when link can be a Slack link: absolute http(s), no '|' to end it. */
+static int linkable(const char *link) {
+  return (strncmp(link, "https://", 8) == 0 ||
+          strncmp(link, "http://", 7) == 0) &&
+         strchr(link, '|') == NULL;
+}
+
+/* The section: the summary, when the clock started, and the link. */
+static enum hk_err add_section(struct hk_buf *b, const struct hk_alert *a) {
+  char started[TIME_TEXT];
+  enum hk_err rc = add_summary(b, a);
+  format_human(a->started_ms, started);
+  if (rc == HK_E_OK) {
+    rc = hk_buf_addf(b, "\n*Started:* %s", started);
+  }
+  if (rc == HK_E_OK && a->link != NULL && *a->link != '\0') {
+    int url = linkable(a->link);
+    rc = hk_buf_addf(b, url ? "\n<" : "\n*Clock:* ");
+    if (rc == HK_E_OK) {
+      rc = add_escaped(b, a->link);
+    }
+    if (rc == HK_E_OK && url) {
+      rc = hk_buf_addf(b, "|Open the clock>");
+    }
+  }
+  return rc;
+}
+
+static enum hk_err build_slack(const struct hk_notifier *n,
+                               const struct hk_alert *a,
+                               struct hk_alert_request *out,
+                               struct hk_error *err) {
+  struct hk_buf text;
+  struct hk_buf section;
+  enum hk_err rc;
+  hk_buf_init(&text, SLACK_SECTION_MAX);
+  hk_buf_init(&section, SLACK_SECTION_MAX);
+  rc = add_summary(&text, a);
+  if (rc == HK_E_OK) {
+    rc = add_section(&section, a);
+  }
+  if (rc != HK_E_OK) {
+    rc = hk_fail(err, HK_E_TOO_LARGE,
+                 "the alert is over Slack's limit of %u characters",
+                 SLACK_SECTION_MAX);
+  } else {
+    json_t *doc = json_pack("{s:s, s:[{s:s, s:{s:s, s:s}}]}", "text", text.data,
+                            "blocks", "type", "section", "text", "type",
+                            "mrkdwn", "text", section.data);
+    if (take_body(out, doc) != 0) {
+      rc =
+          hk_fail(err, HK_E_INTERNAL, "the alert holds text that is not UTF-8");
+    }
+  }
+  if (rc == HK_E_OK) {
+    add_common_headers(out);
+  }
+  hk_buf_fini(&section);
+  hk_buf_fini(&text);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * Webhook (Standard Webhooks)
+ * ------------------------------------------------------------------------- */
+
+/* A JSON string of s, or null when s is NULL. New reference; NULL when s is
+ * not UTF-8. */
+static json_t *string_or_null(const char *s) {
+  return s != NULL ? json_string(s) : json_null();
+}
+
+/* A JSON string of the RFC 3339 form of ms, or null when it has none. */
+static json_t *time_or_null(int64_t ms) {
+  char text[TIME_TEXT];
+  return format_rfc3339(ms, text) == 0 ? json_string(text) : json_null();
+}
+
+static json_t *webhook_doc(const struct hk_alert *a, int64_t now_ms) {
+  char type[32];
+  snprintf(type, sizeof type, "handoff.%s", a->state);
+  /* "o" steals each value; a NULL one (not UTF-8) fails the whole pack,
+   * which then frees the others. */
+  return json_pack(
+      "{s:s, s:o, s:{s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o}}", "type", type,
+      "timestamp", time_or_null(now_ms), "data", "id", string_or_null(a->id),
+      "handoff", string_or_null(a->handoff), "subject",
+      string_or_null(a->subject), "state", a->state, "owner",
+      string_or_null(a->owner), "started_at", time_or_null(a->started_ms),
+      "deadline", time_or_null(a->deadline_ms), "link",
+      string_or_null(a->link));
+}
+
+static enum hk_err build_webhook(const struct hk_notifier *n,
+                                 const struct hk_alert *a, int64_t now_ms,
+                                 struct hk_alert_request *out,
+                                 struct hk_error *err) {
+  char ts[24];
+  char *sig = NULL;
+  enum hk_err rc = HK_E_OK;
+  if (n->secret.bytes == NULL || n->secret.len == 0) {
+    rc =
+        hk_fail(err, HK_E_CONFIG, "notifier %s has no signing secret", n->name);
+  } else if (take_body(out, webhook_doc(a, now_ms)) != 0) {
+    rc = hk_fail(err, HK_E_INTERNAL, "the alert holds text that is not UTF-8");
+  } else {
+    sig = hk_sign_standard(&n->secret, a->id, now_ms / 1000, out->body,
+                           out->body_len);
+    if (sig == NULL) {
+      rc = hk_fail(err, HK_E_CONFIG,
+                   "the secret of notifier %s cannot sign: it is not "
+                   "\"whsec_\" followed by base64",
+                   n->name);
+    }
+  }
+  if (sig != NULL) { /* exactly when rc is HK_E_OK */
+    snprintf(ts, sizeof ts, "%lld", (long long)(now_ms / 1000));
+    add_common_headers(out);
+    add_header(out, "webhook-id", a->id);
+    add_header(out, "webhook-timestamp", ts);
+    add_header(out, "webhook-signature", sig);
+  }
+  free(sig);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * The interface
+ * ------------------------------------------------------------------------- */
+
+enum hk_err hk_alert_build(const struct hk_notifier *n,
+                           const struct hk_alert *a, int64_t now_ms,
+                           struct hk_alert_request *out, struct hk_error *err) {
+  enum hk_err rc;
+  memset(out, 0, sizeof *out);
+  rc = check_alert(n, a, err);
+  if (rc == HK_E_OK) {
+    rc = n->kind == HK_NOTIFIER_SLACK ? build_slack(n, a, out, err)
+                                      : build_webhook(n, a, now_ms, out, err);
+  }
+  if (rc == HK_E_OK) {
+    out->url = hk_xstrdup(n->url);
+  } else {
+    hk_alert_request_fini(out);
+  }
+  return rc;
+}
+
+void hk_alert_request_fini(struct hk_alert_request *r) {
+  size_t i;
+  free(r->url);
+  for (i = 0; i < r->nheaders; i++) {
+    free(r->headers[i]);
+  }
+  free(r->body);
+  memset(r, 0, sizeof *r);
+}
+
+int64_t hk_alert_backoff_ms(const struct hk_notifier *n, int retry) {
+  int64_t d = n->backoff_ms;
+  int i;
+  if (d <= 0) {
+    return 0;
+  }
+  if (d > BACKOFF_CAP_MS) {
+    d = BACKOFF_CAP_MS;
+  }
+  /* d stays under the cap before each doubling, so it cannot overflow, and
+   * the loop ends after at most about 22 rounds whatever retry is. */
+  for (i = 1; i < retry && d < BACKOFF_CAP_MS; i++) {
+    d *= 2;
+  }
+  return d < BACKOFF_CAP_MS ? d : BACKOFF_CAP_MS;
+}
