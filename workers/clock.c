@@ -29,7 +29,8 @@
  *     the array; a string and a number compare as text, as in the mapper;
  *     a null attribute counts as missing), else -1 and the SLA's own value;
  *   - a `within` SLA: deadline = hk_calendar_add(start, within) and warn =
- *     hk_calendar_add(start, within * warn_at), in the handoff's calendar;
+ *     hk_calendar_add(start, within * warn_at), in the handoff's calendar
+ *     (shares are rounded to the nearest millisecond);
  *   - a `deadline` SLA: deadline = the start's timestamp attribute plus the
  *     offset (the goal's when one matched); the attribute is integer
  *     milliseconds, seconds when below 1e11, or an RFC 3339 string. warn =
@@ -478,9 +479,10 @@ static int instant_of(const json_t *v, int64_t *ms) {
   return -1;
 }
 
-/* The share `warn_at` of span, in whole milliseconds (rounded down). */
+/* The share `warn_at` of span, rounded to the nearest millisecond (so that
+ * 80% of 365 days is 292 days, whatever the binary form of 0.8). */
 static int64_t share(double warn_at, int64_t span) {
-  return (int64_t)floor((double)span * warn_at);
+  return (int64_t)llround((double)span * warn_at);
 }
 
 /* start + (deadline - start) * warn_at; the deadline itself when the span
