@@ -194,6 +194,7 @@ static enum hk_err handoff_init(struct hk_handoff *h, const char *name,
   size_t i;
   int k;
   int ok;
+  enum hk_err rc = HK_E_OK;
 
   h->name = hk_xstrdup(name);
   h->owner = hk_xstrdup(json_is_string(json_object_get(conf, "owner"))
@@ -215,12 +216,12 @@ static enum hk_err handoff_init(struct hk_handoff *h, const char *name,
                            &h->within_ms) == 0;
   }
   if (!ok) {
-    return hk_fail(err, HK_E_CONFIG,
-                   "$.handoffs.%s.sla does not give a readable duration", name);
+    rc = hk_fail(err, HK_E_CONFIG,
+                 "$.handoffs.%s.sla does not give a readable duration", name);
   }
 
   h->goals = hk_xcalloc(json_array_size(goals) + 1, sizeof *h->goals);
-  for (i = 0; i < json_array_size(goals); i++) {
+  for (i = 0; rc == HK_E_OK && i < json_array_size(goals); i++) {
     const json_t *g = json_array_get(goals, i);
     const char *text = json_string_value(json_object_get(g, gkey));
     struct goal *out = &h->goals[h->ngoals++];
@@ -228,9 +229,9 @@ static enum hk_err handoff_init(struct hk_handoff *h, const char *name,
     out->ms = dl != NULL ? h->offset_ms : h->within_ms;
     if (text != NULL && (dl != NULL ? parse_offset(text, &out->ms)
                                     : hk_duration_parse(text, &out->ms)) != 0) {
-      return hk_fail(err, HK_E_CONFIG,
-                     "$.handoffs.%s.goals[%zu].%s is not a duration", name, i,
-                     gkey);
+      rc = hk_fail(err, HK_E_CONFIG,
+                   "$.handoffs.%s.goals[%zu].%s is not a duration", name, i,
+                   gkey);
     }
     json_object_foreach(out->when, key, v) {
       if (!strv_has(&h->keep, key)) {
@@ -250,14 +251,14 @@ static enum hk_err handoff_init(struct hk_handoff *h, const char *name,
     strv_add(&h->keep, "owner");
   }
 
-  if (json_is_string(cal)) {
+  if (rc == HK_E_OK && json_is_string(cal)) {
     const char *cname = json_string_value(cal);
     h->cal = hk_calendar_new(cname, json_object_get(calendars, cname), err);
     if (h->cal == NULL) {
-      return HK_E_CONFIG;
+      rc = HK_E_CONFIG;
     }
   }
-  return HK_E_OK;
+  return rc;
 }
 
 struct hk_sla *hk_sla_new(const struct hk_config *cfg, struct hk_error *err) {
@@ -415,16 +416,13 @@ static const char *number_text(const json_t *v, char *buf, size_t cap) {
  * string and the other a number ("1029" against 1029). */
 static int scalar_same(const json_t *a, const json_t *b) {
   char buf[40];
-  if (json_equal(a, b)) {
-    return 1;
+  int eq = json_equal(a, b);
+  if (!eq && json_is_string(a) && json_is_number(b)) {
+    eq = strcmp(json_string_value(a), number_text(b, buf, sizeof buf)) == 0;
+  } else if (!eq && json_is_number(a) && json_is_string(b)) {
+    eq = strcmp(json_string_value(b), number_text(a, buf, sizeof buf)) == 0;
   }
-  if (json_is_string(a) && json_is_number(b)) {
-    return strcmp(json_string_value(a), number_text(b, buf, sizeof buf)) == 0;
-  }
-  if (json_is_number(a) && json_is_string(b)) {
-    return strcmp(json_string_value(b), number_text(a, buf, sizeof buf)) == 0;
-  }
-  return 0;
+  return eq;
 }
 
 /* 1 when every key of `when` holds on attrs. */
@@ -451,32 +449,28 @@ static int goal_holds(json_t *when, const json_t *attrs) {
 
 /* The instant of a timestamp attribute: integer (or real) milliseconds,
  * seconds below 1e11, or an RFC 3339 string. Returns 0, or -1 when v is
- * none of those. */
+ * none of those or out of range. */
 static int instant_of(const json_t *v, int64_t *ms) {
+  int rc = -1;
   if (json_is_integer(v)) {
-    json_int_t n = json_integer_value(v);
-    if (n < 100000000000LL) {
-      return __builtin_mul_overflow((int64_t)n, (int64_t)1000, ms) ? -1 : 0;
+    int64_t n = (int64_t)json_integer_value(v);
+    if (n >= 100000000000LL) {
+      *ms = n;
+      rc = 0;
+    } else if (!__builtin_mul_overflow(n, (int64_t)1000, ms)) {
+      rc = 0;
     }
-    *ms = (int64_t)n;
-    return 0;
-  }
-  if (json_is_real(v)) {
+  } else if (json_is_real(v)) {
     double d = json_real_value(v);
-    if (!isfinite(d)) {
-      return -1;
-    }
     d = d < 1e11 ? d * 1000.0 : d;
-    if (d <= -9.2e18 || d >= 9.2e18) {
-      return -1;
+    if (isfinite(d) && d > -9.2e18 && d < 9.2e18) {
+      *ms = (int64_t)d;
+      rc = 0;
     }
-    *ms = (int64_t)d;
-    return 0;
+  } else if (json_is_string(v)) {
+    rc = hk_map_rfc3339_ms(json_string_value(v), ms);
   }
-  if (json_is_string(v)) {
-    return hk_map_rfc3339_ms(json_string_value(v), ms);
-  }
-  return -1;
+  return rc;
 }
 
 /* The share `warn_at` of span, rounded to the nearest millisecond (so that
