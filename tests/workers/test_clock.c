@@ -575,6 +575,19 @@ Test(clock, requires_lists_what_the_start_lacked) {
   events_fini(&evs);
 }
 
+Test(clock, a_start_without_attrs_lacks_everything) {
+  struct events evs = {0};
+  struct hk_clocks out;
+  add(&evs, "m1", "lead.mql", T0, NULL);
+  eval("lead", &evs, T0, &out);
+  cr_assert_eq(out.n, 1);
+  expect_missing(&out.items[0], "[\"email\", \"segment\"]");
+  cr_expect_eq(out.items[0].goal, -1);
+  cr_expect_str_eq(out.items[0].owner, "SDR team");
+  hk_clocks_fini(&out);
+  events_fini(&evs);
+}
+
 Test(clock, owner_from_the_start_attrs) {
   struct events evs = {0};
   struct hk_clocks out;
@@ -766,6 +779,18 @@ Test(clock_deadline, missing_attribute_never_breaches) {
   expect_when(&out.items[0],
               (struct when){T0, HK_NEVER, HK_NEVER, 0, 1000 * DAY});
   expect_missing(&out.items[0], "[\"renews_at\"]");
+  hk_clocks_fini(&out);
+}
+
+Test(clock_deadline, started_after_its_deadline_is_breached) {
+  struct hk_clocks out;
+  /* renews_at T0 + 30 days: the deadline fell 60 days before the start,
+   * and the warning 75% of the way there: 45 days before. */
+  renewal("{\"renews_at\": 1769817600000}", T0, &out);
+  expect_state(&out.items[0], HK_CLOCK_BREACHED);
+  expect_when(&out.items[0],
+              (struct when){T0, T0 - 60 * DAY, T0 - 45 * DAY, 0, 0});
+  cr_expect_eq(out.items[0].ever_breached, 1);
   hk_clocks_fini(&out);
 }
 
