@@ -44,10 +44,11 @@ static const char usage[] =
     "  dlq list --config FILE [--redis ADDR] [--limit N] [--from ID] "
     "[--json]\n"
     "        List dead letters, oldest first: deliveries a mapping rule\n"
-    "        could not turn into an event, with the rule and the reason.\n"
+    "        could not turn into an event, and alerts no retry could\n"
+    "        deliver, each with the reason.\n"
     "  dlq retry --config FILE [--redis ADDR] ID... | --all\n"
-    "        Queue dead letters again as the deliveries they were (after\n"
-    "        fixing the rule) and remove them from the dead-letter stream.\n"
+    "        Queue dead letters again as the deliveries or alerts they were\n"
+    "        (after fixing the rule or the endpoint) and remove them.\n"
     "\n"
     "Exit status: 0 success, 1 runtime failure, 2 bad command line,\n"
     "69 Redis unreachable, 78 bad configuration.\n";
@@ -342,9 +343,16 @@ static void print_letters(const struct hk_letters *ls, int as_json) {
       }
       free(s);
       json_decref(o);
+    } else if (strcmp(field(l, "kind"), "alert") == 0) {
+      json_t *a = json_loads(field(l, "alert"), 0, NULL);
+      printf("%s  kind=alert notifier=%s alert=%s\n    %s\n", l->id,
+             json_string_value(json_object_get(a, "notifier")),
+             json_string_value(json_object_get(a, "id")), field(l, "reason"));
+      json_decref(a);
     } else {
-      printf("%s  source=%s rule=%s type=%s delivery=%s\n    %s\n", l->id,
-             field(l, "source"), field(l, "rule"), field(l, "ptype"),
+      printf("%s  kind=delivery source=%s rule=%s type=%s delivery=%s\n"
+             "    %s\n",
+             l->id, field(l, "source"), field(l, "rule"), field(l, "ptype"),
              field(l, "delivery_id"), field(l, "reason"));
     }
   }

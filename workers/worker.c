@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "workers/sla_shell.h"
 #include "workers/workers.h"
 
 /* ---------------------------------------------------------------------------
@@ -98,8 +99,9 @@ struct tally {
  * acknowledged is ever dropped. Returns HK_E_UNAVAILABLE when Redis failed;
  * the delivery then stays pending.
  */
-static enum hk_err process(struct hk_store *st, const struct hk_mapper *m,
-                           int64_t ttl_s, const struct hk_entry *e, int claimed,
+static enum hk_err process(struct hk_store *st, struct hk_sla_shell *sh,
+                           const struct hk_mapper *m, int64_t ttl_s,
+                           const struct hk_entry *e, int claimed,
                            struct hk_error *err) {
   struct hk_map_result res = {NULL, 0};
   struct hk_error merr = {HK_E_OK, ""};
@@ -164,7 +166,18 @@ static enum hk_err process(struct hk_store *st, const struct hk_mapper *m,
              "rule", o->rule, "reason", o->reason, (const char *)NULL);
     }
   }
-  rc = hk_store_journal(st, e, items, n, ttl_s, now_ms, &t.fresh, err);
+  /* Clocks first, then the journal with the ack: a worker that dies in
+   * between leaves the delivery pending, and applying its events again
+   * changes nothing. */
+  rc = HK_E_OK;
+  for (size_t i = 0; rc == HK_E_OK && i < res.n; i++) {
+    if (res.items[i].status == HK_MAP_EVENT) {
+      rc = hk_sla_shell_apply(sh, &res.items[i].ev, now_ms, err);
+    }
+  }
+  if (rc == HK_E_OK) {
+    rc = hk_store_journal(st, e, items, n, ttl_s, now_ms, &t.fresh, err);
+  }
   if (rc == HK_E_OK) {
     snprintf(nums[0], sizeof nums[0], "%zu", t.events);
     snprintf(nums[1], sizeof nums[1], "%zu", t.ignored);
@@ -185,15 +198,16 @@ static enum hk_err process(struct hk_store *st, const struct hk_mapper *m,
 
 /* Processes and acknowledges a batch. Returns HK_E_UNAVAILABLE when an ack
  * failed: the rest stays pending, to be claimed again. */
-static enum hk_err run_batch(struct hk_store *st, const struct hk_mapper *m,
-                             int64_t ttl_s, const struct hk_batch *b,
-                             int claimed, const struct hk_worker_opts *o,
+static enum hk_err run_batch(struct hk_store *st, struct hk_sla_shell *sh,
+                             const struct hk_mapper *m, int64_t ttl_s,
+                             const struct hk_batch *b, int claimed,
+                             const struct hk_worker_opts *o,
                              struct hk_error *err) {
   for (size_t i = 0; i < b->n; i++) {
     if (o->throttle_ms > 0) {
       hk_sleep_ms(o->throttle_ms);
     }
-    if (process(st, m, ttl_s, &b->items[i], claimed, err) != HK_E_OK) {
+    if (process(st, sh, m, ttl_s, &b->items[i], claimed, err) != HK_E_OK) {
       return HK_E_UNAVAILABLE;
     }
   }
@@ -215,9 +229,11 @@ static int64_t dedupe_ttl_s(const struct hk_config *cfg) {
 /* Swaps in the mapping rules and TTL of a freshly loaded config, or keeps
  * the running ones when it is bad. */
 static void reload(const struct hk_worker_opts *o, struct hk_mapper **m,
+                   struct hk_sla **sla, struct hk_config **handoffs,
                    int64_t *ttl_s) {
   struct hk_config *cfg;
   struct hk_mapper *fresh;
+  struct hk_sla *fresh_sla = NULL;
   struct hk_error err = {HK_E_OK, ""};
 
   *o->reload = 0;
@@ -228,23 +244,53 @@ static void reload(const struct hk_worker_opts *o, struct hk_mapper **m,
     return;
   }
   fresh = hk_mapper_new(cfg, &err);
-  if (fresh == NULL) {
-    hk_log(HK_LOG_ERROR, "reload refused; keeping the running config", "error",
-           err.msg, (const char *)NULL);
-  } else {
-    hk_mapper_free(*m);
-    *m = fresh;
-    *ttl_s = dedupe_ttl_s(cfg);
-    hk_log(HK_LOG_INFO, "config reloaded", "config", cfg->path,
-           (const char *)NULL);
+  if (fresh != NULL) {
+    fresh_sla = hk_sla_new(cfg, &err);
   }
-  hk_config_free(cfg);
+  if (fresh == NULL || fresh_sla == NULL) {
+    hk_log(HK_LOG_ERROR, "reload refused; keeping the running config",
+           "error", err.msg, (const char *)NULL);
+    hk_mapper_free(fresh);
+    hk_config_free(cfg);
+    return;
+  }
+  hk_mapper_free(*m);
+  *m = fresh;
+  hk_sla_free(*sla);
+  *sla = fresh_sla;
+  *ttl_s = dedupe_ttl_s(cfg);
+  hk_log(HK_LOG_INFO, "config reloaded", "config", cfg->path,
+         (const char *)NULL);
+  /* The handoffs' notify lists are read from this config from now on. */
+  hk_config_free(*handoffs);
+  *handoffs = cfg;
+}
+
+/* How long to wait for new deliveries: at most block_ms, less when a clock
+ * comes due sooner, so warnings and breaches are marked on time. */
+static int64_t wait_ms(struct hk_store *st, int64_t block_ms,
+                       struct hk_error *err) {
+  int64_t next = HK_STORE_NOT_DUE;
+  int64_t now;
+  if (hk_store_due_next(st, &next, err) != HK_E_OK ||
+      next == HK_STORE_NOT_DUE) {
+    return block_ms;
+  }
+  now = hk_time_now_ms();
+  if (next <= now) {
+    return 1; /* 0 would block forever */
+  }
+  return next - now < block_ms ? next - now : block_ms;
 }
 
 enum hk_err hk_worker_run(const struct hk_config *cfg,
                           const struct hk_worker_opts *o, volatile int *stop) {
   struct hk_error err = {HK_E_OK, ""};
   struct hk_mapper *m = hk_mapper_new(cfg, &err);
+  struct hk_sla *sla = m != NULL ? hk_sla_new(cfg, &err) : NULL;
+  struct hk_config *reloaded = NULL; /* the latest reloaded config */
+  struct hk_deliverer *deliverer = NULL;
+  struct hk_sla_shell sh;
   struct hk_store *st;
   int64_t ttl_s = dedupe_ttl_s(cfg);
   int64_t claim_every = o->claim_idle_ms / 4;
@@ -253,12 +299,19 @@ enum hk_err hk_worker_run(const struct hk_config *cfg,
   int ready = 0;
   int down = 0;
 
-  if (m == NULL) {
-    hk_log(HK_LOG_ERROR, "invalid mapping rules", "error", err.msg,
+  if (m == NULL || sla == NULL) {
+    hk_log(HK_LOG_ERROR, "invalid configuration", "error", err.msg,
            (const char *)NULL);
+    hk_mapper_free(m);
     return HK_E_CONFIG;
   }
   st = hk_store_new(&cfg->redis);
+  hk_sla_shell_init(&sh, cfg, sla, st);
+  /* Notifier URLs and secrets are read once: they change with a restart. */
+  deliverer = hk_deliverer_start(cfg, o->consumer);
+  if (deliverer == NULL) {
+    hk_log(HK_LOG_ERROR, "cannot start the alert sender", (const char *)NULL);
+  }
   if (claim_every < 1000) {
     claim_every = 1000;
   } else if (claim_every > 10000) {
@@ -267,6 +320,7 @@ enum hk_err hk_worker_run(const struct hk_config *cfg,
   while (!*stop) {
     struct hk_batch b = {NULL, 0};
     int claimed = 0;
+    size_t woken = 0;
     enum hk_err rc;
 
     if (backoff > 0) {
@@ -276,11 +330,22 @@ enum hk_err hk_worker_run(const struct hk_config *cfg,
       }
     }
     if (o->reload != NULL && *o->reload && o->load != NULL) {
-      reload(o, &m, &ttl_s);
+      reload(o, &m, &sla, &reloaded, &ttl_s);
+      hk_sla_shell_init(&sh, reloaded != NULL ? reloaded : cfg, sla, st);
     }
     rc = ready ? HK_E_OK : hk_store_group_ensure(st, &err);
     if (rc == HK_E_OK) {
       ready = 1;
+      /* The periodic part: clocks whose warning or deadline came. */
+      rc = hk_sla_shell_tick(&sh, hk_time_now_ms(), &woken, &err);
+    }
+    if (rc == HK_E_OK && woken > 0) {
+      char n[24];
+      snprintf(n, sizeof n, "%zu", woken);
+      hk_log(HK_LOG_DEBUG, "clocks re-evaluated", "count", n,
+             (const char *)NULL);
+    }
+    if (rc == HK_E_OK) {
       if (hk_time_mono_ms() - last_claim >= claim_every) {
         last_claim = hk_time_mono_ms();
         rc = hk_store_claim(st, o->consumer, o->claim_idle_ms, o->batch, &b,
@@ -289,7 +354,8 @@ enum hk_err hk_worker_run(const struct hk_config *cfg,
       }
       if (rc == HK_E_OK && b.n == 0) {
         claimed = 0;
-        rc = hk_store_read(st, o->consumer, o->batch, o->block_ms, &b, &err);
+        rc = hk_store_read(st, o->consumer, o->batch,
+                           wait_ms(st, o->block_ms, &err), &b, &err);
       }
     }
     if (rc == HK_E_OK && b.n > 0) {
@@ -299,7 +365,7 @@ enum hk_err hk_worker_run(const struct hk_config *cfg,
         hk_log(HK_LOG_WARN, "claimed deliveries left pending by another worker",
                "count", n, (const char *)NULL);
       }
-      rc = run_batch(st, m, ttl_s, &b, claimed, o, &err);
+      rc = run_batch(st, &sh, m, ttl_s, &b, claimed, o, &err);
     }
     hk_batch_fini(&b);
     if (rc != HK_E_OK) {
@@ -318,7 +384,10 @@ enum hk_err hk_worker_run(const struct hk_config *cfg,
       backoff = 0;
     }
   }
+  hk_deliverer_stop(deliverer);
   hk_store_free(st);
   hk_mapper_free(m);
+  hk_sla_free(sla);
+  hk_config_free(reloaded);
   return HK_E_OK;
 }

@@ -533,6 +533,31 @@ long long hk_redis_int(const char *fmt, ...) {
   return v;
 }
 
+char *hk_redis_str(const char *fmt, ...) {
+  struct timeval tv = {10, 0};
+  redisContext *c = redisConnectWithTimeout("127.0.0.1", stack.redis_port, tv);
+  redisReply *r;
+  char *v = NULL;
+  va_list ap;
+  if (c == NULL || c->err) {
+    if (c != NULL) {
+      redisFree(c);
+    }
+    return NULL;
+  }
+  va_start(ap, fmt);
+  r = redisvCommand(c, fmt, ap);
+  va_end(ap);
+  if (r != NULL) {
+    if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS) {
+      v = strndup(r->str, r->len);
+    }
+    freeReplyObject(r);
+  }
+  redisFree(c);
+  return v;
+}
+
 int hk_wait_until(int (*cond)(void), int ms) {
   for (int t = 0; t < ms; t += 20) {
     if (cond()) {

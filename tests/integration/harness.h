@@ -88,6 +88,10 @@ const char *hk_error_code(const struct hk_resp *r, char *buf, size_t n);
 /* One integer from Redis (e.g. XLEN handoff:intake); -1 on error. */
 long long hk_redis_int(const char *fmt, ...);
 
+/* One string from Redis (caller frees), or NULL on error or another
+ * type. */
+char *hk_redis_str(const char *fmt, ...);
+
 /* Waits until cond() is true or ms elapse; returns cond()'s last value. */
 int hk_wait_until(int (*cond)(void), int ms);
 

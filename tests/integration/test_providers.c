@@ -417,8 +417,8 @@ Test(providers, stripe_events_are_mapped_ignored_or_dead_lettered) {
 
   /* Retried: queued again as it was, and gone from the dead letters (the
    * rule still fails, so it comes back as a new letter). */
-  /* The letter's line: "ID  source=stripe rule=…". */
-  p = strstr(out, "  source=stripe");
+  /* The letter's line: "ID  kind=delivery source=stripe rule=…". */
+  p = strstr(out, "  kind=delivery source=stripe");
   cr_assert(p != NULL, "%s", out);
   while (p > out && p[-1] != '\n') {
     p--;

@@ -1,0 +1,232 @@
+/*
+ * test_sla.c -- the SLA engine end to end: signed journey events through
+ * nginx, a worker that runs the clocks in Redis, and alerts at an HTTP
+ * endpoint started by the test (receiver.h), signed with the Standard
+ * Webhooks scheme.
+ *
+ * Start events with event times in the past give breached clocks and one
+ * alert each; a stop before the deadline gives a met clock and no alert; a
+ * live clock is marked breached within a second of its deadline; an
+ * endpoint that answers 500 is retried with backoff and the alert then
+ * dead-lettered, where handoffctl finds it.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "harness.h"
+#include "receiver.h"
+
+static int receiver_port;
+
+/* A config whose demo events are journey events already, one handoff of
+ * `within` whose alerts go to the receiver (retried twice, 100 ms
+ * apart). */
+static void up_with(const char *within) {
+  char extra[4096];
+  snprintf(extra, sizeof extra,
+           "\"events\": [{\"name\": \"journey\", \"source\": \"demo\","
+           " \"type\": \"{type}\", \"subject\": \"company:{data.company_id}\","
+           " \"at\": {\"path\": \"timestamp\", \"format\": \"unix_ms\"},"
+           " \"attrs\": {\"owner\": \"data.owner\"}}],"
+           "\"stages\": {\"mql\": {\"owner\": \"Marketing\", \"entered_on\":"
+           " [\"lead.mql\"]}, \"sql\": {\"owner\": \"SDR team\","
+           " \"entered_on\": [\"lead.contacted\"]}},"
+           "\"handoffs\": {\"lead_response\": {\"owner\": \"SDR team\","
+           " \"from\": \"mql\", \"to\": \"sql\", \"start\": [\"lead.mql\"],"
+           " \"stop\": [\"lead.contacted\"], \"sla\": {\"within\": \"%s\"},"
+           " \"notify\": [\"hook\"]}},"
+           "\"notifiers\": {\"hook\": {\"kind\": \"webhook\", \"url\":"
+           " \"http://127.0.0.1:%d/alerts\", \"secret\": {\"env\":"
+           " \"HK_TEST_SECRET\"}, \"retries\": 2, \"backoff\": \"100ms\","
+           " \"timeout\": \"1s\"}},",
+           within, receiver_port);
+  hk_stack_up(extra);
+}
+
+static void up_ok(void) {
+  receiver_port = hk_receiver_start(204);
+  up_with("1h");
+}
+
+static void up_failing(void) {
+  receiver_port = hk_receiver_start(500);
+  up_with("1h");
+}
+
+static void up_live(void) {
+  receiver_port = hk_receiver_start(200);
+  up_with("3s");
+}
+
+static void down(void) {
+  hk_stack_down();
+  hk_receiver_stop();
+}
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Posts one journey event of type for company at event time at_ms. */
+static void post_event(const char *type, int company, int64_t at_ms) {
+  char id[64];
+  char body[512];
+  struct hk_resp r;
+  static int seq;
+  snprintf(id, sizeof id, "msg_%s_%d_%d", type, company, ++seq);
+  snprintf(body, sizeof body,
+           "{\"type\":\"%s\",\"timestamp\":%lld,\"data\":{\"company_id\":"
+           "\"%d\",\"owner\":\"ana\"}}",
+           type, (long long)at_ms, company);
+  cr_assert_eq(hk_post_signed("demo", HK_TEST_SECRET, id, hk_now_s(), body, &r),
+               0);
+  cr_assert_eq(r.status, 202, "%s", r.body);
+}
+
+static long long counter(const char *state) {
+  long long v = hk_redis_int("HGET handoff:hcount:lead_response %s", state);
+  return v < 0 ? 0 : v;
+}
+
+static size_t want_alerts;
+
+static int alerts_arrived(void) {
+  return hk_receiver_count() >= want_alerts;
+}
+
+static long long want_breached;
+
+static int breached_counted(void) {
+  return counter("breached") == want_breached;
+}
+
+Test(sla, late_starts_are_breached_at_once_and_alerted_once,
+     .init = up_ok, .fini = down, .timeout = 60) {
+  int64_t three_hours_ago = now_ms() - 3 * 3600 * 1000;
+  struct hk_received got;
+  char sig[200];
+  char *sig_at;
+
+  for (int c = 1; c <= 3; c++) {
+    post_event("lead.mql", c, three_hours_ago);
+  }
+  hk_worker_start(0, NULL);
+  want_breached = 3;
+  cr_assert(hk_wait_until(breached_counted, 10000), "breached %lld",
+            counter("breached"));
+  cr_assert_eq(counter("started"), 3);
+  cr_assert_eq(counter("open"), 0);
+  want_alerts = 3;
+  cr_assert(hk_wait_until(alerts_arrived, 10000), "alerts %zu",
+            hk_receiver_count());
+  for (size_t i = 0; i < 3; i++) {
+    hk_receiver_get(i, &got);
+    cr_assert(strstr(got.head, "POST /alerts ") == got.head, "%s", got.head);
+    cr_assert(strstr(got.body, "\"type\":\"handoff.breached\"") != NULL, "%s",
+              got.body);
+    cr_assert(strstr(got.body, "\"handoff\":\"lead_response\"") != NULL, "%s",
+              got.body);
+    cr_assert(strstr(got.body, "\"owner\":\"ana\"") != NULL, "%s", got.body);
+    /* The signature covers the body: recompute it as a receiver would. */
+    {
+      const char *idh = strstr(got.head, "webhook-id: ");
+      const char *tsh = strstr(got.head, "webhook-timestamp: ");
+      char id[256];
+      long long ts;
+      cr_assert(idh != NULL && tsh != NULL, "%s", got.head);
+      snprintf(id, sizeof id, "%.*s", (int)strcspn(idh + 12, "\r\n"),
+               idh + 12);
+      ts = atoll(tsh + 19);
+      hk_sign(HK_TEST_SECRET, id, ts, got.body, sig, sizeof sig);
+      sig_at = strstr(got.head, sig);
+      cr_assert(sig_at != NULL, "signature %s not in %s", sig, got.head);
+    }
+  }
+  /* Once per clock and state: time passes, nothing more is sent. */
+  hk_worker_stop(0, SIGTERM);
+  hk_worker_start(1, NULL);
+  post_event("lead.mql", 1, three_hours_ago); /* a provider's retry */
+  hk_wait_until(alerts_arrived, 1500);
+  cr_assert_eq(hk_receiver_count(), 3);
+  cr_assert_eq(counter("started"), 3);
+}
+
+static int met_two(void) {
+  return counter("met") == 2;
+}
+
+Test(sla, a_stop_before_the_deadline_is_met_and_alerts_nobody,
+     .init = up_ok, .fini = down, .timeout = 60) {
+  int64_t t = now_ms() - 30 * 60 * 1000;
+  /* Company 7: stop posted before start, both in event time order. */
+  post_event("lead.contacted", 7, t + 20 * 60 * 1000);
+  post_event("lead.mql", 7, t);
+  post_event("lead.mql", 8, t);
+  post_event("lead.contacted", 8, t + 59 * 60 * 1000);
+  hk_worker_start(0, NULL);
+  cr_assert(hk_wait_until(met_two, 10000), "met %lld", counter("met"));
+  cr_assert_eq(counter("breached"), 0);
+  cr_assert_eq(counter("met_late"), 0);
+  want_alerts = 1;
+  cr_assert_eq(hk_wait_until(alerts_arrived, 1500), 0,
+               "an alert went out for a met clock");
+}
+
+Test(sla, a_live_clock_is_marked_breached_within_a_second,
+     .init = up_live, .fini = down, .timeout = 60) {
+  int64_t start = now_ms();
+  struct hk_received got;
+  hk_worker_start(0, NULL);
+  post_event("lead.mql", 5, start);
+  want_breached = 1;
+  cr_assert(hk_wait_until(breached_counted, 10000));
+  want_alerts = 1;
+  cr_assert(hk_wait_until(alerts_arrived, 5000));
+  /* The warning (80%) and the breach; the breach at most a second after
+   * the deadline (start + 3 s). */
+  want_alerts = 2;
+  cr_assert(hk_wait_until(alerts_arrived, 5000), "alerts %zu",
+            hk_receiver_count());
+  hk_receiver_get(0, &got);
+  cr_assert(strstr(got.body, "handoff.at_risk") != NULL, "%s", got.body);
+  hk_receiver_get(1, &got);
+  cr_assert(strstr(got.body, "handoff.breached") != NULL, "%s", got.body);
+  cr_assert(got.at_ms - (start + 3000) < 1000, "breach alert %lld ms late",
+            (long long)(got.at_ms - (start + 3000)));
+}
+
+static int dead_lettered(void) {
+  return hk_redis_int("XLEN handoff:dlq") == 1;
+}
+
+Test(sla, a_failing_endpoint_is_retried_then_dead_lettered,
+     .init = up_failing, .fini = down, .timeout = 60) {
+  char cmd[1024];
+  char out[2048];
+  FILE *f;
+  size_t len;
+  post_event("lead.mql", 9, now_ms() - 2 * 3600 * 1000);
+  hk_worker_start(0, NULL);
+  cr_assert(hk_wait_until(dead_lettered, 15000));
+  /* The first attempt and two retries. */
+  cr_assert_eq(hk_receiver_count(), 3);
+  cr_assert(hk_worker_log_has(0, "will retry", "attempt=1"));
+  cr_assert(hk_worker_log_has(0, "dead-lettered", "attempt=3"));
+  snprintf(cmd, sizeof cmd,
+           "'%s/ctl/handoffctl' dlq list --config '%s/handoff.json' --redis "
+           "127.0.0.1:%d 2>&1",
+           HK_BIN_DIR, stack.dir, stack.redis_port);
+  f = popen(cmd, "r");
+  cr_assert(f != NULL);
+  len = fread(out, 1, sizeof out - 1, f);
+  out[len] = '\0';
+  cr_assert_eq(pclose(f), 0, "%s", out);
+  cr_assert(strstr(out, "kind=alert") != NULL, "%s", out);
+  cr_assert(strstr(out, "500") != NULL, "%s", out);
+}

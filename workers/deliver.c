@@ -1,0 +1,172 @@
+/*
+ * deliver.c -- the alert sender: a thread of the worker that sends the
+ * alerts the SLA engine queued, with its own Redis connection, so a slow
+ * Slack never holds up journey events.
+ *
+ * Each turn: take up to ten alerts of {prefix}alerts (retries that came due
+ * first, then alerts another sender left pending, then new ones), build
+ * each one's request (alert.c) and send it (notify.c). A 2xx answer removes
+ * the alert. A failure waits for the notifier's backoff, doubled on each
+ * retry, in {prefix}alerts:retry; after the notifier's last retry the alert
+ * becomes a dead letter that `handoffctl dlq` lists and retries. An alert
+ * to a disabled notifier is dropped with a log line, as the config asks.
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "workers/sla_shell.h"
+
+/* Alerts another sender read but did not settle for this long are taken
+ * over: longer than any attempt (notifier timeouts are short). */
+#define CLAIM_IDLE_MS 60000
+#define READ_BLOCK_MS 500
+
+struct hk_deliverer {
+  const struct hk_config *cfg;
+  char consumer[160];
+  pthread_t thread;
+  atomic_int stop;
+};
+
+/* Copies the fields of the queued JSON into a (borrowing from doc). */
+static void alert_view(const json_t *doc, struct hk_alert *a) {
+  memset(a, 0, sizeof *a);
+  a->id = json_string_value(json_object_get(doc, "id"));
+  a->handoff = json_string_value(json_object_get(doc, "handoff"));
+  a->subject = json_string_value(json_object_get(doc, "subject"));
+  a->state = json_string_value(json_object_get(doc, "state"));
+  a->owner = json_string_value(json_object_get(doc, "owner"));
+  a->started_ms = (int64_t)json_integer_value(json_object_get(doc, "started"));
+  a->deadline_ms =
+      (int64_t)json_integer_value(json_object_get(doc, "deadline"));
+  a->link = json_string_value(json_object_get(doc, "link"));
+}
+
+/* Sends one alert and settles it. Returns HK_E_UNAVAILABLE only when Redis
+ * failed (the alert then stays pending, to be taken again). */
+static enum hk_err deliver_one(struct hk_deliverer *d, struct hk_store *st,
+                               const struct hk_alert_entry *e,
+                               struct hk_error *err) {
+  json_t *doc = json_loads(e->alert, 0, NULL);
+  const char *name = json_string_value(json_object_get(doc, "notifier"));
+  const struct hk_notifier *n =
+      name != NULL ? hk_config_notifier(d->cfg, name) : NULL;
+  struct hk_alert a;
+  struct hk_alert_request rq;
+  struct hk_error why = {HK_E_OK, ""};
+  int64_t now = hk_time_now_ms();
+  long status = 0;
+  char code[16];
+  char attempt[16];
+  enum hk_err rc;
+
+  alert_view(doc, &a);
+  memset(&rq, 0, sizeof rq);
+  snprintf(attempt, sizeof attempt, "%d", e->attempt + 1);
+  if (n == NULL || n->url == NULL) {
+    hk_log(HK_LOG_WARN, "alert dropped: notifier disabled or unknown",
+           "alert", a.id, "notifier", name, (const char *)NULL);
+    rc = hk_store_alert_done(st, e->id, err);
+    goto out;
+  }
+  if (a.id == NULL || a.handoff == NULL || a.subject == NULL ||
+      a.state == NULL) {
+    rc = hk_store_alert_dead(st, e, "the queued alert is malformed", now,
+                             err);
+    goto out;
+  }
+  if (hk_alert_build(n, &a, now, &rq, &why) == HK_E_OK &&
+      hk_alert_send(&rq, n->timeout_ms, &status, &why) == HK_E_OK) {
+    snprintf(code, sizeof code, "%ld", status);
+    hk_log(HK_LOG_INFO, "alert sent", "alert", a.id, "notifier", name,
+           "status", code, "attempt", attempt, (const char *)NULL);
+    rc = hk_store_alert_done(st, e->id, err);
+  } else if (e->attempt < n->retries) {
+    int64_t wait = hk_alert_backoff_ms(n, e->attempt + 1);
+    char in[24];
+    snprintf(in, sizeof in, "%" PRId64, wait);
+    hk_log(HK_LOG_WARN, "alert not delivered; will retry", "alert", a.id,
+           "notifier", name, "attempt", attempt, "retry_in_ms", in, "error",
+           why.msg, (const char *)NULL);
+    rc = hk_store_alert_retry(st, e, e->attempt + 1, now + wait, err);
+  } else {
+    hk_log(HK_LOG_ERROR, "alert not delivered after the last retry; "
+                         "dead-lettered",
+           "alert", a.id, "notifier", name, "attempt", attempt, "error",
+           why.msg, (const char *)NULL);
+    rc = hk_store_alert_dead(st, e, why.msg, now, err);
+  }
+out:
+  hk_alert_request_fini(&rq);
+  json_decref(doc);
+  return rc;
+}
+
+static void *run(void *arg) {
+  struct hk_deliverer *d = arg;
+  struct hk_store *st = hk_store_new(&d->cfg->redis);
+  struct hk_error err = {HK_E_OK, ""};
+  int64_t backoff = 0;
+  int down = 0;
+
+  while (!atomic_load(&d->stop)) {
+    struct hk_alert_batch b = {NULL, 0};
+    enum hk_err rc;
+    if (backoff > 0) {
+      hk_sleep_ms(backoff);
+    }
+    rc = hk_store_alerts_read(st, d->consumer, 10, READ_BLOCK_MS,
+                              CLAIM_IDLE_MS, hk_time_now_ms(), &b, &err);
+    for (size_t i = 0; rc == HK_E_OK && i < b.n; i++) {
+      rc = deliver_one(d, st, &b.items[i], &err);
+    }
+    hk_alert_batch_fini(&b);
+    if (rc != HK_E_OK) {
+      if (!down) {
+        hk_log(HK_LOG_ERROR, "alert sender: redis unreachable; retrying",
+               "error", err.msg, (const char *)NULL);
+      }
+      down = 1;
+      backoff = backoff == 0 ? 100 : (backoff * 2 > 5000 ? 5000 : backoff * 2);
+    } else {
+      down = 0;
+      backoff = 0;
+    }
+  }
+  hk_store_free(st);
+  return NULL;
+}
+
+struct hk_deliverer *hk_deliverer_start(const struct hk_config *cfg,
+                                        const char *consumer) {
+  struct hk_deliverer *d = hk_xcalloc(1, sizeof *d);
+  sigset_t all;
+  sigset_t old;
+  int rc;
+  d->cfg = cfg;
+  snprintf(d->consumer, sizeof d->consumer, "%s", consumer);
+  /* Signals go to the main thread, which owns the stop and reload flags. */
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  rc = pthread_create(&d->thread, NULL, run, d);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (rc != 0) {
+    free(d);
+    d = NULL;
+  }
+  return d;
+}
+
+void hk_deliverer_stop(struct hk_deliverer *d) {
+  if (d == NULL) {
+    return;
+  }
+  atomic_store(&d->stop, 1);
+  pthread_join(d->thread, NULL);
+  free(d);
+}

@@ -1,0 +1,61 @@
+/*
+ * sla_shell.h -- internal to workers/: the Redis side of the SLA engine
+ * (sla.c) and the alert sender (deliver.c), used by the worker loop.
+ */
+#ifndef HK_WORKERS_SLA_SHELL_H
+#define HK_WORKERS_SLA_SHELL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+#include "workers/workers.h"
+
+/* How long a worker holds the due clocks it took before another may take
+ * them (it died). */
+#define HK_SLA_LEASE_MS 30000
+
+struct hk_sla_shell {
+  const struct hk_config *cfg; /* borrowed: the notify lists */
+  const struct hk_sla *sla;    /* borrowed */
+  struct hk_store *st;         /* borrowed */
+  size_t alerts_queued;        /* since init */
+};
+
+/* Borrows everything; nothing to free. */
+void hk_sla_shell_init(struct hk_sla_shell *sh, const struct hk_config *cfg,
+                       const struct hk_sla *sla, struct hk_store *st);
+
+/*
+ * Applies one journey event to the clock of every handoff that listens to
+ * its type, as of now_ms. Applying the same event again changes nothing.
+ * Returns HK_E_UNAVAILABLE (err set) when Redis failed or a clock stayed
+ * contended; the caller leaves the delivery pending.
+ */
+enum hk_err hk_sla_shell_apply(struct hk_sla_shell *sh,
+                               const struct hk_event *ev, int64_t now_ms,
+                               struct hk_error *err) HK_MUST_CHECK;
+
+/*
+ * Re-evaluates the clocks whose warning or deadline came by now_ms (taken
+ * from the due index, at most HK_CAP_BATCH), queuing their alerts. *woken
+ * counts them.
+ */
+enum hk_err hk_sla_shell_tick(struct hk_sla_shell *sh, int64_t now_ms,
+                              size_t *woken,
+                              struct hk_error *err) HK_MUST_CHECK;
+
+/* The alert sender: a thread of its own, with its own Redis connection. */
+struct hk_deliverer;
+
+/* Starts sending the alerts of {prefix}alerts as consumer (copied) of
+ * group "notifiers", with the notifiers of cfg (borrowed: it must outlive
+ * the deliverer). Returns NULL when the thread cannot start. */
+struct hk_deliverer *hk_deliverer_start(const struct hk_config *cfg,
+                                        const char *consumer);
+
+/* Asks the thread to stop after the alert in hand, joins it and frees it.
+ * NULL-safe. */
+void hk_deliverer_stop(struct hk_deliverer *d);
+
+#endif
