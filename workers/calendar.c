@@ -89,8 +89,8 @@
 #define END_MS INT64_C(253402300800000)
 /* How far apart the cache looks at the zone's offset, and by how much the
  * cache's window grows at a time. */
-#define SCAN_STEP (6 * 3600)
-#define GROW_S (366 * DAY_S)
+#define SCAN_STEP INT64_C(21600) /* six hours */
+#define GROW_S (DAY_S * 366)
 
 /* An open span of a weekday in minutes of the local day, from < to <= 1440.
  */
@@ -175,7 +175,7 @@ static int64_t libc_offset(int64_t t) {
     int64_t wall =
         day_number(tm.tm_year + INT64_C(1900), tm.tm_mon + 1, tm.tm_mday) *
             DAY_S +
-        tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
+        INT64_C(3600) * tm.tm_hour + INT64_C(60) * tm.tm_min + tm.tm_sec;
     off = wall - t;
   }
   return off;
@@ -549,16 +549,14 @@ int64_t hk_calendar_between(const struct hk_calendar *c, int64_t a_ms,
     sum = 0;
   } else if (c == NULL) {
     sum = a_ms < 0 && b_ms > INT64_MAX + a_ms ? INT64_MAX : b_ms - a_ms;
-  } else if (!c->open) {
-    sum = 0;
-  } else if (b_ms == HK_NEVER) {
+  } else if (b_ms == HK_NEVER && c->open) {
     sum = HK_NEVER;
   } else {
     int64_t t = a_ms > FIRST_MS ? a_ms : FIRST_MS;
     int64_t end = b_ms < END_MS ? b_ms : END_MS;
     int64_t s;
     int64_t e;
-    while (t < end && next_open(c, t, end, &s, &e)) {
+    while (c->open && t < end && next_open(c, t, end, &s, &e)) {
       sum += (e < end ? e : end) - s;
       t = e;
     }
