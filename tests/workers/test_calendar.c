@@ -21,6 +21,7 @@
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "workers/workers.h"
@@ -45,7 +46,10 @@ static struct hk_calendar *cal(const char *text) {
   size_t i;
   cr_assert_lt(strlen(text), sizeof json);
   for (i = 0; text[i] != '\0'; i++) {
-    json[i] = text[i] == '\'' ? '"' : text[i];
+    json[i] = text[i];
+    if (json[i] == '\'') {
+      json[i] = '"';
+    }
   }
   json[i] = '\0';
   conf = json_loads(json, 0, &jerr);
@@ -432,4 +436,17 @@ Test(calendar, calendar_without_hours_never_opens) {
 
 Test(calendar, free_accepts_null) {
   hk_calendar_free(NULL);
+}
+
+Test(calendar, leaves_the_process_time_zone_as_it_was) {
+  struct hk_calendar *c = cal("{'timezone': 'Asia/Kolkata', 'hours': {" SUNDAY(
+      "['00:00', '24:00']") "}}");
+  cr_assert_eq(setenv("TZ", "America/Los_Angeles", 1), 0);
+  expect_add(c, "2026-01-16T12:28:00Z", 0, "2026-01-17T18:30:00Z");
+  cr_expect_str_eq(getenv("TZ"), "America/Los_Angeles");
+  cr_assert_eq(unsetenv("TZ"), 0);
+  /* Far from what the cache holds, so the zone is read again. */
+  expect_add(c, "2036-01-16T12:28:00Z", 0, "2036-01-19T18:30:00Z");
+  cr_expect_null(getenv("TZ"));
+  hk_calendar_free(c);
 }
