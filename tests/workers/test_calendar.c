@@ -434,6 +434,18 @@ Test(calendar, calendar_without_hours_never_opens) {
   hk_calendar_free(c);
 }
 
+Test(calendar, open_time_past_the_cap_never_comes) {
+  struct hk_calendar *c = cal(OFFICE_UTC);
+  int64_t a = at("2026-01-19T09:00:00Z");
+  /* HK_CAP_CALENDAR_DAYS (3660 days, 522 weeks and 6 days) hold a little
+   * over 522 * 45 = 23490 open hours of this office. */
+  cr_expect_neq(hk_calendar_add(c, a, 23000 * HOUR_MS), HK_NEVER);
+  cr_expect_eq(hk_calendar_add(c, a, 24000 * HOUR_MS), HK_NEVER);
+  cr_expect_eq(hk_calendar_add(c, HK_NEVER, 0), HK_NEVER);
+  cr_expect_eq(hk_calendar_between(c, a, HK_NEVER), HK_NEVER);
+  hk_calendar_free(c);
+}
+
 Test(calendar, free_accepts_null) {
   hk_calendar_free(NULL);
 }
