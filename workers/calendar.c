@@ -93,8 +93,8 @@
 #define SCAN_STEP INT64_C(21600) /* six hours */
 #define GROW_S (DAY_S * 366)
 
-/* An open span of a weekday in minutes of the local day, from < to <= 1440.
- */
+/* An open span of a weekday, in minutes of the local day: 0 <= from < to
+ * <= 1440. */
 struct span {
   int from;
   int to;
@@ -458,14 +458,20 @@ static void read_holidays(struct hk_calendar *c, const json_t *holidays) {
   qsort(c->holidays, c->nholidays, sizeof(int64_t), day_cmp);
 }
 
-/* 1 when name is a zone file of the system's zoneinfo (or $TZDIR). The
- * name is checked as the schema does, so it cannot leave the directory. */
+/*
+ * 1 when name is a zone file of the system's zoneinfo (or $TZDIR). The name
+ * is checked as the schema does, so it cannot leave the directory, and the
+ * file must open with the TZif magic: the zoneinfo folder also holds text
+ * (leapseconds), which glibc would silently take for UTC.
+ */
 static int zone_exists(const char *name) {
   static const char allowed[] = "abcdefghijklmnopqrstuvwxyz"
                                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/_+-";
   const char *dir = getenv("TZDIR");
   char file[512];
   struct stat st;
+  char magic[4];
+  FILE *f = NULL;
   int ok = 0;
   if (dir == NULL || dir[0] == '\0') {
     dir = "/usr/share/zoneinfo";
@@ -473,8 +479,11 @@ static int zone_exists(const char *name) {
   if (name[0] != '\0' && name[0] != '/' && strstr(name, "..") == NULL &&
       name[strspn(name, allowed)] == '\0' &&
       (size_t)snprintf(file, sizeof file, "%s/%s", dir, name) < sizeof file &&
-      stat(file, &st) == 0 && S_ISREG(st.st_mode)) {
-    ok = 1;
+      stat(file, &st) == 0 && S_ISREG(st.st_mode) &&
+      (f = fopen(file, "rb")) != NULL) {
+    ok = fread(magic, 1, sizeof magic, f) == sizeof magic &&
+         memcmp(magic, "TZif", sizeof magic) == 0;
+    (void)fclose(f);
   }
   return ok;
 }

@@ -423,6 +423,8 @@ Test(calendar, unknown_zone_is_a_config_error_naming_the_calendar) {
   /* A folder of the zoneinfo is not a zone. */
   expect_refused("{\"timezone\": \"America\", \"hours\": {}}");
   expect_refused("{\"timezone\": \"../zoneinfo/UTC\", \"hours\": {}}");
+  /* A text file of the zoneinfo folder is not a zone either. */
+  expect_refused("{\"timezone\": \"leapseconds\", \"hours\": {}}");
 }
 
 Test(calendar, calendar_without_hours_never_opens) {
