@@ -851,142 +851,178 @@ static redisReply *replies(struct hk_store *st, size_t n,
   return last;
 }
 
-enum hk_err hk_store_clock_get(struct hk_store *st, const char *handoff,
-                               const char *subject, char **record,
-                               struct hk_error *err) {
-  char *key = clock_key(st, handoff, subject);
-  const char *watch[] = {"WATCH", key};
-  const char *get[] = {"GET", key};
-  redisReply *r;
+enum hk_err hk_store_clocks_get(struct hk_store *st,
+                                const char *const *handoffs,
+                                const char *const *subjects, size_t n,
+                                char **out, struct hk_error *err) {
   enum hk_err rc = HK_E_UNAVAILABLE;
+  char at[300];
 
-  *record = NULL;
-  /* WATCH and GET are sent together: one round trip. A connection that
-   * died with a Redis restart gets one more try, as in command(). */
+  for (size_t i = 0; i < n; i++) {
+    out[i] = NULL;
+  }
+  if (n == 0) {
+    return HK_E_OK;
+  }
+  /* A connection that died with a Redis restart gets one more try, as in
+   * command(). */
   for (int attempt = 0; attempt < 2 && rc != HK_E_OK; attempt++) {
     int reused = st->c != NULL;
+    size_t got = 0;
     if (connect_now(st, err) != HK_E_OK) {
       break;
     }
-    redisAppendCommandArgv(st->c, 2, watch, NULL);
-    redisAppendCommandArgv(st->c, 2, get, NULL);
-    r = replies(st, 2, err);
-    if (r != NULL) {
+    for (size_t i = 0; i < n; i++) {
+      char *key = clock_key(st, handoffs[i], subjects[i]);
+      const char *get[] = {"GET", key};
+      redisAppendCommandArgv(st->c, 2, get, NULL);
+      free(key);
+    }
+    for (; got < n; got++) {
+      void *reply = NULL;
+      redisReply *r;
+      if (redisGetReply(st->c, &reply) != REDIS_OK) {
+        hk_fail(err, HK_E_UNAVAILABLE, "redis at %s: %s",
+                where(st, at, sizeof at), st->c->errstr);
+        drop(st);
+        break;
+      }
+      r = reply;
       if (r->type == REDIS_REPLY_STRING) {
-        *record = hk_xstrndup(r->str, r->len);
+        out[got] = hk_xstrndup(r->str, r->len);
       }
       freeReplyObject(r);
+    }
+    if (got == n) {
       rc = HK_E_OK;
-    } else if (!reused || st->c != NULL) {
-      break;
+    } else {
+      for (size_t i = 0; i < n; i++) {
+        free(out[i]);
+        out[i] = NULL;
+      }
+      if (!reused) {
+        break;
+      }
     }
   }
-  free(key);
   return rc;
 }
 
-enum hk_err hk_store_clock_unwatch(struct hk_store *st, struct hk_error *err) {
-  const char *argv[] = {"UNWATCH"};
-  redisReply *r;
-  if (st->c == NULL) {
-    return HK_E_OK; /* a dropped connection watches nothing */
-  }
-  r = run(st, 1, argv, NULL, err);
-  if (r == NULL) {
-    return HK_E_UNAVAILABLE;
-  }
-  freeReplyObject(r);
-  return HK_E_OK;
-}
+/* KEYS: clock, due, hcount, alerts. ARGV: old ("" when none), new, due
+ * score ("" to remove), due member, number of counters, then name and
+ * delta of each, then the alerts. Returns 1 when written, 0 when the record
+ * was not the old one any more. */
+static const char clock_put_lua[] =
+    "if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end\n"
+    "redis.call('SET', KEYS[1], ARGV[2])\n"
+    "if ARGV[3] == '' then redis.call('ZREM', KEYS[2], ARGV[4])\n"
+    "else redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4]) end\n"
+    "local i = 6\n"
+    "for _ = 1, tonumber(ARGV[5]) do\n"
+    "  redis.call('HINCRBY', KEYS[3], ARGV[i], ARGV[i + 1])\n"
+    "  i = i + 2\n"
+    "end\n"
+    "while i <= #ARGV do\n"
+    "  redis.call('XADD', KEYS[4], '*', 'alert', ARGV[i], 'attempt', '0')\n"
+    "  i = i + 1\n"
+    "end\n"
+    "return 1\n";
 
-enum hk_err hk_store_clock_put(struct hk_store *st,
-                               const struct hk_clock_put *p, int *conflict,
-                               struct hk_error *err) {
+/* Appends the EVAL of one put to the connection's output buffer. */
+static void append_put(struct hk_store *st, const struct hk_clock_put *p) {
   char *key = clock_key(st, p->handoff, p->subject);
+  size_t mlen = strlen(p->handoff) + strlen(p->subject) + 2;
+  char *member = hk_xmalloc(mlen);
   char due[300];
   char hcount[300];
   char alerts[300];
-  char score[24];
-  char *member;
-  size_t mlen = strlen(p->handoff) + strlen(p->subject) + 2;
-  size_t sent = 0;
-  redisReply *r;
-  enum hk_err rc = HK_E_UNAVAILABLE;
+  char score[24] = "";
+  char ncounters[24];
+  char(*deltas)[24] = hk_xcalloc(p->ncounters + 1, sizeof *deltas);
+  struct args a = {NULL, NULL, 0, 0};
+  size_t used = 0;
 
-  *conflict = 0;
-  if (st->c == NULL) {
-    free(key);
-    return hk_fail(err, HK_E_UNAVAILABLE,
-                   "the connection was lost since "
-                   "the clock was read");
-  }
-  member = hk_xmalloc(mlen);
   snprintf(member, mlen, "%s:%s", p->handoff, p->subject);
   snprintf(due, sizeof due, "%sdue", st->conf.prefix);
   snprintf(hcount, sizeof hcount, "%shcount:%s", st->conf.prefix, p->handoff);
   snprintf(alerts, sizeof alerts, "%salerts", st->conf.prefix);
-  {
-    const char *multi[] = {"MULTI"};
-    const char *set[] = {"SET", key, p->record};
-    redisAppendCommandArgv(st->c, 1, multi, NULL);
-    redisAppendCommandArgv(st->c, 3, set, NULL);
-    sent += 2;
-  }
-  if (p->due_ms == HK_STORE_NOT_DUE) {
-    const char *zrem[] = {"ZREM", due, member};
-    redisAppendCommandArgv(st->c, 3, zrem, NULL);
-  } else {
-    const char *zadd[] = {"ZADD", due, score, member};
+  if (p->due_ms != HK_STORE_NOT_DUE) {
     snprintf(score, sizeof score, "%" PRId64, p->due_ms);
-    redisAppendCommandArgv(st->c, 4, zadd, NULL);
   }
-  sent++;
   for (size_t i = 0; i < p->ncounters; i++) {
-    char delta[24];
-    const char *incr[] = {"HINCRBY", hcount, p->counters[i], delta};
+    used += p->deltas[i] != 0;
+  }
+  snprintf(ncounters, sizeof ncounters, "%zu", used);
+  arg_str(&a, "EVAL");
+  arg_str(&a, clock_put_lua);
+  arg_str(&a, "4");
+  arg_str(&a, key);
+  arg_str(&a, due);
+  arg_str(&a, hcount);
+  arg_str(&a, alerts);
+  arg_str(&a, p->old != NULL ? p->old : "");
+  arg_str(&a, p->record);
+  arg_str(&a, score);
+  arg_str(&a, member);
+  arg_str(&a, ncounters);
+  for (size_t i = 0; i < p->ncounters; i++) {
     if (p->deltas[i] == 0) {
       continue;
     }
-    snprintf(delta, sizeof delta, "%" PRId64, p->deltas[i]);
-    redisAppendCommandArgv(st->c, 4, incr, NULL);
-    sent++;
+    snprintf(deltas[i], sizeof deltas[i], "%" PRId64, p->deltas[i]);
+    arg_str(&a, p->counters[i]);
+    arg_str(&a, deltas[i]);
   }
   for (size_t i = 0; i < p->nalerts; i++) {
-    const char *xadd[] = {"XADD",       alerts,    "*", "alert",
-                          p->alerts[i], "attempt", "0"};
-    redisAppendCommandArgv(st->c, 7, xadd, NULL);
-    sent++;
+    arg_str(&a, p->alerts[i]);
   }
-  {
-    const char *exec[] = {"EXEC"};
-    redisAppendCommandArgv(st->c, 1, exec, NULL);
-    sent++;
-  }
-  r = replies(st, sent, err);
-  if (r != NULL) {
-    if (r->type == REDIS_REPLY_NIL) {
-      *conflict = 1;
-      rc = HK_E_OK;
-    } else if (r->type == REDIS_REPLY_ARRAY) {
-      rc = HK_E_OK;
-      for (size_t i = 0; i < r->elements; i++) {
-        if (r->element[i]->type == REDIS_REPLY_ERROR) {
-          hk_fail(err, HK_E_UNAVAILABLE, "writing a clock: %.*s",
-                  (int)r->element[i]->len, r->element[i]->str);
-          rc = HK_E_UNAVAILABLE;
-          break;
-        }
-      }
-    } else {
-      hk_fail(err, HK_E_UNAVAILABLE, "unexpected reply to EXEC");
-    }
-    freeReplyObject(r);
-  } else if (st->c != NULL) {
-    /* A command was refused inside MULTI: EXEC aborted it whole. */
-    drop(st);
-  }
+  redisAppendCommandArgv(st->c, (int)a.n, a.v, a.len);
+  args_fini(&a);
+  free(deltas);
   free(member);
   free(key);
+}
+
+enum hk_err hk_store_clocks_put(struct hk_store *st,
+                                const struct hk_clock_put *p, size_t n,
+                                int *written, struct hk_error *err) {
+  enum hk_err rc = HK_E_OK;
+  char at[300];
+  size_t got = 0;
+
+  for (size_t i = 0; i < n; i++) {
+    written[i] = 0;
+  }
+  if (n == 0) {
+    return HK_E_OK;
+  }
+  /* No second try here: a put whose reply was lost may have been written,
+   * and the caller finds out by reading the record again. */
+  if (connect_now(st, err) != HK_E_OK) {
+    return HK_E_UNAVAILABLE;
+  }
+  for (size_t i = 0; i < n; i++) {
+    append_put(st, &p[i]);
+  }
+  for (; got < n; got++) {
+    void *reply = NULL;
+    redisReply *r;
+    if (redisGetReply(st->c, &reply) != REDIS_OK) {
+      rc = hk_fail(err, HK_E_UNAVAILABLE, "redis at %s: %s",
+                   where(st, at, sizeof at), st->c->errstr);
+      drop(st);
+      break;
+    }
+    r = reply;
+    if (r->type == REDIS_REPLY_INTEGER) {
+      written[got] = r->integer == 1;
+    } else if (rc == HK_E_OK) {
+      rc = hk_fail(err, HK_E_UNAVAILABLE, "writing a clock: %.*s",
+                   r->type == REDIS_REPLY_ERROR ? (int)r->len : 0,
+                   r->type == REDIS_REPLY_ERROR ? r->str : "");
+    }
+    freeReplyObject(r);
+  }
   return rc;
 }
 

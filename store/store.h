@@ -188,31 +188,31 @@ enum hk_err hk_store_dlq_retry(struct hk_store *st, const char *id, int *found,
  *   {prefix}alerts:retry           zset of alerts waiting for their next
  *                                  attempt ("ATTEMPT|JSON"), scored by when
  *
- * A clock changes by optimistic check-and-set: hk_store_clock_get WATCHes
- * the record, the caller computes the new one, hk_store_clock_put writes it
- * with the counter deltas, the due score and the alerts in one MULTI, or
- * reports a conflict (another worker wrote first) so the caller starts
- * over. Nothing is half-written.
+ * A clock changes by optimistic check-and-set, a batch at a time: the
+ * records are read in one pipeline, the caller computes the new ones, and
+ * a Lua script per record writes it, with the counter deltas, the due score
+ * and the alerts, only if the record is still the one read; else it writes
+ * nothing and the caller starts that record over. Nothing is half-written,
+ * and a batch costs two round trips.
  * ------------------------------------------------------------------------- */
 
 #define HK_STORE_ALERT_GROUP "notifiers"
 #define HK_STORE_NOT_DUE INT64_MAX
 
-/* Reads the record of (handoff, subject) and WATCHes it. *record is a new
- * string (caller frees), or NULL when there is none yet. */
-enum hk_err hk_store_clock_get(struct hk_store *st, const char *handoff,
-                               const char *subject, char **record,
-                               struct hk_error *err) HK_MUST_CHECK;
-
-/* Drops the WATCH of hk_store_clock_get when there is nothing to write. */
-enum hk_err hk_store_clock_unwatch(struct hk_store *st,
-                                   struct hk_error *err) HK_MUST_CHECK;
+/* Reads the records of n (handoffs[i], subjects[i]) in one pipeline. out[i]
+ * is a new string (caller frees), or NULL when there is none yet. On
+ * failure every out[i] is NULL. */
+enum hk_err hk_store_clocks_get(struct hk_store *st,
+                                const char *const *handoffs,
+                                const char *const *subjects, size_t n,
+                                char **out, struct hk_error *err) HK_MUST_CHECK;
 
 struct hk_clock_put {
   const char *handoff;
   const char *subject;
-  const char *record;
-  int64_t due_ms;              /* HK_STORE_NOT_DUE: remove from {prefix}due */
+  const char *old;    /* the record as read; NULL when there was none */
+  const char *record; /* the new one */
+  int64_t due_ms;     /* HK_STORE_NOT_DUE: remove from {prefix}due */
   const char *const *counters; /* names of {prefix}hcount:HANDOFF fields */
   const int64_t *deltas;       /* one per counter; zeros are skipped */
   size_t ncounters;
@@ -221,12 +221,14 @@ struct hk_clock_put {
 };
 
 /*
- * Writes p in one MULTI/EXEC after hk_store_clock_get. *conflict is set to
- * 1 (and nothing written) when the record changed since it was read.
+ * Writes the n records in one pipeline, each atomically and only if it is
+ * still p[i].old: written[i] is 1 when it was, 0 when another worker wrote
+ * first (nothing of it was written).
  */
-enum hk_err hk_store_clock_put(struct hk_store *st,
-                               const struct hk_clock_put *p, int *conflict,
-                               struct hk_error *err) HK_MUST_CHECK;
+enum hk_err hk_store_clocks_put(struct hk_store *st,
+                                const struct hk_clock_put *p, size_t n,
+                                int *written,
+                                struct hk_error *err) HK_MUST_CHECK;
 
 /* A list of strings; every one owned. */
 struct hk_strings {

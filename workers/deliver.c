@@ -69,22 +69,21 @@ static enum hk_err deliver_one(struct hk_deliverer *d, struct hk_store *st,
   memset(&rq, 0, sizeof rq);
   snprintf(attempt, sizeof attempt, "%d", e->attempt + 1);
   if (n == NULL || n->url == NULL) {
-    hk_log(HK_LOG_WARN, "alert dropped: notifier disabled or unknown",
-           "alert", a.id, "notifier", name, (const char *)NULL);
+    hk_log(HK_LOG_WARN, "alert dropped: notifier disabled or unknown", "alert",
+           a.id, "notifier", name, (const char *)NULL);
     rc = hk_store_alert_done(st, e->id, err);
     goto out;
   }
   if (a.id == NULL || a.handoff == NULL || a.subject == NULL ||
       a.state == NULL) {
-    rc = hk_store_alert_dead(st, e, "the queued alert is malformed", now,
-                             err);
+    rc = hk_store_alert_dead(st, e, "the queued alert is malformed", now, err);
     goto out;
   }
   if (hk_alert_build(n, &a, now, &rq, &why) == HK_E_OK &&
       hk_alert_send(&rq, n->timeout_ms, &status, &why) == HK_E_OK) {
     snprintf(code, sizeof code, "%ld", status);
-    hk_log(HK_LOG_INFO, "alert sent", "alert", a.id, "notifier", name,
-           "status", code, "attempt", attempt, (const char *)NULL);
+    hk_log(HK_LOG_INFO, "alert sent", "alert", a.id, "notifier", name, "status",
+           code, "attempt", attempt, (const char *)NULL);
     rc = hk_store_alert_done(st, e->id, err);
   } else if (e->attempt < n->retries) {
     int64_t wait = hk_alert_backoff_ms(n, e->attempt + 1);
@@ -95,8 +94,9 @@ static enum hk_err deliver_one(struct hk_deliverer *d, struct hk_store *st,
            why.msg, (const char *)NULL);
     rc = hk_store_alert_retry(st, e, e->attempt + 1, now + wait, err);
   } else {
-    hk_log(HK_LOG_ERROR, "alert not delivered after the last retry; "
-                         "dead-lettered",
+    hk_log(HK_LOG_ERROR,
+           "alert not delivered after the last retry; "
+           "dead-lettered",
            "alert", a.id, "notifier", name, "attempt", attempt, "error",
            why.msg, (const char *)NULL);
     rc = hk_store_alert_dead(st, e, why.msg, now, err);
@@ -120,8 +120,8 @@ static void *run(void *arg) {
     if (backoff > 0) {
       hk_sleep_ms(backoff);
     }
-    rc = hk_store_alerts_read(st, d->consumer, 10, READ_BLOCK_MS,
-                              CLAIM_IDLE_MS, hk_time_now_ms(), &b, &err);
+    rc = hk_store_alerts_read(st, d->consumer, 10, READ_BLOCK_MS, CLAIM_IDLE_MS,
+                              hk_time_now_ms(), &b, &err);
     for (size_t i = 0; rc == HK_E_OK && i < b.n; i++) {
       rc = deliver_one(d, st, &b.items[i], &err);
     }

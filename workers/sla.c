@@ -14,15 +14,16 @@
  * summary of the clocks as last written: their state, whether they started
  * incomplete, and which alerts went out (bit 0 warning, bit 1 breach).
  *
- * A change is read, recomputed and written by optimistic check-and-set:
- * hk_store_clock_get WATCHes the record, and hk_store_clock_put writes the
- * new record, the counter deltas (new summary minus old, per state), the
- * next due time and the alerts in one MULTI, or reports that another worker
- * wrote first, and the whole step starts over. Since a clock is a function
+ * A batch of changes is read, recomputed and written by optimistic
+ * check-and-set: the records are read in one pipeline, and each new record
+ * is written with its counter deltas (new summary minus old, per state),
+ * its next due time and its alerts by one script that first checks the
+ * record is still the one read; a record another worker wrote meanwhile is
+ * read and recomputed again. Since a clock is a function
  * of the set of its events, and the counters move by the difference between
  * the summaries written, any order of events over any number of workers
  * ends in the same clocks and counters. An alert is queued in the same
- * MULTI that records it in the summary, so each goes out once per clock and
+ * script that records it in the summary, so each goes out once per clock and
  * state.
  */
 #include <inttypes.h>
@@ -45,7 +46,7 @@
 #define NCOUNTERS (HK_CLOCK_STATES + 2)
 
 static const char *const counter_names[NCOUNTERS] = {
-    "open",   "at_risk",  "paused",    "met",       "breached",
+    "open",     "at_risk",   "paused",  "met",       "breached",
     "met_late", "cancelled", "started", "incomplete"};
 
 /* ---------------------------------------------------------------------------
@@ -137,9 +138,8 @@ static void make_alerts(const struct hk_sla_shell *sh,
                         const struct hk_handoff *h, const char *subject,
                         const struct hk_clock *c, const char *state,
                         json_t *alerts) {
-  json_t *conf =
-      json_object_get(json_object_get(sh->cfg->doc, "handoffs"),
-                      hk_handoff_name(h));
+  json_t *conf = json_object_get(json_object_get(sh->cfg->doc, "handoffs"),
+                                 hk_handoff_name(h));
   json_t *notify = json_object_get(conf, "notify");
   char *escaped = path_escape(subject);
   size_t n = strlen(escaped) + 16;
@@ -152,13 +152,13 @@ static void make_alerts(const struct hk_sla_shell *sh,
     char id[512];
     json_t *a;
     char *text;
-    snprintf(id, sizeof id, "%s:%s:%" PRId64 ":%s", hk_handoff_name(h),
-             subject, c->started_ms, state);
+    snprintf(id, sizeof id, "%s:%s:%" PRId64 ":%s", hk_handoff_name(h), subject,
+             c->started_ms, state);
     a = json_pack("{s:s, s:O, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "id", id,
                   "notifier", name, "handoff", hk_handoff_name(h), "subject",
                   subject, "state", state, "owner",
-                  c->owner != NULL ? c->owner : hk_handoff_owner(h),
-                  "started", (json_int_t)c->started_ms, "deadline",
+                  c->owner != NULL ? c->owner : hk_handoff_owner(h), "started",
+                  (json_int_t)c->started_ms, "deadline",
                   (json_int_t)c->deadline_ms, "link", link);
     text = a != NULL ? json_dumps(a, JSON_COMPACT) : NULL;
     if (text == NULL) {
@@ -217,134 +217,193 @@ static void evaluate(const struct hk_handoff *h, const json_t *events,
   free(v);
 }
 
+/* One clock record the batch touches, and what becomes of it. */
+struct pair {
+  const struct hk_handoff *h;
+  const char *subject; /* borrowed from the event or the due member */
+  json_t *adds;        /* slim events to add (owned); empty for a tick */
+  char *old;           /* the record as read (owned), or NULL */
+  char *record;        /* the new one (owned), or NULL when unchanged */
+  int64_t due;
+  int64_t deltas[NCOUNTERS];
+  json_t *alerts; /* array of alert JSON strings (owned) */
+  const char **alert_v;
+  int done;
+};
+
+static void pair_reset(struct pair *p) {
+  free(p->old);
+  free(p->record);
+  free(p->alert_v);
+  json_decref(p->alerts);
+  p->old = NULL;
+  p->record = NULL;
+  p->alert_v = NULL;
+  p->alerts = NULL;
+}
+
 /*
- * One round: read (and WATCH) the record, add ev when new, recompute, write
- * back. *done is 0 when another writer came first (start over). Returns
- * HK_E_UNAVAILABLE when Redis failed.
+ * Computes p's new record from p->old and p->adds as of now: the record,
+ * the counter deltas, the due time and the alerts. Leaves p->record NULL
+ * when nothing changes (every event was there already).
  */
-static enum hk_err round_once(struct hk_sla_shell *sh,
-                              const struct hk_handoff *h, const char *subject,
-                              json_t *ev, int64_t now_ms, int *done,
-                              struct hk_error *err) {
-  char *text = NULL;
+static void compute(const struct hk_sla_shell *sh, struct pair *p,
+                    int64_t now_ms) {
   struct record rec;
   struct hk_clocks cs = {NULL, 0};
-  json_t *summary = json_array();
-  json_t *alerts = json_array();
-  int64_t deltas[NCOUNTERS] = {0};
-  const char **alert_v = NULL;
+  json_t *summary;
   json_t *doc;
-  char *out = NULL;
+  int changed = json_array_size(p->adds) == 0; /* a tick re-evaluates */
   size_t i;
   json_t *s;
-  enum hk_err rc;
-  int changed;
 
-  *done = 0;
-  rc = hk_store_clock_get(sh->st, hk_handoff_name(h), subject, &text, err);
-  if (rc != HK_E_OK) {
-    goto out;
-  }
-  record_parse(text, &rec);
-  changed = ev == NULL; /* a tick re-evaluates as of now */
-  if (ev != NULL &&
-      !has_event(rec.events,
-                 json_string_value(json_object_get(ev, "id")))) {
-    json_array_append(rec.events, ev);
-    changed = 1;
+  memset(p->deltas, 0, sizeof p->deltas);
+  p->alerts = json_array();
+  record_parse(p->old, &rec);
+  json_array_foreach(p->adds, i, s) {
+    if (!has_event(rec.events, json_string_value(json_object_get(s, "id")))) {
+      json_array_append(rec.events, s);
+      changed = 1;
+    }
   }
   if (!changed) {
-    rc = hk_store_clock_unwatch(sh->st, err);
-    *done = 1;
     record_fini(&rec);
-    goto out;
+    return;
   }
-  evaluate(h, rec.events, now_ms, &cs);
-
+  evaluate(p->h, rec.events, now_ms, &cs);
+  summary = json_array();
   /* Counters: the old summary out, the new one in. */
   json_array_foreach(rec.summary, i, s) {
     int st = (int)json_integer_value(json_array_get(s, 1));
     if (st >= 0 && st < HK_CLOCK_STATES) {
-      deltas[st]--;
+      p->deltas[st]--;
     }
-    deltas[COUNTER_STARTED]--;
-    deltas[COUNTER_INCOMPLETE] -= json_integer_value(json_array_get(s, 2));
+    p->deltas[COUNTER_STARTED]--;
+    p->deltas[COUNTER_INCOMPLETE] -= json_integer_value(json_array_get(s, 2));
   }
   for (i = 0; i < cs.n; i++) {
     const struct hk_clock *c = &cs.items[i];
     int alerted = alerted_of(rec.summary, c->start_id);
     int incomplete = json_array_size(c->missing) > 0;
     if (c->state == HK_CLOCK_BREACHED && !(alerted & ALERTED_BREACH)) {
-      make_alerts(sh, h, subject, c, "breached", alerts);
+      make_alerts(sh, p->h, p->subject, c, "breached", p->alerts);
       /* A clock found breached at once (a late event) skips the warning. */
       alerted |= ALERTED_BREACH | ALERTED_WARNING;
     } else if (c->state == HK_CLOCK_AT_RISK && !(alerted & ALERTED_WARNING)) {
-      make_alerts(sh, h, subject, c, "at_risk", alerts);
+      make_alerts(sh, p->h, p->subject, c, "at_risk", p->alerts);
       alerted |= ALERTED_WARNING;
     }
-    deltas[c->state]++;
-    deltas[COUNTER_STARTED]++;
-    deltas[COUNTER_INCOMPLETE] += incomplete;
+    p->deltas[c->state]++;
+    p->deltas[COUNTER_STARTED]++;
+    p->deltas[COUNTER_INCOMPLETE] += incomplete;
     json_array_append_new(summary,
                           json_pack("[s, i, i, i]", c->start_id, (int)c->state,
                                     incomplete, alerted));
   }
-  doc = json_pack("{s:O, s:O}", "e", rec.events, "s", summary);
-  out = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+  doc = json_pack("{s:O, s:o}", "e", rec.events, "s", summary);
+  p->record = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
   json_decref(doc);
-  if (out == NULL) {
+  if (p->record == NULL) {
     abort(); /* out of memory: nothing was acknowledged */
   }
-  alert_v = hk_xcalloc(json_array_size(alerts) + 1, sizeof *alert_v);
-  for (i = 0; i < json_array_size(alerts); i++) {
-    alert_v[i] = json_string_value(json_array_get(alerts, i));
+  p->due = next_due(&cs);
+  p->alert_v = hk_xcalloc(json_array_size(p->alerts) + 1, sizeof *p->alert_v);
+  for (i = 0; i < json_array_size(p->alerts); i++) {
+    p->alert_v[i] = json_string_value(json_array_get(p->alerts, i));
   }
-  {
-    struct hk_clock_put p = {
-        .handoff = hk_handoff_name(h),
-        .subject = subject,
-        .record = out,
-        .due_ms = next_due(&cs),
-        .counters = counter_names,
-        .deltas = deltas,
-        .ncounters = NCOUNTERS,
-        .alerts = alert_v,
-        .nalerts = json_array_size(alerts),
-    };
-    int conflict = 0;
-    rc = hk_store_clock_put(sh->st, &p, &conflict, err);
-    *done = rc == HK_E_OK && !conflict;
-    if (*done) {
-      sh->alerts_queued += json_array_size(alerts);
+  hk_clocks_fini(&cs);
+  record_fini(&rec);
+}
+
+/*
+ * Brings every pair to its new record: read the records in one pipeline,
+ * compute, write those that changed in one pipeline, and start over for
+ * those another worker wrote meanwhile. Returns HK_E_UNAVAILABLE when Redis
+ * failed or a record stayed contended for CAS_TRIES rounds.
+ */
+static enum hk_err settle(struct hk_sla_shell *sh, struct pair *pairs, size_t n,
+                          int64_t now_ms, struct hk_error *err) {
+  const char **hs = hk_xcalloc(n + 1, sizeof *hs);
+  const char **ss = hk_xcalloc(n + 1, sizeof *ss);
+  char **olds = hk_xcalloc(n + 1, sizeof *olds);
+  struct hk_clock_put *puts = hk_xcalloc(n + 1, sizeof *puts);
+  struct pair **todo = hk_xcalloc(n + 1, sizeof *todo);
+  int *written = hk_xcalloc(n + 1, sizeof *written);
+  enum hk_err rc = HK_E_OK;
+  int tries = 0;
+
+  for (;;) {
+    size_t m = 0;
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (!pairs[i].done) {
+        pair_reset(&pairs[i]);
+        todo[m] = &pairs[i];
+        hs[m] = hk_handoff_name(pairs[i].h);
+        ss[m] = pairs[i].subject;
+        m++;
+      }
+    }
+    if (m == 0) {
+      break;
+    }
+    if (tries++ == CAS_TRIES) {
+      rc = hk_fail(err, HK_E_UNAVAILABLE,
+                   "%zu clocks changed under %d tries in a row", m, CAS_TRIES);
+      break;
+    }
+    rc = hk_store_clocks_get(sh->st, hs, ss, m, olds, err);
+    if (rc != HK_E_OK) {
+      break;
+    }
+    for (size_t i = 0; i < m; i++) {
+      struct pair *p = todo[i];
+      p->old = olds[i];
+      compute(sh, p, now_ms);
+      if (p->record == NULL) {
+        p->done = 1; /* nothing new */
+        continue;
+      }
+      puts[w] = (struct hk_clock_put){
+          .handoff = hk_handoff_name(p->h),
+          .subject = p->subject,
+          .old = p->old,
+          .record = p->record,
+          .due_ms = p->due,
+          .counters = counter_names,
+          .deltas = p->deltas,
+          .ncounters = NCOUNTERS,
+          .alerts = p->alert_v,
+          .nalerts = json_array_size(p->alerts),
+      };
+      todo[w++] = p;
+    }
+    rc = hk_store_clocks_put(sh->st, puts, w, written, err);
+    if (rc != HK_E_OK) {
+      break;
+    }
+    for (size_t i = 0; i < w; i++) {
+      if (written[i]) {
+        todo[i]->done = 1;
+        sh->alerts_queued += json_array_size(todo[i]->alerts);
+      }
     }
   }
-  record_fini(&rec);
-out:
-  free(alert_v);
-  free(out);
-  free(text);
-  hk_clocks_fini(&cs);
-  json_decref(summary);
-  json_decref(alerts);
+  free(written);
+  free(todo);
+  free(puts);
+  free(olds);
+  free(ss);
+  free(hs);
   return rc;
 }
 
-/* Applies ev (or, when NULL, the passing of time) to one clock record. */
-static enum hk_err update(struct hk_sla_shell *sh, const struct hk_handoff *h,
-                          const char *subject, json_t *ev, int64_t now_ms,
-                          struct hk_error *err) {
-  enum hk_err rc = HK_E_OK;
-  int done = 0;
-  for (int tries = 0; rc == HK_E_OK && !done; tries++) {
-    if (tries == CAS_TRIES) {
-      rc = hk_fail(err, HK_E_UNAVAILABLE,
-                   "the clock of %s for %s changed under %d tries in a row",
-                   hk_handoff_name(h), subject, CAS_TRIES);
-      break;
-    }
-    rc = round_once(sh, h, subject, ev, now_ms, &done, err);
+static void pairs_free(struct pair *pairs, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    pair_reset(&pairs[i]);
+    json_decref(pairs[i].adds);
   }
-  return rc;
+  free(pairs);
 }
 
 /* ---------------------------------------------------------------------------
@@ -360,43 +419,79 @@ void hk_sla_shell_init(struct hk_sla_shell *sh, const struct hk_config *cfg,
 }
 
 enum hk_err hk_sla_shell_apply(struct hk_sla_shell *sh,
-                               const struct hk_event *ev, int64_t now_ms,
-                               struct hk_error *err) {
-  enum hk_err rc = HK_E_OK;
-  for (size_t i = 0; rc == HK_E_OK && i < hk_sla_count(sh->sla); i++) {
-    const struct hk_handoff *h = hk_sla_at(sh->sla, i);
-    json_t *slim;
-    if (!hk_handoff_wants(h, ev->type)) {
-      continue;
+                               const struct hk_event *const *evs, size_t n,
+                               int64_t now_ms, struct hk_error *err) {
+  size_t cap = 16;
+  size_t np = 0;
+  struct pair *pairs = hk_xcalloc(cap, sizeof *pairs);
+  enum hk_err rc;
+
+  /* One pair per (handoff, subject), holding all of the batch's events for
+   * it: a subject's events are applied together. */
+  for (size_t e = 0; e < n; e++) {
+    for (size_t i = 0; i < hk_sla_count(sh->sla); i++) {
+      const struct hk_handoff *h = hk_sla_at(sh->sla, i);
+      struct pair *p = NULL;
+      if (!hk_handoff_wants(h, evs[e]->type)) {
+        continue;
+      }
+      for (size_t k = 0; k < np && p == NULL; k++) {
+        if (pairs[k].h == h && strcmp(pairs[k].subject, evs[e]->subject) == 0) {
+          p = &pairs[k];
+        }
+      }
+      if (p == NULL) {
+        if (np == cap) {
+          cap *= 2;
+          pairs = hk_xrealloc(pairs, cap * sizeof *pairs);
+        }
+        p = &pairs[np++];
+        memset(p, 0, sizeof *p);
+        p->h = h;
+        p->subject = evs[e]->subject;
+        p->adds = json_array();
+      }
+      json_array_append_new(p->adds,
+                            hk_handoff_slim(h, evs[e]->id, evs[e]->type,
+                                            evs[e]->at_ms, evs[e]->attrs));
     }
-    slim = hk_handoff_slim(h, ev->id, ev->type, ev->at_ms, ev->attrs);
-    rc = update(sh, h, ev->subject, slim, now_ms, err);
-    json_decref(slim);
   }
+  rc = settle(sh, pairs, np, now_ms, err);
+  pairs_free(pairs, np);
   return rc;
 }
 
 enum hk_err hk_sla_shell_tick(struct hk_sla_shell *sh, int64_t now_ms,
                               size_t *woken, struct hk_error *err) {
   struct hk_strings due = {NULL, 0};
+  struct pair *pairs = NULL;
+  size_t np = 0;
   enum hk_err rc;
 
   *woken = 0;
   rc = hk_store_due_take(sh->st, now_ms, HK_SLA_LEASE_MS, HK_CAP_BATCH, &due,
                          err);
-  for (size_t i = 0; rc == HK_E_OK && i < due.n; i++) {
-    char *colon = strchr(due.v[i], ':');
-    const struct hk_handoff *h;
-    if (colon == NULL) {
-      continue;
+  if (rc == HK_E_OK && due.n > 0) {
+    pairs = hk_xcalloc(due.n, sizeof *pairs);
+    for (size_t i = 0; i < due.n; i++) {
+      char *colon = strchr(due.v[i], ':');
+      const struct hk_handoff *h;
+      if (colon == NULL) {
+        continue;
+      }
+      *colon = '\0';
+      h = hk_sla_find(sh->sla, due.v[i]);
+      if (h == NULL) {
+        continue; /* a handoff taken out of the config: its lease lapses */
+      }
+      pairs[np].h = h;
+      pairs[np].subject = colon + 1;
+      pairs[np].adds = json_array();
+      np++;
     }
-    *colon = '\0';
-    h = hk_sla_find(sh->sla, due.v[i]);
-    if (h == NULL) {
-      continue; /* a handoff taken out of the config: its lease lapses */
-    }
-    rc = update(sh, h, colon + 1, NULL, now_ms, err);
-    (*woken)++;
+    rc = settle(sh, pairs, np, now_ms, err);
+    *woken = np;
+    pairs_free(pairs, np);
   }
   hk_strings_fini(&due);
   return rc;

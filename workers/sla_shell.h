@@ -27,13 +27,15 @@ void hk_sla_shell_init(struct hk_sla_shell *sh, const struct hk_config *cfg,
                        const struct hk_sla *sla, struct hk_store *st);
 
 /*
- * Applies one journey event to the clock of every handoff that listens to
- * its type, as of now_ms. Applying the same event again changes nothing.
+ * Applies n journey events (borrowed) to the clocks of every handoff that
+ * listens to their types, as of now_ms: the events of one subject together,
+ * two round trips for all. Applying the same events again changes nothing.
  * Returns HK_E_UNAVAILABLE (err set) when Redis failed or a clock stayed
- * contended; the caller leaves the delivery pending.
+ * contended; the caller leaves the deliveries pending.
  */
 enum hk_err hk_sla_shell_apply(struct hk_sla_shell *sh,
-                               const struct hk_event *ev, int64_t now_ms,
+                               const struct hk_event *const *evs, size_t n,
+                               int64_t now_ms,
                                struct hk_error *err) HK_MUST_CHECK;
 
 /*

@@ -92,46 +92,46 @@ struct tally {
   size_t events, ignored, dead, fresh;
 };
 
-/*
- * Maps e and journals what came of it together with its acknowledgement.
- * A delivery the mapping cannot read at all (its source was removed from
- * the config since it was queued) becomes one dead letter: nothing
- * acknowledged is ever dropped. Returns HK_E_UNAVAILABLE when Redis failed;
- * the delivery then stays pending.
- */
-static enum hk_err process(struct hk_store *st, struct hk_sla_shell *sh,
-                           const struct hk_mapper *m, int64_t ttl_s,
-                           const struct hk_entry *e, int claimed,
-                           struct hk_error *err) {
-  struct hk_map_result res = {NULL, 0};
-  struct hk_error merr = {HK_E_OK, ""};
+/* One delivery of the batch, mapped, with the journal items it makes. */
+struct prepared {
+  struct hk_map_result res;
   struct hk_journal_item *items;
-  struct scratch sc = {NULL, 0, 0};
-  struct tally t = {0, 0, 0, 0};
+  size_t n;
+  struct scratch sc;
+  struct tally t;
+};
+
+/*
+ * Maps e into p (fini it with prepared_fini): its events, and the journal
+ * items of every outcome. A delivery the mapping cannot read at all (its
+ * source was removed from the config since it was queued) becomes one dead
+ * letter: nothing acknowledged is ever dropped.
+ */
+static void prepare(const struct hk_mapper *m, const struct hk_entry *e,
+                    struct prepared *p) {
+  struct hk_error merr = {HK_E_OK, ""};
   const char *origin = e->delivery_id[0] != '\0' ? e->delivery_id : e->id;
-  int64_t now_ms = hk_time_now_ms();
-  char nums[5][24];
-  size_t n = 0;
   enum hk_err rc;
 
+  memset(p, 0, sizeof *p);
   rc = hk_map_delivery(m, e->source, e->delivery_id, e->headers, e->body,
-                       e->body_len, e->received_ms, &res, &merr);
-  items = hk_xcalloc(res.n > 0 ? res.n : 1, sizeof *items);
+                       e->body_len, e->received_ms, &p->res, &merr);
+  p->items = hk_xcalloc(p->res.n > 0 ? p->res.n : 1, sizeof *p->items);
   if (rc != HK_E_OK) {
-    struct hk_journal_item *it = &items[n++];
+    struct hk_journal_item *it = &p->items[p->n++];
     it->kind = HK_JOURNAL_DEAD;
-    it->key = fmt(&sc, "d:", e->id, ":0", "");
-    it->counter = fmt(&sc, "dead:", e->source, ":", "(unmapped)");
+    it->key = fmt(&p->sc, "d:", e->id, ":0", "");
+    it->counter = fmt(&p->sc, "dead:", e->source, ":", "(unmapped)");
     it->rule = "";
-    it->reason = merr.msg;
+    it->reason = keep(&p->sc, hk_xstrdup(merr.msg));
     it->ptype = "unknown";
     it->body = e->body;
     it->body_len = e->body_len;
-    t.dead++;
+    p->t.dead++;
   }
-  for (size_t i = 0; rc == HK_E_OK && i < res.n; i++) {
-    const struct hk_map_out *o = &res.items[i];
-    struct hk_journal_item *it = &items[n++];
+  for (size_t i = 0; rc == HK_E_OK && i < p->res.n; i++) {
+    const struct hk_map_out *o = &p->res.items[i];
+    struct hk_journal_item *it = &p->items[p->n++];
     char idx[24];
     snprintf(idx, sizeof idx, ":%zu", i);
     if (o->status == HK_MAP_EVENT) {
@@ -142,47 +142,52 @@ static enum hk_err process(struct hk_store *st, struct hk_sla_shell *sh,
         abort(); /* out of memory: nothing was acknowledged */
       }
       it->kind = HK_JOURNAL_EVENT;
-      it->key = fmt(&sc, "e:", o->ev.id, "", "");
-      it->counter = fmt(&sc, "mapped:", e->source, ":", o->ev.type);
-      it->event = keep(&sc, s);
-      t.events++;
+      it->key = fmt(&p->sc, "e:", o->ev.id, "", "");
+      it->counter = fmt(&p->sc, "mapped:", e->source, ":", o->ev.type);
+      it->event = keep(&p->sc, s);
+      p->t.events++;
     } else if (o->status == HK_MAP_IGNORED) {
       it->kind = HK_JOURNAL_IGNORED;
-      it->key = fmt(&sc, "i:", e->source, ":", fmt(&sc, origin, idx, "", ""));
-      it->counter = fmt(&sc, "ignored:", e->source, ":",
+      it->key =
+          fmt(&p->sc, "i:", e->source, ":", fmt(&p->sc, origin, idx, "", ""));
+      it->counter = fmt(&p->sc, "ignored:", e->source, ":",
                         o->ptype != NULL ? o->ptype : "unknown");
-      t.ignored++;
+      p->t.ignored++;
     } else {
       it->kind = HK_JOURNAL_DEAD;
-      it->key = fmt(&sc, "d:", e->id, idx, "");
+      it->key = fmt(&p->sc, "d:", e->id, idx, "");
       it->counter =
-          fmt(&sc, "dead:", e->source, ":", o->rule != NULL ? o->rule : "");
+          fmt(&p->sc, "dead:", e->source, ":", o->rule != NULL ? o->rule : "");
       it->rule = o->rule;
       it->reason = o->reason;
       it->ptype = o->ptype;
-      it->body = dead_body(&sc, e, o->item, &it->body_len);
-      t.dead++;
+      it->body = dead_body(&p->sc, e, o->item, &it->body_len);
+      p->t.dead++;
       hk_log(HK_LOG_WARN, "dead letter", "id", e->id, "source", e->source,
              "rule", o->rule, "reason", o->reason, (const char *)NULL);
     }
   }
-  /* Clocks first, then the journal with the ack: a worker that dies in
-   * between leaves the delivery pending, and applying its events again
-   * changes nothing. */
-  rc = HK_E_OK;
-  for (size_t i = 0; rc == HK_E_OK && i < res.n; i++) {
-    if (res.items[i].status == HK_MAP_EVENT) {
-      rc = hk_sla_shell_apply(sh, &res.items[i].ev, now_ms, err);
-    }
-  }
+}
+
+static void prepared_fini(struct prepared *p) {
+  free(p->items);
+  scratch_fini(&p->sc);
+  hk_map_result_fini(&p->res);
+}
+
+/* Journals p together with e's acknowledgement and logs the delivery.
+ * Returns HK_E_UNAVAILABLE when Redis failed; e then stays pending. */
+static enum hk_err finish(struct hk_store *st, int64_t ttl_s,
+                          const struct hk_entry *e, struct prepared *p,
+                          int claimed, int64_t now_ms, struct hk_error *err) {
+  char nums[5][24];
+  enum hk_err rc =
+      hk_store_journal(st, e, p->items, p->n, ttl_s, now_ms, &p->t.fresh, err);
   if (rc == HK_E_OK) {
-    rc = hk_store_journal(st, e, items, n, ttl_s, now_ms, &t.fresh, err);
-  }
-  if (rc == HK_E_OK) {
-    snprintf(nums[0], sizeof nums[0], "%zu", t.events);
-    snprintf(nums[1], sizeof nums[1], "%zu", t.ignored);
-    snprintf(nums[2], sizeof nums[2], "%zu", t.dead);
-    snprintf(nums[3], sizeof nums[3], "%zu", n - t.fresh);
+    snprintf(nums[0], sizeof nums[0], "%zu", p->t.events);
+    snprintf(nums[1], sizeof nums[1], "%zu", p->t.ignored);
+    snprintf(nums[2], sizeof nums[2], "%zu", p->t.dead);
+    snprintf(nums[3], sizeof nums[3], "%zu", p->n - p->t.fresh);
     snprintf(nums[4], sizeof nums[4], "%" PRId64, now_ms - e->received_ms);
     hk_log(HK_LOG_INFO, "delivery processed", "id", e->id, "source", e->source,
            "kind", e->kind, "delivery", e->delivery_id, "events", nums[0],
@@ -190,28 +195,56 @@ static enum hk_err process(struct hk_store *st, struct hk_sla_shell *sh,
            "claimed", claimed ? "true" : "false", "lag_ms", nums[4],
            (const char *)NULL);
   }
-  free(items);
-  scratch_fini(&sc);
-  hk_map_result_fini(&res);
   return rc;
 }
 
-/* Processes and acknowledges a batch. Returns HK_E_UNAVAILABLE when an ack
- * failed: the rest stays pending, to be claimed again. */
+/*
+ * Processes and acknowledges a batch: maps every delivery, applies all of
+ * their events to the clocks at once (a subject's events together, two
+ * round trips for the batch), then journals and acknowledges each delivery.
+ * Clocks come first: a worker that dies before an ack leaves the delivery
+ * pending, and applying its events again changes nothing. Returns
+ * HK_E_UNAVAILABLE when Redis failed: the rest stays pending, to be claimed
+ * again.
+ */
 static enum hk_err run_batch(struct hk_store *st, struct hk_sla_shell *sh,
                              const struct hk_mapper *m, int64_t ttl_s,
                              const struct hk_batch *b, int claimed,
                              const struct hk_worker_opts *o,
                              struct hk_error *err) {
+  struct prepared *ps = hk_xcalloc(b->n > 0 ? b->n : 1, sizeof *ps);
+  const struct hk_event **evs;
+  size_t nevs = 0;
+  size_t cap = 0;
+  int64_t now_ms = hk_time_now_ms();
+  enum hk_err rc;
+
   for (size_t i = 0; i < b->n; i++) {
+    prepare(m, &b->items[i], &ps[i]);
+    cap += ps[i].res.n;
+  }
+  evs = hk_xcalloc(cap > 0 ? cap : 1, sizeof *evs);
+  for (size_t i = 0; i < b->n; i++) {
+    for (size_t k = 0; k < ps[i].res.n; k++) {
+      if (ps[i].res.items[k].status == HK_MAP_EVENT) {
+        evs[nevs++] = &ps[i].res.items[k].ev;
+      }
+    }
+  }
+  rc = hk_sla_shell_apply(sh, evs, nevs, now_ms, err);
+  for (size_t i = 0; rc == HK_E_OK && i < b->n; i++) {
     if (o->throttle_ms > 0) {
       hk_sleep_ms(o->throttle_ms);
     }
-    if (process(st, sh, m, ttl_s, &b->items[i], claimed, err) != HK_E_OK) {
-      return HK_E_UNAVAILABLE;
-    }
+    rc =
+        finish(st, ttl_s, &b->items[i], &ps[i], claimed, hk_time_now_ms(), err);
   }
-  return HK_E_OK;
+  for (size_t i = 0; i < b->n; i++) {
+    prepared_fini(&ps[i]);
+  }
+  free(evs);
+  free(ps);
+  return rc == HK_E_OK ? HK_E_OK : HK_E_UNAVAILABLE;
 }
 
 /* intake.dedupe_ttl in seconds (the loader filled the default). */
@@ -248,8 +281,8 @@ static void reload(const struct hk_worker_opts *o, struct hk_mapper **m,
     fresh_sla = hk_sla_new(cfg, &err);
   }
   if (fresh == NULL || fresh_sla == NULL) {
-    hk_log(HK_LOG_ERROR, "reload refused; keeping the running config",
-           "error", err.msg, (const char *)NULL);
+    hk_log(HK_LOG_ERROR, "reload refused; keeping the running config", "error",
+           err.msg, (const char *)NULL);
     hk_mapper_free(fresh);
     hk_config_free(cfg);
     return;

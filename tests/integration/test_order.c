@@ -53,9 +53,8 @@ static const char rules[] =
     " \"offset\": \"-90d\"}}}},";
 
 static const char *const types[] = {
-    "lead.mql",  "lead.mql",   "lead.contacted", "lead.contacted",
-    "lead.lost", "lead.hold",  "lead.back",      "sub.created",
-    "renewal.call", "lead.other"};
+    "lead.mql",  "lead.mql",  "lead.contacted", "lead.contacted", "lead.lost",
+    "lead.hold", "lead.back", "sub.created",    "renewal.call",   "lead.other"};
 
 struct ev {
   int64_t at;

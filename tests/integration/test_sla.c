@@ -106,8 +106,8 @@ static int breached_counted(void) {
   return counter("breached") == want_breached;
 }
 
-Test(sla, late_starts_are_breached_at_once_and_alerted_once,
-     .init = up_ok, .fini = down, .timeout = 60) {
+Test(sla, late_starts_are_breached_at_once_and_alerted_once, .init = up_ok,
+     .fini = down, .timeout = 60) {
   int64_t three_hours_ago = now_ms() - 3 * 3600 * 1000;
   struct hk_received got;
   char sig[200];
@@ -140,8 +140,7 @@ Test(sla, late_starts_are_breached_at_once_and_alerted_once,
       char id[256];
       long long ts;
       cr_assert(idh != NULL && tsh != NULL, "%s", got.head);
-      snprintf(id, sizeof id, "%.*s", (int)strcspn(idh + 12, "\r\n"),
-               idh + 12);
+      snprintf(id, sizeof id, "%.*s", (int)strcspn(idh + 12, "\r\n"), idh + 12);
       ts = atoll(tsh + 19);
       hk_sign(HK_TEST_SECRET, id, ts, got.body, sig, sizeof sig);
       sig_at = strstr(got.head, sig);
@@ -161,8 +160,8 @@ static int met_two(void) {
   return counter("met") == 2;
 }
 
-Test(sla, a_stop_before_the_deadline_is_met_and_alerts_nobody,
-     .init = up_ok, .fini = down, .timeout = 60) {
+Test(sla, a_stop_before_the_deadline_is_met_and_alerts_nobody, .init = up_ok,
+     .fini = down, .timeout = 60) {
   int64_t t = now_ms() - 30 * 60 * 1000;
   /* Company 7: stop posted before start, both in event time order. */
   post_event("lead.contacted", 7, t + 20 * 60 * 1000);
@@ -178,8 +177,8 @@ Test(sla, a_stop_before_the_deadline_is_met_and_alerts_nobody,
                "an alert went out for a met clock");
 }
 
-Test(sla, a_live_clock_is_marked_breached_within_a_second,
-     .init = up_live, .fini = down, .timeout = 60) {
+Test(sla, a_live_clock_is_marked_breached_within_a_second, .init = up_live,
+     .fini = down, .timeout = 60) {
   int64_t start = now_ms();
   struct hk_received got;
   hk_worker_start(0, NULL);
@@ -205,8 +204,8 @@ static int dead_lettered(void) {
   return hk_redis_int("XLEN handoff:dlq") == 1;
 }
 
-Test(sla, a_failing_endpoint_is_retried_then_dead_lettered,
-     .init = up_failing, .fini = down, .timeout = 60) {
+Test(sla, a_failing_endpoint_is_retried_then_dead_lettered, .init = up_failing,
+     .fini = down, .timeout = 60) {
   char cmd[1024];
   char out[2048];
   FILE *f;
