@@ -14,11 +14,15 @@
 
 #include "store/store.h"
 
+/* The Lua scripts run by EVALSHA, loaded once per connection. */
+enum script { SCRIPT_JOURNAL, SCRIPT_CLOCK_PUT, SCRIPT__COUNT };
+
 struct hk_store {
   struct hk_redis_conf conf; /* strings owned */
   redisContext *c;
   char stream[256];
   char stats[256];
+  char sha[SCRIPT__COUNT][41]; /* "" until loaded on this connection */
 };
 
 static char *dup_or_null(const char *s) {
@@ -39,6 +43,7 @@ struct hk_store *hk_store_new(const struct hk_redis_conf *conf) {
 }
 
 static void drop(struct hk_store *st) {
+  memset(st->sha, 0, sizeof st->sha);
   if (st->c != NULL) {
     redisFree(st->c);
     st->c = NULL;
@@ -593,6 +598,56 @@ static const char retry_lua[] =
     "redis.call('XDEL', KEYS[1], ARGV[1])\n"
     "return id\n";
 
+/* KEYS: clock, due, hcount, alerts. ARGV: old ("" when none), new, due
+ * score ("" to remove), due member, number of counters, then name and
+ * delta of each, then the alerts. Returns 1 when written, 0 when the record
+ * was not the old one any more. */
+static const char clock_put_lua[] =
+    "if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end\n"
+    "redis.call('SET', KEYS[1], ARGV[2])\n"
+    "if ARGV[3] == '' then redis.call('ZREM', KEYS[2], ARGV[4])\n"
+    "else redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4]) end\n"
+    "local i = 6\n"
+    "for _ = 1, tonumber(ARGV[5]) do\n"
+    "  redis.call('HINCRBY', KEYS[3], ARGV[i], ARGV[i + 1])\n"
+    "  i = i + 2\n"
+    "end\n"
+    "while i <= #ARGV do\n"
+    "  redis.call('XADD', KEYS[4], '*', 'alert', ARGV[i], 'attempt', '0')\n"
+    "  i = i + 1\n"
+    "end\n"
+    "return 1\n";
+
+static const char *script_text(enum script which) {
+  return which == SCRIPT_JOURNAL ? journal_lua : clock_put_lua;
+}
+
+/*
+ * The SHA-1 by which Redis knows the script, loading it on this connection
+ * first when needed (after a reconnect, Redis may have restarted and lost
+ * its script cache). Returns NULL with err set when Redis failed.
+ */
+static const char *script_sha(struct hk_store *st, enum script which,
+                              struct hk_error *err) {
+  if (st->sha[which][0] == '\0') {
+    const char *argv[] = {"SCRIPT", "LOAD", script_text(which)};
+    redisReply *r = command(st, 3, argv, NULL, err);
+    if (r == NULL) {
+      return NULL;
+    }
+    if (r->type == REDIS_REPLY_STRING && r->len == 40) {
+      memcpy(st->sha[which], r->str, 40);
+      st->sha[which][40] = '\0';
+    }
+    freeReplyObject(r);
+    if (st->sha[which][0] == '\0') {
+      hk_fail(err, HK_E_UNAVAILABLE, "unexpected reply to SCRIPT LOAD");
+      return NULL;
+    }
+  }
+  return st->sha[which];
+}
+
 /* A growing argument vector; strings borrowed unless noted. */
 struct args {
   const char **v;
@@ -622,38 +677,27 @@ static void args_fini(struct args *a) {
   memset(a, 0, sizeof *a);
 }
 
-enum hk_err hk_store_journal(struct hk_store *st, const struct hk_entry *e,
-                             const struct hk_journal_item *items, size_t n,
-                             int64_t ttl_s, int64_t now_ms, size_t *fresh,
-                             struct hk_error *err) {
+/* Appends the EVALSHA of one delivery's journal to the output buffer. */
+static void append_journal(struct hk_store *st, const char *sha,
+                           const struct hk_journal *j, int64_t ttl_s,
+                           int64_t now_ms) {
   static const char kinds[] = {'e', 'i', 'd'};
+  const struct hk_entry *e = j->e;
   char keys[4][300];
-  char seen[300];
   char ttl[24], maxlen[24], now[24], received[24], signed_at[24];
   struct args a = {NULL, NULL, 0, 0};
-  redisReply *r;
-  enum hk_err rc = HK_E_UNAVAILABLE;
 
-  if (fresh != NULL) {
-    *fresh = 0;
-  }
-  if (n > HK_CAP_JOURNAL_ITEMS) {
-    return hk_fail(err, HK_E_INTERNAL, "a delivery made %zu outcomes, over %u",
-                   n, HK_CAP_JOURNAL_ITEMS);
-  }
   snprintf(keys[0], sizeof keys[0], "%sevents", st->conf.prefix);
   snprintf(keys[1], sizeof keys[1], "%sdlq", st->conf.prefix);
   snprintf(keys[2], sizeof keys[2], "%scounts", st->conf.prefix);
   snprintf(keys[3], sizeof keys[3], "%sseen:", st->conf.prefix);
-  snprintf(seen, sizeof seen, "%s", keys[3]);
   snprintf(ttl, sizeof ttl, "%" PRId64, ttl_s > 0 ? ttl_s : 1);
   snprintf(maxlen, sizeof maxlen, "%u", HK_CAP_EVENTS_STREAM);
   snprintf(now, sizeof now, "%" PRId64, now_ms);
   snprintf(received, sizeof received, "%" PRId64, e->received_ms);
   snprintf(signed_at, sizeof signed_at, "%" PRId64, e->signed_ms);
-
-  arg_str(&a, "EVAL");
-  arg_str(&a, journal_lua);
+  arg_str(&a, "EVALSHA");
+  arg_str(&a, sha);
   arg_str(&a, "5");
   arg_str(&a, st->stream);
   arg_str(&a, keys[0]);
@@ -663,7 +707,7 @@ enum hk_err hk_store_journal(struct hk_store *st, const struct hk_entry *e,
   arg_str(&a, HK_STORE_GROUP);
   arg_str(&a, e->id);
   arg_str(&a, ttl);
-  arg_str(&a, seen);
+  arg_str(&a, keys[3]);
   arg_str(&a, maxlen);
   arg_str(&a, now);
   arg_str(&a, e->source);
@@ -672,8 +716,8 @@ enum hk_err hk_store_journal(struct hk_store *st, const struct hk_entry *e,
   arg_str(&a, received);
   arg_str(&a, signed_at);
   arg_str(&a, e->headers != NULL ? e->headers : "{}");
-  for (size_t i = 0; i < n; i++) {
-    const struct hk_journal_item *it = &items[i];
+  for (size_t i = 0; i < j->n; i++) {
+    const struct hk_journal_item *it = &j->items[i];
     arg_add(&a, &kinds[it->kind], 1);
     arg_str(&a, it->key);
     arg_str(&a, it->counter);
@@ -686,19 +730,88 @@ enum hk_err hk_store_journal(struct hk_store *st, const struct hk_entry *e,
       arg_add(&a, it->body, it->body_len);
     }
   }
-  r = command(st, (int)a.n, a.v, a.len, err);
-  if (r != NULL) {
+  redisAppendCommandArgv(st->c, (int)a.n, a.v, a.len);
+  args_fini(&a);
+}
+
+/* One pipelined round of hk_store_journal_many. Returns HK_E_OK, or
+ * HK_E_UNAVAILABLE with err set (the connection dropped after an I/O
+ * error). */
+static enum hk_err journal_round(struct hk_store *st, struct hk_journal *js,
+                                 size_t n, int64_t ttl_s, int64_t now_ms,
+                                 struct hk_error *err) {
+  const char *sha = script_sha(st, SCRIPT_JOURNAL, err);
+  enum hk_err rc = HK_E_OK;
+  char at[300];
+  if (sha == NULL) {
+    return HK_E_UNAVAILABLE;
+  }
+  for (size_t i = 0; i < n; i++) {
+    append_journal(st, sha, &js[i], ttl_s, now_ms);
+  }
+  for (size_t i = 0; i < n; i++) {
+    void *reply = NULL;
+    redisReply *r;
+    if (redisGetReply(st->c, &reply) != REDIS_OK) {
+      rc = hk_fail(err, HK_E_UNAVAILABLE, "redis at %s: %s",
+                   where(st, at, sizeof at), st->c->errstr);
+      drop(st);
+      break;
+    }
+    r = reply;
     if (r->type == REDIS_REPLY_INTEGER) {
-      if (fresh != NULL) {
-        *fresh = (size_t)r->integer;
-      }
-      rc = HK_E_OK;
-    } else {
-      hk_fail(err, HK_E_UNAVAILABLE, "unexpected reply to the journal script");
+      js[i].fresh = (size_t)r->integer;
+    } else if (rc == HK_E_OK) {
+      /* NOSCRIPT after a SCRIPT FLUSH: load it again next time. */
+      rc = hk_fail(err, HK_E_UNAVAILABLE, "the journal script failed: %.*s",
+                   r->type == REDIS_REPLY_ERROR ? (int)r->len : 0,
+                   r->type == REDIS_REPLY_ERROR ? r->str : "");
+      st->sha[SCRIPT_JOURNAL][0] = '\0';
     }
     freeReplyObject(r);
   }
-  args_fini(&a);
+  return rc;
+}
+
+enum hk_err hk_store_journal_many(struct hk_store *st, struct hk_journal *js,
+                                  size_t n, int64_t ttl_s, int64_t now_ms,
+                                  struct hk_error *err) {
+  enum hk_err rc = HK_E_UNAVAILABLE;
+  for (size_t i = 0; i < n; i++) {
+    js[i].fresh = 0;
+    if (js[i].n > HK_CAP_JOURNAL_ITEMS) {
+      return hk_fail(err, HK_E_INTERNAL,
+                     "a delivery made %zu outcomes, over %u", js[i].n,
+                     HK_CAP_JOURNAL_ITEMS);
+    }
+  }
+  if (n == 0) {
+    return HK_E_OK;
+  }
+  /* The journal is idempotent, so a connection that died with a Redis
+   * restart can simply be tried once more. */
+  for (int attempt = 0; attempt < 2 && rc != HK_E_OK; attempt++) {
+    int reused = st->c != NULL;
+    if (connect_now(st, err) != HK_E_OK) {
+      break;
+    }
+    rc = journal_round(st, js, n, ttl_s, now_ms, err);
+    if (rc != HK_E_OK && (!reused || st->c != NULL)) {
+      break;
+    }
+  }
+  return rc;
+}
+
+enum hk_err hk_store_journal(struct hk_store *st, const struct hk_entry *e,
+                             const struct hk_journal_item *items, size_t n,
+                             int64_t ttl_s, int64_t now_ms, size_t *fresh,
+                             struct hk_error *err) {
+  struct hk_journal j = {e, items, n, 0};
+  enum hk_err rc = hk_store_journal_many(st, &j, 1, ttl_s, now_ms, err);
+  if (fresh != NULL) {
+    *fresh = j.fresh;
+  }
   return rc;
 }
 
@@ -908,28 +1021,10 @@ enum hk_err hk_store_clocks_get(struct hk_store *st,
   return rc;
 }
 
-/* KEYS: clock, due, hcount, alerts. ARGV: old ("" when none), new, due
- * score ("" to remove), due member, number of counters, then name and
- * delta of each, then the alerts. Returns 1 when written, 0 when the record
- * was not the old one any more. */
-static const char clock_put_lua[] =
-    "if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end\n"
-    "redis.call('SET', KEYS[1], ARGV[2])\n"
-    "if ARGV[3] == '' then redis.call('ZREM', KEYS[2], ARGV[4])\n"
-    "else redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4]) end\n"
-    "local i = 6\n"
-    "for _ = 1, tonumber(ARGV[5]) do\n"
-    "  redis.call('HINCRBY', KEYS[3], ARGV[i], ARGV[i + 1])\n"
-    "  i = i + 2\n"
-    "end\n"
-    "while i <= #ARGV do\n"
-    "  redis.call('XADD', KEYS[4], '*', 'alert', ARGV[i], 'attempt', '0')\n"
-    "  i = i + 1\n"
-    "end\n"
-    "return 1\n";
 
 /* Appends the EVAL of one put to the connection's output buffer. */
-static void append_put(struct hk_store *st, const struct hk_clock_put *p) {
+static void append_put(struct hk_store *st, const char *sha,
+                       const struct hk_clock_put *p) {
   char *key = clock_key(st, p->handoff, p->subject);
   size_t mlen = strlen(p->handoff) + strlen(p->subject) + 2;
   char *member = hk_xmalloc(mlen);
@@ -953,8 +1048,8 @@ static void append_put(struct hk_store *st, const struct hk_clock_put *p) {
     used += p->deltas[i] != 0;
   }
   snprintf(ncounters, sizeof ncounters, "%zu", used);
-  arg_str(&a, "EVAL");
-  arg_str(&a, clock_put_lua);
+  arg_str(&a, "EVALSHA");
+  arg_str(&a, sha);
   arg_str(&a, "4");
   arg_str(&a, key);
   arg_str(&a, due);
@@ -987,6 +1082,7 @@ enum hk_err hk_store_clocks_put(struct hk_store *st,
                                 const struct hk_clock_put *p, size_t n,
                                 int *written, struct hk_error *err) {
   enum hk_err rc = HK_E_OK;
+  const char *sha;
   char at[300];
   size_t got = 0;
 
@@ -1001,8 +1097,12 @@ enum hk_err hk_store_clocks_put(struct hk_store *st,
   if (connect_now(st, err) != HK_E_OK) {
     return HK_E_UNAVAILABLE;
   }
+  sha = script_sha(st, SCRIPT_CLOCK_PUT, err);
+  if (sha == NULL) {
+    return HK_E_UNAVAILABLE;
+  }
   for (size_t i = 0; i < n; i++) {
-    append_put(st, &p[i]);
+    append_put(st, sha, &p[i]);
   }
   for (; got < n; got++) {
     void *reply = NULL;
@@ -1020,6 +1120,7 @@ enum hk_err hk_store_clocks_put(struct hk_store *st,
       rc = hk_fail(err, HK_E_UNAVAILABLE, "writing a clock: %.*s",
                    r->type == REDIS_REPLY_ERROR ? (int)r->len : 0,
                    r->type == REDIS_REPLY_ERROR ? r->str : "");
+      st->sha[SCRIPT_CLOCK_PUT][0] = '\0';
     }
     freeReplyObject(r);
   }

@@ -145,6 +145,21 @@ enum hk_err hk_store_journal(struct hk_store *st, const struct hk_entry *e,
                              int64_t ttl_s, int64_t now_ms, size_t *fresh,
                              struct hk_error *err) HK_MUST_CHECK;
 
+/* One delivery's journal for hk_store_journal_many; pointers borrowed. */
+struct hk_journal {
+  const struct hk_entry *e;
+  const struct hk_journal_item *items;
+  size_t n;
+  size_t fresh; /* set: the items written */
+};
+
+/* hk_store_journal for n deliveries in one pipeline (one round trip).
+ * Each is atomic on its own; on failure some may be done, and doing them
+ * again changes nothing. */
+enum hk_err hk_store_journal_many(struct hk_store *st, struct hk_journal *js,
+                                  size_t n, int64_t ttl_s, int64_t now_ms,
+                                  struct hk_error *err) HK_MUST_CHECK;
+
 /* One dead letter as listed; fields owned. */
 struct hk_letter {
   char id[HK_STREAM_ID_MAX];

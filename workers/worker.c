@@ -175,33 +175,60 @@ static void prepared_fini(struct prepared *p) {
   hk_map_result_fini(&p->res);
 }
 
-/* Journals p together with e's acknowledgement and logs the delivery.
- * Returns HK_E_UNAVAILABLE when Redis failed; e then stays pending. */
-static enum hk_err finish(struct hk_store *st, int64_t ttl_s,
-                          const struct hk_entry *e, struct prepared *p,
-                          int claimed, int64_t now_ms, struct hk_error *err) {
+/* Logs one journaled delivery. */
+static void log_done(const struct hk_entry *e, const struct prepared *p,
+                     int claimed, int64_t now_ms) {
   char nums[5][24];
-  enum hk_err rc =
-      hk_store_journal(st, e, p->items, p->n, ttl_s, now_ms, &p->t.fresh, err);
-  if (rc == HK_E_OK) {
-    snprintf(nums[0], sizeof nums[0], "%zu", p->t.events);
-    snprintf(nums[1], sizeof nums[1], "%zu", p->t.ignored);
-    snprintf(nums[2], sizeof nums[2], "%zu", p->t.dead);
-    snprintf(nums[3], sizeof nums[3], "%zu", p->n - p->t.fresh);
-    snprintf(nums[4], sizeof nums[4], "%" PRId64, now_ms - e->received_ms);
-    hk_log(HK_LOG_INFO, "delivery processed", "id", e->id, "source", e->source,
-           "kind", e->kind, "delivery", e->delivery_id, "events", nums[0],
-           "ignored", nums[1], "dead", nums[2], "duplicates", nums[3],
-           "claimed", claimed ? "true" : "false", "lag_ms", nums[4],
-           (const char *)NULL);
+  snprintf(nums[0], sizeof nums[0], "%zu", p->t.events);
+  snprintf(nums[1], sizeof nums[1], "%zu", p->t.ignored);
+  snprintf(nums[2], sizeof nums[2], "%zu", p->t.dead);
+  snprintf(nums[3], sizeof nums[3], "%zu", p->n - p->t.fresh);
+  snprintf(nums[4], sizeof nums[4], "%" PRId64, now_ms - e->received_ms);
+  hk_log(HK_LOG_INFO, "delivery processed", "id", e->id, "source", e->source,
+         "kind", e->kind, "delivery", e->delivery_id, "events", nums[0],
+         "ignored", nums[1], "dead", nums[2], "duplicates", nums[3], "claimed",
+         claimed ? "true" : "false", "lag_ms", nums[4], (const char *)NULL);
+}
+
+/*
+ * Journals the prepared deliveries with their acknowledgements: all in one
+ * pipeline, or one at a time with a pause before each when throttled.
+ * Returns HK_E_UNAVAILABLE when Redis failed; what was not acknowledged
+ * stays pending.
+ */
+static enum hk_err journal(struct hk_store *st, int64_t ttl_s,
+                           const struct hk_batch *b, struct prepared *ps,
+                           int claimed, const struct hk_worker_opts *o,
+                           struct hk_error *err) {
+  struct hk_journal *js = hk_xcalloc(b->n > 0 ? b->n : 1, sizeof *js);
+  size_t step = o->throttle_ms > 0 ? 1 : b->n;
+  enum hk_err rc = HK_E_OK;
+
+  for (size_t i = 0; i < b->n; i++) {
+    js[i] = (struct hk_journal){&b->items[i], ps[i].items, ps[i].n, 0};
   }
+  for (size_t i = 0; rc == HK_E_OK && i < b->n; i += step) {
+    int64_t now_ms;
+    size_t n = b->n - i < step ? b->n - i : step;
+    if (o->throttle_ms > 0) {
+      hk_sleep_ms(o->throttle_ms);
+    }
+    now_ms = hk_time_now_ms();
+    rc = hk_store_journal_many(st, &js[i], n, ttl_s, now_ms, err);
+    for (size_t k = i; rc == HK_E_OK && k < i + n; k++) {
+      ps[k].t.fresh = js[k].fresh;
+      log_done(&b->items[k], &ps[k], claimed, now_ms);
+    }
+  }
+  free(js);
   return rc;
 }
 
 /*
  * Processes and acknowledges a batch: maps every delivery, applies all of
  * their events to the clocks at once (a subject's events together, two
- * round trips for the batch), then journals and acknowledges each delivery.
+ * round trips for the batch), then journals and acknowledges the
+ * deliveries (one more).
  * Clocks come first: a worker that dies before an ack leaves the delivery
  * pending, and applying its events again changes nothing. Returns
  * HK_E_UNAVAILABLE when Redis failed: the rest stays pending, to be claimed
@@ -232,12 +259,8 @@ static enum hk_err run_batch(struct hk_store *st, struct hk_sla_shell *sh,
     }
   }
   rc = hk_sla_shell_apply(sh, evs, nevs, now_ms, err);
-  for (size_t i = 0; rc == HK_E_OK && i < b->n; i++) {
-    if (o->throttle_ms > 0) {
-      hk_sleep_ms(o->throttle_ms);
-    }
-    rc =
-        finish(st, ttl_s, &b->items[i], &ps[i], claimed, hk_time_now_ms(), err);
+  if (rc == HK_E_OK) {
+    rc = journal(st, ttl_s, b, ps, claimed, o, err);
   }
   for (size_t i = 0; i < b->n; i++) {
     prepared_fini(&ps[i]);
