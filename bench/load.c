@@ -3,13 +3,14 @@
  * deliveries, as handoff-fcgi would have queued them, so bench/worker can
  * time the worker alone.
  *
- *   bench-load HOST PORT N SUBJECTS [START_MS]
+ *   bench-load HOST PORT N SUBJECTS [START_MS [ID_PREFIX]]
  *
  * Writes N deliveries of the "demo" source (Standard Webhooks), pipelined a
  * thousand at a time. Delivery i is about subject company:(i % SUBJECTS);
  * a subject's deliveries alternate between lead.mql and lead.contacted, one
  * minute apart in event time from START_MS (default: an hour ago), so that
- * every subject's clocks open and stop in turn. Prints the number written.
+ * every subject's clocks open and stop in turn. Delivery ids are
+ * ID_PREFIX (default "msg_") and i. Prints the number written.
  */
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
@@ -26,10 +27,12 @@ int main(int argc, char **argv) {
   long long subjects;
   int64_t start;
   long long done = 0;
+  const char *prefix = argc > 6 ? argv[6] : "msg_";
   struct timespec ts;
 
   if (argc < 5) {
-    fprintf(stderr, "usage: bench-load HOST PORT N SUBJECTS [START_MS]\n");
+    fprintf(stderr,
+            "usage: bench-load HOST PORT N SUBJECTS [START_MS [ID_PREFIX]]\n");
     return 2;
   }
   n = atoll(argv[3]);
@@ -55,7 +58,7 @@ int main(int argc, char **argv) {
       char body[400];
       char id[48];
       char received[24];
-      snprintf(id, sizeof id, "msg_%lld", i);
+      snprintf(id, sizeof id, "%s%lld", prefix, i);
       snprintf(received, sizeof received, "%" PRId64,
                (int64_t)ts.tv_sec * 1000);
       snprintf(body, sizeof body,

@@ -598,17 +598,19 @@ static const char retry_lua[] =
     "redis.call('XDEL', KEYS[1], ARGV[1])\n"
     "return id\n";
 
-/* KEYS: clock, due, hcount, alerts. ARGV: old ("" when none), new, due
- * score ("" to remove), due member, number of counters, then name and
- * delta of each, then the alerts. Returns 1 when written, 0 when the record
- * was not the old one any more. */
+/* KEYS: clocks hash, due, hcount, alerts. ARGV: old ("" when none), new,
+ * due score ("" to remove), due member, the subject, number of counters,
+ * then name and delta of each, then the alerts. Returns 1 when written, 0
+ * when the record was not the old one any more. */
 static const char clock_put_lua[] =
-    "if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end\n"
-    "redis.call('SET', KEYS[1], ARGV[2])\n"
+    "if (redis.call('HGET', KEYS[1], ARGV[5]) or '') ~= ARGV[1] then\n"
+    "  return 0\n"
+    "end\n"
+    "redis.call('HSET', KEYS[1], ARGV[5], ARGV[2])\n"
     "if ARGV[3] == '' then redis.call('ZREM', KEYS[2], ARGV[4])\n"
     "else redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4]) end\n"
-    "local i = 6\n"
-    "for _ = 1, tonumber(ARGV[5]) do\n"
+    "local i = 7\n"
+    "for _ = 1, tonumber(ARGV[6]) do\n"
     "  redis.call('HINCRBY', KEYS[3], ARGV[i], ARGV[i + 1])\n"
     "  i = i + 2\n"
     "end\n"
@@ -923,11 +925,12 @@ enum hk_err hk_store_dlq_retry(struct hk_store *st, const char *id, int *found,
  * SLA clocks
  * ------------------------------------------------------------------------- */
 
-static char *clock_key(const struct hk_store *st, const char *handoff,
-                       const char *subject) {
-  size_t n = strlen(st->conf.prefix) + strlen(handoff) + strlen(subject) + 8;
+/* The hash of a handoff's clock records, one field per subject: a field
+ * costs far less memory than a key of its own. */
+static char *clock_key(const struct hk_store *st, const char *handoff) {
+  size_t n = strlen(st->conf.prefix) + strlen(handoff) + 8;
   char *k = hk_xmalloc(n);
-  snprintf(k, n, "%sclock:%s:%s", st->conf.prefix, handoff, subject);
+  snprintf(k, n, "%sclocks:%s", st->conf.prefix, handoff);
   return k;
 }
 
@@ -986,9 +989,9 @@ enum hk_err hk_store_clocks_get(struct hk_store *st,
       break;
     }
     for (size_t i = 0; i < n; i++) {
-      char *key = clock_key(st, handoffs[i], subjects[i]);
-      const char *get[] = {"GET", key};
-      redisAppendCommandArgv(st->c, 2, get, NULL);
+      char *key = clock_key(st, handoffs[i]);
+      const char *get[] = {"HGET", key, subjects[i]};
+      redisAppendCommandArgv(st->c, 3, get, NULL);
       free(key);
     }
     for (; got < n; got++) {
@@ -1025,7 +1028,7 @@ enum hk_err hk_store_clocks_get(struct hk_store *st,
 /* Appends the EVAL of one put to the connection's output buffer. */
 static void append_put(struct hk_store *st, const char *sha,
                        const struct hk_clock_put *p) {
-  char *key = clock_key(st, p->handoff, p->subject);
+  char *key = clock_key(st, p->handoff);
   size_t mlen = strlen(p->handoff) + strlen(p->subject) + 2;
   char *member = hk_xmalloc(mlen);
   char due[300];
@@ -1059,6 +1062,7 @@ static void append_put(struct hk_store *st, const char *sha,
   arg_str(&a, p->record);
   arg_str(&a, score);
   arg_str(&a, member);
+  arg_str(&a, p->subject);
   arg_str(&a, ncounters);
   for (size_t i = 0; i < p->ncounters; i++) {
     if (p->deltas[i] == 0) {

@@ -191,8 +191,8 @@ enum hk_err hk_store_dlq_retry(struct hk_store *st, const char *id, int *found,
 /* ---------------------------------------------------------------------------
  * SLA clocks and alerts
  *
- *   {prefix}clock:HANDOFF:SUBJECT  string: one handoff's clock record for one
- *                                  subject, in the workers' own format
+ *   {prefix}clocks:HANDOFF         hash: one field per subject, its clock
+ *                                  record in the workers' own format
  *   {prefix}due                    zset of "HANDOFF:SUBJECT" scored by the
  *                                  next instant its clocks change state
  *                                  without an event (a warning, a deadline)

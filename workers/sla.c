@@ -7,12 +7,15 @@
  * this file only reads and writes them. One record per handoff and subject
  * (store.h, "SLA clocks") holds
  *
- *   {"e": [event…], "s": [[start_id, state, incomplete, alerted]…]}
+ *   {"e": [[id, type, at, attrs?]…], "s": [[started, state, incomplete,
+ *    alerted]…]}
  *
  * "e" is every event of the subject the handoff listens to, slimmed to what
- * the handoff reads (hk_handoff_slim) and kept once per id; "s" is the
- * summary of the clocks as last written: their state, whether they started
- * incomplete, and which alerts went out (bit 0 warning, bit 1 breach).
+ * the handoff reads (hk_handoff_slim) and kept once per id, as arrays rather
+ * than objects to keep a million open clocks small; "s" is the summary of
+ * the clocks as last written, by start time: their state, whether they
+ * started incomplete, and which alerts went out (bit 0 warning, bit 1
+ * breach).
  *
  * A batch of changes is read, recomputed and written by optimistic
  * check-and-set: the records are read in one pipeline, and each new record
@@ -84,7 +87,7 @@ static int has_event(const json_t *events, const char *id) {
   size_t i;
   json_t *e;
   json_array_foreach(events, i, e) {
-    const char *x = json_string_value(json_object_get(e, "id"));
+    const char *x = json_string_value(json_array_get(e, 0));
     if (x != NULL && strcmp(x, id) == 0) {
       return 1;
     }
@@ -93,16 +96,31 @@ static int has_event(const json_t *events, const char *id) {
 }
 
 /* The alerted bits the old summary records for the clock started by id. */
-static int alerted_of(const json_t *summary, const char *start_id) {
+static int alerted_of(const json_t *summary, int64_t started_ms) {
   size_t i;
   json_t *s;
   json_array_foreach(summary, i, s) {
-    const char *x = json_string_value(json_array_get(s, 0));
-    if (x != NULL && strcmp(x, start_id) == 0) {
+    if ((int64_t)json_integer_value(json_array_get(s, 0)) == started_ms) {
       return (int)json_integer_value(json_array_get(s, 3));
     }
   }
   return 0;
+}
+
+/* The record's form of a slim event {id, type, at, attrs}: [id, type, at]
+ * and the attrs when there are any. A new reference. */
+static json_t *compact(const json_t *slim) {
+  json_t *attrs = json_object_get(slim, "attrs");
+  json_t *a = json_pack("[O, O, O]", json_object_get(slim, "id"),
+                        json_object_get(slim, "type"),
+                        json_object_get(slim, "at"));
+  if (a == NULL) {
+    abort(); /* out of memory, or a slim event without its members */
+  }
+  if (json_object_size(attrs) > 0) {
+    json_array_append(a, attrs);
+  }
+  return a;
 }
 
 /* ---------------------------------------------------------------------------
@@ -202,10 +220,10 @@ static void evaluate(const struct hk_handoff *h, const json_t *events,
   struct hk_clock_event *v = hk_xcalloc(n > 0 ? n : 1, sizeof *v);
   for (size_t i = 0; i < n; i++) {
     const json_t *e = json_array_get(events, i);
-    v[i].id = json_string_value(json_object_get(e, "id"));
-    v[i].type = json_string_value(json_object_get(e, "type"));
-    v[i].at_ms = (int64_t)json_integer_value(json_object_get(e, "at"));
-    v[i].attrs = json_object_get(e, "attrs");
+    v[i].id = json_string_value(json_array_get(e, 0));
+    v[i].type = json_string_value(json_array_get(e, 1));
+    v[i].at_ms = (int64_t)json_integer_value(json_array_get(e, 2));
+    v[i].attrs = json_array_get(e, 3); /* NULL when none */
     if (v[i].id == NULL) {
       v[i].id = "";
     }
@@ -262,7 +280,7 @@ static void compute(const struct hk_sla_shell *sh, struct pair *p,
   record_parse(p->old, &rec);
   json_array_foreach(p->adds, i, s) {
     if (!has_event(rec.events, json_string_value(json_object_get(s, "id")))) {
-      json_array_append(rec.events, s);
+      json_array_append_new(rec.events, compact(s));
       changed = 1;
     }
   }
@@ -283,7 +301,7 @@ static void compute(const struct hk_sla_shell *sh, struct pair *p,
   }
   for (i = 0; i < cs.n; i++) {
     const struct hk_clock *c = &cs.items[i];
-    int alerted = alerted_of(rec.summary, c->start_id);
+    int alerted = alerted_of(rec.summary, c->started_ms);
     int incomplete = json_array_size(c->missing) > 0;
     if (c->state == HK_CLOCK_BREACHED && !(alerted & ALERTED_BREACH)) {
       make_alerts(sh, p->h, p->subject, c, "breached", p->alerts);
@@ -297,8 +315,8 @@ static void compute(const struct hk_sla_shell *sh, struct pair *p,
     p->deltas[COUNTER_STARTED]++;
     p->deltas[COUNTER_INCOMPLETE] += incomplete;
     json_array_append_new(summary,
-                          json_pack("[s, i, i, i]", c->start_id, (int)c->state,
-                                    incomplete, alerted));
+                          json_pack("[I, i, i, i]", (json_int_t)c->started_ms,
+                                    (int)c->state, incomplete, alerted));
   }
   doc = json_pack("{s:O, s:o}", "e", rec.events, "s", summary);
   p->record = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;

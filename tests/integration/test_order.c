@@ -122,10 +122,13 @@ static char *snapshot(void) {
   return hk_redis_str(
       "EVAL %s 0",
       "local out = {} "
-      "for _, k in ipairs(redis.call('KEYS', 'handoff:clock:*')) do "
-      "  local r = cjson.decode(redis.call('GET', k)) "
-      "  for _, s in ipairs(r.s) do "
-      "    table.insert(out, k .. ' ' .. s[1] .. ' ' .. s[2] .. ' ' .. s[3]) "
+      "for _, k in ipairs(redis.call('KEYS', 'handoff:clocks:*')) do "
+      "  local h = redis.call('HGETALL', k) "
+      "  for i = 1, #h, 2 do "
+      "    for _, s in ipairs(cjson.decode(h[i + 1]).s) do "
+      "      table.insert(out, k .. ' ' .. h[i] .. ' ' .. string.format("
+      "        '%%d %%d %%d', s[1], s[2], s[3])) "
+      "    end "
       "  end "
       "end "
       "for _, k in ipairs(redis.call('KEYS', 'handoff:hcount:*')) do "
