@@ -27,5 +27,9 @@
 #define HK_CAP_SIGNATURES 16u
 /* Deliveries a worker reads or claims in one batch. */
 #define HK_CAP_BATCH 1000u
+/* Deliveries the intake's committer writes in one pipelined batch
+ * (store/commit.c). Waiters past it go in the next batch, so it bounds the
+ * committer's buffers, not the requests in flight. */
+#define HK_CAP_COMMIT_BATCH 256u
 
 #endif
