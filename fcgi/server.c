@@ -6,9 +6,9 @@
  * write the reply, finish. Deliveries go to Redis through one group commit
  * (store/commit.c) that writes the XADDs of all threads together; each
  * thread keeps a connection of its own for the status API. The config,
- * with its committer, is shared by pointer with a reference count, so a
+ * with its group commit, is shared by pointer with a reference count, so a
  * reload (SIGHUP) swaps both while requests in flight finish on the old
- * ones, and the old committer stops once the last of them is done. Stopping
+ * ones, and both are freed once the last of them is done. Stopping
  * (SIGTERM) shuts the listening socket down: the accepts return, requests in
  * hand are finished, threads are joined.
  */
@@ -26,7 +26,7 @@
  * ------------------------------------------------------------------------- */
 struct cfg_ref {
   struct hk_config *cfg;
-  struct hk_commit *commit; /* NULL: each thread writes on its own */
+  struct hk_commit *commit; /* the group commit of this config's Redis */
   unsigned generation;
   int refs; /* guarded by cfg_lock */
 };
@@ -49,7 +49,7 @@ static void cfg_release(struct cfg_ref *r) {
   last = (--r->refs == 0);
   pthread_mutex_unlock(&cfg_lock);
   if (last) {
-    /* No request holds r: nobody waits on its committer any more. */
+    /* No request holds r: nobody is in its group commit any more. */
     hk_commit_free(r->commit);
     hk_config_free(r->cfg);
     free(r);
@@ -62,12 +62,6 @@ void hk_server_set_config(struct hk_config *cfg) {
   struct cfg_ref *old;
   r->cfg = cfg;
   r->commit = hk_commit_new(&cfg->redis);
-  if (r->commit == NULL) {
-    hk_log(HK_LOG_WARN,
-           "cannot start the group commit thread; each request thread "
-           "writes its deliveries itself",
-           (const char *)NULL);
-  }
   r->refs = 1; /* the reference held by cfg_current */
   pthread_mutex_lock(&cfg_lock);
   r->generation = ++generation;
