@@ -29,6 +29,10 @@
 #define HK_CAP_HUBSPOT_BATCH 100u
 /* Deliveries a worker reads or claims in one batch. */
 #define HK_CAP_BATCH 1000u
+/* Deliveries the intake's committer writes in one pipelined batch
+ * (store/commit.c). Waiters past it go in the next batch, so it bounds the
+ * committer's buffers, not the requests in flight. */
+#define HK_CAP_COMMIT_BATCH 256u
 
 /* Journey events kept in the {prefix}events stream (trimmed, about). */
 #define HK_CAP_EVENTS_STREAM 1000000u

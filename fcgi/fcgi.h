@@ -83,10 +83,12 @@ struct hk_req_meta {
 /*
  * Answers one request: routing, intake through webhooks/ and store/, the
  * health endpoints. Logs one line for the outcome. Never fails: every
- * outcome is a reply (fini it).
+ * outcome is a reply (fini it). Deliveries are written through commit (the
+ * group commit, shared by all threads) when it is not NULL, else through
+ * st (this thread's connection), which also serves the health endpoints.
  */
 void hk_fcgi_handle(const struct hk_config *cfg, struct hk_store *st,
-                    const struct hk_request *req,
+                    struct hk_commit *commit, const struct hk_request *req,
                     const struct hk_req_meta *meta, int64_t now_ms,
                     struct hk_reply *out);
 

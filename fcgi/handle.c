@@ -5,7 +5,9 @@
  * route (404/405), size (413), then webhooks/ decides content type (415),
  * signature (401) and shape (400), and only then is the delivery written to
  * Redis; 202 goes out once Redis confirmed the write, 503 with Retry-After
- * when it could not, so the sender retries and nothing is lost.
+ * when it could not, so the sender retries and nothing is lost. The write
+ * goes through the group commit when the shell has one: the request waits
+ * for its own XADD's reply either way.
  */
 #include <stdio.h>
 #include <string.h>
@@ -41,7 +43,7 @@ static void fail(struct hk_reply *out, enum hk_err e, const char *msg,
 }
 
 static void handle_hook(const struct hk_config *cfg, struct hk_store *st,
-                        const struct hk_request *req,
+                        struct hk_commit *commit, const struct hk_request *req,
                         const struct hk_req_meta *meta, const char *name,
                         int64_t now_ms, struct hk_reply *out) {
   const struct hk_source *src = hk_config_source(cfg, name);
@@ -71,7 +73,8 @@ static void handle_hook(const struct hk_config *cfg, struct hk_store *st,
     log_outcome(req, meta, name, out, rc, err.msg, NULL, NULL);
     return;
   }
-  rc = hk_store_enqueue(st, &d, id, &err);
+  rc = commit != NULL ? hk_commit_enqueue(commit, &d, id, &err)
+                      : hk_store_enqueue(st, &d, id, &err);
   if (rc != HK_E_OK) {
     /* The sender gets the contract's words; the log gets Redis's. */
     fail(out, rc, NULL, cfg);
@@ -137,7 +140,7 @@ static void handle_health(const struct hk_config *cfg, struct hk_store *st,
 }
 
 void hk_fcgi_handle(const struct hk_config *cfg, struct hk_store *st,
-                    const struct hk_request *req,
+                    struct hk_commit *commit, const struct hk_request *req,
                     const struct hk_req_meta *meta, int64_t now_ms,
                     struct hk_reply *out) {
   struct hk_route route;
@@ -150,7 +153,7 @@ void hk_fcgi_handle(const struct hk_config *cfg, struct hk_store *st,
   }
   switch (route.id) {
   case HK_ROUTE_HOOK:
-    handle_hook(cfg, st, req, meta, route.param, now_ms, out);
+    handle_hook(cfg, st, commit, req, meta, route.param, now_ms, out);
     break;
   case HK_ROUTE_HEALTHZ: handle_healthz(cfg, st, req, meta, out); break;
   case HK_ROUTE_HEALTH: handle_health(cfg, st, req, meta, out); break;

@@ -3,9 +3,12 @@
  *
  * N threads each loop on FCGX_Accept_r over one listening socket: read the
  * params and the body (capped), hand a struct hk_request to hk_fcgi_handle,
- * write the reply, finish. Every thread owns its Redis connection. The
- * config is shared by pointer with a reference count, so a reload (SIGHUP)
- * swaps it while requests in flight finish on the old one. Stopping
+ * write the reply, finish. Deliveries go to Redis through one group commit
+ * (store/commit.c) that writes the XADDs of all threads together; each
+ * thread keeps a connection of its own for the status API. The config,
+ * with its group commit, is shared by pointer with a reference count, so a
+ * reload (SIGHUP) swaps both while requests in flight finish on the old
+ * ones, and both are freed once the last of them is done. Stopping
  * (SIGTERM) shuts the listening socket down: the accepts return, requests in
  * hand are finished, threads are joined.
  */
@@ -23,6 +26,7 @@
  * ------------------------------------------------------------------------- */
 struct cfg_ref {
   struct hk_config *cfg;
+  struct hk_commit *commit; /* the group commit of this config's Redis */
   unsigned generation;
   int refs; /* guarded by cfg_lock */
 };
@@ -45,6 +49,8 @@ static void cfg_release(struct cfg_ref *r) {
   last = (--r->refs == 0);
   pthread_mutex_unlock(&cfg_lock);
   if (last) {
+    /* No request holds r: nobody is in its group commit any more. */
+    hk_commit_free(r->commit);
     hk_config_free(r->cfg);
     free(r);
   }
@@ -55,6 +61,7 @@ void hk_server_set_config(struct hk_config *cfg) {
   struct cfg_ref *r = hk_xcalloc(1, sizeof *r);
   struct cfg_ref *old;
   r->cfg = cfg;
+  r->commit = hk_commit_new(&cfg->redis);
   r->refs = 1; /* the reference held by cfg_current */
   pthread_mutex_lock(&cfg_lock);
   r->generation = ++generation;
@@ -136,7 +143,7 @@ static int read_body(FCGX_Request *fr, struct hk_buf *b) {
 }
 
 static void serve_one(FCGX_Request *fr, const struct hk_config *cfg,
-                      struct hk_store *st) {
+                      struct hk_store *st, struct hk_commit *commit) {
   struct hk_header headers[HK_CAP_HEADERS];
   char names[HK_CAP_HEADERS][64];
   struct hk_request req;
@@ -176,7 +183,7 @@ static void serve_one(FCGX_Request *fr, const struct hk_config *cfg,
   req.body = body.data != NULL ? body.data : "";
   req.body_len = body.len;
 
-  hk_fcgi_handle(cfg, st, &req, &meta, hk_time_now_ms(), &reply);
+  hk_fcgi_handle(cfg, st, commit, &req, &meta, hk_time_now_ms(), &reply);
 
   hlen = hk_reply_head(&reply, head, sizeof head);
   FCGX_PutStr(head, (int)hlen, fr->out);
@@ -212,7 +219,7 @@ static void *worker_main(void *arg) {
       st = hk_store_new(&r->cfg->redis);
       generation = r->generation;
     }
-    serve_one(&fr, r->cfg, st);
+    serve_one(&fr, r->cfg, st, r->commit);
     FCGX_Finish_r(&fr);
     cfg_release(r);
   }

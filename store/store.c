@@ -181,18 +181,20 @@ enum hk_err hk_store_ping(struct hk_store *st, struct hk_error *err) {
   return HK_E_OK;
 }
 
-enum hk_err hk_store_enqueue(struct hk_store *st, const struct hk_delivery *d,
-                             char id[HK_STREAM_ID_MAX], struct hk_error *err) {
-  char received[24];
-  char signed_at[24];
-  const char *argv[17];
-  size_t lens[17];
-  int n = 0;
-  redisReply *r;
-  enum hk_err rc = HK_E_UNAVAILABLE;
+/* ---------------------------------------------------------------------------
+ * Writing deliveries: one XADD, or many pipelined on one connection
+ * ------------------------------------------------------------------------- */
 
-  snprintf(received, sizeof received, "%" PRId64, d->received_ms);
-  snprintf(signed_at, sizeof signed_at, "%" PRId64, d->signed_ms);
+#define XADD_ARGC 17
+
+/* The XADD of one delivery. The two timestamps are printed into the
+ * caller's buffers, which must live as long as argv. */
+static void xadd_args(const struct hk_store *st, const struct hk_delivery *d,
+                      char received[24], char signed_at[24],
+                      const char *argv[XADD_ARGC], size_t lens[XADD_ARGC]) {
+  int n = 0;
+  snprintf(received, 24, "%" PRId64, d->received_ms);
+  snprintf(signed_at, 24, "%" PRId64, d->signed_ms);
 #define ARG(s, l) (argv[n] = (s), lens[n] = (l), n++)
   ARG("XADD", 4);
   ARG(st->stream, strlen(st->stream));
@@ -212,21 +214,97 @@ enum hk_err hk_store_enqueue(struct hk_store *st, const struct hk_delivery *d,
   ARG("body", 4);
   ARG(d->body, d->body_len);
 #undef ARG
-  r = command(st, n, argv, lens, err);
-  if (r == NULL) {
-    goto out;
+}
+
+/* Sets one item's outcome from its XADD reply. An error reply fails that
+ * item only: the replies stay in step with the commands. */
+static void xadd_outcome(const struct hk_store *st, struct hk_store_xadd *x,
+                         const redisReply *r) {
+  char at[300];
+  if (r->type == REDIS_REPLY_ERROR) {
+    x->rc = hk_fail(&x->err, HK_E_UNAVAILABLE, "redis at %s answered: %.*s",
+                    where(st, at, sizeof at), (int)r->len, r->str);
+  } else if (r->type != REDIS_REPLY_STRING || r->len >= HK_STREAM_ID_MAX) {
+    x->rc = hk_fail(&x->err, HK_E_UNAVAILABLE, "unexpected reply to XADD");
+  } else {
+    memcpy(x->id, r->str, r->len);
+    x->id[r->len] = '\0';
+    x->rc = HK_E_OK;
   }
-  if (r->type != REDIS_REPLY_STRING || r->len >= HK_STREAM_ID_MAX) {
-    hk_fail(err, HK_E_UNAVAILABLE, "unexpected reply to XADD");
-    goto out_reply;
+}
+
+/* Appends the XADDs of items[from, n) to the output buffer, then reads
+ * their replies in order; hiredis writes the whole buffer before the first
+ * read, so the batch costs one round trip. Returns the index of the first
+ * item whose fate is unknown (n when every item got its reply); on an I/O
+ * error err is set and the connection dropped. */
+static size_t pipeline(struct hk_store *st, struct hk_store_xadd **items,
+                       size_t from, size_t n, struct hk_error *err) {
+  char at[300];
+  for (size_t i = from; i < n; i++) {
+    char received[24];
+    char signed_at[24];
+    const char *argv[XADD_ARGC];
+    size_t lens[XADD_ARGC];
+    xadd_args(st, items[i]->d, received, signed_at, argv, lens);
+    if (redisAppendCommandArgv(st->c, XADD_ARGC, argv, lens) != REDIS_OK) {
+      hk_fail(err, HK_E_UNAVAILABLE, "redis at %s: cannot queue XADD",
+              where(st, at, sizeof at));
+      drop(st);
+      return from;
+    }
   }
-  memcpy(id, r->str, r->len);
-  id[r->len] = '\0';
-  rc = HK_E_OK;
-out_reply:
-  freeReplyObject(r);
-out:
-  return rc;
+  for (size_t i = from; i < n; i++) {
+    void *reply = NULL;
+    if (redisGetReply(st->c, &reply) != REDIS_OK) {
+      hk_fail(err, HK_E_UNAVAILABLE, "redis at %s: %s",
+              where(st, at, sizeof at), st->c->errstr);
+      drop(st);
+      return i;
+    }
+    xadd_outcome(st, items[i], reply);
+    freeReplyObject(reply);
+  }
+  return n;
+}
+
+void hk_store_enqueue_many(struct hk_store *st, struct hk_store_xadd **items,
+                           size_t n) {
+  struct hk_error err = {HK_E_OK, ""};
+  int reused = st->c != NULL;
+  size_t done = 0;
+  if (n == 0) {
+    return;
+  }
+  if (connect_now(st, &err) == HK_E_OK) {
+    done = pipeline(st, items, 0, n, &err);
+    /* As in command(): a connection opened before may have died with a
+     * Redis restart. The items answered before the error are settled; the
+     * rest get one more try on a fresh connection. */
+    if (done < n && reused && st->c == NULL &&
+        connect_now(st, &err) == HK_E_OK) {
+      done = pipeline(st, items, done, n, &err);
+    }
+  }
+  for (size_t i = done; i < n; i++) {
+    items[i]->rc = HK_E_UNAVAILABLE;
+    items[i]->err = err;
+  }
+}
+
+enum hk_err hk_store_enqueue(struct hk_store *st, const struct hk_delivery *d,
+                             char id[HK_STREAM_ID_MAX], struct hk_error *err) {
+  struct hk_store_xadd x;
+  struct hk_store_xadd *one = &x;
+  memset(&x, 0, sizeof x);
+  x.d = d;
+  hk_store_enqueue_many(st, &one, 1);
+  if (x.rc == HK_E_OK) {
+    memcpy(id, x.id, sizeof x.id);
+  } else if (err != NULL) {
+    *err = x.err;
+  }
+  return x.rc;
 }
 
 enum hk_err hk_store_group_ensure(struct hk_store *st, struct hk_error *err) {

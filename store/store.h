@@ -326,4 +326,57 @@ enum hk_err hk_store_queue_stats(struct hk_store *st,
                                  struct hk_queue_stats *out,
                                  struct hk_error *err) HK_MUST_CHECK;
 
+/* ===========================================================================
+ * Group commit of intake (store/commit.c)
+ *
+ * A request thread that does its own blocking XADD pays a whole Redis round
+ * trip, and Redis a whole read and write, per delivery. A struct hk_commit
+ * instead owns one connection shared by all request threads: each queues
+ * its delivery and waits; one committer at a time (the request thread that
+ * found no batch on the wire, see commit.c) takes everything queued,
+ * pipelines the XADDs in one write, reads the replies in order and wakes
+ * each waiter with its own outcome. Nothing waits on a timer: while one
+ * batch is on the wire the next gathers, so under load batches grow by
+ * themselves and when idle a lone delivery goes out at once.
+ * ======================================================================== */
+
+/* One XADD of a batch: d is borrowed; id, rc and err are written. */
+struct hk_store_xadd {
+  const struct hk_delivery *d;
+  char id[HK_STREAM_ID_MAX];
+  enum hk_err rc;
+  struct hk_error err;
+};
+
+/*
+ * Writes the n deliveries with pipelined XADDs on st's connection and sets
+ * every item's rc: HK_E_OK with its stream id once Redis confirmed that
+ * XADD, HK_E_UNAVAILABLE with err otherwise. Reconnects and retries like
+ * the other calls; an item whose reply was lost may be written twice.
+ */
+void hk_store_enqueue_many(struct hk_store *st, struct hk_store_xadd **items,
+                           size_t n);
+
+struct hk_commit;
+
+/* A new group commit for conf (copied); it starts no thread and connects
+ * lazily. Never NULL. */
+struct hk_commit *hk_commit_new(const struct hk_redis_conf *conf);
+
+/* NULL-safe. Call it only once no thread is in, or can call,
+ * hk_commit_enqueue on c. */
+void hk_commit_free(struct hk_commit *c);
+
+/*
+ * Like hk_store_enqueue, from any number of threads at once: queues d
+ * (borrowed until the return) for the next batch and waits for its outcome,
+ * writing that batch itself when no other is on the wire. Returns HK_E_OK
+ * with id set only once Redis confirmed this delivery's XADD;
+ * HK_E_UNAVAILABLE with err set when Redis could not be reached or refused
+ * it.
+ */
+enum hk_err hk_commit_enqueue(struct hk_commit *c, const struct hk_delivery *d,
+                              char id[HK_STREAM_ID_MAX],
+                              struct hk_error *err) HK_MUST_CHECK;
+
 #endif
