@@ -67,7 +67,7 @@ int main(int argc, char **argv) {
                "\"lead%lld@example.com\",\"segment\":\"%s\",\"owner\":"
                "\"sdr-%lld\"}}",
                round % 2 == 0 ? "lead.mql" : "lead.contacted",
-               start + round * 60000, subject, subject,
+               (int64_t)(start + round * 60000), subject, subject,
                subject % 5 == 0 ? "enterprise" : "smb", subject % 7);
       redisAppendCommand(c,
                          "XADD handoff:intake * source demo kind "
