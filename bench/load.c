@@ -38,8 +38,7 @@ int main(int argc, char **argv) {
   n = atoll(argv[3]);
   subjects = atoll(argv[4]);
   clock_gettime(CLOCK_REALTIME, &ts);
-  start = argc > 5 ? atoll(argv[5])
-                   : ((int64_t)ts.tv_sec - 3600) * 1000;
+  start = argc > 5 ? atoll(argv[5]) : ((int64_t)ts.tv_sec - 3600) * 1000;
   if (n <= 0 || subjects <= 0) {
     fprintf(stderr, "bench-load: N and SUBJECTS must be positive\n");
     return 2;

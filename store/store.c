@@ -677,7 +677,8 @@ static const char retry_lua[] =
     "return id\n";
 
 /* KEYS: clocks hash, due, hcount, alerts. ARGV: old ("" when none), new,
- * due score ("" to remove), due member, the subject, number of counters,
+ * due score ("" to remove), due member (the subject), the subject, number
+ * of counters,
  * then name and delta of each, then the alerts. Returns 1 when written, 0
  * when the record was not the old one any more. */
 static const char clock_put_lua[] =
@@ -1102,13 +1103,10 @@ enum hk_err hk_store_clocks_get(struct hk_store *st,
   return rc;
 }
 
-
 /* Appends the EVAL of one put to the connection's output buffer. */
 static void append_put(struct hk_store *st, const char *sha,
                        const struct hk_clock_put *p) {
   char *key = clock_key(st, p->handoff);
-  size_t mlen = strlen(p->handoff) + strlen(p->subject) + 2;
-  char *member = hk_xmalloc(mlen);
   char due[300];
   char hcount[300];
   char alerts[300];
@@ -1118,8 +1116,7 @@ static void append_put(struct hk_store *st, const char *sha,
   struct args a = {NULL, NULL, 0, 0};
   size_t used = 0;
 
-  snprintf(member, mlen, "%s:%s", p->handoff, p->subject);
-  snprintf(due, sizeof due, "%sdue", st->conf.prefix);
+  snprintf(due, sizeof due, "%sdue:%s", st->conf.prefix, p->handoff);
   snprintf(hcount, sizeof hcount, "%shcount:%s", st->conf.prefix, p->handoff);
   snprintf(alerts, sizeof alerts, "%salerts", st->conf.prefix);
   if (p->due_ms != HK_STORE_NOT_DUE) {
@@ -1139,7 +1136,7 @@ static void append_put(struct hk_store *st, const char *sha,
   arg_str(&a, p->old != NULL ? p->old : "");
   arg_str(&a, p->record);
   arg_str(&a, score);
-  arg_str(&a, member);
+  arg_str(&a, p->subject);
   arg_str(&a, p->subject);
   arg_str(&a, ncounters);
   for (size_t i = 0; i < p->ncounters; i++) {
@@ -1156,7 +1153,6 @@ static void append_put(struct hk_store *st, const char *sha,
   redisAppendCommandArgv(st->c, (int)a.n, a.v, a.len);
   args_fini(&a);
   free(deltas);
-  free(member);
   free(key);
 }
 
@@ -1218,69 +1214,124 @@ void hk_strings_fini(struct hk_strings *s) {
   s->n = 0;
 }
 
-/* KEYS: due. ARGV: now, lease until, count. */
+/* KEYS: the due index of each handoff. ARGV: now, lease until, count, then
+ * the handoffs' names. Returns "HANDOFF:SUBJECT" of each member taken. */
 static const char due_take_lua[] =
-    "local m = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1],\n"
-    "  'LIMIT', 0, tonumber(ARGV[3]))\n"
-    "for _, x in ipairs(m) do redis.call('ZADD', KEYS[1], ARGV[2], x) end\n"
-    "return m\n";
+    "local out = {}\n"
+    "local left = tonumber(ARGV[3])\n"
+    "for k = 1, #KEYS do\n"
+    "  if left <= 0 then break end\n"
+    "  local m = redis.call('ZRANGEBYSCORE', KEYS[k], '-inf', ARGV[1],\n"
+    "    'LIMIT', 0, left)\n"
+    "  for _, x in ipairs(m) do\n"
+    "    redis.call('ZADD', KEYS[k], ARGV[2], x)\n"
+    "    table.insert(out, ARGV[3 + k] .. ':' .. x)\n"
+    "  end\n"
+    "  left = left - #m\n"
+    "end\n"
+    "return out\n";
 
-enum hk_err hk_store_due_take(struct hk_store *st, int64_t now_ms,
-                              int64_t lease_ms, size_t count,
-                              struct hk_strings *out, struct hk_error *err) {
-  char due[300];
+/* KEYS: the due index of each handoff. Returns the earliest score, or
+ * false when every index is empty. */
+static const char due_next_lua[] =
+    "local best = false\n"
+    "for k = 1, #KEYS do\n"
+    "  local r = redis.call('ZRANGE', KEYS[k], 0, 0, 'WITHSCORES')\n"
+    "  if #r == 2 and (not best or tonumber(r[2]) < best) then\n"
+    "    best = tonumber(r[2])\n"
+    "  end\n"
+    "end\n"
+    "if best then return tostring(best) end\n"
+    "return false\n";
+
+/* The arguments EVAL script NKEYS due:H… then extra, then the names. */
+static void due_args(struct hk_store *st, struct args *a, const char *script,
+                     const char *const *handoffs, size_t nh, char (*keys)[300],
+                     char *nkeys, const char *const *extra, size_t nextra,
+                     int names) {
+  snprintf(nkeys, 24, "%zu", nh);
+  arg_str(a, "EVAL");
+  arg_str(a, script);
+  arg_str(a, nkeys);
+  for (size_t i = 0; i < nh; i++) {
+    snprintf(keys[i], sizeof keys[i], "%sdue:%s", st->conf.prefix, handoffs[i]);
+    arg_str(a, keys[i]);
+  }
+  for (size_t i = 0; i < nextra; i++) {
+    arg_str(a, extra[i]);
+  }
+  for (size_t i = 0; names && i < nh; i++) {
+    arg_str(a, handoffs[i]);
+  }
+}
+
+enum hk_err hk_store_due_take(struct hk_store *st, const char *const *handoffs,
+                              size_t nh, int64_t now_ms, int64_t lease_ms,
+                              size_t count, struct hk_strings *out,
+                              struct hk_error *err) {
   char now[24];
   char until[24];
   char cnt[24];
-  const char *argv[7];
+  char nkeys[24];
+  char(*keys)[300] = hk_xcalloc(nh + 1, sizeof *keys);
+  const char *extra[3] = {now, until, cnt};
+  struct args a = {NULL, NULL, 0, 0};
   redisReply *r;
+  enum hk_err rc = HK_E_OK;
 
   out->v = NULL;
   out->n = 0;
-  snprintf(due, sizeof due, "%sdue", st->conf.prefix);
-  snprintf(now, sizeof now, "%" PRId64, now_ms);
-  snprintf(until, sizeof until, "%" PRId64, now_ms + lease_ms);
-  snprintf(cnt, sizeof cnt, "%zu", count);
-  argv[0] = "EVAL";
-  argv[1] = due_take_lua;
-  argv[2] = "1";
-  argv[3] = due;
-  argv[4] = now;
-  argv[5] = until;
-  argv[6] = cnt;
-  r = command(st, 7, argv, NULL, err);
-  if (r == NULL) {
-    return HK_E_UNAVAILABLE;
-  }
-  if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
-    out->v = hk_xcalloc(r->elements, sizeof *out->v);
-    for (size_t i = 0; i < r->elements; i++) {
-      if (r->element[i]->type == REDIS_REPLY_STRING) {
-        out->v[out->n++] = hk_xstrndup(r->element[i]->str, r->element[i]->len);
+  if (nh > 0) {
+    snprintf(now, sizeof now, "%" PRId64, now_ms);
+    snprintf(until, sizeof until, "%" PRId64, now_ms + lease_ms);
+    snprintf(cnt, sizeof cnt, "%zu", count);
+    due_args(st, &a, due_take_lua, handoffs, nh, keys, nkeys, extra, 3, 1);
+    r = command(st, (int)a.n, a.v, a.len, err);
+    if (r == NULL) {
+      rc = HK_E_UNAVAILABLE;
+    } else {
+      if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
+        out->v = hk_xcalloc(r->elements, sizeof *out->v);
+        for (size_t i = 0; i < r->elements; i++) {
+          if (r->element[i]->type == REDIS_REPLY_STRING) {
+            out->v[out->n++] =
+                hk_xstrndup(r->element[i]->str, r->element[i]->len);
+          }
+        }
       }
+      freeReplyObject(r);
     }
   }
-  freeReplyObject(r);
-  return HK_E_OK;
+  args_fini(&a);
+  free(keys);
+  return rc;
 }
 
-enum hk_err hk_store_due_next(struct hk_store *st, int64_t *next_ms,
+enum hk_err hk_store_due_next(struct hk_store *st, const char *const *handoffs,
+                              size_t nh, int64_t *next_ms,
                               struct hk_error *err) {
-  char due[300];
-  const char *argv[] = {"ZRANGE", due, "0", "0", "WITHSCORES"};
+  char nkeys[24];
+  char(*keys)[300] = hk_xcalloc(nh + 1, sizeof *keys);
+  struct args a = {NULL, NULL, 0, 0};
   redisReply *r;
-  snprintf(due, sizeof due, "%sdue", st->conf.prefix);
+  enum hk_err rc = HK_E_OK;
+
   *next_ms = HK_STORE_NOT_DUE;
-  r = command(st, 5, argv, NULL, err);
-  if (r == NULL) {
-    return HK_E_UNAVAILABLE;
+  if (nh > 0) {
+    due_args(st, &a, due_next_lua, handoffs, nh, keys, nkeys, NULL, 0, 0);
+    r = command(st, (int)a.n, a.v, a.len, err);
+    if (r == NULL) {
+      rc = HK_E_UNAVAILABLE;
+    } else {
+      if (r->type == REDIS_REPLY_STRING) {
+        *next_ms = strtoll(r->str, NULL, 10);
+      }
+      freeReplyObject(r);
+    }
   }
-  if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-      r->element[1]->type == REDIS_REPLY_STRING) {
-    *next_ms = strtoll(r->element[1]->str, NULL, 10);
-  }
-  freeReplyObject(r);
-  return HK_E_OK;
+  args_fini(&a);
+  free(keys);
+  return rc;
 }
 
 enum hk_err hk_store_counters(struct hk_store *st, const char *handoff,

@@ -193,8 +193,8 @@ enum hk_err hk_store_dlq_retry(struct hk_store *st, const char *id, int *found,
  *
  *   {prefix}clocks:HANDOFF         hash: one field per subject, its clock
  *                                  record in the workers' own format
- *   {prefix}due                    zset of "HANDOFF:SUBJECT" scored by the
- *                                  next instant its clocks change state
+ *   {prefix}due:HANDOFF            zset of subjects scored by the next
+ *                                  instant their clocks change state
  *                                  without an event (a warning, a deadline)
  *   {prefix}hcount:HANDOFF         hash of counters: clocks by state,
  *                                  started, incomplete
@@ -254,18 +254,20 @@ struct hk_strings {
 void hk_strings_fini(struct hk_strings *s);
 
 /*
- * Takes up to count members of {prefix}due whose time came by now_ms, and
- * leases them: their score moves to now_ms + lease_ms, so another worker
- * does not take them meanwhile and a worker that dies leaves them to be
- * taken again. Each member is "HANDOFF:SUBJECT".
+ * Takes up to count subjects of the due indexes of the nh handoffs whose
+ * time came by now_ms, and leases them: their score moves to now_ms +
+ * lease_ms, so another worker does not take them meanwhile and a worker
+ * that dies leaves them to be taken again. Each is "HANDOFF:SUBJECT".
  */
-enum hk_err hk_store_due_take(struct hk_store *st, int64_t now_ms,
-                              int64_t lease_ms, size_t count,
-                              struct hk_strings *out,
+enum hk_err hk_store_due_take(struct hk_store *st, const char *const *handoffs,
+                              size_t nh, int64_t now_ms, int64_t lease_ms,
+                              size_t count, struct hk_strings *out,
                               struct hk_error *err) HK_MUST_CHECK;
 
-/* The earliest score of {prefix}due, or HK_STORE_NOT_DUE when empty. */
-enum hk_err hk_store_due_next(struct hk_store *st, int64_t *next_ms,
+/* The earliest score of the nh handoffs' due indexes, or HK_STORE_NOT_DUE
+ * when they are empty. */
+enum hk_err hk_store_due_next(struct hk_store *st, const char *const *handoffs,
+                              size_t nh, int64_t *next_ms,
                               struct hk_error *err) HK_MUST_CHECK;
 
 /* One alert read back from {prefix}alerts; strings owned. */

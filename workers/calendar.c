@@ -61,11 +61,12 @@
  * business time added and measured back costs under a microsecond). Two changes
  * closer together than SCAN_STEP would be seen as one; no zone has those.
  *
- * Threads. Growing the cache sets the process-wide TZ and restores it, and
- * the cache is written through a const calendar (it is not part of what the
- * calendar means, only of how fast it answers). So hk_calendar_new, add and
- * between are not thread-safe, and must not run beside other code that
- * reads local time. The worker that uses them is single-threaded.
+ * Threads. Growing the cache sets the process-wide TZ and restores it,
+ * under one process-wide lock, and the cache is written through a const
+ * calendar (it is not part of what the calendar means, only of how fast it
+ * answers). So one calendar must not be used by two threads at once (each
+ * thread of the worker compiles its own), and nothing else of the process
+ * may read local time (the rest of handoff uses UTC only).
  *
  * Bounds. The walk of add ends HK_CAP_CALENDAR_DAYS after from_ms, and gives
  * HK_NEVER when the open time has not passed by then. Instants are taken
@@ -75,6 +76,7 @@
  * HK_NEVER is HK_NEVER when the calendar is ever open.
  */
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -227,10 +229,16 @@ static int64_t scan(int64_t a, int64_t b, struct shift **v, size_t *n,
   return first;
 }
 
+/* TZ is the process's: one calendar at a time may switch it. */
+static pthread_mutex_t tz_lock = PTHREAD_MUTEX_INITIALIZER;
+
 /* Grows z to cover [a, b] (seconds), with TZ set to tz meanwhile. */
 static void cover(struct zone *z, const char *tz, int64_t a, int64_t b) {
-  const char *old = getenv("TZ");
-  char *saved = old != NULL ? hk_xstrdup(old) : NULL;
+  const char *old;
+  char *saved;
+  pthread_mutex_lock(&tz_lock);
+  old = getenv("TZ");
+  saved = old != NULL ? hk_xstrdup(old) : NULL;
   if (setenv("TZ", tz, 1) != 0) {
     abort(); /* only ENOMEM: out of memory aborts */
   }
@@ -267,6 +275,7 @@ static void cover(struct zone *z, const char *tz, int64_t a, int64_t b) {
     (void)unsetenv("TZ");
   }
   tzset();
+  pthread_mutex_unlock(&tz_lock);
   free(saved);
 }
 

@@ -103,7 +103,9 @@ struct hk_handoff {
   struct goal *goals;
   size_t ngoals;
   struct strv requires;
-  struct strv keep; /* the attributes hk_handoff_slim keeps */
+  struct strv keep;  /* the attributes hk_handoff_slim keeps */
+  struct strv value; /* those of them whose value is read, not just their
+                        presence (the rest are only in `requires`) */
 };
 
 struct hk_sla {
@@ -173,6 +175,7 @@ static void handoff_fini(struct hk_handoff *h) {
   free(h->goals);
   strv_fini(&h->requires);
   strv_fini(&h->keep);
+  strv_fini(&h->value);
 }
 
 /*
@@ -237,6 +240,9 @@ static enum hk_err handoff_init(struct hk_handoff *h, const char *name,
       if (!strv_has(&h->keep, key)) {
         strv_add(&h->keep, key);
       }
+      if (!strv_has(&h->value, key)) {
+        strv_add(&h->value, key);
+      }
     }
   }
   for (i = 0; i < h->requires.n; i++) {
@@ -247,8 +253,14 @@ static enum hk_err handoff_init(struct hk_handoff *h, const char *name,
   if (h->attr != NULL && !strv_has(&h->keep, h->attr)) {
     strv_add(&h->keep, h->attr);
   }
+  if (h->attr != NULL && !strv_has(&h->value, h->attr)) {
+    strv_add(&h->value, h->attr);
+  }
   if (!strv_has(&h->keep, "owner")) {
     strv_add(&h->keep, "owner");
+  }
+  if (!strv_has(&h->value, "owner")) {
+    strv_add(&h->value, "owner");
   }
 
   if (rc == HK_E_OK && json_is_string(cal)) {
@@ -343,8 +355,16 @@ json_t *hk_handoff_slim(const struct hk_handoff *h, const char *id,
   size_t i;
   for (i = 0; i < h->keep.n; i++) {
     v = json_object_get(attrs, h->keep.v[i]);
-    if (v != NULL) {
+    if (v == NULL) {
+      continue;
+    }
+    if (strv_has(&h->value, h->keep.v[i])) {
       json_object_set_new(kept, h->keep.v[i], json_deep_copy(v));
+    } else if (!json_is_null(v) &&
+               !(json_is_string(v) && json_string_length(v) == 0)) {
+      /* Only `requires` reads it, and only whether it is there: a
+       * million open clocks need not keep every email address. */
+      json_object_set_new(kept, h->keep.v[i], json_integer(1));
     }
   }
   return json_pack("{s:s, s:s, s:I, s:o}", "id", id != NULL ? id : "", "type",

@@ -26,6 +26,8 @@ static const char usage[] =
     "      --claim-idle DUR  take over deliveries another worker left\n"
     "                        unacknowledged this long (default 30s)\n"
     "      --throttle DUR    pause after each delivery (default 0)\n"
+    "      --threads N       consumers in this process, NAME/1..NAME/N, each\n"
+    "                        with its own Redis connection (default 1)\n"
     "  -r, --redis ADDR      override the config's redis: unix:/path or "
     "HOST:PORT\n"
     "      --log-level LEVEL debug, info, warn or error (default info)\n"
@@ -91,12 +93,13 @@ int main(int argc, char **argv) {
       {"batch", required_argument, NULL, 'b'},
       {"claim-idle", required_argument, NULL, 'I'},
       {"throttle", required_argument, NULL, 'T'},
+      {"threads", required_argument, NULL, 't'},
       {"redis", required_argument, NULL, 'r'},
       {"log-level", required_argument, NULL, 'L'},
       {"help", no_argument, NULL, 'h'},
       {"version", no_argument, NULL, 'V'},
       {NULL, 0, NULL, 0}};
-  struct hk_worker_opts o = {NULL, 100, 1000, 30000, 0, &reload_flag, load};
+  struct hk_worker_opts o = {NULL, 100, 500, 30000, 0, 1, &reload_flag, load};
   struct hk_config *cfg = NULL;
   const char *config = NULL;
   const char *redis = NULL;
@@ -127,6 +130,13 @@ int main(int argc, char **argv) {
       break;
     case 'T':
       if (duration_arg("--throttle", optarg, &o.throttle_ms) != 0) {
+        return EXIT_USAGE;
+      }
+      break;
+    case 't':
+      o.threads = strtoul(optarg, &end, 10);
+      if (*end != '\0' || o.threads == 0 || o.threads > 64) {
+        fprintf(stderr, "handoff-worker: --threads wants 1 to 64\n");
         return EXIT_USAGE;
       }
       break;

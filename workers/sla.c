@@ -7,15 +7,16 @@
  * this file only reads and writes them. One record per handoff and subject
  * (store.h, "SLA clocks") holds
  *
- *   {"e": [[id, type, at, attrs?]…], "s": [[started, state, incomplete,
- *    alerted]…]}
+ *   {"e": [[id, type, at, attrs?]…], "s": [[state, incomplete, alerted,
+ *    started]…]}
  *
  * "e" is every event of the subject the handoff listens to, slimmed to what
  * the handoff reads (hk_handoff_slim) and kept once per id, as arrays rather
  * than objects to keep a million open clocks small; "s" is the summary of
- * the clocks as last written, by start time: their state, whether they
+ * the clocks as last written, in order of start: their state, whether they
  * started incomplete, and which alerts went out (bit 0 warning, bit 1
- * breach).
+ * breach), with the start time only when an alert went out, and trailing
+ * zeros left out.
  *
  * A batch of changes is read, recomputed and written by optimistic
  * check-and-set: the records are read in one pipeline, and each new record
@@ -100,8 +101,9 @@ static int alerted_of(const json_t *summary, int64_t started_ms) {
   size_t i;
   json_t *s;
   json_array_foreach(summary, i, s) {
-    if ((int64_t)json_integer_value(json_array_get(s, 0)) == started_ms) {
-      return (int)json_integer_value(json_array_get(s, 3));
+    if (json_array_size(s) == 4 &&
+        (int64_t)json_integer_value(json_array_get(s, 3)) == started_ms) {
+      return (int)json_integer_value(json_array_get(s, 2));
     }
   }
   return 0;
@@ -111,9 +113,9 @@ static int alerted_of(const json_t *summary, int64_t started_ms) {
  * and the attrs when there are any. A new reference. */
 static json_t *compact(const json_t *slim) {
   json_t *attrs = json_object_get(slim, "attrs");
-  json_t *a = json_pack("[O, O, O]", json_object_get(slim, "id"),
-                        json_object_get(slim, "type"),
-                        json_object_get(slim, "at"));
+  json_t *a =
+      json_pack("[O, O, O]", json_object_get(slim, "id"),
+                json_object_get(slim, "type"), json_object_get(slim, "at"));
   if (a == NULL) {
     abort(); /* out of memory, or a slim event without its members */
   }
@@ -292,12 +294,12 @@ static void compute(const struct hk_sla_shell *sh, struct pair *p,
   summary = json_array();
   /* Counters: the old summary out, the new one in. */
   json_array_foreach(rec.summary, i, s) {
-    int st = (int)json_integer_value(json_array_get(s, 1));
+    int st = (int)json_integer_value(json_array_get(s, 0));
     if (st >= 0 && st < HK_CLOCK_STATES) {
       p->deltas[st]--;
     }
     p->deltas[COUNTER_STARTED]--;
-    p->deltas[COUNTER_INCOMPLETE] -= json_integer_value(json_array_get(s, 2));
+    p->deltas[COUNTER_INCOMPLETE] -= json_integer_value(json_array_get(s, 1));
   }
   for (i = 0; i < cs.n; i++) {
     const struct hk_clock *c = &cs.items[i];
@@ -314,9 +316,25 @@ static void compute(const struct hk_sla_shell *sh, struct pair *p,
     p->deltas[c->state]++;
     p->deltas[COUNTER_STARTED]++;
     p->deltas[COUNTER_INCOMPLETE] += incomplete;
-    json_array_append_new(summary,
-                          json_pack("[I, i, i, i]", (json_int_t)c->started_ms,
-                                    (int)c->state, incomplete, alerted));
+    {
+      /* [state, incomplete, alerted, started]: the start only when an
+       * alert went out (only alerts need to know which clock is which;
+       * counters need only how many are in each state), and trailing zeros
+       * left out, so a million open clocks stay small. */
+      json_t *e = json_array();
+      if (alerted != 0) {
+        json_array_append_new(e, json_integer((int)c->state));
+        json_array_append_new(e, json_integer(incomplete));
+        json_array_append_new(e, json_integer(alerted));
+        json_array_append_new(e, json_integer((json_int_t)c->started_ms));
+      } else if (incomplete != 0) {
+        json_array_append_new(e, json_integer((int)c->state));
+        json_array_append_new(e, json_integer(incomplete));
+      } else if (c->state != 0) {
+        json_array_append_new(e, json_integer((int)c->state));
+      }
+      json_array_append_new(summary, e);
+    }
   }
   doc = json_pack("{s:O, s:o}", "e", rec.events, "s", summary);
   p->record = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
@@ -479,6 +497,25 @@ enum hk_err hk_sla_shell_apply(struct hk_sla_shell *sh,
   return rc;
 }
 
+/* The handoffs' names, borrowed from the sla, in a new array. */
+static const char **handoff_names(const struct hk_sla_shell *sh) {
+  size_t n = hk_sla_count(sh->sla);
+  const char **v = hk_xcalloc(n + 1, sizeof *v);
+  for (size_t i = 0; i < n; i++) {
+    v[i] = hk_handoff_name(hk_sla_at(sh->sla, i));
+  }
+  return v;
+}
+
+enum hk_err hk_sla_shell_next_due(struct hk_sla_shell *sh, int64_t *next_ms,
+                                  struct hk_error *err) {
+  const char **names = handoff_names(sh);
+  enum hk_err rc =
+      hk_store_due_next(sh->st, names, hk_sla_count(sh->sla), next_ms, err);
+  free(names);
+  return rc;
+}
+
 enum hk_err hk_sla_shell_tick(struct hk_sla_shell *sh, int64_t now_ms,
                               size_t *woken, struct hk_error *err) {
   struct hk_strings due = {NULL, 0};
@@ -487,8 +524,10 @@ enum hk_err hk_sla_shell_tick(struct hk_sla_shell *sh, int64_t now_ms,
   enum hk_err rc;
 
   *woken = 0;
-  rc = hk_store_due_take(sh->st, now_ms, HK_SLA_LEASE_MS, HK_CAP_BATCH, &due,
-                         err);
+  const char **names = handoff_names(sh);
+  rc = hk_store_due_take(sh->st, names, hk_sla_count(sh->sla), now_ms,
+                         HK_SLA_LEASE_MS, HK_CAP_BATCH, &due, err);
+  free(names);
   if (rc == HK_E_OK && due.n > 0) {
     pairs = hk_xcalloc(due.n, sizeof *pairs);
     for (size_t i = 0; i < due.n; i++) {

@@ -47,6 +47,11 @@ enum hk_err hk_sla_shell_tick(struct hk_sla_shell *sh, int64_t now_ms,
                               size_t *woken,
                               struct hk_error *err) HK_MUST_CHECK;
 
+/* The earliest instant a clock of the shell's handoffs comes due, or
+ * HK_STORE_NOT_DUE. */
+enum hk_err hk_sla_shell_next_due(struct hk_sla_shell *sh, int64_t *next_ms,
+                                  struct hk_error *err) HK_MUST_CHECK;
+
 /* The alert sender: a thread of its own, with its own Redis connection. */
 struct hk_deliverer;
 

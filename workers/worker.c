@@ -16,6 +16,9 @@
  * at any point leaves its unfinished deliveries pending for another.
  */
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -282,53 +285,82 @@ static int64_t dedupe_ttl_s(const struct hk_config *cfg) {
   return ms / 1000;
 }
 
-/* Swaps in the mapping rules and TTL of a freshly loaded config, or keeps
- * the running ones when it is bad. */
-static void reload(const struct hk_worker_opts *o, struct hk_mapper **m,
-                   struct hk_sla **sla, struct hk_config **handoffs,
-                   int64_t *ttl_s) {
-  struct hk_config *cfg;
-  struct hk_mapper *fresh;
-  struct hk_sla *fresh_sla = NULL;
-  struct hk_error err = {HK_E_OK, ""};
+/* ---------------------------------------------------------------------------
+ * The configs the loops run on
+ *
+ * The first one is the caller's; each reload (SIGHUP) that compiles adds
+ * one. Loops pick up the newest between batches and compile their own
+ * mapping and clocks from it. Reloads are rare, so every config is kept to
+ * the end and none is freed under a loop that still reads it.
+ * ------------------------------------------------------------------------- */
 
+struct configs {
+  pthread_mutex_t lock;
+  const struct hk_config **v;
+  struct hk_config **owned; /* owned[i]: v[i] when owned, else NULL */
+  size_t n;
+};
+
+/* The newest config and its generation (its index). */
+static const struct hk_config *configs_newest(struct configs *cs, size_t *gen) {
+  const struct hk_config *cfg;
+  pthread_mutex_lock(&cs->lock);
+  *gen = cs->n - 1;
+  cfg = cs->v[cs->n - 1];
+  pthread_mutex_unlock(&cs->lock);
+  return cfg;
+}
+
+/* Adds a config; owned (may be NULL) is freed with the list. */
+static void configs_push(struct configs *cs, const struct hk_config *cfg,
+                         struct hk_config *owned) {
+  pthread_mutex_lock(&cs->lock);
+  cs->v = hk_xrealloc(cs->v, (cs->n + 1) * sizeof *cs->v);
+  cs->owned = hk_xrealloc(cs->owned, (cs->n + 1) * sizeof *cs->owned);
+  cs->v[cs->n] = cfg;
+  cs->owned[cs->n] = owned;
+  cs->n++;
+  pthread_mutex_unlock(&cs->lock);
+}
+
+/* Checks that cfg's mapping rules and handoffs compile. */
+static enum hk_err compiles(const struct hk_config *cfg, struct hk_error *err) {
+  struct hk_mapper *m = hk_mapper_new(cfg, err);
+  struct hk_sla *sla = m != NULL ? hk_sla_new(cfg, err) : NULL;
+  enum hk_err rc = m != NULL && sla != NULL ? HK_E_OK : HK_E_CONFIG;
+  hk_sla_free(sla);
+  hk_mapper_free(m);
+  return rc;
+}
+
+/* Loads the file again and, when it compiles, hands it to the loops; else
+ * the running config stays. */
+static void reload(const struct hk_worker_opts *o, struct configs *cs) {
+  struct hk_error err = {HK_E_OK, ""};
+  struct hk_config *cfg;
   *o->reload = 0;
   cfg = o->load();
   if (cfg == NULL) {
     hk_log(HK_LOG_ERROR, "reload refused; keeping the running config",
            (const char *)NULL);
-    return;
-  }
-  fresh = hk_mapper_new(cfg, &err);
-  if (fresh != NULL) {
-    fresh_sla = hk_sla_new(cfg, &err);
-  }
-  if (fresh == NULL || fresh_sla == NULL) {
+  } else if (compiles(cfg, &err) != HK_E_OK) {
     hk_log(HK_LOG_ERROR, "reload refused; keeping the running config", "error",
            err.msg, (const char *)NULL);
-    hk_mapper_free(fresh);
     hk_config_free(cfg);
-    return;
+  } else {
+    configs_push(cs, cfg, cfg);
+    hk_log(HK_LOG_INFO, "config reloaded", "config", cfg->path,
+           (const char *)NULL);
   }
-  hk_mapper_free(*m);
-  *m = fresh;
-  hk_sla_free(*sla);
-  *sla = fresh_sla;
-  *ttl_s = dedupe_ttl_s(cfg);
-  hk_log(HK_LOG_INFO, "config reloaded", "config", cfg->path,
-         (const char *)NULL);
-  /* The handoffs' notify lists are read from this config from now on. */
-  hk_config_free(*handoffs);
-  *handoffs = cfg;
 }
 
 /* How long to wait for new deliveries: at most block_ms, less when a clock
  * comes due sooner, so warnings and breaches are marked on time. */
-static int64_t wait_ms(struct hk_store *st, int64_t block_ms,
+static int64_t wait_ms(struct hk_sla_shell *sh, int64_t block_ms,
                        struct hk_error *err) {
   int64_t next = HK_STORE_NOT_DUE;
   int64_t now;
-  if (hk_store_due_next(st, &next, err) != HK_E_OK ||
+  if (hk_sla_shell_next_due(sh, &next, err) != HK_E_OK ||
       next == HK_STORE_NOT_DUE) {
     return block_ms;
   }
@@ -339,15 +371,31 @@ static int64_t wait_ms(struct hk_store *st, int64_t block_ms,
   return next - now < block_ms ? next - now : block_ms;
 }
 
-enum hk_err hk_worker_run(const struct hk_config *cfg,
-                          const struct hk_worker_opts *o, volatile int *stop) {
+/* ---------------------------------------------------------------------------
+ * One loop: a consumer of the group with its own Redis connection, mapping
+ * and clocks. A worker runs --threads of them.
+ * ------------------------------------------------------------------------- */
+
+struct loop {
+  const struct hk_worker_opts *o;
+  struct configs *cs;
+  atomic_int *halt;
+  char consumer[160];
+  pthread_t thread;
+};
+
+static void *loop_run(void *arg) {
+  struct loop *l = arg;
+  const struct hk_worker_opts *o = l->o;
   struct hk_error err = {HK_E_OK, ""};
+  size_t gen = 0;
+  const struct hk_config *cfg = configs_newest(l->cs, &gen);
+  /* The caller checked that this config compiles. */
   struct hk_mapper *m = hk_mapper_new(cfg, &err);
-  struct hk_sla *sla = m != NULL ? hk_sla_new(cfg, &err) : NULL;
-  struct hk_config *reloaded = NULL; /* the latest reloaded config */
-  struct hk_deliverer *deliverer = NULL;
+  struct hk_sla *sla = hk_sla_new(cfg, &err);
+  /* The Redis address is read once: changing it needs a restart. */
+  struct hk_store *st = hk_store_new(&cfg->redis);
   struct hk_sla_shell sh;
-  struct hk_store *st;
   int64_t ttl_s = dedupe_ttl_s(cfg);
   int64_t claim_every = o->claim_idle_ms / 4;
   int64_t last_claim = 0;
@@ -355,39 +403,41 @@ enum hk_err hk_worker_run(const struct hk_config *cfg,
   int ready = 0;
   int down = 0;
 
-  if (m == NULL || sla == NULL) {
-    hk_log(HK_LOG_ERROR, "invalid configuration", "error", err.msg,
-           (const char *)NULL);
-    hk_mapper_free(m);
-    return HK_E_CONFIG;
-  }
-  st = hk_store_new(&cfg->redis);
   hk_sla_shell_init(&sh, cfg, sla, st);
-  /* Notifier URLs and secrets are read once: they change with a restart. */
-  deliverer = hk_deliverer_start(cfg, o->consumer);
-  if (deliverer == NULL) {
-    hk_log(HK_LOG_ERROR, "cannot start the alert sender", (const char *)NULL);
-  }
   if (claim_every < 1000) {
     claim_every = 1000;
   } else if (claim_every > 10000) {
     claim_every = 10000;
   }
-  while (!*stop) {
+  while (!atomic_load(l->halt)) {
     struct hk_batch b = {NULL, 0};
     int claimed = 0;
     size_t woken = 0;
+    size_t newest;
     enum hk_err rc;
 
     if (backoff > 0) {
       hk_sleep_ms(backoff);
-      if (*stop) {
+      if (atomic_load(l->halt)) {
         break;
       }
     }
-    if (o->reload != NULL && *o->reload && o->load != NULL) {
-      reload(o, &m, &sla, &reloaded, &ttl_s);
-      hk_sla_shell_init(&sh, reloaded != NULL ? reloaded : cfg, sla, st);
+    cfg = configs_newest(l->cs, &newest);
+    if (newest != gen) {
+      struct hk_mapper *m2 = hk_mapper_new(cfg, &err);
+      struct hk_sla *sla2 = hk_sla_new(cfg, &err);
+      if (m2 != NULL && sla2 != NULL) { /* checked by reload() */
+        hk_mapper_free(m);
+        hk_sla_free(sla);
+        m = m2;
+        sla = sla2;
+        ttl_s = dedupe_ttl_s(cfg);
+        hk_sla_shell_init(&sh, cfg, sla, st);
+      } else {
+        hk_mapper_free(m2);
+        hk_sla_free(sla2);
+      }
+      gen = newest;
     }
     rc = ready ? HK_E_OK : hk_store_group_ensure(st, &err);
     if (rc == HK_E_OK) {
@@ -404,14 +454,14 @@ enum hk_err hk_worker_run(const struct hk_config *cfg,
     if (rc == HK_E_OK) {
       if (hk_time_mono_ms() - last_claim >= claim_every) {
         last_claim = hk_time_mono_ms();
-        rc = hk_store_claim(st, o->consumer, o->claim_idle_ms, o->batch, &b,
+        rc = hk_store_claim(st, l->consumer, o->claim_idle_ms, o->batch, &b,
                             &err);
         claimed = 1;
       }
       if (rc == HK_E_OK && b.n == 0) {
         claimed = 0;
-        rc = hk_store_read(st, o->consumer, o->batch,
-                           wait_ms(st, o->block_ms, &err), &b, &err);
+        rc = hk_store_read(st, l->consumer, o->batch,
+                           wait_ms(&sh, o->block_ms, &err), &b, &err);
       }
     }
     if (rc == HK_E_OK && b.n > 0) {
@@ -419,7 +469,7 @@ enum hk_err hk_worker_run(const struct hk_config *cfg,
       snprintf(n, sizeof n, "%zu", b.n);
       if (claimed) {
         hk_log(HK_LOG_WARN, "claimed deliveries left pending by another worker",
-               "count", n, (const char *)NULL);
+               "count", n, "consumer", l->consumer, (const char *)NULL);
       }
       rc = run_batch(st, &sh, m, ttl_s, &b, claimed, o, &err);
     }
@@ -427,23 +477,87 @@ enum hk_err hk_worker_run(const struct hk_config *cfg,
     if (rc != HK_E_OK) {
       if (!down) {
         hk_log(HK_LOG_ERROR, "redis unreachable; retrying", "error", err.msg,
-               (const char *)NULL);
+               "consumer", l->consumer, (const char *)NULL);
       }
       down = 1;
       ready = 0;
       backoff = backoff == 0 ? 100 : (backoff * 2 > 5000 ? 5000 : backoff * 2);
     } else {
       if (down) {
-        hk_log(HK_LOG_INFO, "redis reachable again", (const char *)NULL);
+        hk_log(HK_LOG_INFO, "redis reachable again", "consumer", l->consumer,
+               (const char *)NULL);
       }
       down = 0;
       backoff = 0;
     }
   }
-  hk_deliverer_stop(deliverer);
   hk_store_free(st);
   hk_mapper_free(m);
   hk_sla_free(sla);
-  hk_config_free(reloaded);
-  return HK_E_OK;
+  return NULL;
+}
+
+enum hk_err hk_worker_run(const struct hk_config *cfg,
+                          const struct hk_worker_opts *o, volatile int *stop) {
+  struct hk_error err = {HK_E_OK, ""};
+  struct configs cs = {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0};
+  struct hk_deliverer *deliverer;
+  size_t nloops = o->threads > 0 ? o->threads : 1;
+  struct loop *loops;
+  atomic_int halt;
+  sigset_t all;
+  sigset_t old;
+  size_t started = 0;
+
+  if (compiles(cfg, &err) != HK_E_OK) {
+    hk_log(HK_LOG_ERROR, "invalid configuration", "error", err.msg,
+           (const char *)NULL);
+    return HK_E_CONFIG;
+  }
+  atomic_init(&halt, 0);
+  configs_push(&cs, cfg, NULL);
+  /* Notifier URLs and secrets are read once: they change with a restart. */
+  deliverer = hk_deliverer_start(cfg, o->consumer);
+  if (deliverer == NULL) {
+    hk_log(HK_LOG_ERROR, "cannot start the alert sender", (const char *)NULL);
+  }
+  loops = hk_xcalloc(nloops, sizeof *loops);
+  /* Signals go to this thread, which owns the stop and reload flags. */
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  for (size_t i = 0; i < nloops; i++) {
+    loops[i].o = o;
+    loops[i].cs = &cs;
+    loops[i].halt = &halt;
+    if (nloops == 1) {
+      snprintf(loops[i].consumer, sizeof loops[i].consumer, "%s", o->consumer);
+    } else {
+      snprintf(loops[i].consumer, sizeof loops[i].consumer, "%s/%zu",
+               o->consumer, i + 1);
+    }
+    if (pthread_create(&loops[i].thread, NULL, loop_run, &loops[i]) != 0) {
+      hk_log(HK_LOG_ERROR, "cannot start a worker thread", (const char *)NULL);
+      break;
+    }
+    started++;
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  while (!*stop && started > 0) {
+    if (o->reload != NULL && *o->reload && o->load != NULL) {
+      reload(o, &cs);
+    }
+    hk_sleep_ms(100);
+  }
+  atomic_store(&halt, 1);
+  for (size_t i = 0; i < started; i++) {
+    pthread_join(loops[i].thread, NULL);
+  }
+  hk_deliverer_stop(deliverer);
+  for (size_t i = 0; i < cs.n; i++) {
+    hk_config_free(cs.owned[i]);
+  }
+  free(cs.owned);
+  free(cs.v);
+  free(loops);
+  return started > 0 ? HK_E_OK : HK_E_INTERNAL;
 }

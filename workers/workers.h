@@ -20,6 +20,8 @@ struct hk_worker_opts {
   int64_t block_ms;      /* longest wait for new deliveries */
   int64_t claim_idle_ms; /* take over deliveries pending this long */
   int64_t throttle_ms;   /* pause after each delivery (rate limiting) */
+  size_t threads;        /* loops, each a consumer "CONSUMER/N" (1: just
+                            CONSUMER) with its own connection */
   /* When *reload becomes non-zero (SIGHUP), the loop calls load() between
    * batches for a fresh config (a new one it frees, or NULL when the file
    * is bad, already logged) and swaps in its mapping rules and dedupe TTL;
@@ -263,7 +265,8 @@ int hk_handoff_wants(const struct hk_handoff *h, const char *type);
 /*
  * The event as h keeps it: a new object {id, type, at, attrs} whose attrs
  * hold only what h reads (the goals' `when` keys, the deadline attribute,
- * `requires`, and "owner"), so stored clocks stay small.
+ * and "owner", with their values; an attribute only `requires` reads as
+ * 1 when it is there), so stored clocks stay small.
  */
 json_t *hk_handoff_slim(const struct hk_handoff *h, const char *id,
                         const char *type, int64_t at_ms, const json_t *attrs);

@@ -116,8 +116,9 @@ static int all_done(void) {
              0;
 }
 
-/* Every clock (key, start, state, incomplete; not which alerts went out,
- * which depends on when a breach was seen) and every counter, sorted. */
+/* Every clock (handoff, subject, state, incomplete; not which alerts went
+ * out, which depends on when a breach was seen) and every counter,
+ * sorted. */
 static char *snapshot(void) {
   return hk_redis_str(
       "EVAL %s 0",
@@ -127,7 +128,7 @@ static char *snapshot(void) {
       "  for i = 1, #h, 2 do "
       "    for _, s in ipairs(cjson.decode(h[i + 1]).s) do "
       "      table.insert(out, k .. ' ' .. h[i] .. ' ' .. string.format("
-      "        '%%d %%d %%d', s[1], s[2], s[3])) "
+      "        '%%d %%d', s[1] or 0, s[2] or 0)) "
       "    end "
       "  end "
       "end "
