@@ -86,16 +86,20 @@ static int cmd_check_config(int argc, char **argv) {
     return EXIT_CONFIG;
   }
   {
-    /* The mapping rules compile only against the presets, which live with
-     * the worker: an `extends` naming no preset rule is caught here. */
+    /* The mapping rules compile only against the presets, and calendars
+     * only against the system's zoneinfo, both with the worker: an
+     * `extends` naming no preset rule, or a zone that is not a zone file,
+     * is caught here. */
     struct hk_error err = {HK_E_OK, ""};
     struct hk_mapper *m = hk_mapper_new(cfg, &err);
-    if (m == NULL) {
+    struct hk_sla *sla = m != NULL ? hk_sla_new(cfg, &err) : NULL;
+    hk_sla_free(sla);
+    hk_mapper_free(m);
+    if (m == NULL || sla == NULL) {
       fprintf(stderr, "%s: %s\n", argv[optind], err.msg);
       hk_config_free(cfg);
       return EXIT_CONFIG;
     }
-    hk_mapper_free(m);
   }
   printf("%s: ok (%zu sources)\n", argv[optind], cfg->nsources);
   hk_config_free(cfg);
