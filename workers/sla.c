@@ -363,7 +363,7 @@ static enum hk_err settle(struct hk_sla_shell *sh, struct pair *pairs, size_t n,
   const char **ss = hk_xcalloc(n + 1, sizeof *ss);
   char **olds = hk_xcalloc(n + 1, sizeof *olds);
   struct hk_clock_put *puts = hk_xcalloc(n + 1, sizeof *puts);
-  struct pair **todo = hk_xcalloc(n + 1, sizeof *todo);
+  struct pair **todo = hk_xcalloc(n + 1, sizeof(struct pair *));
   int *written = hk_xcalloc(n + 1, sizeof *written);
   enum hk_err rc = HK_E_OK;
   int tries = 0;

@@ -253,7 +253,7 @@ static enum hk_err run_batch(struct hk_store *st, struct hk_sla_shell *sh,
     prepare(m, &b->items[i], &ps[i]);
     cap += ps[i].res.n;
   }
-  evs = hk_xcalloc(cap > 0 ? cap : 1, sizeof *evs);
+  evs = hk_xcalloc(cap > 0 ? cap : 1, sizeof(const struct hk_event *));
   for (size_t i = 0; i < b->n; i++) {
     for (size_t k = 0; k < ps[i].res.n; k++) {
       if (ps[i].res.items[k].status == HK_MAP_EVENT) {
@@ -315,8 +315,8 @@ static const struct hk_config *configs_newest(struct configs *cs, size_t *gen) {
 static void configs_push(struct configs *cs, const struct hk_config *cfg,
                          struct hk_config *owned) {
   pthread_mutex_lock(&cs->lock);
-  cs->v = hk_xrealloc(cs->v, (cs->n + 1) * sizeof *cs->v);
-  cs->owned = hk_xrealloc(cs->owned, (cs->n + 1) * sizeof *cs->owned);
+  cs->v = hk_xrealloc(cs->v, (cs->n + 1) * sizeof(const struct hk_config *));
+  cs->owned = hk_xrealloc(cs->owned, (cs->n + 1) * sizeof(struct hk_config *));
   cs->v[cs->n] = cfg;
   cs->owned[cs->n] = owned;
   cs->n++;
