@@ -5,6 +5,8 @@
  *   handoffctl sign --config FILE [--id ID] [--timestamp T] SOURCE [BODY]
  *   handoffctl queue --config FILE [--redis ADDR]
  *   handoffctl dlq list|retry --config FILE [--redis ADDR] …
+ *   handoffctl status --config FILE [--redis ADDR] [--json]
+ *   handoffctl clocks HANDOFF --config FILE [--state S] [--limit N] [--json]
  *
  * check-config prints every problem of the file, one per line, and exits
  * 78 when there is any (like `nginx -t`, it is safe to run before a reload).
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config/config.h"
@@ -41,6 +44,15 @@ static const char usage[] =
     "        for its public_url), paddle or hmac.\n"
     "  queue --config FILE [--redis ADDR]\n"
     "        Show the intake queue: length, pending, lag, processed.\n"
+    "  status --config FILE [--redis ADDR] [--json]\n"
+    "        Each handoff's clocks by state now, with its owner: what is\n"
+    "        breached or at risk comes first to the eye (colour on a\n"
+    "        terminal).\n"
+    "  clocks HANDOFF --config FILE [--redis ADDR] [--state STATE]\n"
+    "         [--limit N] [--json]\n"
+    "        The clocks of one handoff as of now: subject, state, start,\n"
+    "        deadline, stop, owner. STATE is open, at_risk, paused, met,\n"
+    "        breached, met_late or cancelled.\n"
     "  dlq list --config FILE [--redis ADDR] [--limit N] [--from ID] "
     "[--json]\n"
     "        List dead letters, oldest first: deliveries a mapping rule\n"
@@ -487,6 +499,302 @@ static int cmd_dlq(int argc, char **argv) {
   return rc;
 }
 
+/* ---------------------------------------------------------------------------
+ * status and clocks
+ * ------------------------------------------------------------------------- */
+
+/* Loads the config for a command that reads Redis, with --redis applied.
+ * Returns NULL (after saying why) and sets *rc. */
+static struct hk_config *load_for_redis(const char *config, const char *redis,
+                                        int *rc) {
+  struct hk_error err = {HK_E_OK, ""};
+  struct hk_config *cfg =
+      load(config, HK_CONFIG_NO_SECRETS | HK_CONFIG_REDIS_SECRET);
+  if (cfg == NULL) {
+    *rc = EXIT_CONFIG;
+  } else if (redis != NULL &&
+             hk_config_set_redis(cfg, redis, &err) != HK_E_OK) {
+    fprintf(stderr, "handoffctl: %s\n", err.msg);
+    hk_config_free(cfg);
+    cfg = NULL;
+    *rc = EXIT_USAGE;
+  }
+  return cfg;
+}
+
+/* An instant as RFC 3339 UTC into buf ("-" for none). */
+static const char *iso(int64_t ms, char *buf, size_t n) {
+  time_t t;
+  struct tm tm;
+  if (ms <= 0 || ms == HK_NEVER) {
+    snprintf(buf, n, "-");
+    return buf;
+  }
+  t = (time_t)(ms / 1000);
+  gmtime_r(&t, &tm);
+  strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+static long long count_of(const json_t *counters, const char *name) {
+  return (long long)json_integer_value(json_object_get(counters, name));
+}
+
+static int cmd_status(int argc, char **argv) {
+  static const struct option longs[] = {
+      {"config", required_argument, NULL, 'c'},
+      {"redis", required_argument, NULL, 'r'},
+      {"json", no_argument, NULL, 'j'},
+      {NULL, 0, NULL, 0}};
+  static const char *const shown[] = {"breached",  "at_risk",   "open",
+                                      "paused",    "met",       "met_late",
+                                      "cancelled", "incomplete"};
+  const char *config = NULL;
+  const char *redis = NULL;
+  int as_json = 0;
+  int colour = isatty(STDOUT_FILENO);
+  int rc = EXIT_SUCCESS;
+  struct hk_config *cfg;
+  struct hk_sla *sla;
+  struct hk_store *st;
+  struct hk_error err = {HK_E_OK, ""};
+  json_t *all = json_array();
+  int c;
+
+  while ((c = getopt_long(argc, argv, "c:r:", longs, NULL)) != -1) {
+    switch (c) {
+    case 'c': config = optarg; break;
+    case 'r': redis = optarg; break;
+    case 'j': as_json = 1; break;
+    default:
+      fputs(usage, stderr);
+      json_decref(all);
+      return EXIT_USAGE;
+    }
+  }
+  if (config == NULL || optind != argc) {
+    fputs(usage, stderr);
+    json_decref(all);
+    return EXIT_USAGE;
+  }
+  cfg = load_for_redis(config, redis, &rc);
+  if (cfg == NULL) {
+    json_decref(all);
+    return rc;
+  }
+  sla = hk_sla_new(cfg, &err);
+  if (sla == NULL) {
+    fprintf(stderr, "%s: %s\n", config, err.msg);
+    hk_config_free(cfg);
+    json_decref(all);
+    return EXIT_CONFIG;
+  }
+  st = hk_store_new(&cfg->redis);
+  for (size_t i = 0; rc == EXIT_SUCCESS && i < hk_sla_count(sla); i++) {
+    const struct hk_handoff *h = hk_sla_at(sla, i);
+    json_t *counters = NULL;
+    if (hk_store_counters(st, hk_handoff_name(h), &counters, &err) != HK_E_OK) {
+      fprintf(stderr, "handoffctl: %s\n", err.msg);
+      rc = 69;
+      break;
+    }
+    json_array_append_new(
+        all, json_pack("{s:s, s:s, s:o}", "handoff", hk_handoff_name(h),
+                       "owner", hk_handoff_owner(h), "clocks", counters));
+  }
+  if (rc == EXIT_SUCCESS && as_json) {
+    char *text = json_dumps(all, JSON_COMPACT);
+    if (text != NULL) {
+      puts(text);
+    }
+    free(text);
+  } else if (rc == EXIT_SUCCESS) {
+    size_t i;
+    json_t *row;
+    printf("%-24s %-20s", "HANDOFF", "OWNER");
+    for (size_t k = 0; k < sizeof shown / sizeof shown[0]; k++) {
+      printf(" %10s", shown[k]);
+    }
+    printf("\n");
+    json_array_foreach(all, i, row) {
+      const json_t *cs = json_object_get(row, "clocks");
+      long long breached = count_of(cs, "breached");
+      long long at_risk = count_of(cs, "at_risk");
+      const char *on = !colour        ? ""
+                       : breached > 0 ? "\033[31m"
+                       : at_risk > 0  ? "\033[33m"
+                                      : "\033[32m";
+      printf("%s%-24s%s %-20s", on,
+             json_string_value(json_object_get(row, "handoff")),
+             colour ? "\033[0m" : "",
+             json_string_value(json_object_get(row, "owner")));
+      for (size_t k = 0; k < sizeof shown / sizeof shown[0]; k++) {
+        printf(" %10lld", count_of(cs, shown[k]));
+      }
+      printf("\n");
+    }
+  }
+  hk_store_free(st);
+  hk_sla_free(sla);
+  hk_config_free(cfg);
+  json_decref(all);
+  return rc;
+}
+
+static int state_of(const char *name) {
+  for (int i = 0; i < HK_CLOCK_STATES; i++) {
+    if (strcmp(hk_clock_state_name((enum hk_clock_state)i), name) == 0) {
+      return i;
+    }
+  }
+  return -1;
+}
+
+/* Prints the clocks of one record that pass the filter; returns how many. */
+static size_t print_clocks(const struct hk_handoff *h, const char *subject,
+                           const char *record, int want, int64_t now,
+                           size_t room, int as_json) {
+  struct hk_clocks cs = {NULL, 0};
+  size_t shown = 0;
+  hk_record_clocks(h, record, now, &cs);
+  for (size_t i = 0; i < cs.n && shown < room; i++) {
+    const struct hk_clock *c = &cs.items[i];
+    char a[32], b[32], d[32];
+    if (want >= 0 && (int)c->state != want) {
+      continue;
+    }
+    shown++;
+    if (as_json) {
+      json_t *o = json_pack(
+          "{s:s, s:s, s:I, s:O, s:O, s:s, s:b, s:O}", "subject", subject,
+          "state", hk_clock_state_name(c->state), "started",
+          (json_int_t)c->started_ms, "deadline",
+          c->deadline_ms == HK_NEVER ? json_null()
+                                     : json_integer(c->deadline_ms),
+          "stopped",
+          c->stopped_ms > 0 ? json_integer(c->stopped_ms) : json_null(),
+          "owner", c->owner != NULL ? c->owner : "", "ever_breached",
+          c->ever_breached, "missing", c->missing);
+      char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+      if (text != NULL) {
+        puts(text);
+      }
+      free(text);
+      json_decref(o);
+    } else {
+      printf("%-28s %-10s %-20s %-20s %-20s %s\n", subject,
+             hk_clock_state_name(c->state), iso(c->started_ms, a, sizeof a),
+             iso(c->deadline_ms, b, sizeof b), iso(c->stopped_ms, d, sizeof d),
+             c->owner != NULL ? c->owner : "");
+    }
+  }
+  hk_clocks_fini(&cs);
+  return shown;
+}
+
+static int cmd_clocks(int argc, char **argv) {
+  static const struct option longs[] = {
+      {"config", required_argument, NULL, 'c'},
+      {"redis", required_argument, NULL, 'r'},
+      {"state", required_argument, NULL, 's'},
+      {"limit", required_argument, NULL, 'l'},
+      {"json", no_argument, NULL, 'j'},
+      {NULL, 0, NULL, 0}};
+  const char *config = NULL;
+  const char *redis = NULL;
+  int want = -1;
+  size_t limit = 100;
+  size_t shown = 0;
+  int as_json = 0;
+  int rc = EXIT_SUCCESS;
+  char cursor[32] = "0";
+  struct hk_config *cfg;
+  struct hk_sla *sla;
+  const struct hk_handoff *h;
+  struct hk_store *st;
+  struct hk_error err = {HK_E_OK, ""};
+  int64_t now = hk_time_now_ms();
+  char *end;
+  int c;
+
+  while ((c = getopt_long(argc, argv, "c:r:", longs, NULL)) != -1) {
+    switch (c) {
+    case 'c': config = optarg; break;
+    case 'r': redis = optarg; break;
+    case 'j': as_json = 1; break;
+    case 's':
+      want = state_of(optarg);
+      if (want < 0) {
+        fprintf(stderr,
+                "handoffctl: %s is not a clock state (open, at_risk, "
+                "paused, met, breached, met_late, cancelled)\n",
+                optarg);
+        return EXIT_USAGE;
+      }
+      break;
+    case 'l':
+      limit = strtoul(optarg, &end, 10);
+      if (*end != '\0' || limit == 0 || limit > 100000) {
+        fprintf(stderr, "handoffctl: --limit wants 1 to 100000\n");
+        return EXIT_USAGE;
+      }
+      break;
+    default: fputs(usage, stderr); return EXIT_USAGE;
+    }
+  }
+  if (config == NULL || optind + 1 != argc) {
+    fputs(usage, stderr);
+    return EXIT_USAGE;
+  }
+  cfg = load_for_redis(config, redis, &rc);
+  if (cfg == NULL) {
+    return rc;
+  }
+  sla = hk_sla_new(cfg, &err);
+  if (sla == NULL) {
+    fprintf(stderr, "%s: %s\n", config, err.msg);
+    hk_config_free(cfg);
+    return EXIT_CONFIG;
+  }
+  h = hk_sla_find(sla, argv[optind]);
+  if (h == NULL) {
+    fprintf(stderr, "handoffctl: no handoff is named %s in %s\n", argv[optind],
+            config);
+    hk_sla_free(sla);
+    hk_config_free(cfg);
+    return EXIT_USAGE;
+  }
+  st = hk_store_new(&cfg->redis);
+  if (!as_json) {
+    printf("%-28s %-10s %-20s %-20s %-20s %s\n", "SUBJECT", "STATE", "STARTED",
+           "DEADLINE", "STOPPED", "OWNER");
+  }
+  do {
+    struct hk_strings subjects = {NULL, 0};
+    struct hk_strings records = {NULL, 0};
+    if (hk_store_clocks_scan(st, hk_handoff_name(h), cursor, 500, &subjects,
+                             &records, &err) != HK_E_OK) {
+      fprintf(stderr, "handoffctl: %s\n", err.msg);
+      rc = 69;
+      break;
+    }
+    for (size_t i = 0; i < subjects.n && shown < limit; i++) {
+      shown += print_clocks(h, subjects.v[i], records.v[i], want, now,
+                            limit - shown, as_json);
+    }
+    hk_strings_fini(&subjects);
+    hk_strings_fini(&records);
+  } while (strcmp(cursor, "0") != 0 && shown < limit);
+  if (rc == EXIT_SUCCESS && !as_json) {
+    fprintf(stderr, "%zu clock%s%s\n", shown, shown == 1 ? "" : "s",
+            shown == limit ? " (the limit; --limit shows more)" : "");
+  }
+  hk_store_free(st);
+  hk_sla_free(sla);
+  hk_config_free(cfg);
+  return rc;
+}
+
 int main(int argc, char **argv) {
   const char *cmd = argc > 1 ? argv[1] : NULL;
   if (cmd == NULL) {
@@ -514,6 +822,12 @@ int main(int argc, char **argv) {
   }
   if (strcmp(cmd, "dlq") == 0) {
     return cmd_dlq(argc - 1, argv + 1);
+  }
+  if (strcmp(cmd, "status") == 0) {
+    return cmd_status(argc - 1, argv + 1);
+  }
+  if (strcmp(cmd, "clocks") == 0) {
+    return cmd_clocks(argc - 1, argv + 1);
   }
   fprintf(stderr, "handoffctl: unknown command %s\n\n%s", cmd, usage);
   return EXIT_USAGE;

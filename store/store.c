@@ -1334,6 +1334,48 @@ enum hk_err hk_store_due_next(struct hk_store *st, const char *const *handoffs,
   return rc;
 }
 
+enum hk_err hk_store_clocks_scan(struct hk_store *st, const char *handoff,
+                                 char cursor[32], size_t count,
+                                 struct hk_strings *subjects,
+                                 struct hk_strings *records,
+                                 struct hk_error *err) {
+  char *key = clock_key(st, handoff);
+  char cnt[24];
+  const char *argv[] = {"HSCAN", key, cursor, "COUNT", cnt};
+  redisReply *r;
+  enum hk_err rc = HK_E_UNAVAILABLE;
+
+  subjects->v = NULL;
+  subjects->n = 0;
+  records->v = NULL;
+  records->n = 0;
+  snprintf(cnt, sizeof cnt, "%zu", count);
+  r = command(st, 5, argv, NULL, err);
+  if (r != NULL) {
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+        r->element[0]->type == REDIS_REPLY_STRING && r->element[0]->len < 32 &&
+        r->element[1]->type == REDIS_REPLY_ARRAY) {
+      const redisReply *kv = r->element[1];
+      memcpy(cursor, r->element[0]->str, r->element[0]->len);
+      cursor[r->element[0]->len] = '\0';
+      subjects->v = hk_xcalloc(kv->elements / 2 + 1, sizeof(char *));
+      records->v = hk_xcalloc(kv->elements / 2 + 1, sizeof(char *));
+      for (size_t i = 0; i + 1 < kv->elements; i += 2) {
+        subjects->v[subjects->n++] =
+            hk_xstrndup(kv->element[i]->str, kv->element[i]->len);
+        records->v[records->n++] =
+            hk_xstrndup(kv->element[i + 1]->str, kv->element[i + 1]->len);
+      }
+      rc = HK_E_OK;
+    } else {
+      hk_fail(err, HK_E_UNAVAILABLE, "unexpected reply to HSCAN");
+    }
+    freeReplyObject(r);
+  }
+  free(key);
+  return rc;
+}
+
 enum hk_err hk_store_counters(struct hk_store *st, const char *handoff,
                               json_t **out, struct hk_error *err) {
   char key[300];

@@ -312,6 +312,15 @@ enum hk_err hk_store_alert_dead(struct hk_store *st,
                                 const char *reason, int64_t now_ms,
                                 struct hk_error *err) HK_MUST_CHECK;
 
+/* One page of a handoff's clock records (HSCAN from *cursor, "0" to start;
+ * *cursor is "0" again after the last page). subjects and records are
+ * parallel lists (owned). */
+enum hk_err hk_store_clocks_scan(struct hk_store *st, const char *handoff,
+                                 char cursor[32], size_t count,
+                                 struct hk_strings *subjects,
+                                 struct hk_strings *records,
+                                 struct hk_error *err) HK_MUST_CHECK;
+
 /* Reads the counters hash of a handoff into names/values (owned). */
 enum hk_err hk_store_counters(struct hk_store *st, const char *handoff,
                               json_t **out, struct hk_error *err) HK_MUST_CHECK;

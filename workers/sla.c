@@ -237,6 +237,14 @@ static void evaluate(const struct hk_handoff *h, const json_t *events,
   free(v);
 }
 
+void hk_record_clocks(const struct hk_handoff *h, const char *record,
+                      int64_t now_ms, struct hk_clocks *out) {
+  struct record rec;
+  record_parse(record, &rec);
+  evaluate(h, rec.events, now_ms, out);
+  record_fini(&rec);
+}
+
 /* One clock record the batch touches, and what becomes of it. */
 struct pair {
   const struct hk_handoff *h;

@@ -280,6 +280,14 @@ void hk_clock_eval(const struct hk_handoff *h,
                    const struct hk_clock_event *events, size_t n,
                    int64_t now_ms, struct hk_clocks *out);
 
+/*
+ * The clocks of a stored clock record (the text the worker keeps in Redis
+ * for one handoff and subject) as of now_ms. An unreadable record has no
+ * clocks. *out is always initialized (hk_clocks_fini).
+ */
+void hk_record_clocks(const struct hk_handoff *h, const char *record,
+                      int64_t now_ms, struct hk_clocks *out);
+
 /* ---------------------------------------------------------------------------
  * Alerts (alert.c builds them, purely; notify.c sends them with libcurl)
  * ------------------------------------------------------------------------- */

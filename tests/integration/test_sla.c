@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "harness.h"
@@ -154,6 +155,50 @@ Test(sla, late_starts_are_breached_at_once_and_alerted_once, .init = up_ok,
   hk_wait_until(alerts_arrived, 1500);
   cr_assert_eq(hk_receiver_count(), 3);
   cr_assert_eq(counter("started"), 3);
+}
+
+/* Runs handoffctl with args against this stack; returns its exit status,
+ * its output (stdout and stderr) in out. */
+static int ctl(const char *args, char *out, size_t cap) {
+  char cmd[1200];
+  FILE *f;
+  size_t len;
+  snprintf(cmd, sizeof cmd,
+           "'%s/ctl/handoffctl' %s --config '%s/handoff.json' --redis "
+           "127.0.0.1:%d 2>&1",
+           HK_BIN_DIR, args, stack.dir, stack.redis_port);
+  f = popen(cmd, "r");
+  cr_assert(f != NULL);
+  len = fread(out, 1, cap - 1, f);
+  out[len] = '\0';
+  return WEXITSTATUS(pclose(f));
+}
+
+Test(sla, handoffctl_shows_status_and_lists_the_breached_clocks, .init = up_ok,
+     .fini = down, .timeout = 60) {
+  char out[8192];
+  post_event("lead.mql", 21, now_ms() - 3 * 3600 * 1000);
+  post_event("lead.mql", 22, now_ms() - 3 * 3600 * 1000);
+  post_event("lead.mql", 23, now_ms() - 60 * 1000);
+  hk_worker_start(0, NULL);
+  want_breached = 2;
+  cr_assert(hk_wait_until(breached_counted, 10000));
+  cr_assert_eq(ctl("status --json", out, sizeof out), 0, "%s", out);
+  cr_assert(strstr(out, "\"handoff\":\"lead_response\"") != NULL, "%s", out);
+  cr_assert(strstr(out, "\"breached\":2") != NULL, "%s", out);
+  cr_assert(strstr(out, "\"open\":1") != NULL, "%s", out);
+  cr_assert_eq(ctl("status", out, sizeof out), 0, "%s", out);
+  cr_assert(strstr(out, "lead_response") != NULL, "%s", out);
+  cr_assert_eq(ctl("clocks lead_response --state breached", out, sizeof out), 0,
+               "%s", out);
+  cr_assert(strstr(out, "company:21 ") != NULL, "%s", out);
+  cr_assert(strstr(out, "company:22 ") != NULL, "%s", out);
+  cr_assert(strstr(out, "company:23 ") == NULL, "%s", out);
+  cr_assert(strstr(out, "2 clocks") != NULL, "%s", out);
+  cr_assert_eq(ctl("clocks lead_response --state late", out, sizeof out), 2);
+  cr_assert(strstr(out, "not a clock state") != NULL, "%s", out);
+  cr_assert_eq(ctl("clocks nobody", out, sizeof out), 2);
+  cr_assert(strstr(out, "no handoff is named nobody") != NULL, "%s", out);
 }
 
 static int met_two(void) {
