@@ -60,7 +60,8 @@ static const char usage[] =
     "        deliver, each with the reason.\n"
     "  dlq retry --config FILE [--redis ADDR] ID... | --all\n"
     "        Queue dead letters again as the deliveries or alerts they were\n"
-    "        (after fixing the rule or the endpoint) and remove them.\n"
+    "        (after fixing the rule or the endpoint) and remove them; --all\n"
+    "        takes the oldest 1000 at a time.\n"
     "\n"
     "Exit status: 0 success, 1 runtime failure, 2 bad command line,\n"
     "69 Redis unreachable, 78 bad configuration.\n";
@@ -457,8 +458,9 @@ static int cmd_dlq(int argc, char **argv) {
     }
     hk_letters_fini(&ls);
   } else if (all) {
-    /* Retries from the oldest, a page at a time; a letter that fails again
-     * lands at the end of the stream, after the ones read here. */
+    /* Retries the oldest HK_CAP_BATCH letters, the ones there when the
+     * command started; a letter that fails again lands at the end of the
+     * stream, after them. Run it again for more. */
     struct hk_letters ls = {NULL, 0};
     size_t done = 0;
     if (hk_store_dlq_list(st, "-", HK_CAP_BATCH, &ls, &err) != HK_E_OK) {
