@@ -278,6 +278,25 @@ static int cmd_sign(int argc, char **argv) {
   return rc;
 }
 
+/* Loads the config for a command that reads Redis, with --redis applied.
+ * Returns NULL (after saying why) and sets *rc. */
+static struct hk_config *load_for_redis(const char *config, const char *redis,
+                                        int *rc) {
+  struct hk_error err = {HK_E_OK, ""};
+  struct hk_config *cfg =
+      load(config, HK_CONFIG_NO_SECRETS | HK_CONFIG_REDIS_SECRET);
+  if (cfg == NULL) {
+    *rc = EXIT_CONFIG;
+  } else if (redis != NULL &&
+             hk_config_set_redis(cfg, redis, &err) != HK_E_OK) {
+    fprintf(stderr, "handoffctl: %s\n", err.msg);
+    hk_config_free(cfg);
+    cfg = NULL;
+    *rc = EXIT_USAGE;
+  }
+  return cfg;
+}
+
 static int cmd_queue(int argc, char **argv) {
   static const struct option longs[] = {
       {"config", required_argument, NULL, 'c'},
@@ -302,14 +321,9 @@ static int cmd_queue(int argc, char **argv) {
     fputs(usage, stderr);
     return EXIT_USAGE;
   }
-  cfg = load(config, HK_CONFIG_NO_SECRETS | HK_CONFIG_REDIS_SECRET);
+  cfg = load_for_redis(config, redis, &rc);
   if (cfg == NULL) {
-    return EXIT_CONFIG;
-  }
-  if (redis != NULL && hk_config_set_redis(cfg, redis, &err) != HK_E_OK) {
-    fprintf(stderr, "handoffctl: %s\n", err.msg);
-    hk_config_free(cfg);
-    return EXIT_USAGE;
+    return rc;
   }
   st = hk_store_new(&cfg->redis);
   if (hk_store_queue_stats(st, &q, &err) != HK_E_OK) {
@@ -435,14 +449,9 @@ static int cmd_dlq(int argc, char **argv) {
       return EXIT_USAGE;
     }
   }
-  cfg = load(config, HK_CONFIG_NO_SECRETS | HK_CONFIG_REDIS_SECRET);
+  cfg = load_for_redis(config, redis, &rc);
   if (cfg == NULL) {
-    return EXIT_CONFIG;
-  }
-  if (redis != NULL && hk_config_set_redis(cfg, redis, &err) != HK_E_OK) {
-    fprintf(stderr, "handoffctl: %s\n", err.msg);
-    hk_config_free(cfg);
-    return EXIT_USAGE;
+    return rc;
   }
   st = hk_store_new(&cfg->redis);
   if (strcmp(sub, "list") == 0) {
@@ -504,25 +513,6 @@ static int cmd_dlq(int argc, char **argv) {
 /* ---------------------------------------------------------------------------
  * status and clocks
  * ------------------------------------------------------------------------- */
-
-/* Loads the config for a command that reads Redis, with --redis applied.
- * Returns NULL (after saying why) and sets *rc. */
-static struct hk_config *load_for_redis(const char *config, const char *redis,
-                                        int *rc) {
-  struct hk_error err = {HK_E_OK, ""};
-  struct hk_config *cfg =
-      load(config, HK_CONFIG_NO_SECRETS | HK_CONFIG_REDIS_SECRET);
-  if (cfg == NULL) {
-    *rc = EXIT_CONFIG;
-  } else if (redis != NULL &&
-             hk_config_set_redis(cfg, redis, &err) != HK_E_OK) {
-    fprintf(stderr, "handoffctl: %s\n", err.msg);
-    hk_config_free(cfg);
-    cfg = NULL;
-    *rc = EXIT_USAGE;
-  }
-  return cfg;
-}
 
 /* An instant as RFC 3339 UTC into buf ("-" for none). */
 static const char *iso(int64_t ms, char *buf, size_t n) {

@@ -187,4 +187,30 @@ int hk_has_prefix(const char *s, const char *prefix);
 const char *hk_conf_string(const struct hk_source *src, const char *key,
                            const char *dflt);
 
+/*
+ * A scheme that signs "timestamp SEP body" with a hex HMAC-SHA256 and sends
+ * the timestamp and one or more signatures in one header: Stripe
+ * ("t=…,v1=…", joined by '.') and Paddle ("ts=…;h1=…", joined by ':').
+ */
+struct hk_ts_scheme {
+  const char *header; /* "Stripe-Signature", as it is named to people */
+  char list_sep;      /* between the header's key=value items */
+  const char *ts_key;
+  const char *sig_key;
+  char joiner; /* between the timestamp and the body */
+};
+
+/* hk_verify for such a scheme (tolerance from src). */
+enum hk_err hk_verify_ts_signed(const struct hk_ts_scheme *ts,
+                                const struct hk_request *req,
+                                const struct hk_source *src, int64_t now_ms,
+                                int64_t *signed_ms,
+                                struct hk_error *err) HK_MUST_CHECK;
+
+/* The header value such a sender sends for body at ts_s: a new string
+ * (caller frees), or NULL when the key is empty. */
+char *hk_sign_ts_signed(const struct hk_ts_scheme *ts,
+                        const struct hk_secret *key, int64_t ts_s,
+                        const char *body, size_t len);
+
 #endif

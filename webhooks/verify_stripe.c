@@ -27,58 +27,20 @@
 
 #include "webhooks/verify.h"
 
-#define SIG_HEADER "stripe-signature"
-#define SIGNED_PARTS 3
+static const struct hk_ts_scheme scheme = {
+    .header = "Stripe-Signature",
+    .list_sep = ',',
+    .ts_key = "t",
+    .sig_key = "v1",
+    .joiner = '.',
+};
 
 static const char *const keep_headers[] = {NULL};
-
-/* Points parts at "t.body"; ts_text holds HK_TS_TEXT bytes. Borrowed. */
-static void signed_content(struct hk_span *parts, int64_t ts_s, char *ts_text,
-                           const void *body, size_t len) {
-  int n = snprintf(ts_text, HK_TS_TEXT, "%lld", (long long)ts_s);
-
-  parts[0] = (struct hk_span){ts_text, n > 0 ? (size_t)n : 0};
-  parts[1] = (struct hk_span){".", 1};
-  parts[2] = (struct hk_span){body, len};
-}
 
 static enum hk_err verify(const struct hk_request *req,
                           const struct hk_source *src, int64_t now_ms,
                           int64_t *signed_ms, struct hk_error *err) {
-  const char *h = hk_request_header(req, SIG_HEADER);
-  struct hk_candidates c;
-  struct hk_span parts[SIGNED_PARTS];
-  char ts_text[HK_TS_TEXT];
-  int64_t ts_s = 0;
-  enum hk_err rc;
-  int m;
-
-  *signed_ms = 0;
-  if (h == NULL || h[0] == '\0') {
-    return hk_fail(err, HK_E_MISSING_SIGNATURE,
-                   "The request lacks the Stripe-Signature header.");
-  }
-  rc = hk_parse_ts_sigs(h, ',', "t", "v1", "Stripe-Signature", &ts_s, &c, err);
-  if (rc != HK_E_OK) {
-    return rc;
-  }
-  rc = hk_check_skew(ts_s * 1000, now_ms, src->tolerance_ms,
-                     "Stripe-Signature timestamp", err);
-  if (rc != HK_E_OK) {
-    return rc;
-  }
-  signed_content(parts, ts_s, ts_text, req->body, req->body_len);
-  m = hk_candidates_match_hmac(&c, src, HK_HASH_SHA256, parts, SIGNED_PARTS);
-  if (m < 0) {
-    return hk_fail(err, HK_E_INTERNAL, "The signature could not be computed.");
-  }
-  if (m == 0) {
-    return hk_fail(err, HK_E_BAD_SIGNATURE,
-                   "No v1 signature in the Stripe-Signature header matches "
-                   "the request.");
-  }
-  *signed_ms = ts_s * 1000;
-  return HK_E_OK;
+  return hk_verify_ts_signed(&scheme, req, src, now_ms, signed_ms, err);
 }
 
 /* An event object: {"id": "evt_…", "type": "…", "data": {"object": {…}}}. */
@@ -110,24 +72,7 @@ const struct hk_scheme hk_scheme_stripe = {
     .body_id = "id",
 };
 
-char *hk_sign_stripe(const struct hk_secret *key, int64_t t, const char *body,
+char *hk_sign_stripe(const struct hk_secret *key, int64_t ts, const char *body,
                      size_t len) {
-  unsigned char mac[HK_HMAC_MAX];
-  struct hk_span parts[SIGNED_PARTS];
-  char ts_text[HK_TS_TEXT];
-  char *hex = NULL;
-  char *out = NULL;
-
-  signed_content(parts, t, ts_text, body, len);
-  if (key->bytes != NULL && key->len > 0 &&
-      hk_hmac(HK_HASH_SHA256, key->bytes, key->len, parts, SIGNED_PARTS, mac) ==
-          0) {
-    size_t n;
-    hex = hk_hex_encode(mac, hk_hash_size(HK_HASH_SHA256));
-    n = strlen(ts_text) + strlen(hex) + sizeof "t=,v1=";
-    out = hk_xmalloc(n);
-    (void)snprintf(out, n, "t=%s,v1=%s", ts_text, hex);
-  }
-  free(hex);
-  return out;
+  return hk_sign_ts_signed(&scheme, key, ts, body, len);
 }

@@ -533,6 +533,23 @@ long long hk_redis_int(const char *fmt, ...) {
   return v;
 }
 
+int hk_ctl(const char *args, char *out, size_t cap) {
+  char cmd[1200];
+  FILE *f;
+  size_t len;
+  int status;
+  snprintf(cmd, sizeof cmd,
+           "'%s/ctl/handoffctl' %s --config '%s/handoff.json' --redis "
+           "127.0.0.1:%d 2>&1",
+           HK_BIN_DIR, args, stack.dir, stack.redis_port);
+  f = popen(cmd, "r");
+  cr_assert(f != NULL);
+  len = fread(out, 1, cap - 1, f);
+  out[len] = '\0';
+  status = pclose(f);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
 char *hk_redis_str(const char *fmt, ...) {
   struct timeval tv = {10, 0};
   redisContext *c = redisConnectWithTimeout("127.0.0.1", stack.redis_port, tv);

@@ -88,6 +88,11 @@ const char *hk_error_code(const struct hk_resp *r, char *buf, size_t n);
 /* One integer from Redis (e.g. XLEN handoff:intake); -1 on error. */
 long long hk_redis_int(const char *fmt, ...);
 
+/* Runs this build's handoffctl with args (a shell fragment) against the
+ * stack's config and Redis; returns its exit status, its stdout and stderr
+ * in out (cap bytes, always terminated). */
+int hk_ctl(const char *args, char *out, size_t cap);
+
 /* One string from Redis (caller frees), or NULL on error or another
  * type. */
 char *hk_redis_str(const char *fmt, ...);

@@ -355,22 +355,6 @@ static int three_processed(void) {
   return hk_redis_int("HGET handoff:stats processed") == 3;
 }
 
-/* Runs handoffctl with args; returns its exit status, output in out. */
-static int ctl(const char *args, char *out, size_t cap) {
-  char cmd[1200];
-  FILE *f;
-  size_t len;
-  snprintf(cmd, sizeof cmd,
-           "'%s/ctl/handoffctl' %s --config '%s/handoff.json' --redis "
-           "127.0.0.1:%d 2>&1",
-           HK_BIN_DIR, args, stack.dir, stack.redis_port);
-  f = popen(cmd, "r");
-  cr_assert(f != NULL);
-  len = fread(out, 1, cap - 1, f);
-  out[len] = '\0';
-  return WEXITSTATUS(pclose(f));
-}
-
 Test(providers, stripe_events_are_mapped_ignored_or_dead_lettered) {
   const char *paid = STRIPE_EVENT("evt_paid", "invoice.paid", INVOICE);
   const char *other =
@@ -409,7 +393,7 @@ Test(providers, stripe_events_are_mapped_ignored_or_dead_lettered) {
       hk_redis_int("HGET handoff:counts ignored:stripe:customer.created"), 1);
   /* The invoice without its amount: a dead letter naming the rule. */
   cr_assert_eq(hk_redis_int("XLEN handoff:dlq"), 1);
-  cr_assert_eq(ctl("dlq list", out, sizeof out), 0, "%s", out);
+  cr_assert_eq(hk_ctl("dlq list", out, sizeof out), 0, "%s", out);
   cr_assert(strstr(out, "rule=stripe-paid") != NULL, "%s", out);
   cr_assert(strstr(out, "delivery=evt_short") != NULL, "%s", out);
   cr_assert(strstr(out, "amount_paid") != NULL, "%s", out);
@@ -427,11 +411,11 @@ Test(providers, stripe_events_are_mapped_ignored_or_dead_lettered) {
   {
     char args[128];
     snprintf(args, sizeof args, "dlq retry %s", id);
-    cr_assert_eq(ctl(args, out, sizeof out), 0, "%s", out);
+    cr_assert_eq(hk_ctl(args, out, sizeof out), 0, "%s", out);
     cr_assert(strstr(out, "queued again") != NULL, "%s", out);
-    cr_assert_eq(ctl(args, out, sizeof out), 1, "%s", out);
+    cr_assert_eq(hk_ctl(args, out, sizeof out), 1, "%s", out);
     cr_assert(strstr(out, "no dead letter") != NULL, "%s", out);
   }
   cr_assert_eq(queued(), 4);
-  cr_assert_eq(ctl("dlq retry not-an-id", out, sizeof out), 2, "%s", out);
+  cr_assert_eq(hk_ctl("dlq retry not-an-id", out, sizeof out), 2, "%s", out);
 }

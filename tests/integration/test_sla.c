@@ -157,23 +157,6 @@ Test(sla, late_starts_are_breached_at_once_and_alerted_once, .init = up_ok,
   cr_assert_eq(counter("started"), 3);
 }
 
-/* Runs handoffctl with args against this stack; returns its exit status,
- * its output (stdout and stderr) in out. */
-static int ctl(const char *args, char *out, size_t cap) {
-  char cmd[1200];
-  FILE *f;
-  size_t len;
-  snprintf(cmd, sizeof cmd,
-           "'%s/ctl/handoffctl' %s --config '%s/handoff.json' --redis "
-           "127.0.0.1:%d 2>&1",
-           HK_BIN_DIR, args, stack.dir, stack.redis_port);
-  f = popen(cmd, "r");
-  cr_assert(f != NULL);
-  len = fread(out, 1, cap - 1, f);
-  out[len] = '\0';
-  return WEXITSTATUS(pclose(f));
-}
-
 Test(sla, handoffctl_shows_status_and_lists_the_breached_clocks, .init = up_ok,
      .fini = down, .timeout = 60) {
   char out[8192];
@@ -183,21 +166,21 @@ Test(sla, handoffctl_shows_status_and_lists_the_breached_clocks, .init = up_ok,
   hk_worker_start(0, NULL);
   want_breached = 2;
   cr_assert(hk_wait_until(breached_counted, 10000));
-  cr_assert_eq(ctl("status --json", out, sizeof out), 0, "%s", out);
+  cr_assert_eq(hk_ctl("status --json", out, sizeof out), 0, "%s", out);
   cr_assert(strstr(out, "\"handoff\":\"lead_response\"") != NULL, "%s", out);
   cr_assert(strstr(out, "\"breached\":2") != NULL, "%s", out);
   cr_assert(strstr(out, "\"open\":1") != NULL, "%s", out);
-  cr_assert_eq(ctl("status", out, sizeof out), 0, "%s", out);
+  cr_assert_eq(hk_ctl("status", out, sizeof out), 0, "%s", out);
   cr_assert(strstr(out, "lead_response") != NULL, "%s", out);
-  cr_assert_eq(ctl("clocks lead_response --state breached", out, sizeof out), 0,
-               "%s", out);
+  cr_assert_eq(hk_ctl("clocks lead_response --state breached", out, sizeof out),
+               0, "%s", out);
   cr_assert(strstr(out, "company:21 ") != NULL, "%s", out);
   cr_assert(strstr(out, "company:22 ") != NULL, "%s", out);
   cr_assert(strstr(out, "company:23 ") == NULL, "%s", out);
   cr_assert(strstr(out, "2 clocks") != NULL, "%s", out);
-  cr_assert_eq(ctl("clocks lead_response --state late", out, sizeof out), 2);
+  cr_assert_eq(hk_ctl("clocks lead_response --state late", out, sizeof out), 2);
   cr_assert(strstr(out, "not a clock state") != NULL, "%s", out);
-  cr_assert_eq(ctl("clocks nobody", out, sizeof out), 2);
+  cr_assert_eq(hk_ctl("clocks nobody", out, sizeof out), 2);
   cr_assert(strstr(out, "no handoff is named nobody") != NULL, "%s", out);
 }
 
@@ -251,10 +234,7 @@ static int dead_lettered(void) {
 
 Test(sla, a_failing_endpoint_is_retried_then_dead_lettered, .init = up_failing,
      .fini = down, .timeout = 60) {
-  char cmd[1024];
   char out[2048];
-  FILE *f;
-  size_t len;
   post_event("lead.mql", 9, now_ms() - 2 * 3600 * 1000);
   hk_worker_start(0, NULL);
   cr_assert(hk_wait_until(dead_lettered, 15000));
@@ -262,15 +242,7 @@ Test(sla, a_failing_endpoint_is_retried_then_dead_lettered, .init = up_failing,
   cr_assert_eq(hk_receiver_count(), 3);
   cr_assert(hk_worker_log_has(0, "will retry", "attempt=1"));
   cr_assert(hk_worker_log_has(0, "dead-lettered", "attempt=3"));
-  snprintf(cmd, sizeof cmd,
-           "'%s/ctl/handoffctl' dlq list --config '%s/handoff.json' --redis "
-           "127.0.0.1:%d 2>&1",
-           HK_BIN_DIR, stack.dir, stack.redis_port);
-  f = popen(cmd, "r");
-  cr_assert(f != NULL);
-  len = fread(out, 1, sizeof out - 1, f);
-  out[len] = '\0';
-  cr_assert_eq(pclose(f), 0, "%s", out);
+  cr_assert_eq(hk_ctl("dlq list", out, sizeof out), 0, "%s", out);
   cr_assert(strstr(out, "kind=alert") != NULL, "%s", out);
   cr_assert(strstr(out, "500") != NULL, "%s", out);
 }
