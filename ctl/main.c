@@ -461,6 +461,7 @@ static int cmd_dlq(int argc, char **argv) {
       rc = 69;
     } else {
       print_letters(&ls, as_json);
+      fflush(stdout);
       if (!as_json) {
         fprintf(stderr, "%zu dead letter%s\n", ls.n, ls.n == 1 ? "" : "s");
       }
@@ -778,6 +779,7 @@ static int cmd_clocks(int argc, char **argv) {
     hk_strings_fini(&records);
   } while (strcmp(cursor, "0") != 0 && shown < limit);
   if (rc == EXIT_SUCCESS && !as_json) {
+    fflush(stdout); /* the table first, then the count */
     fprintf(stderr, "%zu clock%s%s\n", shown, shown == 1 ? "" : "s",
             shown == limit ? " (the limit; --limit shows more)" : "");
   }
