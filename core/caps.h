@@ -19,7 +19,7 @@
 /* One log line, escapes included. */
 #define HK_CAP_LOG_LINE 4096u
 /* One JSON response body of the status API. */
-#define HK_CAP_RESPONSE (4u * 1024u * 1024u)
+#define HK_CAP_RESPONSE ((size_t)4 * 1024 * 1024)
 /* Request headers kept per request, and bytes of one header value. */
 #define HK_CAP_HEADERS 64u
 #define HK_CAP_HEADER_VALUE 8192u

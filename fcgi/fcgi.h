@@ -25,7 +25,8 @@ enum hk_route_id {
   HK_ROUTE_NONE,    /* no such path: 404 */
   HK_ROUTE_HOOK,    /* POST /hooks/{source} */
   HK_ROUTE_HEALTHZ, /* GET /healthz */
-  HK_ROUTE_HEALTH   /* GET /v1/health */
+  HK_ROUTE_HEALTH,  /* GET /v1/health */
+  HK_ROUTE_METRICS  /* GET /metrics */
 };
 
 struct hk_route {
@@ -49,8 +50,9 @@ struct hk_reply {
   int status;
   char *body; /* owned; JSON text */
   size_t len;
-  int64_t retry_after_s; /* > 0: send Retry-After */
-  const char *allow;     /* non-NULL: send Allow (static string) */
+  int64_t retry_after_s;    /* > 0: send Retry-After */
+  const char *allow;        /* non-NULL: send Allow (static string) */
+  const char *content_type; /* NULL: application/json (static string) */
 };
 
 /* Sets out to `{"error":{"code":…,"message":…}}` with the status of e. A
@@ -59,6 +61,18 @@ void hk_reply_error(struct hk_reply *out, enum hk_err e, const char *msg);
 
 /* Sets out to status with doc serialized compactly; steals doc. */
 void hk_reply_json(struct hk_reply *out, int status, json_t *doc);
+
+/* Sets out to status with a text body of content_type (static); steals
+ * text (len bytes, NUL-terminated). Replaces any previous body. */
+void hk_reply_text(struct hk_reply *out, int status, const char *content_type,
+                   char *text, size_t len);
+
+/*
+ * The Prometheus text exposition (format 0.0.4) of the figures the store
+ * gathered (hk_store_metrics; borrowed, not changed): a new string (caller
+ * frees), its length in *len. Pure.
+ */
+char *hk_metrics_format(json_t *figures, size_t *len);
 
 /* Writes the CGI response head ("Status: 202 Accepted\r\n…\r\n\r\n") into
  * buf and returns its length (at most cap - 1; buf is terminated). */

@@ -139,6 +139,60 @@ static void handle_health(const struct hk_config *cfg, struct hk_store *st,
                           (json_int_t)q.consumers, "handoffs"));
 }
 
+/* GET /metrics: Prometheus text, with no token (scrapers rarely carry one;
+ * keep it to the monitoring network in nginx if it must not be public). */
+static void handle_metrics(const struct hk_config *cfg, struct hk_store *st,
+                           const struct hk_request *req,
+                           const struct hk_req_meta *meta,
+                           struct hk_reply *out) {
+  struct hk_error err = {HK_E_OK, ""};
+  json_t *handoffs = json_object_get(cfg->doc, "handoffs");
+  size_t nh = json_object_size(handoffs);
+  const char **names = hk_xcalloc(nh + 1, sizeof(const char *));
+  json_t *figures = NULL;
+  const char *key;
+  json_t *v;
+  size_t n = 0;
+  enum hk_err rc;
+
+  json_object_foreach(handoffs, key, v) {
+    names[n++] = key;
+  }
+  rc = hk_store_metrics(st, names, n, &figures, &err);
+  if (rc != HK_E_OK) {
+    fail(out, rc, NULL, cfg);
+    log_outcome(req, meta, NULL, out, rc, err.msg, NULL, NULL);
+  } else {
+    size_t len = 0;
+    char *text = hk_metrics_format(figures, &len);
+    hk_reply_text(out, 200, "text/plain; version=0.0.4; charset=utf-8", text,
+                  len);
+  }
+  json_decref(figures);
+  free(names);
+}
+
+/* Counts a refused request to /hooks/{source} in Redis for /metrics. The
+ * source is named only when it is configured, so a sender cannot make up
+ * label values. Accepted ones are counted with their XADD; when Redis is
+ * down (503) there is nowhere to count. */
+static void count_refusal(const struct hk_config *cfg, struct hk_store *st,
+                          const struct hk_route *route,
+                          const struct hk_reply *out) {
+  struct hk_error err = {HK_E_OK, ""};
+  const char *source = "-";
+  if (out->status == 202 || out->status == 503) {
+    return;
+  }
+  if (route->param[0] != '\0' && hk_config_source(cfg, route->param) != NULL) {
+    source = route->param;
+  }
+  if (hk_store_count_request(st, source, out->status, &err) != HK_E_OK) {
+    hk_log(HK_LOG_DEBUG, "request not counted", "error", err.msg,
+           (const char *)NULL);
+  }
+}
+
 void hk_fcgi_handle(const struct hk_config *cfg, struct hk_store *st,
                     struct hk_commit *commit, const struct hk_request *req,
                     const struct hk_req_meta *meta, int64_t now_ms,
@@ -154,9 +208,11 @@ void hk_fcgi_handle(const struct hk_config *cfg, struct hk_store *st,
   switch (route.id) {
   case HK_ROUTE_HOOK:
     handle_hook(cfg, st, commit, req, meta, route.param, now_ms, out);
+    count_refusal(cfg, st, &route, out);
     break;
   case HK_ROUTE_HEALTHZ: handle_healthz(cfg, st, req, meta, out); break;
   case HK_ROUTE_HEALTH: handle_health(cfg, st, req, meta, out); break;
+  case HK_ROUTE_METRICS: handle_metrics(cfg, st, req, meta, out); break;
   case HK_ROUTE_NONE: fail(out, HK_E_NOT_FOUND, NULL, cfg); break;
   }
 }

@@ -1,5 +1,5 @@
 /*
- * reply.c -- JSON replies and their CGI heads. Pure.
+ * reply.c -- replies (JSON, or text for /metrics) and their CGI heads. Pure.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -28,8 +28,18 @@ void hk_reply_json(struct hk_reply *out, int status, json_t *doc) {
   free(out->body);
   out->status = status;
   out->len = strlen(text);
+  out->content_type = NULL;
   /* json_dumps' memory comes from malloc: free() releases it. */
   out->body = text;
+}
+
+void hk_reply_text(struct hk_reply *out, int status, const char *content_type,
+                   char *text, size_t len) {
+  free(out->body);
+  out->status = status;
+  out->body = text;
+  out->len = len;
+  out->content_type = content_type;
 }
 
 void hk_reply_error(struct hk_reply *out, enum hk_err e, const char *msg) {
@@ -74,9 +84,11 @@ size_t hk_reply_head(const struct hk_reply *r, char *buf, size_t cap) {
   size_t n = 0;
   buf[0] = '\0';
   appendf(buf, cap, &n,
-          "Status: %d %s\r\nContent-Type: application/json\r\n"
+          "Status: %d %s\r\nContent-Type: %s\r\n"
           "Cache-Control: no-store\r\nContent-Length: %zu\r\n",
-          r->status, hk_reply_reason(r->status), r->len);
+          r->status, hk_reply_reason(r->status),
+          r->content_type != NULL ? r->content_type : "application/json",
+          r->len);
   if (r->retry_after_s > 0) {
     appendf(buf, cap, &n, "Retry-After: %" PRId64 "\r\n", r->retry_after_s);
   }

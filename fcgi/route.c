@@ -50,6 +50,8 @@ enum hk_err hk_route_match(const char *method, const char *path,
     out->id = HK_ROUTE_HEALTHZ;
   } else if (strcmp(path, "/v1/health") == 0) {
     out->id = HK_ROUTE_HEALTH;
+  } else if (strcmp(path, "/metrics") == 0) {
+    out->id = HK_ROUTE_METRICS;
   } else {
     return HK_E_NOT_FOUND;
   }

@@ -23,6 +23,7 @@ struct hk_store {
   char stream[256];
   char stats[256];
   char sha[SCRIPT__COUNT][41]; /* "" until loaded on this connection */
+  char intake_counts[256];
 };
 
 static char *dup_or_null(const char *s) {
@@ -39,6 +40,8 @@ struct hk_store *hk_store_new(const struct hk_redis_conf *conf) {
       hk_xstrdup(conf->prefix != NULL ? conf->prefix : "handoff:");
   snprintf(st->stream, sizeof st->stream, "%sintake", st->conf.prefix);
   snprintf(st->stats, sizeof st->stats, "%sstats", st->conf.prefix);
+  snprintf(st->intake_counts, sizeof st->intake_counts, "%sintake:counts",
+           st->conf.prefix);
   return st;
 }
 
@@ -246,8 +249,12 @@ static size_t pipeline(struct hk_store *st, struct hk_store_xadd **items,
     char signed_at[24];
     const char *argv[XADD_ARGC];
     size_t lens[XADD_ARGC];
+    char field[128];
+    const char *incr[] = {"HINCRBY", st->intake_counts, field, "1"};
     xadd_args(st, items[i]->d, received, signed_at, argv, lens);
-    if (redisAppendCommandArgv(st->c, XADD_ARGC, argv, lens) != REDIS_OK) {
+    snprintf(field, sizeof field, "%s 202", items[i]->d->source);
+    if (redisAppendCommandArgv(st->c, XADD_ARGC, argv, lens) != REDIS_OK ||
+        redisAppendCommandArgv(st->c, 4, incr, NULL) != REDIS_OK) {
       hk_fail(err, HK_E_UNAVAILABLE, "redis at %s: cannot queue XADD",
               where(st, at, sizeof at));
       drop(st);
@@ -263,6 +270,15 @@ static size_t pipeline(struct hk_store *st, struct hk_store_xadd **items,
       return i;
     }
     xadd_outcome(st, items[i], reply);
+    freeReplyObject(reply);
+    /* The count of the accepted request. The XADD's fate is settled: a
+     * count lost with the connection is not worth a second delivery. */
+    if (redisGetReply(st->c, &reply) != REDIS_OK) {
+      hk_fail(err, HK_E_UNAVAILABLE, "redis at %s: %s",
+              where(st, at, sizeof at), st->c->errstr);
+      drop(st);
+      return i + 1;
+    }
     freeReplyObject(reply);
   }
   return n;
@@ -1373,6 +1389,107 @@ enum hk_err hk_store_clocks_scan(struct hk_store *st, const char *handoff,
     freeReplyObject(r);
   }
   free(key);
+  return rc;
+}
+
+/* A hash of integer counters as a new object (fields over 127 bytes are
+ * left out). */
+static json_t *counters_of(const redisReply *r) {
+  json_t *o = json_object();
+  for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements;
+       i += 2) {
+    char name[128];
+    if (r->element[i]->type != REDIS_REPLY_STRING ||
+        r->element[i]->len >= sizeof name ||
+        r->element[i + 1]->type != REDIS_REPLY_STRING) {
+      continue;
+    }
+    memcpy(name, r->element[i]->str, r->element[i]->len);
+    name[r->element[i]->len] = '\0';
+    json_object_set_new(
+        o, name, json_integer(strtoll(r->element[i + 1]->str, NULL, 10)));
+  }
+  return o;
+}
+
+enum hk_err hk_store_metrics(struct hk_store *st, const char *const *handoffs,
+                             size_t nh, json_t **out, struct hk_error *err) {
+  struct hk_queue_stats q;
+  char key[300];
+  const char *names[3] = {"stats", "counts", "intake:counts"};
+  const char *fields[3] = {"stats", "counts", "intake"};
+  json_t *doc;
+  json_t *hs;
+  enum hk_err rc;
+
+  *out = NULL;
+  rc = hk_store_queue_stats(st, &q, err);
+  if (rc != HK_E_OK) {
+    return rc;
+  }
+  doc = json_pack("{s:{s:I,s:I,s:I,s:I,s:I}}", "queue", "length",
+                  (json_int_t)q.length, "pending", (json_int_t)q.pending, "lag",
+                  (json_int_t)q.lag, "processed", (json_int_t)q.processed,
+                  "consumers", (json_int_t)q.consumers);
+  for (size_t i = 0; rc == HK_E_OK && i < 3; i++) {
+    const char *argv[] = {"HGETALL", key};
+    redisReply *r;
+    snprintf(key, sizeof key, "%s%s", st->conf.prefix, names[i]);
+    r = command(st, 2, argv, NULL, err);
+    if (r == NULL) {
+      rc = HK_E_UNAVAILABLE;
+    } else {
+      json_object_set_new(doc, fields[i], counters_of(r));
+      freeReplyObject(r);
+    }
+  }
+  hs = json_object();
+  for (size_t i = 0; rc == HK_E_OK && i < nh; i++) {
+    json_t *c = NULL;
+    rc = hk_store_counters(st, handoffs[i], &c, err);
+    if (rc == HK_E_OK) {
+      json_object_set_new(hs, handoffs[i], c);
+    }
+  }
+  json_object_set_new(doc, "handoffs", hs);
+  if (rc == HK_E_OK) {
+    *out = doc;
+  } else {
+    json_decref(doc);
+  }
+  return rc;
+}
+
+enum hk_err hk_store_count_request(struct hk_store *st, const char *source,
+                                   int status, struct hk_error *err) {
+  char field[128];
+  const char *argv[] = {"HINCRBY", st->intake_counts, field, "1"};
+  redisReply *r;
+  snprintf(field, sizeof field, "%s %d", source, status);
+  r = command(st, 4, argv, NULL, err);
+  if (r == NULL) {
+    return HK_E_UNAVAILABLE;
+  }
+  freeReplyObject(r);
+  return HK_E_OK;
+}
+
+enum hk_err hk_store_stats_add(struct hk_store *st, const char *const *fields,
+                               const int64_t *by, size_t n,
+                               struct hk_error *err) {
+  enum hk_err rc = HK_E_OK;
+  for (size_t i = 0; rc == HK_E_OK && i < n; i++) {
+    char amount[24];
+    const char *argv[] = {"HINCRBY", st->stats, fields[i], amount};
+    redisReply *r;
+    snprintf(amount, sizeof amount, "%" PRId64, by[i]);
+    r = command(st, 4, argv, NULL, err);
+    if (r == NULL) {
+      rc = HK_E_UNAVAILABLE;
+    } else {
+      freeReplyObject(r);
+    }
+  }
   return rc;
 }
 

@@ -321,6 +321,27 @@ enum hk_err hk_store_clocks_scan(struct hk_store *st, const char *handoff,
                                  struct hk_strings *records,
                                  struct hk_error *err) HK_MUST_CHECK;
 
+/*
+ * Gathers the figures of GET /metrics into a new object (*out, owned):
+ * queue (hk_store_queue_stats), stats, counts, intake (hashes of counters,
+ * name to integer) and handoffs (each of the nh named handoffs' counters).
+ */
+enum hk_err hk_store_metrics(struct hk_store *st, const char *const *handoffs,
+                             size_t nh, json_t **out,
+                             struct hk_error *err) HK_MUST_CHECK;
+
+/* Counts one request to POST /hooks/{source} answered with status, in
+ * {prefix}intake:counts ("SOURCE STATUS"). Accepted deliveries are counted
+ * with their XADD; this is for the others. */
+enum hk_err hk_store_count_request(struct hk_store *st, const char *source,
+                                   int status,
+                                   struct hk_error *err) HK_MUST_CHECK;
+
+/* Adds by to each named field of {prefix}stats (the workers' counters). */
+enum hk_err hk_store_stats_add(struct hk_store *st, const char *const *fields,
+                               const int64_t *by, size_t n,
+                               struct hk_error *err) HK_MUST_CHECK;
+
 /* Reads the counters hash of a handoff into names/values (owned). */
 enum hk_err hk_store_counters(struct hk_store *st, const char *handoff,
                               json_t **out, struct hk_error *err) HK_MUST_CHECK;

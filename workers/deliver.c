@@ -49,6 +49,15 @@ static void alert_view(const json_t *doc, struct hk_alert *a) {
 
 /* Sends one alert and settles it. Returns HK_E_UNAVAILABLE only when Redis
  * failed (the alert then stays pending, to be taken again). */
+/* Counts one outcome for /metrics; a count lost to Redis is not worth a
+ * retry. */
+static void count(struct hk_store *st, const char *field) {
+  const char *const fields[] = {field};
+  const int64_t by[] = {1};
+  struct hk_error ignored = {HK_E_OK, ""};
+  (void)!hk_store_stats_add(st, fields, by, 1, &ignored);
+}
+
 static enum hk_err deliver_one(struct hk_deliverer *d, struct hk_store *st,
                                const struct hk_alert_entry *e,
                                struct hk_error *err) {
@@ -72,6 +81,7 @@ static enum hk_err deliver_one(struct hk_deliverer *d, struct hk_store *st,
     hk_log(HK_LOG_WARN, "alert dropped: notifier disabled or unknown", "alert",
            a.id, "notifier", name, (const char *)NULL);
     rc = hk_store_alert_done(st, e->id, err);
+    count(st, "alerts_dropped");
     goto out;
   }
   if (a.id == NULL || a.handoff == NULL || a.subject == NULL ||
@@ -85,6 +95,7 @@ static enum hk_err deliver_one(struct hk_deliverer *d, struct hk_store *st,
     hk_log(HK_LOG_INFO, "alert sent", "alert", a.id, "notifier", name, "status",
            code, "attempt", attempt, (const char *)NULL);
     rc = hk_store_alert_done(st, e->id, err);
+    count(st, "alerts_sent");
   } else if (e->attempt < n->retries) {
     int64_t wait = hk_alert_backoff_ms(n, e->attempt + 1);
     char in[24];
@@ -93,6 +104,7 @@ static enum hk_err deliver_one(struct hk_deliverer *d, struct hk_store *st,
            "notifier", name, "attempt", attempt, "retry_in_ms", in, "error",
            why.msg, (const char *)NULL);
     rc = hk_store_alert_retry(st, e, e->attempt + 1, now + wait, err);
+    count(st, "alerts_retried");
   } else {
     hk_log(HK_LOG_ERROR,
            "alert not delivered after the last retry; "
@@ -100,6 +112,7 @@ static enum hk_err deliver_one(struct hk_deliverer *d, struct hk_store *st,
            "alert", a.id, "notifier", name, "attempt", attempt, "error",
            why.msg, (const char *)NULL);
     rc = hk_store_alert_dead(st, e, why.msg, now, err);
+    count(st, "alerts_dead");
   }
 out:
   hk_alert_request_fini(&rq);

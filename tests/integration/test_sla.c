@@ -184,6 +184,62 @@ Test(sla, handoffctl_shows_status_and_lists_the_breached_clocks, .init = up_ok,
   cr_assert(strstr(out, "no handoff is named nobody") != NULL, "%s", out);
 }
 
+static int three_alerts_counted(void) {
+  return hk_redis_int("HGET handoff:stats alerts_sent") == 3;
+}
+
+/* One line of a text body, whole. */
+static int has_line(const char *text, const char *line) {
+  const char *p = text;
+  size_t n = strlen(line);
+  while ((p = strstr(p, line)) != NULL) {
+    if ((p == text || p[-1] == '\n') && p[n] == '\n') {
+      return 1;
+    }
+    p += n;
+  }
+  return 0;
+}
+
+Test(sla, metrics_count_intake_clocks_and_alerts, .init = up_ok, .fini = down,
+     .timeout = 60) {
+  int64_t long_ago = now_ms() - 3 * 3600 * 1000;
+  struct hk_resp r;
+  for (int c = 31; c <= 33; c++) {
+    post_event("lead.mql", c, long_ago);
+  }
+  hk_post_signed("demo", "whsec_QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB", "forged",
+                 hk_now_s(), "{\"type\":\"x\",\"data\":{}}", &r);
+  cr_assert_eq(r.status, 401);
+  hk_post_signed("nobody", HK_TEST_SECRET, "m", hk_now_s(),
+                 "{\"type\":\"x\",\"data\":{}}", &r);
+  cr_assert_eq(r.status, 404);
+  hk_worker_start(0, NULL);
+  cr_assert(hk_wait_until(three_alerts_counted, 10000));
+  cr_assert_eq(hk_http("GET", "/metrics", NULL, NULL, 0, &r), 0);
+  cr_assert_eq(r.status, 200, "%s", r.body);
+  cr_assert_str_eq(r.content_type, "text/plain; version=0.0.4; charset=utf-8");
+  cr_assert(has_line(r.body, "handoff_intake_requests_total{source=\"demo\","
+                             "status=\"202\"} 3"),
+            "%s", r.body);
+  cr_assert(has_line(r.body, "handoff_intake_requests_total{source=\"demo\","
+                             "status=\"401\"} 1"),
+            "%s", r.body);
+  cr_assert(has_line(r.body, "handoff_intake_requests_total{source=\"-\","
+                             "status=\"404\"} 1"),
+            "%s", r.body);
+  cr_assert(has_line(r.body, "handoff_clocks{handoff=\"lead_response\","
+                             "state=\"breached\"} 3"),
+            "%s", r.body);
+  cr_assert(has_line(r.body, "handoff_alerts_total{outcome=\"sent\"} 3"), "%s",
+            r.body);
+  cr_assert(has_line(r.body, "handoff_events_total{source=\"demo\","
+                             "type=\"lead.mql\"} 3"),
+            "%s", r.body);
+  cr_assert(has_line(r.body, "handoff_deliveries_processed_total 3"), "%s",
+            r.body);
+}
+
 static int met_two(void) {
   return counter("met") == 2;
 }

@@ -1,0 +1,211 @@
+/*
+ * metrics.c -- GET /metrics: the Prometheus text exposition (format 0.0.4)
+ * of what the store gathered. Pure: figures in, text out.
+ *
+ * The figures (hk_store_metrics) are a JSON object of Redis' own counters:
+ *   queue      {length, pending, lag, processed, consumers}
+ *   stats      the workers' counters (processed, batches, batch_ms,
+ *              alerts_sent, alerts_retried, alerts_dead, alerts_dropped)
+ *   counts     the journal's "mapped:SOURCE:TYPE", "ignored:SOURCE:TYPE",
+ *              "dead:SOURCE:RULE"
+ *   intake     handoff-fcgi's "SOURCE STATUS" per request
+ *   handoffs   {HANDOFF: {state: count, started, incomplete}}
+ * Every instance of handoff-fcgi answers from the same Redis, so a scrape of
+ * any one of them is the whole service.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fcgi/fcgi.h"
+
+/* The text being written. Past its cap (the figures never come near
+ * HK_CAP_RESPONSE) it stops growing and the exposition is cut short at a
+ * line's end, which Prometheus reads as fewer samples. */
+struct text {
+  struct hk_buf b;
+  int full;
+};
+
+static void add(struct text *t, const char *p, size_t n) {
+  if (!t->full && hk_buf_add(&t->b, p, n) != HK_E_OK) {
+    t->full = 1;
+  }
+}
+
+static void put(struct text *t, const char *s) {
+  add(t, s, strlen(s));
+}
+
+static void putf(struct text *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void putf(struct text *t, const char *fmt, ...) {
+  char line[512];
+  va_list ap;
+  int n;
+  va_start(ap, fmt);
+  n = vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  if (n > 0) {
+    add(t, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+  }
+}
+
+/* A label value with \\, " and newline escaped, as the format asks. */
+static void put_label(struct text *b, const char *v) {
+  for (; *v != '\0'; v++) {
+    if (*v == '\\' || *v == '"') {
+      add(b, "\\", 1);
+      add(b, v, 1);
+    } else if (*v == '\n') {
+      put(b, "\\n");
+    } else {
+      add(b, v, 1);
+    }
+  }
+}
+
+static void header(struct text *b, const char *name, const char *type,
+                   const char *help) {
+  putf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void sample(struct text *b, const char *name, const char *k1,
+                   const char *v1, const char *k2, const char *v2,
+                   json_int_t value) {
+  put(b, name);
+  if (k1 != NULL) {
+    putf(b, "{%s=\"", k1);
+    put_label(b, v1);
+    put(b, "\"");
+    if (k2 != NULL) {
+      putf(b, ",%s=\"", k2);
+      put_label(b, v2);
+      put(b, "\"");
+    }
+    put(b, "}");
+  }
+  putf(b, " %" JSON_INTEGER_FORMAT "\n", value);
+}
+
+static json_int_t num(const json_t *obj, const char *key) {
+  return json_integer_value(json_object_get(obj, key));
+}
+
+/* The journal's counters of one kind ("mapped:", …) as name{source,k2}. */
+static void journal(struct text *b, json_t *counts, const char *kind,
+                    const char *name, const char *k2, const char *help) {
+  const char *key;
+  json_t *v;
+  size_t klen = strlen(kind);
+  header(b, name, "counter", help);
+  json_object_foreach(counts, key, v) {
+    char source[128];
+    const char *colon;
+    if (strncmp(key, kind, klen) != 0) {
+      continue;
+    }
+    colon = strchr(key + klen, ':');
+    if (colon == NULL || (size_t)(colon - key - klen) >= sizeof source) {
+      continue;
+    }
+    memcpy(source, key + klen, (size_t)(colon - key - klen));
+    source[colon - key - klen] = '\0';
+    sample(b, name, "source", source, k2, colon + 1, json_integer_value(v));
+  }
+}
+
+char *hk_metrics_format(json_t *figures, size_t *len) {
+  static const char *const states[] = {
+      "open", "at_risk", "paused", "met", "breached", "met_late", "cancelled"};
+  const json_t *queue = json_object_get(figures, "queue");
+  const json_t *stats = json_object_get(figures, "stats");
+  json_t *counts = json_object_get(figures, "counts");
+  json_t *intake = json_object_get(figures, "intake");
+  json_t *handoffs = json_object_get(figures, "handoffs");
+  struct text b = {{NULL, 0, 0, 0}, 0};
+  const char *key;
+  json_t *v;
+
+  hk_buf_init(&b.b, HK_CAP_RESPONSE);
+  header(&b, "handoff_intake_requests_total", "counter",
+         "Requests to POST /hooks/{source}, by source and HTTP status.");
+  json_object_foreach(intake, key, v) {
+    char source[128];
+    const char *sp = strchr(key, ' ');
+    if (sp == NULL || (size_t)(sp - key) >= sizeof source) {
+      continue;
+    }
+    memcpy(source, key, (size_t)(sp - key));
+    source[sp - key] = '\0';
+    sample(&b, "handoff_intake_requests_total", "source", source, "status",
+           sp + 1, json_integer_value(v));
+  }
+  header(&b, "handoff_queue_length", "gauge",
+         "Deliveries in the intake stream.");
+  sample(&b, "handoff_queue_length", NULL, NULL, NULL, NULL,
+         num(queue, "length"));
+  header(&b, "handoff_queue_pending", "gauge",
+         "Deliveries read by a worker and not yet acknowledged.");
+  sample(&b, "handoff_queue_pending", NULL, NULL, NULL, NULL,
+         num(queue, "pending"));
+  header(&b, "handoff_queue_lag", "gauge",
+         "Deliveries no worker has read yet (-1 when Redis cannot say).");
+  sample(&b, "handoff_queue_lag", NULL, NULL, NULL, NULL, num(queue, "lag"));
+  header(&b, "handoff_queue_consumers", "gauge",
+         "Workers (threads) of the consumer group.");
+  sample(&b, "handoff_queue_consumers", NULL, NULL, NULL, NULL,
+         num(queue, "consumers"));
+  header(&b, "handoff_deliveries_processed_total", "counter",
+         "Deliveries mapped, journaled and acknowledged by the workers.");
+  sample(&b, "handoff_deliveries_processed_total", NULL, NULL, NULL, NULL,
+         num(stats, "processed"));
+  journal(&b, counts, "mapped:", "handoff_events_total", "type",
+          "Journey events made, by source and event type.");
+  journal(&b, counts, "ignored:", "handoff_ignored_total", "type",
+          "Items no mapping rule matched, by source and provider type.");
+  journal(&b, counts, "dead:", "handoff_dead_letters_total", "rule",
+          "Items a rule could not complete, by source and rule.");
+  header(&b, "handoff_clocks", "gauge", "Clocks by handoff and state now.");
+  json_object_foreach(handoffs, key, v) {
+    for (size_t i = 0; i < sizeof states / sizeof states[0]; i++) {
+      sample(&b, "handoff_clocks", "handoff", key, "state", states[i],
+             num(v, states[i]));
+    }
+  }
+  header(&b, "handoff_clocks_started_total", "counter",
+         "Clocks started, by handoff.");
+  json_object_foreach(handoffs, key, v) {
+    sample(&b, "handoff_clocks_started_total", "handoff", key, NULL, NULL,
+           num(v, "started"));
+  }
+  header(&b, "handoff_clocks_incomplete", "gauge",
+         "Clocks started without an attribute the handoff requires.");
+  json_object_foreach(handoffs, key, v) {
+    sample(&b, "handoff_clocks_incomplete", "handoff", key, NULL, NULL,
+           num(v, "incomplete"));
+  }
+  header(&b, "handoff_alerts_total", "counter",
+         "Alert attempts by outcome: sent, retried (an attempt failed and "
+         "another is scheduled), dead (the last attempt failed), dropped "
+         "(the notifier is disabled).");
+  sample(&b, "handoff_alerts_total", "outcome", "sent", NULL, NULL,
+         num(stats, "alerts_sent"));
+  sample(&b, "handoff_alerts_total", "outcome", "retried", NULL, NULL,
+         num(stats, "alerts_retried"));
+  sample(&b, "handoff_alerts_total", "outcome", "dead", NULL, NULL,
+         num(stats, "alerts_dead"));
+  sample(&b, "handoff_alerts_total", "outcome", "dropped", NULL, NULL,
+         num(stats, "alerts_dropped"));
+  header(&b, "handoff_worker_batches_total", "counter",
+         "Batches of deliveries the workers processed.");
+  sample(&b, "handoff_worker_batches_total", NULL, NULL, NULL, NULL,
+         num(stats, "batches"));
+  header(&b, "handoff_worker_batch_seconds_total", "counter",
+         "Time the workers spent processing batches.");
+  putf(&b, "handoff_worker_batch_seconds_total %.3f\n",
+       (double)num(stats, "batch_ms") / 1000.0);
+  return hk_buf_take(&b.b, len);
+}
