@@ -38,6 +38,9 @@
 #define HK_CAP_EVENTS_STREAM 1000000u
 /* Outcomes of one delivery written by one journal call. */
 #define HK_CAP_JOURNAL_ITEMS 1000u
+/* Items of one array body (generic senders); intake refuses more (400).
+ * Kept well under HK_CAP_JOURNAL_ITEMS: an item may match a few rules. */
+#define HK_CAP_ITEMS 250u
 /* The farthest a calendar looks for its next opening, in days. */
 #define HK_CAP_CALENDAR_DAYS 3660u
 

@@ -376,9 +376,11 @@ static void print_letters(const struct hk_letters *ls, int as_json) {
       json_decref(o);
     } else if (strcmp(field(l, "kind"), "alert") == 0) {
       json_t *a = json_loads(field(l, "alert"), 0, NULL);
+      const char *notifier = json_string_value(json_object_get(a, "notifier"));
+      const char *aid = json_string_value(json_object_get(a, "id"));
       printf("%s  kind=alert notifier=%s alert=%s\n    %s\n", l->id,
-             json_string_value(json_object_get(a, "notifier")),
-             json_string_value(json_object_get(a, "id")), field(l, "reason"));
+             notifier != NULL ? notifier : "?", aid != NULL ? aid : "?",
+             field(l, "reason"));
       json_decref(a);
     } else {
       printf("%s  kind=delivery source=%s rule=%s type=%s delivery=%s\n"
@@ -659,7 +661,7 @@ static size_t print_clocks(const struct hk_handoff *h, const char *subject,
     shown++;
     if (as_json) {
       json_t *o = json_pack(
-          "{s:s, s:s, s:I, s:O, s:O, s:s, s:b, s:O}", "subject", subject,
+          "{s:s, s:s, s:I, s:o, s:o, s:s, s:b, s:O}", "subject", subject,
           "state", hk_clock_state_name(c->state), "started",
           (json_int_t)c->started_ms, "deadline",
           c->deadline_ms == HK_NEVER ? json_null()

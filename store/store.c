@@ -582,7 +582,11 @@ enum hk_err hk_store_queue_stats(struct hk_store *st,
    * empty queue, not an outage. */
   r = redisCommandArgv(st->c, 3, groups, NULL);
   if (r == NULL) {
-    return hk_store_ping(st, err);
+    char at[300];
+    hk_fail(err, HK_E_UNAVAILABLE, "redis at %s: %s", where(st, at, sizeof at),
+            st->c->errstr);
+    drop(st);
+    return HK_E_UNAVAILABLE;
   }
   if (r->type == REDIS_REPLY_ARRAY) {
     for (size_t g = 0; g < r->elements; g++) {
@@ -1247,18 +1251,18 @@ static const char due_take_lua[] =
     "end\n"
     "return out\n";
 
-/* KEYS: the due index of each handoff. Returns the earliest score, or
+/* KEYS: the due index of each handoff. Returns the earliest score as Redis
+ * wrote it (Lua's tostring would round a far-future one to "2e+14"), or
  * false when every index is empty. */
 static const char due_next_lua[] =
-    "local best = false\n"
+    "local best, text = false, false\n"
     "for k = 1, #KEYS do\n"
     "  local r = redis.call('ZRANGE', KEYS[k], 0, 0, 'WITHSCORES')\n"
     "  if #r == 2 and (not best or tonumber(r[2]) < best) then\n"
-    "    best = tonumber(r[2])\n"
+    "    best, text = tonumber(r[2]), r[2]\n"
     "  end\n"
     "end\n"
-    "if best then return tostring(best) end\n"
-    "return false\n";
+    "return text\n";
 
 /* The arguments EVAL script NKEYS due:H… then extra, then the names. */
 static void due_args(struct hk_store *st, struct args *a, const char *script,

@@ -212,6 +212,13 @@ enum hk_err hk_check_container(const json_t *doc, int allow_array,
     rc = hk_fail(
         err, HK_E_BAD_JSON, "The body is a JSON %s; this source sends JSON %s.",
         hk_json_type_name(doc), allow_array ? "objects or arrays" : "objects");
+  } else if (json_is_array(doc) && json_array_size(doc) > HK_CAP_ITEMS) {
+    /* Each item becomes at least one outcome of the delivery, and a
+     * worker journals a delivery's outcomes in one step. */
+    rc = hk_fail(err, HK_E_BAD_REQUEST,
+                 "The body is an array of %zu items; a delivery holds at most "
+                 "%u.",
+                 json_array_size(doc), HK_CAP_ITEMS);
   }
   return rc;
 }

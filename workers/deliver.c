@@ -3,7 +3,7 @@
  * alerts the SLA engine queued, with its own Redis connection, so a slow
  * Slack never holds up journey events.
  *
- * Each turn: take up to ten alerts of {prefix}alerts (retries that came due
+ * Each turn: take one alert of {prefix}alerts (retries that came due
  * first, then alerts another sender left pending, then new ones), build
  * each one's request (alert.c) and send it (notify.c). A 2xx answer removes
  * the alert. A failure waits for the notifier's backoff, doubled on each
@@ -77,9 +77,22 @@ static enum hk_err deliver_one(struct hk_deliverer *d, struct hk_store *st,
   alert_view(doc, &a);
   memset(&rq, 0, sizeof rq);
   snprintf(attempt, sizeof attempt, "%d", e->attempt + 1);
-  if (n == NULL || n->url == NULL) {
-    hk_log(HK_LOG_WARN, "alert dropped: notifier disabled or unknown", "alert",
-           a.id, "notifier", name, (const char *)NULL);
+  if (n == NULL) {
+    /* Queued by a worker whose config names a notifier this one does not
+     * know (a reload, a rolling deploy): kept as a dead letter to retry
+     * once every worker runs that config, never dropped. */
+    hk_log(HK_LOG_ERROR, "alert for an unknown notifier; dead-lettered",
+           "alert", a.id, "notifier", name, (const char *)NULL);
+    rc = hk_store_alert_dead(st, e,
+                             "the notifier is not in this worker's "
+                             "config",
+                             now, err);
+    count(st, "alerts_dead");
+    goto out;
+  }
+  if (n->url == NULL) {
+    hk_log(HK_LOG_WARN, "alert dropped: notifier disabled", "alert", a.id,
+           "notifier", name, (const char *)NULL);
     rc = hk_store_alert_done(st, e->id, err);
     count(st, "alerts_dropped");
     goto out;
@@ -133,7 +146,10 @@ static void *run(void *arg) {
     if (backoff > 0) {
       hk_sleep_ms(backoff);
     }
-    rc = hk_store_alerts_read(st, d->consumer, 10, READ_BLOCK_MS, CLAIM_IDLE_MS,
+    /* One alert a turn: an alert read waits while those before it are
+     * sent, and one left waiting past CLAIM_IDLE_MS would be taken and
+     * sent by another sender too. */
+    rc = hk_store_alerts_read(st, d->consumer, 1, READ_BLOCK_MS, CLAIM_IDLE_MS,
                               hk_time_now_ms(), &b, &err);
     for (size_t i = 0; rc == HK_E_OK && i < b.n; i++) {
       rc = deliver_one(d, st, &b.items[i], &err);

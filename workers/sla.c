@@ -83,13 +83,17 @@ static void record_fini(struct record *r) {
   json_decref(r->summary);
 }
 
-/* 1 when events holds an event with that id. */
-static int has_event(const json_t *events, const char *id) {
+/* 1 when events holds this very event (the same id and the same content).
+ * Two copies of one id that differ (a retry mapped at another receive time)
+ * are both kept: hk_clock_eval lets the one that sorts first stand for the
+ * id, whatever order they came in. */
+static int has_event(const json_t *events, const json_t *e) {
+  const char *id = json_string_value(json_array_get(e, 0));
   size_t i;
-  json_t *e;
-  json_array_foreach(events, i, e) {
-    const char *x = json_string_value(json_array_get(e, 0));
-    if (x != NULL && strcmp(x, id) == 0) {
+  json_t *x;
+  json_array_foreach(events, i, x) {
+    const char *xid = json_string_value(json_array_get(x, 0));
+    if (xid != NULL && id != NULL && strcmp(xid, id) == 0 && json_equal(x, e)) {
       return 1;
     }
   }
@@ -169,10 +173,13 @@ static void make_alerts(const struct hk_sla_shell *sh,
 
   snprintf(link, n, "/v1/subjects/%s", escaped);
   json_array_foreach(notify, i, name) {
-    char id[512];
+    /* Sized to fit, never cut: a cut could split a UTF-8 character, and
+     * would make the two alerts of a clock share an id. */
+    size_t idn = strlen(hk_handoff_name(h)) + strlen(subject) + 48;
+    char *id = hk_xmalloc(idn);
     json_t *a;
     char *text;
-    snprintf(id, sizeof id, "%s:%s:%" PRId64 ":%s", hk_handoff_name(h), subject,
+    snprintf(id, idn, "%s:%s:%" PRId64 ":%s", hk_handoff_name(h), subject,
              c->started_ms, state);
     a = json_pack("{s:s, s:O, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "id", id,
                   "notifier", name, "handoff", hk_handoff_name(h), "subject",
@@ -186,6 +193,7 @@ static void make_alerts(const struct hk_sla_shell *sh,
     }
     json_array_append_new(alerts, json_string(text));
     free(text);
+    free(id);
     json_decref(a);
   }
   free(link);
@@ -289,10 +297,12 @@ static void compute(const struct hk_sla_shell *sh, struct pair *p,
   p->alerts = json_array();
   record_parse(p->old, &rec);
   json_array_foreach(p->adds, i, s) {
-    if (!has_event(rec.events, json_string_value(json_object_get(s, "id")))) {
-      json_array_append_new(rec.events, compact(s));
+    json_t *e = compact(s);
+    if (!has_event(rec.events, e)) {
+      json_array_append(rec.events, e);
       changed = 1;
     }
+    json_decref(e);
   }
   if (!changed) {
     record_fini(&rec);

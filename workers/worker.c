@@ -119,6 +119,17 @@ static void prepare(const struct hk_mapper *m, const struct hk_entry *e,
   memset(p, 0, sizeof *p);
   rc = hk_map_delivery(m, e->source, e->delivery_id, e->headers, e->body,
                        e->body_len, e->received_ms, &p->res, &merr);
+  if (rc == HK_E_OK && p->res.n > HK_CAP_JOURNAL_ITEMS) {
+    /* More outcomes than one journal step holds (a delivery queued before
+     * intake capped arrays, or rules that fan out): the whole delivery
+     * becomes one dead letter rather than a batch that can never be
+     * acknowledged. */
+    rc = hk_fail(&merr, HK_E_TOO_LARGE,
+                 "the delivery made %zu outcomes, over the %u one delivery "
+                 "may make",
+                 p->res.n, HK_CAP_JOURNAL_ITEMS);
+    hk_map_result_fini(&p->res);
+  }
   p->items = hk_xcalloc(p->res.n > 0 ? p->res.n : 1, sizeof *p->items);
   if (rc != HK_E_OK) {
     struct hk_journal_item *it = &p->items[p->n++];

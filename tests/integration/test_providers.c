@@ -319,6 +319,39 @@ Test(providers, hubspot_batch_of_100_gives_100_events_once) {
   free(body);
 }
 
+static int processed_both(void) {
+  return hk_redis_int("HGET handoff:stats processed") == 2;
+}
+
+/* A delivery that makes more outcomes than one journal step holds (here a
+ * HubSpot batch of 1001 queued before intake capped batches) becomes one
+ * dead letter; it neither blocks the batch it came in nor is lost. */
+Test(providers, a_delivery_of_too_many_outcomes_is_dead_lettered_not_stuck) {
+  char *big = hubspot_batch(1001);
+  char *small = hubspot_batch(2);
+  struct signed_headers h;
+  struct hk_resp r;
+  char out[4096];
+
+  hk_redis_int("XADD handoff:intake * source hubspot kind hubspot delivery_id "
+               "legacy received_ms 1764000000000 signed_ms 0 headers {} body "
+               "%s",
+               big);
+  hubspot_sign(HUBSPOT_SECRET, hk_now_s() * 1000, small, &h);
+  post("/hooks/hubspot", &h, NULL, small, &r);
+  assert_status(&r, 202, NULL);
+  hk_worker_start(0, NULL);
+  cr_assert(hk_wait_until(processed_both, 15000), "processed %lld",
+            hk_redis_int("HGET handoff:stats processed"));
+  cr_assert_eq(hk_redis_int("XLEN handoff:events"), 2);
+  cr_assert_eq(hk_redis_int("XLEN handoff:dlq"), 1);
+  cr_assert_eq(hk_ctl("dlq list", out, sizeof out), 0, "%s", out);
+  cr_assert(strstr(out, "delivery=legacy") != NULL, "%s", out);
+  cr_assert(strstr(out, "1001 outcomes") != NULL, "%s", out);
+  free(big);
+  free(small);
+}
+
 /* ---------------------------------------------------------------------------
  * Standard Webhooks
  * ------------------------------------------------------------------------- */

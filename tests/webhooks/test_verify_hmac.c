@@ -211,6 +211,27 @@ Test(verify_hmac, checks_body) {
                400, "bad_json");
 }
 
+/* An array body is one item per element for the worker, and one delivery's
+ * outcomes are journaled in one step: intake caps the count. */
+Test(verify_hmac, refuses_an_array_of_more_items_than_a_delivery_holds) {
+  struct hk_error err = {HK_E_OK, ""};
+  char body[4096];
+  size_t n = 0;
+
+  body[n++] = '[';
+  for (unsigned i = 0; i < HK_CAP_ITEMS; i++) {
+    n += (size_t)snprintf(body + n, sizeof body - n, "%s1", i == 0 ? "" : ",");
+  }
+  body[n++] = ']';
+  body[n] = '\0';
+  cr_assert_eq(fx_check_body(HK_SOURCE_HMAC, body, &err), HK_E_OK, "%s",
+               err.msg);
+  memcpy(body + n - 1, ",1]", 4);
+  assert_fails(fx_check_body(HK_SOURCE_HMAC, body, &err), &err,
+               HK_E_BAD_REQUEST, 400, "bad_request");
+  cr_assert(strstr(err.msg, "251 items") != NULL, "%s", err.msg);
+}
+
 Test(verify_hmac, keeps_githubs_event_and_delivery_id) {
   struct fx f;
   struct hk_error err = {HK_E_OK, ""};
