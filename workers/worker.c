@@ -395,6 +395,35 @@ struct loop {
   pthread_t thread;
 };
 
+/* Compiles the newest config's mapping and clocks when a reload published
+ * one since generation *gen (reload() checked that it compiles). */
+static void refresh(struct loop *l, size_t *gen, struct hk_mapper **m,
+                    struct hk_sla **sla, int64_t *ttl_s,
+                    struct hk_sla_shell *sh, struct hk_store *st) {
+  struct hk_error err = {HK_E_OK, ""};
+  size_t newest;
+  const struct hk_config *cfg = configs_newest(l->cs, &newest);
+  struct hk_mapper *m2;
+  struct hk_sla *sla2;
+  if (newest == *gen) {
+    return;
+  }
+  m2 = hk_mapper_new(cfg, &err);
+  sla2 = hk_sla_new(cfg, &err);
+  if (m2 != NULL && sla2 != NULL) {
+    hk_mapper_free(*m);
+    hk_sla_free(*sla);
+    *m = m2;
+    *sla = sla2;
+    *ttl_s = dedupe_ttl_s(cfg);
+    hk_sla_shell_init(sh, cfg, *sla, st);
+  } else {
+    hk_mapper_free(m2);
+    hk_sla_free(sla2);
+  }
+  *gen = newest;
+}
+
 static void *loop_run(void *arg) {
   struct loop *l = arg;
   const struct hk_worker_opts *o = l->o;
@@ -424,7 +453,6 @@ static void *loop_run(void *arg) {
     struct hk_batch b = {NULL, 0};
     int claimed = 0;
     size_t woken = 0;
-    size_t newest;
     enum hk_err rc;
 
     if (backoff > 0) {
@@ -433,23 +461,7 @@ static void *loop_run(void *arg) {
         break;
       }
     }
-    cfg = configs_newest(l->cs, &newest);
-    if (newest != gen) {
-      struct hk_mapper *m2 = hk_mapper_new(cfg, &err);
-      struct hk_sla *sla2 = hk_sla_new(cfg, &err);
-      if (m2 != NULL && sla2 != NULL) { /* checked by reload() */
-        hk_mapper_free(m);
-        hk_sla_free(sla);
-        m = m2;
-        sla = sla2;
-        ttl_s = dedupe_ttl_s(cfg);
-        hk_sla_shell_init(&sh, cfg, sla, st);
-      } else {
-        hk_mapper_free(m2);
-        hk_sla_free(sla2);
-      }
-      gen = newest;
-    }
+    refresh(l, &gen, &m, &sla, &ttl_s, &sh, st);
     rc = ready ? HK_E_OK : hk_store_group_ensure(st, &err);
     if (rc == HK_E_OK) {
       ready = 1;
@@ -477,6 +489,8 @@ static void *loop_run(void *arg) {
     }
     if (rc == HK_E_OK && b.n > 0) {
       char n[24];
+      /* A reload that came while the read waited applies to this batch. */
+      refresh(l, &gen, &m, &sla, &ttl_s, &sh, st);
       snprintf(n, sizeof n, "%zu", b.n);
       if (claimed) {
         hk_log(HK_LOG_WARN, "claimed deliveries left pending by another worker",

@@ -117,3 +117,72 @@ Test(worker, waits_for_redis_and_resumes) {
   cr_assert(hk_wait_until(all_processed, 15000));
   cr_assert(hk_worker_log_has(0, "redis unreachable", "level=error"));
 }
+
+/* Replaces the stack's config file: the one the stack started with, with
+ * extra spliced in before "sources", as hk_stack_up does. */
+static void rewrite_config(const char *extra) {
+  static char original[65536];
+  char path[512];
+  char *text;
+  FILE *f;
+  const char *at;
+  snprintf(path, sizeof path, "%s/handoff.json", stack.dir);
+  if (original[0] == '\0') {
+    size_t n;
+    f = fopen(path, "rb");
+    cr_assert(f != NULL);
+    n = fread(original, 1, sizeof original - 1, f);
+    fclose(f);
+    original[n] = '\0';
+  }
+  at = strstr(original, "\"sources\"");
+  cr_assert(at != NULL);
+  text = calloc(1, sizeof original + strlen(extra));
+  cr_assert(text != NULL);
+  memcpy(text, original, (size_t)(at - original));
+  strcat(text, extra);
+  strcat(text, at);
+  f = fopen(path, "wb");
+  cr_assert(f != NULL);
+  fputs(text, f);
+  fclose(f);
+  free(text);
+}
+
+static int started(void) {
+  return hk_worker_log_count(0, "msg=\"started\"") >= 1;
+}
+
+static int reloaded(void) {
+  return hk_worker_log_count(0, "config reloaded") >= 1;
+}
+
+static int refused(void) {
+  return hk_worker_log_count(0, "reload refused") >= 1;
+}
+
+static int events_made(void) {
+  return hk_redis_int("XLEN handoff:events") == 1;
+}
+
+Test(worker, sighup_loads_new_rules_and_refuses_a_bad_config) {
+  struct hk_resp r;
+  hk_worker_start(0, NULL);
+  cr_assert(hk_wait_until(started, 5000)); /* its handlers are in place */
+  /* A bad file: the running config stays. */
+  rewrite_config("\"events\": [{\"source\": \"nowhere\"}],");
+  kill(stack.workers[0], SIGHUP);
+  cr_assert(hk_wait_until(refused, 5000));
+  /* A good one with a rule for the demo source: deliveries map from now. */
+  rewrite_config("\"events\": [{\"name\": \"all\", \"source\": \"demo\","
+                 " \"type\": \"{type}\", \"subject\": \"lead:{data.n}\"}],");
+  kill(stack.workers[0], SIGHUP);
+  cr_assert(hk_wait_until(reloaded, 5000));
+  cr_assert_eq(
+      hk_post_signed("demo", HK_TEST_SECRET, "after_reload", hk_now_s(),
+                     "{\"type\":\"lead.created\",\"data\":{\"n\":7}}", &r),
+      0);
+  cr_assert_eq(r.status, 202);
+  cr_assert(hk_wait_until(events_made, 10000));
+  cr_assert(hk_worker_log_has(0, "delivery=after_reload", "events=1"));
+}
