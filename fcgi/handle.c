@@ -126,9 +126,12 @@ static void handle_health(const struct hk_config *cfg, struct hk_store *st,
     log_outcome(req, meta, NULL, out, rc, err.msg, NULL, NULL);
     return;
   }
-  if (q.consumers == 0 && q.length > 0) {
+  /* Workers that stop cleanly leave the group, and the stream keeps what
+   * they processed: what matters is deliveries waiting with nobody to read
+   * them (lag, or the whole stream when Redis cannot say). */
+  if (q.consumers == 0 && (q.lag > 0 || (q.lag < 0 && q.length > 0))) {
     status = "amber";
-    reason = "deliveries are queued but no worker has ever read the queue";
+    reason = "deliveries are waiting and no worker is reading the queue";
   }
   hk_reply_json(out, 200,
                 json_pack("{s:s,s:s,s:{s:I,s:I,s:I,s:I,s:I},s:[]}", "status",

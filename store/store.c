@@ -506,6 +506,42 @@ enum hk_err hk_store_claim(struct hk_store *st, const char *consumer,
   return HK_E_OK;
 }
 
+/* KEYS: stream. ARGV: group, consumer. 1 when removed, 0 when it holds
+ * pending entries (or the group is gone). */
+static const char leave_lua[] =
+    "local ok, p = pcall(redis.call, 'XPENDING', KEYS[1], ARGV[1], '-', '+',\n"
+    "  1, ARGV[2])\n"
+    "if not ok or #p > 0 then return 0 end\n"
+    "redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])\n"
+    "return 1\n";
+
+enum hk_err hk_store_consumer_leave(struct hk_store *st, const char *group,
+                                    const char *consumer, int *left,
+                                    struct hk_error *err) {
+  char alerts[300];
+  const char *stream = st->stream;
+  const char *argv[6];
+  redisReply *r;
+  *left = 0;
+  if (strcmp(group, HK_STORE_ALERT_GROUP) == 0) {
+    snprintf(alerts, sizeof alerts, "%salerts", st->conf.prefix);
+    stream = alerts;
+  }
+  argv[0] = "EVAL";
+  argv[1] = leave_lua;
+  argv[2] = "1";
+  argv[3] = stream;
+  argv[4] = group;
+  argv[5] = consumer;
+  r = command(st, 6, argv, NULL, err);
+  if (r == NULL) {
+    return HK_E_UNAVAILABLE;
+  }
+  *left = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+  freeReplyObject(r);
+  return HK_E_OK;
+}
+
 enum hk_err hk_store_ack(struct hk_store *st, const char *id,
                          struct hk_error *err) {
   /* XACK and the counter in one MULTI so the count matches the acks. */

@@ -97,6 +97,17 @@ enum hk_err hk_store_claim(struct hk_store *st, const char *consumer,
                            struct hk_batch *out,
                            struct hk_error *err) HK_MUST_CHECK;
 
+/*
+ * Takes consumer out of group (HK_STORE_GROUP on the intake stream, or
+ * HK_STORE_ALERT_GROUP on the alerts stream) when it holds nothing pending,
+ * so consumers named after a host and pid do not pile up over restarts. A
+ * consumer with pending entries stays, for another to claim them. *left is
+ * set to 1 when it was removed.
+ */
+enum hk_err hk_store_consumer_leave(struct hk_store *st, const char *group,
+                                    const char *consumer, int *left,
+                                    struct hk_error *err) HK_MUST_CHECK;
+
 /* Acknowledges one delivery and counts it as processed, atomically. */
 enum hk_err hk_store_ack(struct hk_store *st, const char *id,
                          struct hk_error *err) HK_MUST_CHECK;

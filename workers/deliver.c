@@ -167,6 +167,11 @@ static void *run(void *arg) {
       backoff = 0;
     }
   }
+  {
+    int left = 0;
+    (void)!hk_store_consumer_leave(st, HK_STORE_ALERT_GROUP, d->consumer, &left,
+                                   &err);
+  }
   hk_store_free(st);
   return NULL;
 }

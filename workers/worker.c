@@ -524,6 +524,16 @@ static void *loop_run(void *arg) {
       backoff = 0;
     }
   }
+  {
+    /* A clean stop with nothing pending leaves the group, so the consumers
+     * of restarted workers do not pile up. */
+    int left = 0;
+    if (hk_store_consumer_leave(st, HK_STORE_GROUP, l->consumer, &left, &err) !=
+        HK_E_OK) {
+      hk_log(HK_LOG_WARN, "could not leave the consumer group", "consumer",
+             l->consumer, "error", err.msg, (const char *)NULL);
+    }
+  }
   hk_store_free(st);
   hk_mapper_free(m);
   hk_sla_free(sla);

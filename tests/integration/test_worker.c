@@ -105,6 +105,12 @@ Test(worker, sigterm_finishes_the_batch_in_hand) {
   cr_assert_eq(hk_worker_log_count(0, "delivery processed"), 10);
   cr_assert_eq(hk_redis_int("HGET handoff:stats processed"), 10);
   cr_assert(hk_worker_log_has(0, "stopped", "consumer=test-worker-0"));
+  /* Nothing left pending: it left the group, so restarts don't pile up
+   * consumers. */
+  cr_assert_eq(hk_redis_int("EVAL %s 1 handoff:intake",
+                            "return #redis.call('XINFO', 'CONSUMERS', "
+                            "KEYS[1], 'workers')"),
+               0);
 }
 
 Test(worker, waits_for_redis_and_resumes) {
