@@ -37,34 +37,19 @@
 #define TS_HEADER "webhook-timestamp"
 #define SIG_HEADER "webhook-signature"
 #define SECRET_PREFIX "whsec_"
-/* Unix seconds of up to 15 digits: far beyond any clock, and * 1000 fits
- * in int64_t. */
-#define TS_MAX_DIGITS 15
-/* base64 of a 32-byte MAC: 44 characters padded, 43 without. */
-#define SIG_B64_LEN 44
-
 static const char *const keep_headers[] = {ID_HEADER, TS_HEADER, NULL};
 
 /* The pieces of the signed content "id.timestamp.body". */
 #define SIGNED_PARTS 5
-/* Room for an int64_t in decimal. */
-#define TS_TEXT 24
-
-/* The v1 signatures of one header, decoded. */
-struct candidates {
-  unsigned char mac[HK_CAP_SIGNATURES][HK_HMAC_MAX];
-  unsigned char ok[HK_CAP_SIGNATURES]; /* 1 when mac holds a 32-byte MAC */
-  size_t n;
-};
 
 /*
  * Points parts[0..SIGNED_PARTS) at the signed content "id.ts.body", with ts
- * written in decimal into ts_text (TS_TEXT bytes). Everything stays
+ * written in decimal into ts_text (HK_TS_TEXT bytes). Everything stays
  * borrowed.
  */
 static void signed_content(struct hk_span *parts, const char *id, int64_t ts_s,
                            char *ts_text, const void *body, size_t len) {
-  int n = snprintf(ts_text, TS_TEXT, "%lld", (long long)ts_s);
+  int n = snprintf(ts_text, HK_TS_TEXT, "%lld", (long long)ts_s);
 
   parts[0] = (struct hk_span){id, strlen(id)};
   parts[1] = (struct hk_span){".", 1};
@@ -95,30 +80,12 @@ unsigned char *hk_standard_key(const struct hk_secret *secret, size_t *len) {
   return key;
 }
 
-/* Parses a run of 1 to TS_MAX_DIGITS decimal digits. Returns 0, or -1. */
-static int parse_timestamp(const char *s, int64_t *out) {
-  int64_t v = 0;
-  size_t i = 0;
-
-  for (; s[i] != '\0'; i++) {
-    if (s[i] < '0' || s[i] > '9' || i == TS_MAX_DIGITS) {
-      return -1;
-    }
-    v = v * 10 + (s[i] - '0');
-  }
-  if (i == 0) {
-    return -1;
-  }
-  *out = v;
-  return 0;
-}
-
 /*
  * Splits the signature header into c: v1 entries are decoded, others
  * skipped. Returns HK_E_OK, or HK_E_BAD_SIGNATURE with err set when the
  * header lists too many entries or no v1 one.
  */
-static enum hk_err parse_signatures(const char *h, struct candidates *c,
+static enum hk_err parse_signatures(const char *h, struct hk_candidates *c,
                                     struct hk_error *err) {
   size_t entries = 0;
 
@@ -132,18 +99,10 @@ static enum hk_err parse_signatures(const char *h, struct candidates *c,
                        " header lists more than %u signatures.",
                        HK_CAP_SIGNATURES);
       }
+      /* Never more v1 entries than entries: the add cannot overflow. */
       if (len > 3 && memcmp(h, "v1,", 3) == 0) {
-        size_t blen = len - 3;
-        if (blen == SIG_B64_LEN || blen == SIG_B64_LEN - 1) {
-          size_t maclen = 0;
-          unsigned char *mac = hk_b64_decode(h + 3, blen, &maclen);
-          if (mac != NULL && maclen == hk_hash_size(HK_HASH_SHA256)) {
-            memcpy(c->mac[c->n], mac, maclen);
-            c->ok[c->n] = 1;
-          }
-          free(mac);
-        }
-        c->n++;
+        (void)!hk_candidates_add(c, h + 3, len - 3, HK_ENC_BASE64,
+                                 hk_hash_size(HK_HASH_SHA256));
       }
     }
     h += len;
@@ -162,7 +121,7 @@ static enum hk_err parse_signatures(const char *h, struct candidates *c,
  * HMAC itself failed.
  */
 static int match_any(const struct hk_source *src, const struct hk_span *parts,
-                     size_t nparts, const struct candidates *c) {
+                     size_t nparts, const struct hk_candidates *c) {
   unsigned char mac[HK_HMAC_MAX];
   int match = 0;
   int failed = 0;
@@ -177,9 +136,7 @@ static int match_any(const struct hk_source *src, const struct hk_span *parts,
     if (hk_hmac(HK_HASH_SHA256, key, keylen, parts, nparts, mac) != 0) {
       failed = 1;
     } else {
-      for (size_t i = 0; i < c->n; i++) {
-        match |= c->ok[i] & hk_ct_equal(mac, c->mac[i], sizeof mac);
-      }
+      match |= hk_candidates_match(c, mac, hk_hash_size(HK_HASH_SHA256));
     }
     hk_wipe(key, keylen);
     free(key);
@@ -192,11 +149,10 @@ static enum hk_err verify(const struct hk_request *req,
                           int64_t *signed_ms, struct hk_error *err) {
   static const char *const names[] = {ID_HEADER, TS_HEADER, SIG_HEADER};
   const char *values[3];
-  struct candidates c;
+  struct hk_candidates c;
   struct hk_span parts[SIGNED_PARTS];
-  char ts_text[TS_TEXT];
+  char ts_text[HK_TS_TEXT];
   int64_t ts_s = 0;
-  int64_t skew_ms;
   enum hk_err rc;
   int m;
 
@@ -208,19 +164,14 @@ static enum hk_err verify(const struct hk_request *req,
                      "The request lacks the %s header.", names[i]);
     }
   }
-  if (parse_timestamp(values[1], &ts_s) != 0) {
+  if (hk_parse_digits(values[1], strlen(values[1]), &ts_s) != 0) {
     return hk_fail(err, HK_E_BAD_SIGNATURE,
                    "The " TS_HEADER
                    " header is not a Unix time in whole seconds.");
   }
-  skew_ms = ts_s * 1000 - now_ms;
-  if (skew_ms < -src->tolerance_ms || skew_ms > src->tolerance_ms) {
-    return hk_fail(err, HK_E_STALE_TIMESTAMP,
-                   "The " TS_HEADER " is %lld seconds in the %s, beyond the "
-                   "tolerance of %lld seconds.",
-                   (long long)((skew_ms < 0 ? -skew_ms : skew_ms) / 1000),
-                   skew_ms < 0 ? "past" : "future",
-                   (long long)(src->tolerance_ms / 1000));
+  rc = hk_check_skew(ts_s * 1000, now_ms, src->tolerance_ms, TS_HEADER, err);
+  if (rc != HK_E_OK) {
+    return rc;
   }
   rc = parse_signatures(values[2], &c, err);
   if (rc != HK_E_OK) {
@@ -240,20 +191,6 @@ static enum hk_err verify(const struct hk_request *req,
   return HK_E_OK;
 }
 
-static const char *json_type_name(const json_t *v) {
-  switch (json_typeof(v)) {
-  case JSON_OBJECT: return "object";
-  case JSON_ARRAY: return "array";
-  case JSON_STRING: return "string";
-  case JSON_INTEGER:
-  case JSON_REAL: return "number";
-  case JSON_TRUE:
-  case JSON_FALSE: return "boolean";
-  case JSON_NULL:
-  default: return "null";
-  }
-}
-
 /* The payload structure of the spec: {"type": "…", "data": {…}, …}. */
 static enum hk_err check_body(const json_t *doc, struct hk_error *err) {
   const json_t *type;
@@ -262,7 +199,7 @@ static enum hk_err check_body(const json_t *doc, struct hk_error *err) {
   if (!json_is_object(doc)) {
     return hk_fail(err, HK_E_BAD_JSON,
                    "The body is a JSON %s; this source sends JSON objects.",
-                   json_type_name(doc));
+                   hk_json_type_name(doc));
   }
   type = json_object_get(doc, "type");
   if (!json_is_string(type) || json_string_length(type) == 0) {
@@ -289,7 +226,7 @@ char *hk_sign_standard(const struct hk_secret *key, const char *id,
                        int64_t timestamp_s, const char *body, size_t len) {
   unsigned char mac[HK_HMAC_MAX];
   struct hk_span parts[SIGNED_PARTS];
-  char ts_text[TS_TEXT];
+  char ts_text[HK_TS_TEXT];
   size_t keylen = 0;
   unsigned char *k = hk_standard_key(key, &keylen);
   char *b64 = NULL;
