@@ -542,45 +542,6 @@ enum hk_err hk_store_consumer_leave(struct hk_store *st, const char *group,
   return HK_E_OK;
 }
 
-enum hk_err hk_store_ack(struct hk_store *st, const char *id,
-                         struct hk_error *err) {
-  /* XACK and the counter in one MULTI so the count matches the acks. */
-  const char *multi[] = {"MULTI"};
-  const char *xack[] = {"XACK", st->stream, HK_STORE_GROUP, id};
-  const char *incr[] = {"HINCRBY", st->stats, "processed", "1"};
-  const char *exec[] = {"EXEC"};
-  redisReply *r;
-  if (connect_now(st, err) != HK_E_OK) {
-    return HK_E_UNAVAILABLE;
-  }
-  redisAppendCommandArgv(st->c, 1, multi, NULL);
-  redisAppendCommandArgv(st->c, 4, xack, NULL);
-  redisAppendCommandArgv(st->c, 4, incr, NULL);
-  redisAppendCommandArgv(st->c, 1, exec, NULL);
-  for (int i = 0; i < 4; i++) {
-    void *reply = NULL;
-    if (redisGetReply(st->c, &reply) != REDIS_OK) {
-      char at[300];
-      hk_fail(err, HK_E_UNAVAILABLE, "redis at %s: %s",
-              where(st, at, sizeof at), st->c->errstr);
-      drop(st);
-      return HK_E_UNAVAILABLE;
-    }
-    r = reply;
-    if (r->type == REDIS_REPLY_ERROR) {
-      hk_fail(err, HK_E_UNAVAILABLE, "acknowledging %s: %.*s", id, (int)r->len,
-              r->str);
-      freeReplyObject(r);
-      /* The remaining replies are unread: the connection is out of step,
-       * so it goes. */
-      drop(st);
-      return HK_E_UNAVAILABLE;
-    }
-    freeReplyObject(r);
-  }
-  return HK_E_OK;
-}
-
 static int64_t int_of(const redisReply *r) {
   if (r->type == REDIS_REPLY_INTEGER) {
     return r->integer;
@@ -1517,20 +1478,25 @@ enum hk_err hk_store_count_request(struct hk_store *st, const char *source,
 enum hk_err hk_store_stats_add(struct hk_store *st, const char *const *fields,
                                const int64_t *by, size_t n,
                                struct hk_error *err) {
-  enum hk_err rc = HK_E_OK;
-  for (size_t i = 0; rc == HK_E_OK && i < n; i++) {
+  redisReply *r;
+  if (n == 0) {
+    return HK_E_OK;
+  }
+  if (connect_now(st, err) != HK_E_OK) {
+    return HK_E_UNAVAILABLE;
+  }
+  for (size_t i = 0; i < n; i++) {
     char amount[24];
     const char *argv[] = {"HINCRBY", st->stats, fields[i], amount};
-    redisReply *r;
     snprintf(amount, sizeof amount, "%" PRId64, by[i]);
-    r = command(st, 4, argv, NULL, err);
-    if (r == NULL) {
-      rc = HK_E_UNAVAILABLE;
-    } else {
-      freeReplyObject(r);
-    }
+    redisAppendCommandArgv(st->c, 4, argv, NULL);
   }
-  return rc;
+  r = replies(st, n, err);
+  if (r == NULL) {
+    return HK_E_UNAVAILABLE;
+  }
+  freeReplyObject(r);
+  return HK_E_OK;
 }
 
 enum hk_err hk_store_counters(struct hk_store *st, const char *handoff,
@@ -1544,19 +1510,7 @@ enum hk_err hk_store_counters(struct hk_store *st, const char *handoff,
   if (r == NULL) {
     return HK_E_UNAVAILABLE;
   }
-  *out = json_object();
-  for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements;
-       i += 2) {
-    char name[64];
-    if (r->element[i]->type != REDIS_REPLY_STRING ||
-        r->element[i]->len >= sizeof name) {
-      continue;
-    }
-    memcpy(name, r->element[i]->str, r->element[i]->len);
-    name[r->element[i]->len] = '\0';
-    json_object_set_new(
-        *out, name, json_integer(strtoll(r->element[i + 1]->str, NULL, 10)));
-  }
+  *out = counters_of(r);
   freeReplyObject(r);
   return HK_E_OK;
 }

@@ -108,10 +108,6 @@ enum hk_err hk_store_consumer_leave(struct hk_store *st, const char *group,
                                     const char *consumer, int *left,
                                     struct hk_error *err) HK_MUST_CHECK;
 
-/* Acknowledges one delivery and counts it as processed, atomically. */
-enum hk_err hk_store_ack(struct hk_store *st, const char *id,
-                         struct hk_error *err) HK_MUST_CHECK;
-
 /* ---------------------------------------------------------------------------
  * The journal: what a worker made of one delivery
  *
@@ -348,7 +344,8 @@ enum hk_err hk_store_count_request(struct hk_store *st, const char *source,
                                    int status,
                                    struct hk_error *err) HK_MUST_CHECK;
 
-/* Adds by to each named field of {prefix}stats (the workers' counters). */
+/* Adds by to each named field of {prefix}stats (the workers' counters), in
+ * one round trip. */
 enum hk_err hk_store_stats_add(struct hk_store *st, const char *const *fields,
                                const int64_t *by, size_t n,
                                struct hk_error *err) HK_MUST_CHECK;
