@@ -168,6 +168,10 @@ const char *hk_json_type_name(const json_t *v);
 enum hk_err hk_check_container(const json_t *doc, int allow_array,
                                struct hk_error *err) HK_MUST_CHECK;
 
+/* The check_body of schemes that know nothing of the payload (hmac, basic,
+ * token): hk_check_container allowing arrays. */
+enum hk_err hk_check_object_or_array(const json_t *doc, struct hk_error *err);
+
 /*
  * Checks that obj (an object) has the member key of type type (JSON_STRING
  * means a non-empty string; JSON_REAL means any number). path names the

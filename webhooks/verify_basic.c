@@ -66,15 +66,10 @@ static enum hk_err verify(const struct hk_request *req,
   return rc;
 }
 
-/* Any JSON object or array: Pipedrive and Chargebee both send objects. */
-static enum hk_err check_body(const json_t *doc, struct hk_error *err) {
-  return hk_check_container(doc, 1, err);
-}
-
 const struct hk_scheme hk_scheme_basic = {
     .kind = HK_SOURCE_BASIC,
     .verify = verify,
-    .check_body = check_body,
+    .check_body = hk_check_object_or_array, /* any JSON object or array */
     .id_header = NULL,
     .keep_headers = keep_headers,
     .body_id = NULL,

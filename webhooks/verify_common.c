@@ -223,6 +223,10 @@ enum hk_err hk_check_container(const json_t *doc, int allow_array,
   return rc;
 }
 
+enum hk_err hk_check_object_or_array(const json_t *doc, struct hk_error *err) {
+  return hk_check_container(doc, 1, err);
+}
+
 enum hk_err hk_check_member(const json_t *obj, const char *key, json_type type,
                             const char *path, struct hk_error *err) {
   const json_t *v = json_object_get(obj, key);
