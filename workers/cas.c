@@ -128,7 +128,7 @@ enum hk_err hk_cas_settle(struct hk_store *st, struct hk_cas_item *items,
   const char **fs = hk_xcalloc(n + 1, sizeof *fs);
   char **olds = hk_xcalloc(n + 1, sizeof *olds);
   struct hk_cas_put *puts = hk_xcalloc(n + 1, sizeof *puts);
-  struct hk_cas_item **todo = hk_xcalloc(n + 1, sizeof *todo);
+  struct hk_cas_item **todo = hk_xcalloc(n + 1, sizeof(struct hk_cas_item *));
   int *written = hk_xcalloc(n + 1, sizeof *written);
   enum hk_err rc = HK_E_OK;
   int tries = 0;

@@ -193,8 +193,8 @@ json_t *hk_stages_facts(const struct hk_stages *s, const char *record) {
     }
     o = json_pack("{s:I}", "entered", (json_int_t)f[i].at_ms);
     if (f[i].moved) {
-      json_object_set_new(
-          o, "moved", json_integer((json_int_t)(f[i].at_ms + f[i].took_ms)));
+      json_object_set_new(o, "moved",
+                          json_integer((json_int_t)f[i].at_ms + f[i].took_ms));
     }
     if (f[i].has_amount) {
       json_object_set_new(o, "amount_cents", json_integer(f[i].cents));
@@ -398,7 +398,7 @@ struct hk_stages_round *hk_stages_begin(struct hk_stages *s,
     if (sub == NULL) {
       sub = &r->subs[r->n++];
       sub->name = evs[e]->subject;
-      sub->evs = hk_xcalloc(nevs, sizeof *sub->evs);
+      sub->evs = hk_xcalloc(nevs, sizeof(const struct hk_event *));
     }
     sub->evs[sub->n++] = evs[e];
   }

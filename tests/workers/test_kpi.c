@@ -211,10 +211,10 @@ Test(kpi, attainment_and_percentiles) {
   cr_assert_leq(labs((long)num(d24, "response_p90_ms") - 420000L), 21000L);
   /* 30d adds the 1 ms one of 10 days ago: 1 ms, 20 s, 40 s, 7 min, and
    * the nearest rank 2 of 4 is 20 s. */
-  cr_assert_leq(labs((long)num(at(docs, "kpi:handoff:lead", "30d"),
-                               "response_p50_ms") -
-                     20000L),
-                1000L);
+  cr_assert_leq(
+      labs((long)num(at(docs, "kpi:handoff:lead", "30d"), "response_p50_ms") -
+           20000L),
+      1000L);
   json_decref(docs);
 }
 
