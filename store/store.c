@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/time.h>
 
-#include "store/store.h"
+#include "store/store_internal.h"
 
 /* The Lua scripts run by EVALSHA, loaded once per connection. */
 enum script { SCRIPT_JOURNAL, SCRIPT_CLOCK_PUT, SCRIPT__COUNT };
@@ -1728,4 +1728,71 @@ enum hk_err hk_store_alert_dead(struct hk_store *st,
   snprintf(dlq, sizeof dlq, "%sdlq", st->conf.prefix);
   snprintf(now, sizeof now, "%" PRId64, now_ms);
   return transaction(st, cmds, argcs, 3, err);
+}
+
+/* ---------------------------------------------------------------------------
+ * The connection, for the other files of store/ (store_internal.h)
+ * ------------------------------------------------------------------------- */
+
+const char *hk_store_prefix(const struct hk_store *st) {
+  return st->conf.prefix;
+}
+
+redisReply *hk_store_command(struct hk_store *st, int argc, const char **argv,
+                             const size_t *lens, struct hk_error *err) {
+  return command(st, argc, argv, lens, err);
+}
+
+enum hk_err hk_store_pipeline(struct hk_store *st, size_t n, const int *argc,
+                              const char **const *argv, redisReply **out,
+                              struct hk_error *err) {
+  enum hk_err rc = HK_E_UNAVAILABLE;
+  char at[300];
+
+  for (size_t i = 0; i < n; i++) {
+    out[i] = NULL;
+  }
+  if (n == 0) {
+    return HK_E_OK;
+  }
+  /* A connection that died with a Redis restart gets one more try, as in
+   * command(). */
+  for (int attempt = 0; attempt < 2 && rc != HK_E_OK; attempt++) {
+    int reused = st->c != NULL;
+    size_t got = 0;
+    if (connect_now(st, err) != HK_E_OK) {
+      break;
+    }
+    for (size_t i = 0; i < n; i++) {
+      redisAppendCommandArgv(st->c, argc[i], argv[i], NULL);
+    }
+    for (; got < n; got++) {
+      void *reply = NULL;
+      if (redisGetReply(st->c, &reply) != REDIS_OK) {
+        hk_fail(err, HK_E_UNAVAILABLE, "redis at %s: %s",
+                where(st, at, sizeof at), st->c->errstr);
+        drop(st);
+        break;
+      }
+      out[got] = reply;
+    }
+    rc = got == n ? HK_E_OK : HK_E_UNAVAILABLE;
+    for (size_t i = 0; rc == HK_E_OK && i < n; i++) {
+      if (out[i]->type == REDIS_REPLY_ERROR) {
+        rc = hk_fail(err, HK_E_UNAVAILABLE, "redis at %s answered: %.*s",
+                     where(st, at, sizeof at), (int)out[i]->len, out[i]->str);
+        reused = 0; /* an answer, not a dead connection: no retry */
+      }
+    }
+    if (rc != HK_E_OK) {
+      for (size_t i = 0; i < n; i++) {
+        freeReplyObject(out[i]);
+        out[i] = NULL;
+      }
+      if (!reused) {
+        break;
+      }
+    }
+  }
+  return rc;
 }
