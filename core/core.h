@@ -154,6 +154,11 @@ int hk_duration_parse(const char *s, int64_t *ms) HK_MUST_CHECK;
  * pure code takes the time as an argument. */
 int64_t hk_time_now_ms(void);
 
+/* ms since the epoch as RFC 3339 in UTC with milliseconds,
+ * "2026-11-24T10:00:00.000Z", into buf (at least HK_TIME_TEXT bytes). */
+#define HK_TIME_TEXT 40
+void hk_time_format_ms(int64_t ms, char *buf);
+
 /* Monotonic milliseconds, for timeouts and backoff. */
 int64_t hk_time_mono_ms(void);
 

@@ -2,6 +2,7 @@
  * time.c -- durations ("1h30m") and the clocks the shells read.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -62,6 +63,20 @@ int64_t hk_time_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void hk_time_format_ms(int64_t ms, char *buf) {
+  int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+  time_t t = (time_t)secs;
+  struct tm tm;
+  if (gmtime_r(&t, &tm) == NULL || tm.tm_year < -1900 ||
+      tm.tm_year > 9999 - 1900) {
+    snprintf(buf, HK_TIME_TEXT, "1970-01-01T00:00:00.000Z");
+    return;
+  }
+  snprintf(buf, HK_TIME_TEXT, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+           tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+           tm.tm_sec, (int)(ms - secs * 1000));
 }
 
 int64_t hk_time_mono_ms(void) {

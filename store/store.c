@@ -15,7 +15,7 @@
 #include "store/store_internal.h"
 
 /* The Lua scripts run by EVALSHA, loaded once per connection. */
-enum script { SCRIPT_JOURNAL, SCRIPT_CLOCK_PUT, SCRIPT__COUNT };
+enum script { SCRIPT_JOURNAL, SCRIPT_CAS_PUT, SCRIPT__COUNT };
 
 struct hk_store {
   struct hk_redis_conf conf; /* strings owned */
@@ -698,26 +698,35 @@ static const char retry_lua[] =
  * of counters,
  * then name and delta of each, then the alerts. Returns 1 when written, 0
  * when the record was not the old one any more. */
-static const char clock_put_lua[] =
-    "if (redis.call('HGET', KEYS[1], ARGV[5]) or '') ~= ARGV[1] then\n"
+/* KEYS: the record's hash. ARGV: field, the record as read ("" for
+ * none), the new record, then the changes that go with it, each an
+ * operation letter and its arguments (hk_store_op). Keys of the changes
+ * come in ARGV: they are the same Redis, and the script is the unit of
+ * atomicity. */
+static const char cas_put_lua[] =
+    "if (redis.call('HGET', KEYS[1], ARGV[1]) or '') ~= ARGV[2] then\n"
     "  return 0\n"
     "end\n"
-    "redis.call('HSET', KEYS[1], ARGV[5], ARGV[2])\n"
-    "if ARGV[3] == '' then redis.call('ZREM', KEYS[2], ARGV[4])\n"
-    "else redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4]) end\n"
-    "local i = 7\n"
-    "for _ = 1, tonumber(ARGV[6]) do\n"
-    "  redis.call('HINCRBY', KEYS[3], ARGV[i], ARGV[i + 1])\n"
-    "  i = i + 2\n"
-    "end\n"
+    "redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])\n"
+    "local i = 4\n"
     "while i <= #ARGV do\n"
-    "  redis.call('XADD', KEYS[4], '*', 'alert', ARGV[i], 'attempt', '0')\n"
-    "  i = i + 1\n"
+    "  local op, k = ARGV[i], ARGV[i + 1]\n"
+    "  if op == 'I' then\n"
+    "    if redis.call('HINCRBY', k, ARGV[i + 2], ARGV[i + 3]) == 0 then\n"
+    "      redis.call('HDEL', k, ARGV[i + 2])\n"
+    "    end\n"
+    "  elseif op == 'Z' then redis.call('ZADD', k, ARGV[i + 2], ARGV[i + 3])\n"
+    "  elseif op == 'R' then redis.call('ZREM', k, ARGV[i + 2])\n"
+    "  elseif op == 'E' then redis.call('EXPIREAT', k, ARGV[i + 2])\n"
+    "  elseif op == 'X' then\n"
+    "    redis.call('XADD', k, '*', 'alert', ARGV[i + 2], 'attempt', '0')\n"
+    "  end\n"
+    "  i = i + 4\n"
     "end\n"
     "return 1\n";
 
 static const char *script_text(enum script which) {
-  return which == SCRIPT_JOURNAL ? journal_lua : clock_put_lua;
+  return which == SCRIPT_JOURNAL ? journal_lua : cas_put_lua;
 }
 
 /*
@@ -1063,10 +1072,17 @@ static redisReply *replies(struct hk_store *st, size_t n,
   return last;
 }
 
-enum hk_err hk_store_clocks_get(struct hk_store *st,
-                                const char *const *handoffs,
-                                const char *const *subjects, size_t n,
-                                char **out, struct hk_error *err) {
+/* The key named by suffix under the configured prefix (caller frees). */
+static char *prefixed(const struct hk_store *st, const char *suffix) {
+  size_t n = strlen(st->conf.prefix) + strlen(suffix) + 1;
+  char *k = hk_xmalloc(n);
+  snprintf(k, n, "%s%s", st->conf.prefix, suffix);
+  return k;
+}
+
+enum hk_err hk_store_cas_get(struct hk_store *st, const char *const *keys,
+                             const char *const *fields, size_t n, char **out,
+                             struct hk_error *err) {
   enum hk_err rc = HK_E_UNAVAILABLE;
   char at[300];
 
@@ -1085,8 +1101,8 @@ enum hk_err hk_store_clocks_get(struct hk_store *st,
       break;
     }
     for (size_t i = 0; i < n; i++) {
-      char *key = clock_key(st, handoffs[i]);
-      const char *get[] = {"HGET", key, subjects[i]};
+      char *key = prefixed(st, keys[i]);
+      const char *get[] = {"HGET", key, fields[i]};
       redisAppendCommandArgv(st->c, 3, get, NULL);
       free(key);
     }
@@ -1120,62 +1136,41 @@ enum hk_err hk_store_clocks_get(struct hk_store *st,
   return rc;
 }
 
-/* Appends the EVAL of one put to the connection's output buffer. */
+/* Appends the EVALSHA of one put to the connection's output buffer. */
 static void append_put(struct hk_store *st, const char *sha,
-                       const struct hk_clock_put *p) {
-  char *key = clock_key(st, p->handoff);
-  char due[300];
-  char hcount[300];
-  char alerts[300];
-  char score[24] = "";
-  char ncounters[24];
-  char(*deltas)[24] = hk_xcalloc(p->ncounters + 1, sizeof *deltas);
+                       const struct hk_cas_put *p) {
+  char *key = prefixed(st, p->key);
+  char **keys = hk_xcalloc(p->nops + 1, sizeof *keys);
   struct args a = {NULL, NULL, 0, 0};
-  size_t used = 0;
 
-  snprintf(due, sizeof due, "%sdue:%s", st->conf.prefix, p->handoff);
-  snprintf(hcount, sizeof hcount, "%shcount:%s", st->conf.prefix, p->handoff);
-  snprintf(alerts, sizeof alerts, "%salerts", st->conf.prefix);
-  if (p->due_ms != HK_STORE_NOT_DUE) {
-    snprintf(score, sizeof score, "%" PRId64, p->due_ms);
-  }
-  for (size_t i = 0; i < p->ncounters; i++) {
-    used += p->deltas[i] != 0;
-  }
-  snprintf(ncounters, sizeof ncounters, "%zu", used);
   arg_str(&a, "EVALSHA");
   arg_str(&a, sha);
-  arg_str(&a, "4");
+  arg_str(&a, "1");
   arg_str(&a, key);
-  arg_str(&a, due);
-  arg_str(&a, hcount);
-  arg_str(&a, alerts);
+  arg_str(&a, p->field);
   arg_str(&a, p->old != NULL ? p->old : "");
   arg_str(&a, p->record);
-  arg_str(&a, score);
-  arg_str(&a, p->subject);
-  arg_str(&a, p->subject);
-  arg_str(&a, ncounters);
-  for (size_t i = 0; i < p->ncounters; i++) {
-    if (p->deltas[i] == 0) {
-      continue;
-    }
-    snprintf(deltas[i], sizeof deltas[i], "%" PRId64, p->deltas[i]);
-    arg_str(&a, p->counters[i]);
-    arg_str(&a, deltas[i]);
-  }
-  for (size_t i = 0; i < p->nalerts; i++) {
-    arg_str(&a, p->alerts[i]);
+  for (size_t i = 0; i < p->nops; i++) {
+    const struct hk_store_op *o = &p->ops[i];
+    static const char letters[] = "IZREX";
+    const char *l = strchr(letters, o->kind);
+    keys[i] = prefixed(st, o->key);
+    arg_add(&a, l != NULL && *l != '\0' ? l : "-", 1);
+    arg_str(&a, keys[i]);
+    arg_str(&a, o->a);
+    arg_str(&a, o->b);
   }
   redisAppendCommandArgv(st->c, (int)a.n, a.v, a.len);
   args_fini(&a);
-  free(deltas);
+  for (size_t i = 0; i < p->nops; i++) {
+    free(keys[i]);
+  }
+  free(keys);
   free(key);
 }
 
-enum hk_err hk_store_clocks_put(struct hk_store *st,
-                                const struct hk_clock_put *p, size_t n,
-                                int *written, struct hk_error *err) {
+enum hk_err hk_store_cas_put(struct hk_store *st, const struct hk_cas_put *p,
+                             size_t n, int *written, struct hk_error *err) {
   enum hk_err rc = HK_E_OK;
   const char *sha;
   char at[300];
@@ -1192,7 +1187,7 @@ enum hk_err hk_store_clocks_put(struct hk_store *st,
   if (connect_now(st, err) != HK_E_OK) {
     return HK_E_UNAVAILABLE;
   }
-  sha = script_sha(st, SCRIPT_CLOCK_PUT, err);
+  sha = script_sha(st, SCRIPT_CAS_PUT, err);
   if (sha == NULL) {
     return HK_E_UNAVAILABLE;
   }
@@ -1212,10 +1207,10 @@ enum hk_err hk_store_clocks_put(struct hk_store *st,
     if (r->type == REDIS_REPLY_INTEGER) {
       written[got] = r->integer == 1;
     } else if (rc == HK_E_OK) {
-      rc = hk_fail(err, HK_E_UNAVAILABLE, "writing a clock: %.*s",
+      rc = hk_fail(err, HK_E_UNAVAILABLE, "writing a record: %.*s",
                    r->type == REDIS_REPLY_ERROR ? (int)r->len : 0,
                    r->type == REDIS_REPLY_ERROR ? r->str : "");
-      st->sha[SCRIPT_CLOCK_PUT][0] = '\0';
+      st->sha[SCRIPT_CAS_PUT][0] = '\0';
     }
     freeReplyObject(r);
   }
@@ -1490,6 +1485,113 @@ enum hk_err hk_store_stats_add(struct hk_store *st, const char *const *fields,
     const char *argv[] = {"HINCRBY", st->stats, fields[i], amount};
     snprintf(amount, sizeof amount, "%" PRId64, by[i]);
     redisAppendCommandArgv(st->c, 4, argv, NULL);
+  }
+  r = replies(st, n, err);
+  if (r == NULL) {
+    return HK_E_UNAVAILABLE;
+  }
+  freeReplyObject(r);
+  return HK_E_OK;
+}
+
+enum hk_err hk_store_hashes(struct hk_store *st, const char *const *keys,
+                            size_t n, json_t **out, struct hk_error *err) {
+  char at[300];
+  json_t *all = json_array();
+
+  *out = NULL;
+  if (n > 0 && connect_now(st, err) != HK_E_OK) {
+    json_decref(all);
+    return HK_E_UNAVAILABLE;
+  }
+  for (size_t i = 0; i < n; i++) {
+    char *key = prefixed(st, keys[i]);
+    const char *argv[] = {"HGETALL", key};
+    redisAppendCommandArgv(st->c, 2, argv, NULL);
+    free(key);
+  }
+  for (size_t i = 0; i < n; i++) {
+    void *reply = NULL;
+    if (redisGetReply(st->c, &reply) != REDIS_OK) {
+      hk_fail(err, HK_E_UNAVAILABLE, "redis at %s: %s",
+              where(st, at, sizeof at), st->c->errstr);
+      drop(st);
+      json_decref(all);
+      return HK_E_UNAVAILABLE;
+    }
+    json_array_append_new(all, counters_of(reply));
+    freeReplyObject(reply);
+  }
+  *out = all;
+  return HK_E_OK;
+}
+
+enum hk_err hk_store_set_many(struct hk_store *st, const char *const *keys,
+                              const char *const *values, size_t n,
+                              struct hk_error *err) {
+  struct args a = {NULL, NULL, 0, 0};
+  char **owned = hk_xcalloc(n + 1, sizeof *owned);
+  redisReply *r;
+
+  arg_str(&a, "MSET");
+  for (size_t i = 0; i < n; i++) {
+    owned[i] = prefixed(st, keys[i]);
+    arg_str(&a, owned[i]);
+    arg_str(&a, values[i]);
+  }
+  r = n > 0 ? command(st, (int)a.n, a.v, a.len, err) : NULL;
+  args_fini(&a);
+  for (size_t i = 0; i < n; i++) {
+    free(owned[i]);
+  }
+  free(owned);
+  if (n > 0 && r == NULL) {
+    return HK_E_UNAVAILABLE;
+  }
+  freeReplyObject(r);
+  return HK_E_OK;
+}
+
+enum hk_err hk_store_lock(struct hk_store *st, const char *key,
+                          const char *owner, int64_t ttl_ms, int *got,
+                          struct hk_error *err) {
+  char *k = prefixed(st, key);
+  char px[24];
+  const char *argv[] = {"SET", k, owner, "NX", "PX", px};
+  redisReply *r;
+  snprintf(px, sizeof px, "%" PRId64, ttl_ms > 0 ? ttl_ms : 1);
+  r = command(st, 6, argv, NULL, err);
+  free(k);
+  *got = 0;
+  if (r == NULL) {
+    return HK_E_UNAVAILABLE;
+  }
+  *got = r->type == REDIS_REPLY_STATUS;
+  freeReplyObject(r);
+  return HK_E_OK;
+}
+
+enum hk_err hk_store_prune_lex(struct hk_store *st, const char *const *keys,
+                               size_t n, const char *below,
+                               struct hk_error *err) {
+  size_t blen = strlen(below);
+  char *bound = hk_xmalloc(blen + 2);
+  redisReply *r;
+  bound[0] = '(';
+  memcpy(bound + 1, below, blen + 1);
+  if (n > 0 && connect_now(st, err) != HK_E_OK) {
+    free(bound);
+    return HK_E_UNAVAILABLE;
+  }
+  for (size_t i = 0; i < n; i++) {
+    char *key = prefixed(st, keys[i]);
+    const char *argv[] = {"ZREMRANGEBYLEX", key, "-", bound};
+    redisAppendCommandArgv(st->c, 4, argv, NULL);
+    free(key);
+  }
+  free(bound);
+  if (n == 0) {
+    return HK_E_OK;
   }
   r = replies(st, n, err);
   if (r == NULL) {

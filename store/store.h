@@ -210,47 +210,104 @@ enum hk_err hk_store_dlq_retry(struct hk_store *st, const char *id, int *found,
  *   {prefix}alerts:retry           zset of alerts waiting for their next
  *                                  attempt ("ATTEMPT|JSON"), scored by when
  *
+ *   {prefix}cs:HANDOFF:STATE       zset of the clocks in a state that has
+ *                                  left the due index (paused, breached,
+ *                                  met, met_late, cancelled), all scored 0,
+ *                                  member "%013lld %s": start ms and
+ *                                  subject, so they sort by start
+ *   {prefix}hkpi:HANDOFF:DAY       hash of the clocks started on that UTC
+ *                                  day (days since the epoch), by hour:
+ *                                  "HH|started", "HH|STATE",
+ *                                  "HH|incomplete", "HH|missing:ATTR",
+ *                                  "HH|r:BIN" (response times, workers/
+ *                                  kpi.c's buckets); expires 35 days after
+ *   {prefix}stages                 hash: one field per subject, its stage
+ *                                  record (workers/stages.c)
+ *   {prefix}skpi:STAGE:DAY         hash of the subjects that entered the
+ *                                  stage that day, by hour: "HH|entered",
+ *                                  "HH|moved", "HH|t:BIN" (time in stage),
+ *                                  "HH|rev:CUR" (revenue in cents)
+ *   {prefix}kpi:health, kpi:handoffs, kpi:handoff:NAME, kpi:stages,
+ *   kpi:stage:NAME                 the documents of the status API, JSON,
+ *                                  written together by one worker
+ *
  * A clock changes by optimistic check-and-set, a batch at a time: the
  * records are read in one pipeline, the caller computes the new ones, and
- * a Lua script per record writes it, with the counter deltas, the due score
- * and the alerts, only if the record is still the one read; else it writes
- * nothing and the caller starts that record over. Nothing is half-written,
- * and a batch costs two round trips.
+ * a Lua script per record writes it, with the counter deltas, the indexes,
+ * the KPI buckets and the alerts, only if the record is still the one
+ * read; else it writes nothing and the caller starts that record over.
+ * Nothing is half-written, and a batch costs two round trips.
  * ------------------------------------------------------------------------- */
 
 #define HK_STORE_ALERT_GROUP "notifiers"
 #define HK_STORE_NOT_DUE INT64_MAX
 
-/* Reads the records of n (handoffs[i], subjects[i]) in one pipeline. out[i]
- * is a new string (caller frees), or NULL when there is none yet. On
- * failure every out[i] is NULL. */
-enum hk_err hk_store_clocks_get(struct hk_store *st,
-                                const char *const *handoffs,
-                                const char *const *subjects, size_t n,
-                                char **out, struct hk_error *err) HK_MUST_CHECK;
+/*
+ * Records changed by check-and-set (clock records, stage records): a field
+ * of a hash, read in one pipeline, and written, each by one script, only
+ * if it is still what was read, together with the changes that go with it.
+ * Keys are given without the prefix ("clocks:lead_response").
+ */
 
-struct hk_clock_put {
-  const char *handoff;
-  const char *subject;
+/* Reads n fields (keys[i], fields[i]) in one pipeline. out[i] is a new
+ * string (caller frees), or NULL when there is none yet. On failure every
+ * out[i] is NULL. */
+enum hk_err hk_store_cas_get(struct hk_store *st, const char *const *keys,
+                             const char *const *fields, size_t n, char **out,
+                             struct hk_error *err) HK_MUST_CHECK;
+
+/* A change that goes with a record. key without the prefix; a and b as
+ * the kind says. */
+struct hk_store_op {
+  char kind; /* 'I' HINCRBY key a(field) b(by): the field goes at 0;
+                'Z' ZADD key a(score) b(member); 'R' ZREM key a(member);
+                'E' EXPIREAT key a(unix seconds);
+                'X' XADD key alert=a attempt=0 (an alert to send) */
+  char *key; /* owned */
+  char *a;   /* owned */
+  char *b;   /* owned; may be NULL */
+};
+
+struct hk_cas_put {
+  const char *key;
+  const char *field;
   const char *old;    /* the record as read; NULL when there was none */
   const char *record; /* the new one */
-  int64_t due_ms;     /* HK_STORE_NOT_DUE: remove from {prefix}due */
-  const char *const *counters; /* names of {prefix}hcount:HANDOFF fields */
-  const int64_t *deltas;       /* one per counter; zeros are skipped */
-  size_t ncounters;
-  const char *const *alerts; /* alert JSONs to queue */
-  size_t nalerts;
+  const struct hk_store_op *ops;
+  size_t nops;
 };
 
 /*
- * Writes the n records in one pipeline, each atomically and only if it is
- * still p[i].old: written[i] is 1 when it was, 0 when another worker wrote
- * first (nothing of it was written).
+ * Writes the n records in one pipeline, each atomically with its changes
+ * and only if it is still p[i].old: written[i] is 1 when it was, 0 when
+ * another worker wrote first (nothing of it was written).
  */
-enum hk_err hk_store_clocks_put(struct hk_store *st,
-                                const struct hk_clock_put *p, size_t n,
-                                int *written,
-                                struct hk_error *err) HK_MUST_CHECK;
+enum hk_err hk_store_cas_put(struct hk_store *st, const struct hk_cas_put *p,
+                             size_t n, int *written,
+                             struct hk_error *err) HK_MUST_CHECK;
+
+/* HGETALL of n hashes (keys without the prefix) in one pipeline: out is a
+ * new array of n objects, field to integer (owned). */
+enum hk_err hk_store_hashes(struct hk_store *st, const char *const *keys,
+                            size_t n, json_t **out,
+                            struct hk_error *err) HK_MUST_CHECK;
+
+/* Sets n string keys (without the prefix) at once (MSET). */
+enum hk_err hk_store_set_many(struct hk_store *st, const char *const *keys,
+                              const char *const *values, size_t n,
+                              struct hk_error *err) HK_MUST_CHECK;
+
+/* Takes the lock key (without the prefix) for ttl_ms unless somebody holds
+ * it (SET NX PX): *got 1 when taken. */
+enum hk_err hk_store_lock(struct hk_store *st, const char *key,
+                          const char *owner, int64_t ttl_ms, int *got,
+                          struct hk_error *err) HK_MUST_CHECK;
+
+/* Removes from each of n sorted sets (keys without the prefix) the
+ * members that sort before `below` (ZREMRANGEBYLEX key - (below). */
+enum hk_err hk_store_prune_lex(struct hk_store *st, const char *const *keys,
+                               size_t n, const char *below,
+                               struct hk_error *err) HK_MUST_CHECK;
 
 /* A list of strings; every one owned. */
 struct hk_strings {

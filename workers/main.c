@@ -28,6 +28,9 @@ static const char usage[] =
     "      --throttle DUR    pause after each delivery (default 0)\n"
     "      --threads N       consumers in this process, NAME/1..NAME/N, each\n"
     "                        with its own Redis connection (default 1)\n"
+    "      --kpi-every DUR   write the status API's KPI and health documents\n"
+    "                        this often, taking turns with other workers\n"
+    "                        (default 2s; 0s: never)\n"
     "  -r, --redis ADDR      override the config's redis: unix:/path or "
     "HOST:PORT\n"
     "      --log-level LEVEL debug, info, warn or error (default info)\n"
@@ -94,12 +97,19 @@ int main(int argc, char **argv) {
       {"claim-idle", required_argument, NULL, 'I'},
       {"throttle", required_argument, NULL, 'T'},
       {"threads", required_argument, NULL, 't'},
+      {"kpi-every", required_argument, NULL, 'K'},
       {"redis", required_argument, NULL, 'r'},
       {"log-level", required_argument, NULL, 'L'},
       {"help", no_argument, NULL, 'h'},
       {"version", no_argument, NULL, 'V'},
       {NULL, 0, NULL, 0}};
-  struct hk_worker_opts o = {NULL, 100, 500, 30000, 0, 1, &reload_flag, load};
+  struct hk_worker_opts o = {.batch = 100,
+                             .block_ms = 500,
+                             .claim_idle_ms = 30000,
+                             .threads = 1,
+                             .kpi_every_ms = 2000,
+                             .reload = &reload_flag,
+                             .load = load};
   struct hk_config *cfg = NULL;
   const char *config = NULL;
   const char *redis = NULL;
@@ -130,6 +140,11 @@ int main(int argc, char **argv) {
       break;
     case 'T':
       if (duration_arg("--throttle", optarg, &o.throttle_ms) != 0) {
+        return EXIT_USAGE;
+      }
+      break;
+    case 'K':
+      if (duration_arg("--kpi-every", optarg, &o.kpi_every_ms) != 0) {
         return EXIT_USAGE;
       }
       break;

@@ -7,16 +7,18 @@
  * this file only reads and writes them. One record per handoff and subject
  * (store.h, "SLA clocks") holds
  *
- *   {"e": [[id, type, at, attrs?]…], "s": [[state, incomplete, alerted,
- *    started]…]}
+ *   {"e": [[id, type, at, attrs?]…], "s": [[state, missing, alerted,
+ *    started, bucket?]…]}
  *
  * "e" is every event of the subject the handoff listens to, slimmed to what
  * the handoff reads (hk_handoff_slim) and kept once per id, as arrays rather
  * than objects to keep a million open clocks small; "s" is the summary of
- * the clocks as last written, in order of start: their state, whether they
- * started incomplete, and which alerts went out (bit 0 warning, bit 1
- * breach), with the start time only when an alert went out, and trailing
- * zeros left out.
+ * the clocks as last written, in order of start: their state, the bit mask
+ * of the `requires` attributes the start lacked, which alerts went out
+ * (bit 0 warning, bit 1 breach), the start time, and for a stopped clock
+ * the bucket of its response time (hk_kpi_bucket). The summary is exactly
+ * what the counters, the state indexes and the KPI buckets hold of the
+ * record (count_entry).
  *
  * A batch of changes is read, recomputed and written by optimistic
  * check-and-set: the records are read in one pipeline, and each new record
@@ -36,14 +38,11 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "workers/cas.h"
 #include "workers/sla_shell.h"
 
 #define ALERTED_WARNING 1
 #define ALERTED_BREACH 2
-/* Check-and-set rounds before giving up on a hot clock (the delivery then
- * stays pending and is processed again). */
-#define CAS_TRIES 32
-
 /* The counters of {prefix}hcount:HANDOFF: one per state, then these. */
 #define COUNTER_STARTED HK_CLOCK_STATES
 #define COUNTER_INCOMPLETE (HK_CLOCK_STATES + 1)
@@ -253,49 +252,182 @@ void hk_record_clocks(const struct hk_handoff *h, const char *record,
   record_fini(&rec);
 }
 
-/* One clock record the batch touches, and what becomes of it. */
+/* ---------------------------------------------------------------------------
+ * What a summary entry counts
+ *
+ * A summary entry [state, missing, alerted, started_ms, bucket] is what the
+ * counters, the state indexes and the KPI buckets hold of one clock, so a
+ * record's change moves them by taking its old entries out and its new
+ * ones in. missing is a bit mask over the handoff's `requires`, bucket the
+ * response time's (hk_kpi_bucket) for met and met late clocks.
+ * ------------------------------------------------------------------------- */
+
+/* Clocks in these states leave the due index and are listed by start in
+ * {prefix}cs:HANDOFF:STATE. */
+static int indexed(int state) {
+  return state == HK_CLOCK_PAUSED || state == HK_CLOCK_BREACHED ||
+         state == HK_CLOCK_MET || state == HK_CLOCK_MET_LATE ||
+         state == HK_CLOCK_CANCELLED;
+}
+
+static int64_t entry_int(const json_t *s, size_t i) {
+  return (int64_t)json_integer_value(json_array_get(s, i));
+}
+
+/* "%013lld %s": the member of a clock in a state index. A new string. */
+static char *index_member(int64_t started_ms, const char *subject) {
+  size_t n = strlen(subject) + 32;
+  char *m = hk_xmalloc(n);
+  snprintf(m, n, "%013" PRId64 " %s", started_ms, subject);
+  return m;
+}
+
+/* 1 when other (a summary) holds an entry of the same state and start. */
+static int has_same(const json_t *other, const json_t *s) {
+  size_t i;
+  json_t *x;
+  json_array_foreach(other, i, x) {
+    if (json_array_size(x) >= 4 && entry_int(x, 0) == entry_int(s, 0) &&
+        entry_int(x, 3) == entry_int(s, 3)) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* Moves the counters, the KPI buckets and the state index by one entry,
+ * sign -1 for an old one and +1 for a new one; other is the other
+ * summary, so an entry in both leaves its index alone. */
+static void count_entry(struct hk_ops *o, const struct hk_handoff *h,
+                        const char *subject, const json_t *s,
+                        const json_t *other, int sign) {
+  const char *name = hk_handoff_name(h);
+  int state = (int)entry_int(s, 0);
+  int64_t missing = entry_int(s, 1);
+  char key[160];
+  char field[160];
+  int64_t started;
+  int64_t hour;
+  int bucket;
+
+  if (state < 0 || state >= HK_CLOCK_STATES) {
+    return;
+  }
+  snprintf(key, sizeof key, "hcount:%s", name);
+  hk_ops_incr(o, key, counter_names[state], sign);
+  hk_ops_incr(o, key, counter_names[COUNTER_STARTED], sign);
+  hk_ops_incr(o, key, counter_names[COUNTER_INCOMPLETE],
+              missing != 0 ? sign : 0);
+  if (json_array_size(s) < 4) {
+    return; /* written before entries kept their start: never bucketed */
+  }
+  started = entry_int(s, 3);
+  if (indexed(state) && !has_same(other, s)) {
+    char *member = index_member(started, subject);
+    snprintf(key, sizeof key, "cs:%s:%s", name, counter_names[state]);
+    hk_ops_add(o, sign > 0 ? 'Z' : 'R', key, sign > 0 ? "0" : member,
+               sign > 0 ? member : NULL);
+    free(member);
+  }
+  hour = started >= 0 ? started / 3600000 : -1;
+  if (hour < 0) {
+    return;
+  }
+  snprintf(key, sizeof key, "hkpi:%s:%" PRId64, name, hour / 24);
+  if (sign > 0) {
+    char at[24];
+    /* Kept 35 days after the day ends: the 30-day window and a margin. */
+    snprintf(at, sizeof at, "%" PRId64, (hour / 24 + 36) * 86400);
+    hk_ops_add(o, 'E', key, at, NULL);
+  }
+  snprintf(field, sizeof field, "%02d|started", (int)(hour % 24));
+  hk_ops_incr(o, key, field, sign);
+  snprintf(field, sizeof field, "%02d|%s", (int)(hour % 24),
+           counter_names[state]);
+  hk_ops_incr(o, key, field, sign);
+  if (missing != 0) {
+    snprintf(field, sizeof field, "%02d|incomplete", (int)(hour % 24));
+    hk_ops_incr(o, key, field, sign);
+    for (int bit = 0; bit < 31; bit++) {
+      const char *attr = hk_handoff_required(h, (size_t)bit);
+      if (attr == NULL) {
+        break;
+      }
+      if (missing & ((int64_t)1 << bit)) {
+        snprintf(field, sizeof field, "%02d|missing:%.120s", (int)(hour % 24),
+                 attr);
+        hk_ops_incr(o, key, field, sign);
+      }
+    }
+  }
+  bucket = (int)entry_int(s, 4);
+  if (bucket > 0) {
+    snprintf(field, sizeof field, "%02d|r:%d", (int)(hour % 24), bucket);
+    hk_ops_incr(o, key, field, sign);
+  }
+}
+
+/* The bit mask of the clock's missing attributes over h's `requires`. */
+static int64_t missing_mask(const struct hk_handoff *h,
+                            const struct hk_clock *c) {
+  int64_t mask = 0;
+  size_t i;
+  json_t *m;
+  json_array_foreach(c->missing, i, m) {
+    for (int bit = 0; bit < 31; bit++) {
+      const char *attr = hk_handoff_required(h, (size_t)bit);
+      if (attr == NULL) {
+        break;
+      }
+      if (strcmp(attr, json_string_value(m)) == 0) {
+        mask |= (int64_t)1 << bit;
+      }
+    }
+  }
+  /* An attribute not in `requires` (a deadline's) is bit 31: incomplete,
+   * not named. */
+  return mask != 0 || json_array_size(c->missing) == 0 ? mask
+                                                       : (int64_t)1 << 31;
+}
+
+/* ---------------------------------------------------------------------------
+ * One record
+ * ------------------------------------------------------------------------- */
+
+/* One clock record the batch touches. */
 struct pair {
   const struct hk_handoff *h;
   const char *subject; /* borrowed from the event or the due member */
   json_t *adds;        /* slim events to add (owned); empty for a tick */
-  char *old;           /* the record as read (owned), or NULL */
-  char *record;        /* the new one (owned), or NULL when unchanged */
-  int64_t due;
-  int64_t deltas[NCOUNTERS];
-  json_t *alerts; /* array of alert JSON strings (owned) */
-  const char **alert_v;
-  int done;
+  char key[160];       /* "clocks:HANDOFF" */
 };
 
-static void pair_reset(struct pair *p) {
-  free(p->old);
-  free(p->record);
-  free(p->alert_v);
-  json_decref(p->alerts);
-  p->old = NULL;
-  p->record = NULL;
-  p->alert_v = NULL;
-  p->alerts = NULL;
-}
-
 /*
- * Computes p's new record from p->old and p->adds as of now: the record,
- * the counter deltas, the due time and the alerts. Leaves p->record NULL
- * when nothing changes (every event was there already).
+ * Computes the item's new record from it->old and the pair's adds as of
+ * now, with what goes with it: counters, indexes, buckets, the due time
+ * and the alerts. Leaves it->record NULL when nothing changes (every event
+ * was there already).
  */
-static void compute(const struct hk_sla_shell *sh, struct pair *p,
-                    int64_t now_ms) {
+struct compute_ctx {
+  const struct hk_sla_shell *sh;
+  int64_t now_ms;
+};
+
+static void compute(void *arg, struct hk_cas_item *it) {
+  const struct compute_ctx *cx = arg;
+  struct pair *p = it->user;
   struct record rec;
   struct hk_clocks cs = {NULL, 0};
   json_t *summary;
+  json_t *alerts;
   json_t *doc;
+  char key[160];
   int changed = json_array_size(p->adds) == 0; /* a tick re-evaluates */
+  int64_t due;
   size_t i;
   json_t *s;
 
-  memset(p->deltas, 0, sizeof p->deltas);
-  p->alerts = json_array();
-  record_parse(p->old, &rec);
+  record_parse(it->old, &rec);
   json_array_foreach(p->adds, i, s) {
     json_t *e = compact(s);
     if (!has_event(rec.events, e)) {
@@ -308,153 +440,95 @@ static void compute(const struct hk_sla_shell *sh, struct pair *p,
     record_fini(&rec);
     return;
   }
-  evaluate(p->h, rec.events, now_ms, &cs);
+  evaluate(p->h, rec.events, cx->now_ms, &cs);
   summary = json_array();
-  /* Counters: the old summary out, the new one in. */
-  json_array_foreach(rec.summary, i, s) {
-    int st = (int)json_integer_value(json_array_get(s, 0));
-    if (st >= 0 && st < HK_CLOCK_STATES) {
-      p->deltas[st]--;
-    }
-    p->deltas[COUNTER_STARTED]--;
-    p->deltas[COUNTER_INCOMPLETE] -= json_integer_value(json_array_get(s, 1));
-  }
+  alerts = json_array();
   for (i = 0; i < cs.n; i++) {
     const struct hk_clock *c = &cs.items[i];
     int alerted = alerted_of(rec.summary, c->started_ms);
-    int incomplete = json_array_size(c->missing) > 0;
+    int64_t mask = missing_mask(p->h, c);
+    int bucket = 0;
+    json_t *e;
     if (c->state == HK_CLOCK_BREACHED && !(alerted & ALERTED_BREACH)) {
-      make_alerts(sh, p->h, p->subject, c, "breached", p->alerts);
+      make_alerts(cx->sh, p->h, p->subject, c, "breached", alerts);
       /* A clock found breached at once (a late event) skips the warning. */
       alerted |= ALERTED_BREACH | ALERTED_WARNING;
     } else if (c->state == HK_CLOCK_AT_RISK && !(alerted & ALERTED_WARNING)) {
-      make_alerts(sh, p->h, p->subject, c, "at_risk", p->alerts);
+      make_alerts(cx->sh, p->h, p->subject, c, "at_risk", alerts);
       alerted |= ALERTED_WARNING;
     }
-    p->deltas[c->state]++;
-    p->deltas[COUNTER_STARTED]++;
-    p->deltas[COUNTER_INCOMPLETE] += incomplete;
-    {
-      /* [state, incomplete, alerted, started]: the start only when an
-       * alert went out (only alerts need to know which clock is which;
-       * counters need only how many are in each state), and trailing zeros
-       * left out, so a million open clocks stay small. */
-      json_t *e = json_array();
-      if (alerted != 0) {
-        json_array_append_new(e, json_integer((int)c->state));
-        json_array_append_new(e, json_integer(incomplete));
-        json_array_append_new(e, json_integer(alerted));
-        json_array_append_new(e, json_integer((json_int_t)c->started_ms));
-      } else if (incomplete != 0) {
-        json_array_append_new(e, json_integer((int)c->state));
-        json_array_append_new(e, json_integer(incomplete));
-      } else if (c->state != 0) {
-        json_array_append_new(e, json_integer((int)c->state));
-      }
-      json_array_append_new(summary, e);
+    if (c->state == HK_CLOCK_MET || c->state == HK_CLOCK_MET_LATE) {
+      bucket = hk_kpi_bucket(c->elapsed_ms);
     }
+    /* [state, missing, alerted, started, bucket]: the bucket only for a
+     * stopped clock, so a million open clocks stay small. */
+    e = json_pack("[i, I, i, I]", (int)c->state, (json_int_t)mask, alerted,
+                  (json_int_t)c->started_ms);
+    if (e == NULL) {
+      abort(); /* out of memory: nothing was acknowledged */
+    }
+    if (bucket > 0) {
+      json_array_append_new(e, json_integer(bucket));
+    }
+    json_array_append_new(summary, e);
+  }
+  /* The old summary out, the new one in. */
+  json_array_foreach(rec.summary, i, s) {
+    count_entry(&it->ops, p->h, p->subject, s, summary, -1);
+  }
+  json_array_foreach(summary, i, s) {
+    count_entry(&it->ops, p->h, p->subject, s, rec.summary, +1);
+  }
+  snprintf(key, sizeof key, "due:%s", hk_handoff_name(p->h));
+  due = next_due(&cs);
+  if (due == HK_STORE_NOT_DUE) {
+    hk_ops_add(&it->ops, 'R', key, p->subject, NULL);
+  } else {
+    char score[24];
+    snprintf(score, sizeof score, "%" PRId64, due);
+    hk_ops_add(&it->ops, 'Z', key, score, p->subject);
+  }
+  json_array_foreach(alerts, i, s) {
+    hk_ops_add(&it->ops, 'X', "alerts", json_string_value(s), NULL);
   }
   doc = json_pack("{s:O, s:o}", "e", rec.events, "s", summary);
-  p->record = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+  it->record = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
   json_decref(doc);
-  if (p->record == NULL) {
+  if (it->record == NULL) {
     abort(); /* out of memory: nothing was acknowledged */
   }
-  p->due = next_due(&cs);
-  p->alert_v = hk_xcalloc(json_array_size(p->alerts) + 1, sizeof *p->alert_v);
-  for (i = 0; i < json_array_size(p->alerts); i++) {
-    p->alert_v[i] = json_string_value(json_array_get(p->alerts, i));
-  }
+  json_decref(alerts);
   hk_clocks_fini(&cs);
   record_fini(&rec);
 }
 
-/*
- * Brings every pair to its new record: read the records in one pipeline,
- * compute, write those that changed in one pipeline, and start over for
- * those another worker wrote meanwhile. Returns HK_E_UNAVAILABLE when Redis
- * failed or a record stayed contended for CAS_TRIES rounds.
- */
+/* Brings every pair to its new record (hk_cas_settle), and counts the
+ * alerts queued. */
 static enum hk_err settle(struct hk_sla_shell *sh, struct pair *pairs, size_t n,
                           int64_t now_ms, struct hk_error *err) {
-  const char **hs = hk_xcalloc(n + 1, sizeof *hs);
-  const char **ss = hk_xcalloc(n + 1, sizeof *ss);
-  char **olds = hk_xcalloc(n + 1, sizeof *olds);
-  struct hk_clock_put *puts = hk_xcalloc(n + 1, sizeof *puts);
-  struct pair **todo = hk_xcalloc(n + 1, sizeof(struct pair *));
-  int *written = hk_xcalloc(n + 1, sizeof *written);
-  enum hk_err rc = HK_E_OK;
-  int tries = 0;
-
-  for (;;) {
-    size_t m = 0;
-    size_t w = 0;
-    for (size_t i = 0; i < n; i++) {
-      if (!pairs[i].done) {
-        pair_reset(&pairs[i]);
-        todo[m] = &pairs[i];
-        hs[m] = hk_handoff_name(pairs[i].h);
-        ss[m] = pairs[i].subject;
-        m++;
-      }
-    }
-    if (m == 0) {
-      break;
-    }
-    if (tries++ == CAS_TRIES) {
-      rc = hk_fail(err, HK_E_UNAVAILABLE,
-                   "%zu clocks changed under %d tries in a row", m, CAS_TRIES);
-      break;
-    }
-    rc = hk_store_clocks_get(sh->st, hs, ss, m, olds, err);
-    if (rc != HK_E_OK) {
-      break;
-    }
-    for (size_t i = 0; i < m; i++) {
-      struct pair *p = todo[i];
-      p->old = olds[i];
-      compute(sh, p, now_ms);
-      if (p->record == NULL) {
-        p->done = 1; /* nothing new */
-        continue;
-      }
-      puts[w] = (struct hk_clock_put){
-          .handoff = hk_handoff_name(p->h),
-          .subject = p->subject,
-          .old = p->old,
-          .record = p->record,
-          .due_ms = p->due,
-          .counters = counter_names,
-          .deltas = p->deltas,
-          .ncounters = NCOUNTERS,
-          .alerts = p->alert_v,
-          .nalerts = json_array_size(p->alerts),
-      };
-      todo[w++] = p;
-    }
-    rc = hk_store_clocks_put(sh->st, puts, w, written, err);
-    if (rc != HK_E_OK) {
-      break;
-    }
-    for (size_t i = 0; i < w; i++) {
-      if (written[i]) {
-        todo[i]->done = 1;
-        sh->alerts_queued += json_array_size(todo[i]->alerts);
-      }
+  struct hk_cas_item *items = hk_xcalloc(n + 1, sizeof *items);
+  struct compute_ctx cx = {sh, now_ms};
+  enum hk_err rc;
+  for (size_t i = 0; i < n; i++) {
+    snprintf(pairs[i].key, sizeof pairs[i].key, "clocks:%s",
+             hk_handoff_name(pairs[i].h));
+    items[i].key = pairs[i].key;
+    items[i].field = pairs[i].subject;
+    items[i].user = &pairs[i];
+  }
+  rc = hk_cas_settle(sh->st, items, n, compute, &cx, err);
+  for (size_t i = 0; i < n; i++) {
+    if (items[i].written) {
+      sh->alerts_queued += hk_ops_count(&items[i].ops, 'X');
     }
   }
-  free(written);
-  free(todo);
-  free(puts);
-  free(olds);
-  free(ss);
-  free(hs);
+  hk_cas_items_fini(items, n);
+  free(items);
   return rc;
 }
 
 static void pairs_free(struct pair *pairs, size_t n) {
   for (size_t i = 0; i < n; i++) {
-    pair_reset(&pairs[i]);
     json_decref(pairs[i].adds);
   }
   free(pairs);

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "workers/kpi.h"
 #include "workers/sla_shell.h"
 #include "workers/workers.h"
 
@@ -249,6 +250,7 @@ static enum hk_err journal(struct hk_store *st, int64_t ttl_s,
  * again.
  */
 static enum hk_err run_batch(struct hk_store *st, struct hk_sla_shell *sh,
+                             const struct hk_stages *stages,
                              const struct hk_mapper *m, int64_t ttl_s,
                              const struct hk_batch *b, int claimed,
                              const struct hk_worker_opts *o,
@@ -273,6 +275,9 @@ static enum hk_err run_batch(struct hk_store *st, struct hk_sla_shell *sh,
     }
   }
   rc = hk_sla_shell_apply(sh, evs, nevs, now_ms, err);
+  if (rc == HK_E_OK) {
+    rc = hk_stages_apply(stages, st, evs, nevs, err);
+  }
   if (rc == HK_E_OK) {
     rc = journal(st, ttl_s, b, ps, claimed, o, err);
   }
@@ -320,6 +325,12 @@ static const struct hk_config *configs_newest(struct configs *cs, size_t *gen) {
   cfg = cs->v[cs->n - 1];
   pthread_mutex_unlock(&cs->lock);
   return cfg;
+}
+
+/* The newest config, for the KPI thread. */
+static const struct hk_config *newest_of(void *arg) {
+  size_t gen;
+  return configs_newest(arg, &gen);
 }
 
 /* Adds a config; owned (may be NULL) is freed with the list. */
@@ -398,8 +409,9 @@ struct loop {
 /* Compiles the newest config's mapping and clocks when a reload published
  * one since generation *gen (reload() checked that it compiles). */
 static void refresh(struct loop *l, size_t *gen, struct hk_mapper **m,
-                    struct hk_sla **sla, int64_t *ttl_s,
-                    struct hk_sla_shell *sh, struct hk_store *st) {
+                    struct hk_sla **sla, struct hk_stages **stages,
+                    int64_t *ttl_s, struct hk_sla_shell *sh,
+                    struct hk_store *st) {
   struct hk_error err = {HK_E_OK, ""};
   size_t newest;
   const struct hk_config *cfg = configs_newest(l->cs, &newest);
@@ -417,6 +429,8 @@ static void refresh(struct loop *l, size_t *gen, struct hk_mapper **m,
     *sla = sla2;
     *ttl_s = dedupe_ttl_s(cfg);
     hk_sla_shell_init(sh, cfg, *sla, st);
+    hk_stages_free(*stages);
+    *stages = hk_stages_new(cfg);
   } else {
     hk_mapper_free(m2);
     hk_sla_free(sla2);
@@ -433,6 +447,7 @@ static void *loop_run(void *arg) {
   /* The caller checked that this config compiles. */
   struct hk_mapper *m = hk_mapper_new(cfg, &err);
   struct hk_sla *sla = hk_sla_new(cfg, &err);
+  struct hk_stages *stages = hk_stages_new(cfg);
   /* The Redis address is read once: changing it needs a restart. */
   struct hk_store *st = hk_store_new(&cfg->redis);
   struct hk_sla_shell sh;
@@ -461,7 +476,7 @@ static void *loop_run(void *arg) {
         break;
       }
     }
-    refresh(l, &gen, &m, &sla, &ttl_s, &sh, st);
+    refresh(l, &gen, &m, &sla, &stages, &ttl_s, &sh, st);
     rc = ready ? HK_E_OK : hk_store_group_ensure(st, &err);
     if (rc == HK_E_OK) {
       ready = 1;
@@ -490,14 +505,14 @@ static void *loop_run(void *arg) {
     if (rc == HK_E_OK && b.n > 0) {
       char n[24];
       /* A reload that came while the read waited applies to this batch. */
-      refresh(l, &gen, &m, &sla, &ttl_s, &sh, st);
+      refresh(l, &gen, &m, &sla, &stages, &ttl_s, &sh, st);
       snprintf(n, sizeof n, "%zu", b.n);
       if (claimed) {
         hk_log(HK_LOG_WARN, "claimed deliveries left pending by another worker",
                "count", n, "consumer", l->consumer, (const char *)NULL);
       }
       int64_t t0 = hk_time_mono_ms();
-      rc = run_batch(st, &sh, m, ttl_s, &b, claimed, o, &err);
+      rc = run_batch(st, &sh, stages, m, ttl_s, &b, claimed, o, &err);
       if (rc == HK_E_OK) {
         /* For /metrics; a count lost to Redis is not worth a retry. */
         static const char *const fields[] = {"batches", "batch_ms"};
@@ -537,6 +552,7 @@ static void *loop_run(void *arg) {
   hk_store_free(st);
   hk_mapper_free(m);
   hk_sla_free(sla);
+  hk_stages_free(stages);
   return NULL;
 }
 
@@ -545,6 +561,7 @@ enum hk_err hk_worker_run(const struct hk_config *cfg,
   struct hk_error err = {HK_E_OK, ""};
   struct configs cs = {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0};
   struct hk_deliverer *deliverer;
+  struct hk_kpi_thread *kpis;
   size_t nloops = o->threads > 0 ? o->threads : 1;
   struct loop *loops;
   atomic_int halt;
@@ -563,6 +580,12 @@ enum hk_err hk_worker_run(const struct hk_config *cfg,
   deliverer = hk_deliverer_start(cfg, o->consumer);
   if (deliverer == NULL) {
     hk_log(HK_LOG_ERROR, "cannot start the alert sender", (const char *)NULL);
+  }
+  kpis = o->kpi_every_ms > 0
+             ? hk_kpi_start(newest_of, &cs, o->kpi_every_ms, o->consumer)
+             : NULL;
+  if (o->kpi_every_ms > 0 && kpis == NULL) {
+    hk_log(HK_LOG_ERROR, "cannot start the KPI thread", (const char *)NULL);
   }
   loops = hk_xcalloc(nloops, sizeof *loops);
   /* Signals go to this thread, which owns the stop and reload flags. */
@@ -595,6 +618,7 @@ enum hk_err hk_worker_run(const struct hk_config *cfg,
   for (size_t i = 0; i < started; i++) {
     pthread_join(loops[i].thread, NULL);
   }
+  hk_kpi_stop(kpis);
   hk_deliverer_stop(deliverer);
   for (size_t i = 0; i < cs.n; i++) {
     hk_config_free(cs.owned[i]);

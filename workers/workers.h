@@ -22,6 +22,8 @@ struct hk_worker_opts {
   int64_t throttle_ms;   /* pause after each delivery (rate limiting) */
   size_t threads;        /* loops, each a consumer "CONSUMER/N" (1: just
                             CONSUMER) with its own connection */
+  int64_t kpi_every_ms;  /* write the status API's documents this often;
+                            0: never (workers/kpi_shell.c) */
   /* When *reload becomes non-zero (SIGHUP), the loop calls load() between
    * batches for a fresh config (a new one it frees, or NULL when the file
    * is bad, already logged) and swaps in its mapping rules and dedupe TTL;
@@ -257,6 +259,8 @@ const struct hk_handoff *hk_sla_find(const struct hk_sla *sla,
 
 const char *hk_handoff_name(const struct hk_handoff *h);
 const char *hk_handoff_owner(const struct hk_handoff *h);
+/* The i-th of the handoff's `requires` attributes, NULL past the last. */
+const char *hk_handoff_required(const struct hk_handoff *h, size_t i);
 
 /* 1 when h listens to events of that type (start, stop, cancel, pause or
  * resume), else 0. */
@@ -287,6 +291,20 @@ void hk_clock_eval(const struct hk_handoff *h,
  */
 void hk_record_clocks(const struct hk_handoff *h, const char *record,
                       int64_t now_ms, struct hk_clocks *out);
+
+/* ---------------------------------------------------------------------------
+ * KPIs (kpi.c)
+ *
+ * Durations (response times, time in stage) are counted in buckets whose
+ * bounds grow by 10%: bucket k >= 1 holds [1.1^(k-1), 1.1^k) ms (k = 1
+ * also holds 0), and stands for the geometric middle, so a percentile read
+ * from the buckets is within 5% of the exact one.
+ * ------------------------------------------------------------------------- */
+
+/* The bucket of a duration (>= 1). */
+int hk_kpi_bucket(int64_t ms);
+/* The value a bucket stands for, in ms. */
+int64_t hk_kpi_bucket_ms(int bucket);
 
 /* ---------------------------------------------------------------------------
  * Alerts (alert.c builds them, purely; notify.c sends them with libcurl)

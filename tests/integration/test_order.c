@@ -36,9 +36,11 @@ static const char rules[] =
     " \"at\": {\"path\": \"timestamp\", \"format\": \"unix_ms\"},"
     " \"attrs\": {\"segment\": \"data.segment\", \"email\": \"data.email\","
     " \"renews_at\": \"data.renews_at\"}}],"
-    "\"stages\": {\"mql\": {\"owner\": \"m\", \"entered_on\": [\"lead.mql\"]},"
+    "\"stages\": {\"mql\": {\"owner\": \"m\", \"entered_on\": [\"lead.mql\"],"
+    " \"next\": \"sql\"},"
     " \"sql\": {\"owner\": \"s\", \"entered_on\": [\"lead.contacted\"]},"
-    " \"customer\": {\"owner\": \"c\", \"entered_on\": [\"sub.created\"]},"
+    " \"customer\": {\"owner\": \"c\", \"entered_on\": [\"sub.created\"],"
+    " \"next\": \"renewal\"},"
     " \"renewal\": {\"owner\": \"r\", \"entered_on\": [\"renewal.call\"]}},"
     "\"handoffs\": {"
     " \"lead_response\": {\"owner\": \"SDR\", \"from\": \"mql\", \"to\":"
@@ -77,8 +79,10 @@ static void generate(void) {
   struct timespec ts;
   int64_t base;
   clock_gettime(CLOCK_REALTIME, &ts);
-  /* Sixty days ago, on a whole hour: all deadlines are long past. */
-  base = ((int64_t)ts.tv_sec - 60 * 86400) / 3600 * 3600 * 1000;
+  /* 25 days ago, on a whole hour: all deadlines are days past (a hot
+   * subject's events run up to 5 days on, renewals up to 14 days after
+   * their start), and every start is in the 30-day KPI buckets. */
+  base = ((int64_t)ts.tv_sec - 25 * 86400) / 3600 * 3600 * 1000;
   size_t n = 0;
   for (int s = 0; s < SUBJECTS; s++) {
     int64_t t = base + (int64_t)(next_rand() % 86400) * 1000;
@@ -94,7 +98,7 @@ static void generate(void) {
                "\"%d\",\"segment\":\"%s\",%s\"renews_at\":%lld}}",
                type, (long long)t, s, s % 3 == 0 ? "enterprise" : "smb",
                s % 4 == 0 ? "" : "\"email\":\"x@example.com\",",
-               (long long)(t + (int64_t)(80 + s % 40) * 86400 * 1000));
+               (long long)(t + (int64_t)(80 + s % 25) * 86400 * 1000));
     }
   }
 }
@@ -116,9 +120,10 @@ static int all_done(void) {
              0;
 }
 
-/* Every clock (handoff, subject, state, incomplete; not which alerts went
- * out, which depends on when a breach was seen) and every counter,
- * sorted. */
+/* Every clock (handoff, subject, state, missing attributes, start and
+ * response bucket; not which alerts went out, which depends on when a
+ * breach was seen), every counter, the state indexes, the KPI buckets of
+ * clocks and stages, and the stage records, sorted. */
 static char *snapshot(void) {
   return hk_redis_str(
       "EVAL %s 0",
@@ -128,16 +133,22 @@ static char *snapshot(void) {
       "  for i = 1, #h, 2 do "
       "    for _, s in ipairs(cjson.decode(h[i + 1]).s) do "
       "      table.insert(out, k .. ' ' .. h[i] .. ' ' .. string.format("
-      "        '%%d %%d', s[1] or 0, s[2] or 0)) "
+      "        '%%d %%d %%d %%d', s[1] or 0, s[2] or 0, s[4] or 0, s[5] or 0)) "
       "    end "
       "  end "
       "end "
-      "for _, k in ipairs(redis.call('KEYS', 'handoff:hcount:*')) do "
-      "  local h = redis.call('HGETALL', k) "
-      "  for i = 1, #h, 2 do "
-      "    if h[i + 1] ~= '0' then "
-      "      table.insert(out, k .. ' ' .. h[i] .. ' ' .. h[i + 1]) end "
+      "for _, p in ipairs({'hcount', 'hkpi', 'skpi', 'stages'}) do "
+      "  for _, k in ipairs(redis.call('KEYS', 'handoff:' .. p .. '*')) do "
+      "    local h = redis.call('HGETALL', k) "
+      "    for i = 1, #h, 2 do "
+      "      if h[i + 1] ~= '0' then "
+      "        table.insert(out, k .. ' ' .. h[i] .. ' ' .. h[i + 1]) end "
+      "    end "
       "  end "
+      "end "
+      "for _, k in ipairs(redis.call('KEYS', 'handoff:cs:*')) do "
+      "  for _, m in ipairs(redis.call('ZRANGE', k, 0, -1)) do "
+      "    table.insert(out, k .. ' ' .. m) end "
       "end "
       "table.sort(out) return table.concat(out, '\\n')");
 }
@@ -180,6 +191,14 @@ Test(order, any_order_and_duplicates_over_four_workers_give_the_same_clocks) {
   cr_assert(strstr(first, "hcount:lead_response cancelled ") != NULL);
   cr_assert(strstr(first, "hcount:lead_response incomplete ") != NULL);
   cr_assert(strstr(first, "hcount:renewal met ") != NULL);
+  /* The KPI side is there too, so comparing it means something. */
+  cr_assert(strstr(first, "handoff:hkpi:lead_response:") != NULL, "%s", first);
+  cr_assert(strstr(first, "|r:") != NULL, "no response times counted");
+  cr_assert(strstr(first, "|missing:email ") != NULL);
+  cr_assert(strstr(first, "handoff:cs:lead_response:met ") != NULL);
+  cr_assert(strstr(first, "handoff:skpi:mql:") != NULL);
+  cr_assert(strstr(first, "|moved ") != NULL, "nobody moved on");
+  cr_assert(strstr(first, "handoff:stages company:") != NULL);
 
   /* Run 2: an empty Redis, shuffled, a fifth twice, four workers. */
   {

@@ -1,0 +1,338 @@
+/*
+ * test_kpi.c -- the KPI documents (kpi.c) from hand-made buckets, and the
+ * stage facts (stages.c) from hand-made records.
+ *
+ * Buckets are written as the worker writes them (store.h): per UTC day,
+ * "HH|field" counts. Expected figures are worked out by hand from NOW,
+ * never computed by the code under test.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "workers/kpi.h"
+
+#define HOUR 3600000LL
+#define DAY (24 * HOUR)
+/* 2026-11-24T10:30:00Z: day 20781, hour 10. */
+#define NOW (20781 * DAY + 10 * HOUR + 30 * 60000LL)
+
+#define CONFIG                                                                 \
+  "{\"sources\": {\"demo\": {\"kind\": \"standard-webhooks\","                 \
+  "  \"secret\": {\"env\": \"S\"}}},"                                          \
+  "\"stages\": {"                                                              \
+  "  \"mql\": {\"owner\": \"Marketing\", \"entered_on\": [\"lead.mql\"],"      \
+  "    \"next\": \"sql\"},"                                                    \
+  "  \"sql\": {\"owner\": \"SDR team\", \"entered_on\": [\"lead.contacted\"]," \
+  "    \"next\": \"won\"},"                                                    \
+  "  \"won\": {\"owner\": \"CS\", \"entered_on\": [\"deal.won\"],"             \
+  "    \"amount_attr\": \"amount\"}},"                                         \
+  "\"handoffs\": {"                                                            \
+  "  \"lead\": {\"owner\": \"SDR team\", \"from\": \"mql\", \"to\": \"sql\","  \
+  "    \"start\": [\"lead.mql\"], \"stop\": [\"lead.contacted\"],"             \
+  "    \"sla\": {\"within\": \"5m\"}, \"requires\": [\"email\", \"owner\"]}}," \
+  "\"kpis\": {"                                                                \
+  "  \"lead_attainment\": {\"handoff\": \"lead\", \"metric\": \"attainment\"," \
+  "    \"target\": 0.95, \"amber\": 0.9, \"red\": 0.8, \"window\": \"7d\","    \
+  "    \"owner\": \"Head of SDR\", \"action\": \"Rebalance the rota.\"},"      \
+  "  \"lead_p90\": {\"handoff\": \"lead\", \"metric\": \"p90_response\","      \
+  "    \"target\": \"2m\", \"amber\": \"5m\", \"red\": \"10m\","               \
+  "    \"window\": \"24h\", \"owner\": \"Head of SDR\", \"action\": \"x\"},"   \
+  "  \"mql_conversion\": {\"stage\": \"mql\", \"metric\": \"conversion\","     \
+  "    \"target\": 0.3, \"amber\": 0.2, \"red\": 0.1, \"window\": \"30d\","    \
+  "    \"owner\": \"Marketing\", \"action\": \"Tighten the score.\"},"         \
+  "  \"won_revenue\": {\"stage\": \"won\", \"metric\": \"revenue\","           \
+  "    \"currency\": \"EUR\", \"target\": 1000, \"amber\": 500, \"red\": 100," \
+  "    \"window\": \"30d\", \"owner\": \"CRO\", \"action\": \"Sell.\"}}}"
+
+static struct hk_config *cfg;
+
+static void setup(void) {
+  struct hk_config_diag diag = {NULL, 0};
+  setenv("S", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", 1);
+  cr_assert_eq(
+      hk_config_parse(CONFIG, strlen(CONFIG), "t.json", 0, &cfg, &diag),
+      HK_E_OK, "%s", diag.n > 0 ? diag.lines[0] : "");
+  hk_config_diag_fini(&diag);
+}
+
+static void teardown(void) {
+  hk_config_free(cfg);
+}
+
+TestSuite(kpi, .init = setup, .fini = teardown);
+
+/* ---------------------------------------------------------------------------
+ * Buckets
+ * ------------------------------------------------------------------------- */
+
+/* From 100 ms up: below that, whole milliseconds are coarser than 5%. */
+Test(kpi, every_bucket_stands_for_its_values_within_five_percent) {
+  int last = 0;
+  for (int64_t ms = 100; ms < 40LL * DAY; ms = ms * 101 / 100 + 1) {
+    int b = hk_kpi_bucket(ms);
+    double rep = (double)hk_kpi_bucket_ms(b);
+    cr_assert_geq(b, last, "buckets go up with the value (%lld)",
+                  (long long)ms);
+    cr_assert_leq(fabs(rep - (double)ms) / (double)ms, 0.05,
+                  "%lld ms stands as %.0f", (long long)ms, rep);
+    last = b;
+  }
+  cr_assert_eq(hk_kpi_bucket(0), 1);
+  cr_assert_eq(hk_kpi_bucket_ms(1), 1);
+  cr_assert_lt(hk_kpi_bucket(90), hk_kpi_bucket(100));
+}
+
+/* ---------------------------------------------------------------------------
+ * Documents
+ * ------------------------------------------------------------------------- */
+
+/* Adds n to field of the bucket of the hour `hours_ago` before NOW's hour
+ * in data[group][name]. */
+static void put(json_t *data, const char *group, const char *name,
+                int hours_ago, const char *field, int n) {
+  int64_t h = NOW / HOUR - hours_ago;
+  char day[24];
+  char f[128];
+  json_t *g = json_object_get(data, group);
+  json_t *e = json_object_get(g, name);
+  json_t *days;
+  json_t *d;
+  if (e == NULL) {
+    e = json_pack("{s:{}}", "days");
+    json_object_set_new(g, name, e);
+  }
+  days = json_object_get(e, "days");
+  snprintf(day, sizeof day, "%lld", (long long)(h / 24));
+  d = json_object_get(days, day);
+  if (d == NULL) {
+    d = json_object();
+    json_object_set_new(days, day, d);
+  }
+  snprintf(f, sizeof f, "%02d|%s", (int)(h % 24), field);
+  json_object_set_new(
+      d, f, json_integer(json_integer_value(json_object_get(d, f)) + n));
+}
+
+static json_t *docs_of(json_t *data) {
+  json_t *docs = hk_kpi_documents(cfg->doc, data, NOW);
+  json_decref(data);
+  return docs;
+}
+
+static json_t *at(json_t *docs, const char *key, const char *window) {
+  return json_object_get(json_object_get(json_object_get(docs, key), "windows"),
+                         window);
+}
+
+static json_int_t num(json_t *o, const char *k) {
+  return json_integer_value(json_object_get(o, k));
+}
+
+/* "r:B" for the bucket of ms. */
+static const char *resp(const char *kind, int64_t ms) {
+  static char f[8][32];
+  static int i;
+  i = (i + 1) % 8;
+  snprintf(f[i], sizeof f[i], "%s:%d", kind, hk_kpi_bucket(ms));
+  return f[i];
+}
+
+static json_t *journey(void) {
+  json_t *data = json_pack("{s:{}, s:{}}", "handoffs", "stages");
+  /* Lead: this hour, 2 met (20 s and 40 s) and 1 met late (7 min);
+   * 30 hours ago 1 breached and incomplete (no email); 10 days ago 1 met
+   * (1 s); 31 days ago 5 met, outside every window. */
+  put(data, "handoffs", "lead", 0, "started", 3);
+  put(data, "handoffs", "lead", 0, "met", 2);
+  put(data, "handoffs", "lead", 0, "met_late", 1);
+  put(data, "handoffs", "lead", 0, resp("r", 20000), 1);
+  put(data, "handoffs", "lead", 0, resp("r", 40000), 1);
+  put(data, "handoffs", "lead", 0, resp("r", 420000), 1);
+  put(data, "handoffs", "lead", 30, "started", 1);
+  put(data, "handoffs", "lead", 30, "breached", 1);
+  put(data, "handoffs", "lead", 30, "incomplete", 1);
+  put(data, "handoffs", "lead", 30, "missing:email", 1);
+  put(data, "handoffs", "lead", 240, "started", 1);
+  put(data, "handoffs", "lead", 240, "met", 1);
+  put(data, "handoffs", "lead", 240, "r:1", 1);
+  put(data, "handoffs", "lead", 31 * 24, "started", 5);
+  put(data, "handoffs", "lead", 31 * 24, "met", 5);
+  json_object_set_new(
+      json_object_get(json_object_get(data, "handoffs"), "lead"), "running",
+      json_pack("{s:i}", "breached", 1));
+  /* Stages: 10 entered mql 2 days ago, 4 moved on; 3 won 20 days ago
+   * with 1200.50 EUR and 99 USD. */
+  put(data, "stages", "mql", 48, "entered", 10);
+  put(data, "stages", "mql", 48, "moved", 4);
+  put(data, "stages", "mql", 48, resp("t", 3 * HOUR), 4);
+  put(data, "stages", "won", 480, "entered", 3);
+  put(data, "stages", "won", 480, "rev:EUR", 120050);
+  put(data, "stages", "won", 480, "rev:USD", 9900);
+  return data;
+}
+
+Test(kpi, windows_count_clocks_by_the_hour_they_started) {
+  json_t *docs = docs_of(journey());
+  json_t *d24 = at(docs, "kpi:handoff:lead", "24h");
+  json_t *d7 = at(docs, "kpi:handoff:lead", "7d");
+  json_t *d30 = at(docs, "kpi:handoff:lead", "30d");
+
+  cr_assert_eq(num(d24, "started"), 3);
+  cr_assert_eq(num(d24, "met"), 2);
+  cr_assert_eq(num(d24, "met_late"), 1);
+  cr_assert_eq(num(d24, "breached"), 0);
+  cr_assert_eq(num(d7, "started"), 4);
+  cr_assert_eq(num(d7, "breached"), 1);
+  cr_assert_eq(num(d7, "incomplete"), 1);
+  cr_assert_eq(num(json_object_get(d7, "missing"), "email"), 1);
+  cr_assert_eq(num(d30, "started"), 5, "the 31-day-old clocks stay out");
+  cr_assert_eq(num(d30, "met"), 3);
+  /* 24h window: from the start of the hour 23 hours back. */
+  cr_assert_str_eq(json_string_value(json_object_get(d24, "from")),
+                   "2026-11-23T11:00:00.000Z");
+  cr_assert_str_eq(json_string_value(json_object_get(d24, "to")),
+                   "2026-11-24T10:30:00.000Z");
+  json_decref(docs);
+}
+
+Test(kpi, attainment_and_percentiles) {
+  json_t *docs = docs_of(journey());
+  json_t *d24 = at(docs, "kpi:handoff:lead", "24h");
+  json_t *d7 = at(docs, "kpi:handoff:lead", "7d");
+  /* 24h: met 2 of 3 judged; 7d: met 2 of 4 (the breached one counts). */
+  cr_assert_float_eq(json_real_value(json_object_get(d24, "attainment")),
+                     2.0 / 3.0, 1e-9);
+  cr_assert_float_eq(json_real_value(json_object_get(d7, "attainment")), 0.5,
+                     1e-9);
+  /* 24h response times 20 s, 40 s, 7 min: p50 the second (nearest rank 2
+   * of 3), p90 the third, each within 5%. */
+  cr_assert_leq(labs((long)num(d24, "response_p50_ms") - 40000L), 2000L, "%lld",
+                (long long)num(d24, "response_p50_ms"));
+  cr_assert_leq(labs((long)num(d24, "response_p90_ms") - 420000L), 21000L);
+  /* 30d adds the 1 ms one of 10 days ago: 1 ms, 20 s, 40 s, 7 min, and
+   * the nearest rank 2 of 4 is 20 s. */
+  cr_assert_leq(labs((long)num(at(docs, "kpi:handoff:lead", "30d"),
+                               "response_p50_ms") -
+                     20000L),
+                1000L);
+  json_decref(docs);
+}
+
+Test(kpi, stage_conversion_time_and_revenue_per_currency) {
+  json_t *docs = docs_of(journey());
+  json_t *m = at(docs, "kpi:stage:mql", "7d");
+  json_t *w = at(docs, "kpi:stage:won", "30d");
+  cr_assert_eq(num(m, "entered"), 10);
+  cr_assert_eq(num(m, "moved_on"), 4);
+  cr_assert_float_eq(json_real_value(json_object_get(m, "conversion")), 0.4,
+                     1e-9);
+  cr_assert_leq(labs((long)num(m, "median_time_in_stage_ms") - 3 * HOUR),
+                3 * HOUR / 20);
+  cr_assert_eq(num(at(docs, "kpi:stage:won", "7d"), "entered"), 0);
+  cr_assert_eq(num(w, "entered"), 3);
+  cr_assert_float_eq(
+      json_real_value(json_object_get(json_object_get(w, "revenue"), "EUR")),
+      1200.5, 1e-9);
+  cr_assert_float_eq(
+      json_real_value(json_object_get(json_object_get(w, "revenue"), "USD")),
+      99.0, 1e-9);
+  cr_assert(json_is_null(
+      json_object_get(at(docs, "kpi:stage:sql", "30d"), "conversion")));
+  json_decref(docs);
+}
+
+static json_t *kpi_named(json_t *doc, const char *name) {
+  size_t i;
+  json_t *k;
+  json_array_foreach(json_object_get(doc, "kpis"), i, k) {
+    if (strcmp(json_string_value(json_object_get(k, "name")), name) == 0) {
+      return k;
+    }
+  }
+  return NULL;
+}
+
+Test(kpi, health_says_why_in_words) {
+  json_t *docs = docs_of(journey());
+  json_t *lead = json_object_get(docs, "kpi:handoff:lead");
+  json_t *att = kpi_named(lead, "lead_attainment");
+  json_t *p90 = kpi_named(lead, "lead_p90");
+  json_t *health = json_object_get(docs, "kpi:health");
+  const char *reason = json_string_value(json_object_get(lead, "reason"));
+
+  /* 7d attainment 50% is past red (80%). */
+  cr_assert_str_eq(json_string_value(json_object_get(att, "status")), "red");
+  cr_assert_str_eq(json_string_value(json_object_get(att, "text")),
+                   "attainment 50% vs 95% target (7d)");
+  /* p90 ~7 min: past amber (5m), not past red (10m). */
+  cr_assert_str_eq(json_string_value(json_object_get(p90, "status")), "amber");
+  cr_assert_str_eq(json_string_value(json_object_get(lead, "status")), "red");
+  cr_assert(strstr(reason, "1 waiting past the SLA (5m)") != NULL, "%s",
+            reason);
+  cr_assert(strstr(reason, "attainment 50% vs 95% target (7d)") != NULL);
+  cr_assert(strstr(reason, "owner: Head of SDR; action: Rebalance the rota.") !=
+                NULL,
+            "%s", reason);
+  /* mql conversion 40% is on target; won revenue 1200.50 EUR too. */
+  cr_assert_str_eq(
+      json_string_value(json_object_get(
+          kpi_named(json_object_get(docs, "kpi:stage:mql"), "mql_conversion"),
+          "status")),
+      "green");
+  cr_assert_str_eq(
+      json_string_value(json_object_get(
+          kpi_named(json_object_get(docs, "kpi:stage:won"), "won_revenue"),
+          "text")),
+      "revenue 1200.50 EUR vs 1000 EUR target (30d)");
+  cr_assert_str_eq(json_string_value(json_object_get(health, "status")), "red");
+  cr_assert_str_eq(json_string_value(json_object_get(health, "reason")),
+                   "lead is red");
+  cr_assert_eq(json_integer_value(json_object_get(
+                   json_array_get(json_object_get(health, "handoffs"), 0),
+                   "breached_open")),
+               1);
+  json_decref(docs);
+}
+
+Test(kpi, no_data_is_unknown_and_does_not_colour_health) {
+  json_t *docs = docs_of(json_pack("{s:{}, s:{}}", "handoffs", "stages"));
+  json_t *lead = json_object_get(docs, "kpi:handoff:lead");
+  json_t *att = kpi_named(lead, "lead_attainment");
+  cr_assert_str_eq(json_string_value(json_object_get(att, "status")),
+                   "unknown");
+  cr_assert(json_is_null(json_object_get(att, "value")));
+  cr_assert_str_eq(json_string_value(json_object_get(lead, "status")), "green");
+  /* Revenue with no entries is 0: a value, and red. */
+  cr_assert_str_eq(
+      json_string_value(json_object_get(
+          kpi_named(json_object_get(docs, "kpi:stage:won"), "won_revenue"),
+          "status")),
+      "red");
+  json_decref(docs);
+}
+
+/* ---------------------------------------------------------------------------
+ * Stage facts
+ * ------------------------------------------------------------------------- */
+
+Test(kpi, a_subject_moves_on_when_a_later_stage_follows_its_entry) {
+  struct hk_stages *s = hk_stages_new(cfg);
+  /* mql at 1000, sql at 5000, won at 3000 (before sql, after mql). */
+  json_t *f = hk_stages_facts(
+      s, "{\"mql\": [1000, \"a\", null, null], \"sql\": [5000, \"b\", null,"
+         " null], \"won\": [3000, \"c\", 12.5, \"EUR\"]}");
+  /* mql moved on at 3000 (won, further down the chain, came first). */
+  cr_assert_eq(num(json_object_get(f, "mql"), "moved"), 3000);
+  /* sql entered at 5000; won at 3000 came before: not moved on. */
+  cr_assert_null(json_object_get(json_object_get(f, "sql"), "moved"));
+  cr_assert_eq(num(json_object_get(f, "won"), "amount_cents"), 1250);
+  cr_assert_str_eq(
+      json_string_value(json_object_get(json_object_get(f, "won"), "currency")),
+      "EUR");
+  json_decref(f);
+  hk_stages_free(s);
+}

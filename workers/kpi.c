@@ -1,0 +1,693 @@
+/*
+ * kpi.c -- handoff and stage KPIs over rolling windows, the health verdicts
+ * and the documents of the status API.
+ *
+ * The worker counts each clock into the hour it started (sla.c) and each
+ * subject into the hour it entered a stage (stages.c), in hashes of one
+ * UTC day ({prefix}hkpi:HANDOFF:DAY, {prefix}skpi:STAGE:DAY, store.h). A
+ * window of 24 hours, 7 or 30 days is the current hour and the 23, 167 or
+ * 719 before it, so a window's figures are sums of whole hours, whatever
+ * the number of clocks: reading them costs the same with ten clocks as
+ * with a million. Durations are counted in buckets 10% wide
+ * (hk_kpi_bucket), so percentiles are within 5% of the exact value.
+ *
+ * hk_kpi_documents is pure: from the hashes read and the time, it builds
+ * every document the status API serves; kpi_refresh (below) reads and
+ * writes them.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "workers/kpi.h"
+
+/* ---------------------------------------------------------------------------
+ * Buckets
+ * ------------------------------------------------------------------------- */
+
+int hk_kpi_bucket(int64_t ms) {
+  int k = 1;
+  double bound = 1.1;
+  /* The loop, not log(), decides: bounds are the same products every
+   * time, so a value on a bound never lands on either side by rounding. */
+  while ((double)ms >= bound && k < 1000) {
+    bound *= 1.1;
+    k++;
+  }
+  return k;
+}
+
+int64_t hk_kpi_bucket_ms(int bucket) {
+  double low = 1.0;
+  if (bucket <= 1) {
+    return 1;
+  }
+  for (int k = 1; k < bucket; k++) {
+    low *= 1.1;
+  }
+  return (int64_t)llround(low * sqrt(1.1));
+}
+
+/* ---------------------------------------------------------------------------
+ * Windows
+ * ------------------------------------------------------------------------- */
+
+static const struct {
+  const char *name;
+  int64_t hours;
+} windows[] = {{"24h", 24}, {"7d", 168}, {"30d", 720}};
+
+#define NWINDOWS 3
+#define HOUR_MS 3600000LL
+
+/* Sums into sums[w][name] every "HH|name" field of the day hashes whose
+ * hour falls in window w. days: object DAY -> {field: n}. */
+static void sum_windows(json_t *days, int64_t now_ms, json_t *sums[NWINDOWS]) {
+  int64_t now_h = now_ms / HOUR_MS;
+  const char *day;
+  json_t *fields;
+  json_object_foreach(days, day, fields) {
+    int64_t d = strtoll(day, NULL, 10);
+    const char *f;
+    json_t *v;
+    json_object_foreach(fields, f, v) {
+      char *end;
+      long hh = strtol(f, &end, 10);
+      int64_t h;
+      if (*end != '|' || hh < 0 || hh > 23) {
+        continue;
+      }
+      h = d * 24 + hh;
+      for (int w = 0; w < NWINDOWS; w++) {
+        if (h <= now_h && h > now_h - windows[w].hours) {
+          json_t *cur = json_object_get(sums[w], end + 1);
+          json_object_set_new(
+              sums[w], end + 1,
+              json_integer(json_integer_value(cur) + json_integer_value(v)));
+        }
+      }
+    }
+  }
+}
+
+static int64_t sum_of(const json_t *sums, const char *name) {
+  return (int64_t)json_integer_value(json_object_get(sums, name));
+}
+
+/* The nearest-rank percentile p (0-100) of the buckets "PREFIXk" of sums,
+ * or -1 when there are none. */
+static int64_t percentile(json_t *sums, const char *prefix, int p) {
+  int64_t counts[1001] = {0};
+  int64_t total = 0;
+  int64_t rank;
+  int64_t seen = 0;
+  size_t plen = strlen(prefix);
+  const char *f;
+  json_t *v;
+  json_object_foreach(sums, f, v) {
+    long k;
+    if (strncmp(f, prefix, plen) != 0) {
+      continue;
+    }
+    k = strtol(f + plen, NULL, 10);
+    if (k >= 1 && k <= 1000 && json_integer_value(v) > 0) {
+      counts[k] += json_integer_value(v);
+      total += json_integer_value(v);
+    }
+  }
+  if (total == 0) {
+    return -1;
+  }
+  rank = (total * p + 99) / 100;
+  if (rank < 1) {
+    rank = 1;
+  }
+  for (int k = 1; k <= 1000; k++) {
+    seen += counts[k];
+    if (seen >= rank) {
+      return hk_kpi_bucket_ms(k);
+    }
+  }
+  return -1;
+}
+
+static json_t *ms_or_null(int64_t ms) {
+  return ms < 0 ? json_null() : json_integer((json_int_t)ms);
+}
+
+static json_t *time_json(int64_t ms) {
+  char t[HK_TIME_TEXT];
+  hk_time_format_ms(ms, t);
+  return json_string(t);
+}
+
+static json_t *share(int64_t num, int64_t den) {
+  return den > 0 ? json_real((double)num / (double)den) : json_null();
+}
+
+static const char *const states[] = {"open",     "at_risk",  "paused",   "met",
+                                     "breached", "met_late", "cancelled"};
+
+/* Object of attribute -> count, most often missing first. */
+static json_t *missing_of(json_t *sums) {
+  struct item {
+    const char *name;
+    int64_t n;
+  } items[64];
+  size_t n = 0;
+  json_t *out = json_object();
+  const char *f;
+  json_t *v;
+  json_object_foreach(sums, f, v) {
+    if (strncmp(f, "missing:", 8) == 0 && json_integer_value(v) > 0 && n < 64) {
+      items[n].name = f + 8;
+      items[n].n = json_integer_value(v);
+      n++;
+    }
+  }
+  /* Insertion sort: a handful of attributes. */
+  for (size_t i = 1; i < n; i++) {
+    struct item x = items[i];
+    size_t j = i;
+    while (j > 0 &&
+           (items[j - 1].n < x.n ||
+            (items[j - 1].n == x.n && strcmp(items[j - 1].name, x.name) > 0))) {
+      items[j] = items[j - 1];
+      j--;
+    }
+    items[j] = x;
+  }
+  for (size_t i = 0; i < n; i++) {
+    json_object_set_new(out, items[i].name, json_integer(items[i].n));
+  }
+  return out;
+}
+
+static json_t *handoff_window(json_t *sums, int64_t from_ms, int64_t now_ms) {
+  json_t *w = json_object();
+  int64_t judged =
+      sum_of(sums, "met") + sum_of(sums, "met_late") + sum_of(sums, "breached");
+  json_object_set_new(w, "from", time_json(from_ms));
+  json_object_set_new(w, "to", time_json(now_ms));
+  json_object_set_new(w, "started", json_integer(sum_of(sums, "started")));
+  for (size_t i = 0; i < sizeof states / sizeof *states; i++) {
+    json_object_set_new(w, states[i], json_integer(sum_of(sums, states[i])));
+  }
+  json_object_set_new(w, "incomplete",
+                      json_integer(sum_of(sums, "incomplete")));
+  json_object_set_new(w, "missing", missing_of(sums));
+  json_object_set_new(w, "attainment", share(sum_of(sums, "met"), judged));
+  json_object_set_new(w, "response_p50_ms",
+                      ms_or_null(percentile(sums, "r:", 50)));
+  json_object_set_new(w, "response_p90_ms",
+                      ms_or_null(percentile(sums, "r:", 90)));
+  return w;
+}
+
+static json_t *stage_window(json_t *sums, int64_t from_ms, int64_t now_ms) {
+  json_t *w = json_object();
+  json_t *revenue = json_object();
+  const char *f;
+  json_t *v;
+  json_object_set_new(w, "from", time_json(from_ms));
+  json_object_set_new(w, "to", time_json(now_ms));
+  json_object_set_new(w, "entered", json_integer(sum_of(sums, "entered")));
+  json_object_set_new(w, "moved_on", json_integer(sum_of(sums, "moved")));
+  json_object_set_new(w, "conversion",
+                      share(sum_of(sums, "moved"), sum_of(sums, "entered")));
+  json_object_set_new(w, "median_time_in_stage_ms",
+                      ms_or_null(percentile(sums, "t:", 50)));
+  json_object_foreach(sums, f, v) {
+    if (strncmp(f, "rev:", 4) == 0 && json_integer_value(v) != 0) {
+      json_object_set_new(revenue, f + 4,
+                          json_real((double)json_integer_value(v) / 100.0));
+    }
+  }
+  json_object_set_new(w, "revenue", revenue);
+  return w;
+}
+
+/* ---------------------------------------------------------------------------
+ * KPIs and health
+ * ------------------------------------------------------------------------- */
+
+enum unit { U_SHARE, U_MS, U_COUNT, U_MONEY };
+
+static const struct metric {
+  const char *name;
+  const char *label;
+  int on_stage;
+  int higher_better;
+  enum unit unit;
+} metrics[] = {
+    {"attainment", "attainment", 0, 1, U_SHARE},
+    {"incomplete_rate", "incomplete", 0, 0, U_SHARE},
+    {"p50_response", "p50 response", 0, 0, U_MS},
+    {"p90_response", "p90 response", 0, 0, U_MS},
+    {"breached_open", "breached and still open", 0, 0, U_COUNT},
+    {"conversion", "conversion", 1, 1, U_SHARE},
+    {"median_time_in_stage", "median time in stage", 1, 0, U_MS},
+    {"revenue", "revenue", 1, 1, U_MONEY},
+    {"entered", "entered", 1, 1, U_COUNT},
+};
+
+static const struct metric *metric_of(const char *name) {
+  for (size_t i = 0; name != NULL && i < sizeof metrics / sizeof *metrics;
+       i++) {
+    if (strcmp(metrics[i].name, name) == 0) {
+      return &metrics[i];
+    }
+  }
+  return NULL;
+}
+
+enum status { S_UNKNOWN, S_GREEN, S_AMBER, S_RED };
+
+static const char *status_name(enum status s) {
+  static const char *const n[] = {"unknown", "green", "amber", "red"};
+  return n[s];
+}
+
+/* A threshold of the config: a number, or a duration for U_MS metrics. */
+static double threshold(const json_t *v) {
+  int64_t ms = 0;
+  if (json_is_string(v) && hk_duration_parse(json_string_value(v), &ms) == 0) {
+    return (double)ms;
+  }
+  return json_number_value(v);
+}
+
+/* "1h5m", "30m", "45s", "850ms". */
+static void format_ms(double ms, char *buf, size_t n) {
+  int64_t v = llround(ms);
+  static const struct {
+    const char *u;
+    int64_t ms;
+  } parts[] = {{"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}};
+  size_t used = 0;
+  if (v < 1000) {
+    snprintf(buf, n, "%lldms", (long long)v);
+    return;
+  }
+  buf[0] = '\0';
+  for (size_t i = 0; i < 4 && used < n; i++) {
+    int64_t q = v / parts[i].ms;
+    if (q > 0) {
+      used += (size_t)snprintf(buf + used, n - used, "%lld%s", (long long)q,
+                               parts[i].u);
+      v -= q * parts[i].ms;
+    }
+  }
+}
+
+static void format_value(enum unit u, double v, const char *currency, char *buf,
+                         size_t n) {
+  switch (u) {
+  case U_SHARE: snprintf(buf, n, "%.0f%%", v * 100.0); break;
+  case U_MS: format_ms(v, buf, n); break;
+  case U_COUNT: snprintf(buf, n, "%.0f", v); break;
+  case U_MONEY:
+    if (v == floor(v)) {
+      snprintf(buf, n, "%.0f %s", v, currency);
+    } else {
+      snprintf(buf, n, "%.2f %s", v, currency);
+    }
+    break;
+  }
+}
+
+/* The KPI's value from its handoff's or stage's document; NaN when there
+ * is no data. */
+static double kpi_value(const struct metric *m, const json_t *kpi,
+                        const json_t *subject_doc) {
+  const char *window = json_string_value(json_object_get(kpi, "window"));
+  json_t *w = json_object_get(json_object_get(subject_doc, "windows"),
+                              window != NULL ? window : "7d");
+  json_t *v = NULL;
+  if (strcmp(m->name, "attainment") == 0) {
+    v = json_object_get(w, "attainment");
+  } else if (strcmp(m->name, "incomplete_rate") == 0) {
+    int64_t started = json_integer_value(json_object_get(w, "started"));
+    return started > 0
+               ? (double)json_integer_value(json_object_get(w, "incomplete")) /
+                     (double)started
+               : NAN;
+  } else if (strcmp(m->name, "p50_response") == 0) {
+    v = json_object_get(w, "response_p50_ms");
+  } else if (strcmp(m->name, "p90_response") == 0) {
+    v = json_object_get(w, "response_p90_ms");
+  } else if (strcmp(m->name, "breached_open") == 0) {
+    v = json_object_get(json_object_get(subject_doc, "running"), "breached");
+  } else if (strcmp(m->name, "conversion") == 0) {
+    v = json_object_get(w, "conversion");
+  } else if (strcmp(m->name, "median_time_in_stage") == 0) {
+    v = json_object_get(w, "median_time_in_stage_ms");
+  } else if (strcmp(m->name, "revenue") == 0) {
+    const char *cur = json_string_value(json_object_get(kpi, "currency"));
+    json_t *r =
+        json_object_get(json_object_get(w, "revenue"), cur != NULL ? cur : "");
+    return r != NULL ? json_number_value(r) : 0.0;
+  } else if (strcmp(m->name, "entered") == 0) {
+    v = json_object_get(w, "entered");
+  }
+  return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static enum status judge(const struct metric *m, double v, double amber,
+                         double red) {
+  if (isnan(v)) {
+    return S_UNKNOWN;
+  }
+  if (m->higher_better) {
+    return v < red ? S_RED : v < amber ? S_AMBER : S_GREEN;
+  }
+  return v > red ? S_RED : v > amber ? S_AMBER : S_GREEN;
+}
+
+/* The KPI object of the config's kpis.NAME for its handoff or stage
+ * document; *st its status. */
+static json_t *kpi_doc(const char *name, const json_t *conf,
+                       const json_t *subject_doc, enum status *st) {
+  const struct metric *m =
+      metric_of(json_string_value(json_object_get(conf, "metric")));
+  const char *window = json_string_value(json_object_get(conf, "window"));
+  const char *currency = json_string_value(json_object_get(conf, "currency"));
+  double target = threshold(json_object_get(conf, "target"));
+  double amber = threshold(json_object_get(conf, "amber"));
+  double red = threshold(json_object_get(conf, "red"));
+  json_t *k = json_object();
+  json_t *desc = json_object_get(conf, "description");
+  char value[64];
+  char goal[64];
+  char text[256];
+  double v;
+
+  window = window != NULL ? window : "7d";
+  *st = S_UNKNOWN;
+  json_object_set_new(k, "name", json_string(name));
+  if (json_is_string(desc)) {
+    json_object_set(k, "description", desc);
+  }
+  json_object_set(k, "metric", json_object_get(conf, "metric"));
+  if (json_object_get(conf, "handoff") != NULL) {
+    json_object_set(k, "handoff", json_object_get(conf, "handoff"));
+  } else {
+    json_object_set(k, "stage", json_object_get(conf, "stage"));
+  }
+  json_object_set_new(k, "window", json_string(window));
+  if (m == NULL) {
+    return k; /* the loader refuses other metrics */
+  }
+  json_object_set_new(k, "unit",
+                      json_string(m->unit == U_SHARE   ? "share"
+                                  : m->unit == U_MS    ? "ms"
+                                  : m->unit == U_COUNT ? "count"
+                                  : currency != NULL   ? currency
+                                                       : ""));
+  v = kpi_value(m, conf, subject_doc);
+  *st = judge(m, v, amber, red);
+  json_object_set_new(k, "value", isnan(v) ? json_null() : json_real(v));
+  json_object_set_new(k, "target", json_real(target));
+  json_object_set_new(k, "amber", json_real(amber));
+  json_object_set_new(k, "red", json_real(red));
+  json_object_set_new(k, "status", json_string(status_name(*st)));
+  json_object_set(k, "owner", json_object_get(conf, "owner"));
+  json_object_set(k, "action", json_object_get(conf, "action"));
+  format_value(m->unit, target, currency != NULL ? currency : "", goal,
+               sizeof goal);
+  if (isnan(v)) {
+    snprintf(text, sizeof text, "%s: no data yet (%s)", m->label, window);
+  } else {
+    format_value(m->unit, v, currency != NULL ? currency : "", value,
+                 sizeof value);
+    snprintf(text, sizeof text, "%s %s vs %s target (%s)", m->label, value,
+             goal, strcmp(m->name, "breached_open") == 0 ? "now" : window);
+  }
+  json_object_set_new(k, "text", json_string(text));
+  return k;
+}
+
+/* Appends "; " and s to the growing string *out. */
+static void join(char **out, const char *s) {
+  size_t a = *out != NULL ? strlen(*out) : 0;
+  size_t b = strlen(s);
+  *out = hk_xrealloc(*out, a + b + 3);
+  if (a > 0) {
+    memcpy(*out + a, "; ", 2);
+    a += 2;
+  }
+  memcpy(*out + a, s, b + 1);
+}
+
+/* Adds "kpis", "status" and "reason" to the handoff's or stage's document
+ * (kind "handoff" or "stage"): its KPIs from the config, and the verdict.
+ * breached: the handoff's clocks breached and still open (0 for a
+ * stage). Returns the status. */
+static enum status verdict(json_t *cfg_kpis, const char *kind, const char *name,
+                           const char *owner, const char *sla_text,
+                           int64_t breached, json_t *doc) {
+  json_t *list = json_array();
+  enum status worst = S_GREEN;
+  const json_t *worst_kpi = NULL;
+  enum status worst_kpi_st = S_GREEN;
+  char *reason = NULL;
+  const char *kname;
+  json_t *kconf;
+  char line[512];
+
+  if (breached > 0) {
+    worst = S_AMBER;
+    snprintf(line, sizeof line, "%lld waiting past the SLA (%s)",
+             (long long)breached, sla_text);
+    join(&reason, line);
+  }
+  json_object_foreach(cfg_kpis, kname, kconf) {
+    const char *of = json_string_value(json_object_get(kconf, kind));
+    enum status st;
+    json_t *k;
+    if (of == NULL || strcmp(of, name) != 0) {
+      continue;
+    }
+    k = kpi_doc(kname, kconf, doc, &st);
+    json_array_append_new(list, k);
+    if (st == S_AMBER || st == S_RED) {
+      join(&reason, json_string_value(json_object_get(k, "text")));
+      if (st > worst) {
+        worst = st;
+      }
+      if (worst_kpi == NULL || st > worst_kpi_st) {
+        worst_kpi = k;
+        worst_kpi_st = st;
+      }
+    }
+  }
+  if (worst_kpi != NULL) {
+    snprintf(line, sizeof line, "owner: %s; action: %s",
+             json_string_value(json_object_get(worst_kpi, "owner")),
+             json_string_value(json_object_get(worst_kpi, "action")));
+    join(&reason, line);
+  } else if (reason != NULL) {
+    snprintf(line, sizeof line, "owner: %s", owner);
+    join(&reason, line);
+  }
+  json_object_set_new(doc, "kpis", list);
+  json_object_set_new(doc, "status", json_string(status_name(worst)));
+  json_object_set_new(
+      doc, "reason",
+      json_string(reason != NULL ? reason
+                  : json_array_size(list) > 0
+                      ? (breached == 0 && strcmp(kind, "handoff") == 0
+                             ? "no clock past its SLA; every KPI on target"
+                             : "every KPI on target")
+                  : strcmp(kind, "handoff") == 0 ? "no clock past its SLA"
+                                                 : "no KPI configured"));
+  free(reason);
+  return worst;
+}
+
+/* "within 1h", "within 1h of business time", "deadline renews_at -90d". */
+static void sla_text(const json_t *conf, char *buf, size_t n) {
+  const json_t *sla = json_object_get(conf, "sla");
+  const char *within = json_string_value(json_object_get(sla, "within"));
+  if (within != NULL) {
+    snprintf(buf, n, "%s%s", within,
+             json_object_get(conf, "calendar") != NULL ? " of business time"
+                                                       : "");
+  } else {
+    const json_t *d = json_object_get(sla, "deadline");
+    snprintf(buf, n, "deadline %s %s",
+             json_string_value(json_object_get(d, "attr")),
+             json_string_value(json_object_get(d, "offset")));
+  }
+}
+
+static void copy_if(json_t *to, const json_t *from, const char *key) {
+  json_t *v = json_object_get(from, key);
+  if (v != NULL) {
+    json_object_set(to, key, v);
+  }
+}
+
+static json_t *handoff_doc(const char *name, const json_t *conf,
+                           const json_t *data, json_t *cfg_kpis, int64_t now_ms,
+                           enum status *st) {
+  json_t *doc = json_object();
+  json_t *sums[NWINDOWS];
+  json_t *running = json_object();
+  json_t *ws = json_object();
+  const json_t *counts = json_object_get(data, "running");
+  const char *cal = json_string_value(json_object_get(conf, "calendar"));
+  char sla[160];
+
+  json_object_set_new(doc, "name", json_string(name));
+  copy_if(doc, conf, "description");
+  copy_if(doc, conf, "owner");
+  copy_if(doc, conf, "from");
+  copy_if(doc, conf, "to");
+  copy_if(doc, conf, "sla");
+  json_object_set_new(doc, "calendar",
+                      cal != NULL ? json_string(cal) : json_null());
+  for (int i = 0; i < 4; i++) {
+    static const char *const run[] = {"open", "at_risk", "paused", "breached"};
+    json_object_set_new(running, run[i], json_integer(sum_of(counts, run[i])));
+  }
+  json_object_set_new(doc, "running", running);
+  for (int w = 0; w < NWINDOWS; w++) {
+    sums[w] = json_object();
+  }
+  sum_windows(json_object_get(data, "days"), now_ms, sums);
+  for (int w = 0; w < NWINDOWS; w++) {
+    int64_t from = (now_ms / HOUR_MS - windows[w].hours + 1) * HOUR_MS;
+    json_object_set_new(ws, windows[w].name,
+                        handoff_window(sums[w], from, now_ms));
+    json_decref(sums[w]);
+  }
+  json_object_set_new(doc, "windows", ws);
+  sla_text(conf, sla, sizeof sla);
+  *st = verdict(cfg_kpis, "handoff", name,
+                json_string_value(json_object_get(conf, "owner")), sla,
+                sum_of(counts, "breached"), doc);
+  return doc;
+}
+
+static json_t *stage_doc(const char *name, const json_t *conf,
+                         const json_t *data, json_t *cfg_kpis, int64_t now_ms,
+                         enum status *st) {
+  json_t *doc = json_object();
+  json_t *sums[NWINDOWS];
+  json_t *ws = json_object();
+  const char *next = json_string_value(json_object_get(conf, "next"));
+
+  json_object_set_new(doc, "name", json_string(name));
+  copy_if(doc, conf, "description");
+  copy_if(doc, conf, "owner");
+  json_object_set_new(doc, "next",
+                      next != NULL ? json_string(next) : json_null());
+  for (int w = 0; w < NWINDOWS; w++) {
+    sums[w] = json_object();
+  }
+  sum_windows(json_object_get(data, "days"), now_ms, sums);
+  for (int w = 0; w < NWINDOWS; w++) {
+    int64_t from = (now_ms / HOUR_MS - windows[w].hours + 1) * HOUR_MS;
+    json_object_set_new(ws, windows[w].name,
+                        stage_window(sums[w], from, now_ms));
+    json_decref(sums[w]);
+  }
+  json_object_set_new(doc, "windows", ws);
+  *st = verdict(cfg_kpis, "stage", name,
+                json_string_value(json_object_get(conf, "owner")), "", 0, doc);
+  return doc;
+}
+
+/* The health entry of a handoff's or stage's document. */
+static json_t *health_entry(const json_t *doc, int with_breached) {
+  json_t *e = json_object();
+  copy_if(e, doc, "name");
+  copy_if(e, doc, "status");
+  copy_if(e, doc, "owner");
+  copy_if(e, doc, "reason");
+  if (with_breached) {
+    json_object_set(
+        e, "breached_open",
+        json_object_get(json_object_get(doc, "running"), "breached"));
+  }
+  copy_if(e, doc, "kpis");
+  return e;
+}
+
+json_t *hk_kpi_documents(const json_t *cfg_doc, const json_t *data,
+                         int64_t now_ms) {
+  json_t *kpis = json_object_get(cfg_doc, "kpis");
+  json_t *out = json_object();
+  json_t *hlist = json_array();
+  json_t *slist = json_array();
+  json_t *health = json_object();
+  json_t *hh = json_array();
+  json_t *hs = json_array();
+  enum status worst = S_GREEN;
+  char *reason = NULL;
+  char line[256];
+  json_t *computed = time_json(now_ms);
+  const char *name;
+  json_t *conf;
+
+  json_object_foreach(json_object_get(cfg_doc, "handoffs"), name, conf) {
+    enum status st;
+    json_t *d = handoff_doc(
+        name, conf, json_object_get(json_object_get(data, "handoffs"), name),
+        kpis, now_ms, &st);
+    char key[160];
+    json_object_set(d, "computed_at", computed);
+    snprintf(key, sizeof key, "kpi:handoff:%s", name);
+    json_object_set(out, key, d);
+    json_array_append_new(hh, health_entry(d, 1));
+    json_object_del(d, "computed_at");
+    json_array_append_new(hlist, d);
+    if (st > worst) {
+      worst = st;
+    }
+    if (st == S_AMBER || st == S_RED) {
+      snprintf(line, sizeof line, "%s is %s", name, status_name(st));
+      join(&reason, line);
+    }
+  }
+  json_object_foreach(json_object_get(cfg_doc, "stages"), name, conf) {
+    enum status st;
+    json_t *d = stage_doc(
+        name, conf, json_object_get(json_object_get(data, "stages"), name),
+        kpis, now_ms, &st);
+    char key[160];
+    json_object_set(d, "computed_at", computed);
+    snprintf(key, sizeof key, "kpi:stage:%s", name);
+    json_object_set(out, key, d);
+    json_array_append_new(hs, health_entry(d, 0));
+    json_object_del(d, "computed_at");
+    json_array_append_new(slist, d);
+    if (st > worst) {
+      worst = st;
+    }
+    if (st == S_AMBER || st == S_RED) {
+      snprintf(line, sizeof line, "stage %s is %s", name, status_name(st));
+      join(&reason, line);
+    }
+  }
+  json_object_set_new(
+      out, "kpi:handoffs",
+      json_pack("{s:O, s:o}", "computed_at", computed, "handoffs", hlist));
+  json_object_set_new(
+      out, "kpi:stages",
+      json_pack("{s:O, s:o}", "computed_at", computed, "stages", slist));
+  json_object_set_new(health, "status", json_string(status_name(worst)));
+  json_object_set(health, "computed_at", computed);
+  json_object_set_new(
+      health, "reason",
+      json_string(reason != NULL ? reason
+                                 : "every handoff and stage is on target"));
+  json_object_set_new(health, "handoffs", hh);
+  json_object_set_new(health, "stages", hs);
+  json_object_set_new(out, "kpi:health", health);
+  json_decref(computed);
+  free(reason);
+  return out;
+}

@@ -1,0 +1,66 @@
+/*
+ * kpi.h -- internal to workers/: the KPI documents of the status API
+ * (kpi.c builds them, purely; kpi_shell.c reads the buckets from Redis,
+ * writes the documents, and runs the thread that does it) and the stage
+ * records (stages.c).
+ */
+#ifndef HK_WORKERS_KPI_H
+#define HK_WORKERS_KPI_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "store/store.h"
+#include "workers/workers.h"
+
+/*
+ * Every document of the status API as of now_ms, from the config's
+ * document (handoffs, stages, kpis) and data:
+ *   {"handoffs": {NAME: {"running": {hcount fields},
+ *                        "days": {DAY: {"HH|field": n}}}},
+ *    "stages":   {NAME: {"days": {DAY: {"HH|field": n}}}}}
+ * A new object of key (without the prefix: "kpi:health", "kpi:handoffs",
+ * "kpi:handoff:NAME", "kpi:stages", "kpi:stage:NAME") to document. Pure.
+ */
+json_t *hk_kpi_documents(const json_t *cfg_doc, const json_t *data,
+                         int64_t now_ms);
+
+/* Reads the buckets of the last 30 days, builds the documents and writes
+ * them, and trims the finished clocks' indexes to 90 days. */
+enum hk_err hk_kpi_refresh(const struct hk_config *cfg, struct hk_store *st,
+                           int64_t now_ms, struct hk_error *err) HK_MUST_CHECK;
+
+/* The thread that refreshes the documents every every_ms, taking turns
+ * with the other worker processes through a lock in Redis. newest(arg)
+ * gives the config to use (borrowed; it must stay alive until stop). */
+struct hk_kpi_thread;
+struct hk_kpi_thread *hk_kpi_start(const struct hk_config *(*newest)(void *),
+                                   void *arg, int64_t every_ms,
+                                   const char *consumer);
+void hk_kpi_stop(struct hk_kpi_thread *t);
+
+/* ---------------------------------------------------------------------------
+ * Stage records (stages.c)
+ * ------------------------------------------------------------------------- */
+
+struct hk_stages;
+
+/* The stages of cfg (borrows nothing). */
+struct hk_stages *hk_stages_new(const struct hk_config *cfg);
+void hk_stages_free(struct hk_stages *s);
+
+/* Applies n journey events to the stage records of their subjects, with
+ * their KPI buckets (store.h, {prefix}stages and skpi:). Applying the
+ * same events again changes nothing; any order gives the same records. */
+enum hk_err hk_stages_apply(const struct hk_stages *s, struct hk_store *st,
+                            const struct hk_event *const *evs, size_t n,
+                            struct hk_error *err) HK_MUST_CHECK;
+
+/*
+ * The figures a stage record counts, per stage of cfg order, for tests and
+ * the status API: a new object STAGE -> {"entered": ms, "moved": ms or
+ * absent, "amount_cents": n or absent, "currency": s or absent}. Pure.
+ */
+json_t *hk_stages_facts(const struct hk_stages *s, const char *record);
+
+#endif

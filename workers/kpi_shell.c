@@ -1,0 +1,243 @@
+/*
+ * kpi_shell.c -- reads the KPI buckets, writes the status API's documents
+ * (kpi.c builds them), and the worker's thread that does it every
+ * --kpi-every.
+ *
+ * One read of the last 31 days' bucket hashes (a pipeline of HGETALLs, a
+ * few per handoff and stage, however many clocks there are), one MSET of
+ * the documents. Several worker processes take turns through a lock key
+ * that lives one period, so the documents are written about once per
+ * period in all.
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "workers/kpi.h"
+
+#define DAY_MS 86400000LL
+/* Finished clocks stay listed (cs:HANDOFF:met…) this long after their
+ * start. */
+#define LISTED_MS (90 * DAY_MS)
+
+/* Appends "PREFIX:NAME:DAY" for every day of the 30-day window to keys. */
+static void day_keys(const char *prefix, const char *name, int64_t now_ms,
+                     char ***keys, size_t *n) {
+  int64_t last = now_ms / DAY_MS;
+  int64_t first = (now_ms / 3600000 - 719) / 24;
+  for (int64_t d = first; d <= last; d++) {
+    size_t len = strlen(prefix) + strlen(name) + 32;
+    char *k = hk_xmalloc(len);
+    snprintf(k, len, "%s:%s:%" PRId64, prefix, name, d);
+    *keys = hk_xrealloc(*keys, (*n + 1) * sizeof **keys);
+    (*keys)[(*n)++] = k;
+  }
+}
+
+/* The data hk_kpi_documents reads, from the hashes read for keys. */
+static json_t *assemble(char **keys, size_t n, const json_t *hashes) {
+  json_t *data = json_pack("{s:{}, s:{}}", "handoffs", "stages");
+  for (size_t i = 0; i < n; i++) {
+    char *k = hk_xstrdup(keys[i]);
+    char *kind = k;
+    char *name = strchr(k, ':');
+    char *day;
+    json_t *group;
+    json_t *entry;
+    if (name == NULL) {
+      free(k);
+      continue;
+    }
+    *name++ = '\0';
+    day = strrchr(name, ':');
+    group = json_object_get(data,
+                            strcmp(kind, "skpi") == 0 ? "stages" : "handoffs");
+    if (strcmp(kind, "hcount") == 0) {
+      day = NULL;
+    } else if (day != NULL) {
+      *day++ = '\0';
+    }
+    entry = json_object_get(group, name);
+    if (entry == NULL) {
+      entry = json_pack("{s:{}}", "days");
+      json_object_set_new(group, name, entry);
+    }
+    if (day == NULL) {
+      json_object_set(entry, "running", json_array_get(hashes, i));
+    } else if (json_object_size(json_array_get(hashes, i)) > 0) {
+      json_object_set(json_object_get(entry, "days"), day,
+                      json_array_get(hashes, i));
+    }
+    free(k);
+  }
+  return data;
+}
+
+static void free_keys(char **keys, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    free(keys[i]);
+  }
+  free(keys);
+}
+
+/* Trims the indexes of finished clocks to LISTED_MS. */
+static enum hk_err prune(const struct hk_config *cfg, struct hk_store *st,
+                         int64_t now_ms, struct hk_error *err) {
+  static const char *const finished[] = {"met", "met_late", "cancelled"};
+  json_t *handoffs = json_object_get(cfg->doc, "handoffs");
+  char **keys = NULL;
+  size_t n = 0;
+  char below[24];
+  const char *name;
+  json_t *conf;
+  enum hk_err rc;
+
+  json_object_foreach(handoffs, name, conf) {
+    for (size_t i = 0; i < 3; i++) {
+      size_t len = strlen(name) + 32;
+      char *k = hk_xmalloc(len);
+      snprintf(k, len, "cs:%s:%s", name, finished[i]);
+      keys = hk_xrealloc(keys, (n + 1) * sizeof *keys);
+      keys[n++] = k;
+    }
+  }
+  snprintf(below, sizeof below, "%013" PRId64,
+           (int64_t)(now_ms > LISTED_MS ? now_ms - LISTED_MS : 0));
+  rc = hk_store_prune_lex(st, (const char *const *)keys, n, below, err);
+  free_keys(keys, n);
+  return rc;
+}
+
+enum hk_err hk_kpi_refresh(const struct hk_config *cfg, struct hk_store *st,
+                           int64_t now_ms, struct hk_error *err) {
+  char **keys = NULL;
+  size_t n = 0;
+  json_t *hashes = NULL;
+  json_t *data;
+  json_t *docs;
+  const char *name;
+  json_t *conf;
+  enum hk_err rc;
+
+  json_object_foreach(json_object_get(cfg->doc, "handoffs"), name, conf) {
+    size_t len = strlen(name) + 16;
+    char *k = hk_xmalloc(len);
+    snprintf(k, len, "hcount:%s", name);
+    keys = hk_xrealloc(keys, (n + 1) * sizeof *keys);
+    keys[n++] = k;
+    day_keys("hkpi", name, now_ms, &keys, &n);
+  }
+  json_object_foreach(json_object_get(cfg->doc, "stages"), name, conf) {
+    day_keys("skpi", name, now_ms, &keys, &n);
+  }
+  rc = hk_store_hashes(st, (const char *const *)keys, n, &hashes, err);
+  if (rc != HK_E_OK) {
+    free_keys(keys, n);
+    return rc;
+  }
+  data = assemble(keys, n, hashes);
+  free_keys(keys, n);
+  json_decref(hashes);
+  docs = hk_kpi_documents(cfg->doc, data, now_ms);
+  json_decref(data);
+  {
+    size_t nd = json_object_size(docs);
+    const char **ks = hk_xcalloc(nd + 1, sizeof *ks);
+    char **vs = hk_xcalloc(nd + 1, sizeof *vs);
+    const char *k;
+    json_t *v;
+    size_t i = 0;
+    json_object_foreach(docs, k, v) {
+      ks[i] = k;
+      vs[i] = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(6));
+      if (vs[i] == NULL) {
+        abort(); /* out of memory */
+      }
+      i++;
+    }
+    rc = hk_store_set_many(st, ks, (const char *const *)vs, nd, err);
+    for (i = 0; i < nd; i++) {
+      free(vs[i]);
+    }
+    free(vs);
+    free(ks);
+  }
+  json_decref(docs);
+  if (rc == HK_E_OK) {
+    rc = prune(cfg, st, now_ms, err);
+  }
+  return rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * The thread
+ * ------------------------------------------------------------------------- */
+
+struct hk_kpi_thread {
+  const struct hk_config *(*newest)(void *);
+  void *arg;
+  int64_t every_ms;
+  char owner[160];
+  atomic_int stop;
+  pthread_t thread;
+};
+
+static void *run(void *arg) {
+  struct hk_kpi_thread *t = arg;
+  const struct hk_config *cfg = t->newest(t->arg);
+  struct hk_store *st = hk_store_new(&cfg->redis);
+  int down = 0;
+
+  while (!atomic_load(&t->stop)) {
+    struct hk_error err = {HK_E_OK, ""};
+    int64_t t0 = hk_time_mono_ms();
+    int got = 0;
+    enum hk_err rc;
+    cfg = t->newest(t->arg);
+    rc = hk_store_lock(st, "kpi:lock", t->owner,
+                       t->every_ms - 10 > 0 ? t->every_ms - 10 : 1, &got, &err);
+    if (rc == HK_E_OK && got) {
+      rc = hk_kpi_refresh(cfg, st, hk_time_now_ms(), &err);
+    }
+    if (rc != HK_E_OK && !down) {
+      hk_log(HK_LOG_WARN, "KPI documents not written; retrying", "error",
+             err.msg, (const char *)NULL);
+    }
+    down = rc != HK_E_OK;
+    /* Sleep out the period in short steps, to stop promptly. */
+    while (!atomic_load(&t->stop) && hk_time_mono_ms() - t0 < t->every_ms) {
+      int64_t left = t->every_ms - (hk_time_mono_ms() - t0);
+      hk_sleep_ms(left < 100 ? left : 100);
+    }
+  }
+  hk_store_free(st);
+  return NULL;
+}
+
+struct hk_kpi_thread *hk_kpi_start(const struct hk_config *(*newest)(void *),
+                                   void *arg, int64_t every_ms,
+                                   const char *consumer) {
+  struct hk_kpi_thread *t = hk_xcalloc(1, sizeof *t);
+  t->newest = newest;
+  t->arg = arg;
+  t->every_ms = every_ms > 0 ? every_ms : 2000;
+  snprintf(t->owner, sizeof t->owner, "%s", consumer);
+  atomic_init(&t->stop, 0);
+  if (pthread_create(&t->thread, NULL, run, t) != 0) {
+    free(t);
+    return NULL;
+  }
+  return t;
+}
+
+void hk_kpi_stop(struct hk_kpi_thread *t) {
+  if (t == NULL) {
+    return;
+  }
+  atomic_store(&t->stop, 1);
+  pthread_join(t->thread, NULL);
+  free(t);
+}
