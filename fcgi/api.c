@@ -151,7 +151,7 @@ static enum hk_err read_records(struct hk_store *st, const char *handoff,
   for (size_t i = 0; i < n; i++) {
     keys[i] = key;
   }
-  rc = hk_store_hget_many(st, keys, subjects, n, records, err);
+  rc = hk_store_cas_get(st, keys, subjects, n, records, err);
   free(keys);
   free(key);
   return rc;
@@ -530,7 +530,7 @@ static enum hk_err subject(const struct hk_sla *sla, struct hk_store *st,
     }
     keys[nh] = "stages";
     fields[nh] = name;
-    rc = hk_store_hget_many(st, keys, fields, nh + 1, records, err);
+    rc = hk_store_cas_get(st, keys, fields, nh + 1, records, err);
   }
   for (size_t i = 0; rc == HK_E_OK && i <= nh; i++) {
     found |= records[i] != NULL;

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "fcgi/fcgi.h"
 
@@ -393,22 +392,11 @@ void hk_clocks_query_fini(struct hk_clocks_query *q) {
  * ------------------------------------------------------------------------- */
 
 json_t *hk_time_json(int64_t ms) {
-  char buf[40];
-  int64_t secs;
-  time_t t;
-  struct tm tm;
+  char buf[HK_TIME_TEXT];
   if (ms == 0 || ms == HK_NEVER) {
     return json_null();
   }
-  secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
-  t = (time_t)secs;
-  if (gmtime_r(&t, &tm) == NULL || tm.tm_year < -1900 ||
-      tm.tm_year > 9999 - 1900) {
-    return json_null();
-  }
-  snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-           tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-           tm.tm_sec, (int)(ms - secs * 1000));
+  hk_time_format_ms(ms, buf);
   return json_string(buf);
 }
 

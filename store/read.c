@@ -1,9 +1,9 @@
 /*
  * read.c -- the reads of the status API: the documents the workers write,
- * clock and stage records by field, and pages of the clock indexes.
+ * and pages of the clock indexes.
  *
- * Read-only and one round trip each (a pipeline where there are several
- * keys), on the connection handling of store.c (store_internal.h).
+ * Read-only and one round trip each, on the connection handling of store.c
+ * (store_internal.h). Records by field are read with hk_store_cas_get.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -43,41 +43,6 @@ enum hk_err hk_store_get(struct hk_store *st, const char *key, char **out,
     freeReplyObject(r);
   }
   free(k);
-  return rc;
-}
-
-enum hk_err hk_store_hget_many(struct hk_store *st, const char *const *keys,
-                               const char *const *fields, size_t n, char **out,
-                               struct hk_error *err) {
-  char **owned = hk_xcalloc(n + 1, sizeof *owned);
-  const char **args = hk_xcalloc(3 * n + 1, sizeof *args);
-  const char ***argv = hk_xcalloc(n + 1, sizeof *argv);
-  int *argc = hk_xcalloc(n + 1, sizeof *argc);
-  redisReply **replies = hk_xcalloc(n + 1, sizeof *replies);
-  enum hk_err rc;
-
-  for (size_t i = 0; i < n; i++) {
-    owned[i] = key_of(st, keys[i]);
-    args[3 * i] = "HGET";
-    args[3 * i + 1] = owned[i];
-    args[3 * i + 2] = fields[i];
-    argv[i] = &args[3 * i];
-    argc[i] = 3;
-    out[i] = NULL;
-  }
-  rc = hk_store_pipeline(st, n, argc, argv, replies, err);
-  for (size_t i = 0; i < n; i++) {
-    if (rc == HK_E_OK && replies[i]->type == REDIS_REPLY_STRING) {
-      out[i] = hk_xstrndup(replies[i]->str, replies[i]->len);
-    }
-    freeReplyObject(replies[i]);
-    free(owned[i]);
-  }
-  free(replies);
-  free(argc);
-  free(argv);
-  free(args);
-  free(owned);
   return rc;
 }
 

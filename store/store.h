@@ -489,13 +489,6 @@ enum hk_err hk_commit_enqueue(struct hk_commit *c, const struct hk_delivery *d,
 enum hk_err hk_store_get(struct hk_store *st, const char *key, char **out,
                          size_t *len, struct hk_error *err) HK_MUST_CHECK;
 
-/* HGET of n (keys[i], fields[i]) in one pipeline. out[i] is a new string
- * (caller frees) or NULL when there is none; on failure every out[i] is
- * NULL. */
-enum hk_err hk_store_hget_many(struct hk_store *st, const char *const *keys,
-                               const char *const *fields, size_t n, char **out,
-                               struct hk_error *err) HK_MUST_CHECK;
-
 /*
  * One slice of a sorted set by score, lowest first: up to count members
  * whose score is at least min_score (INT64_MIN for all), skipping the

@@ -27,14 +27,4 @@ const char *hk_store_prefix(const struct hk_store *st);
 redisReply *hk_store_command(struct hk_store *st, int argc, const char **argv,
                              const size_t *lens, struct hk_error *err);
 
-/*
- * Runs n commands in one pipeline (one round trip), with the same retry
- * as hk_store_command. On HK_E_OK out[i] is the reply of command i (caller
- * frees each); on failure (an I/O error, or an error reply among them)
- * every out[i] is NULL and err is set.
- */
-enum hk_err hk_store_pipeline(struct hk_store *st, size_t n, const int *argc,
-                              const char **const *argv, redisReply **out,
-                              struct hk_error *err) HK_MUST_CHECK;
-
 #endif
