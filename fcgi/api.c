@@ -417,7 +417,9 @@ static json_t *subject_stages(const char *record) {
       items_add(&l, json_integer_value(at), name, v, 0);
     }
   }
-  qsort(l.v, l.n, sizeof *l.v, item_cmp);
+  if (l.n > 1) {
+    qsort(l.v, l.n, sizeof *l.v, item_cmp);
+  }
   for (size_t i = 0; i < l.n; i++) {
     json_array_append_new(out,
                           json_pack("{s:s,s:o}", "stage", l.v[i].id,
@@ -429,18 +431,20 @@ static json_t *subject_stages(const char *record) {
 }
 
 /* The events of the records (one per id, by time then id, each with the
- * handoffs whose records keep it) into events; the parsed records are
- * kept in docs[i] for as long as the items borrow from them. */
-static void subject_events(const struct hk_sla *sla, char **records, size_t nh,
-                           json_t **docs, json_t *events) {
+ * handoffs whose records keep it), a new array. */
+static json_t *subject_events(const struct hk_sla *sla, char **records,
+                              size_t nh) {
   struct items l = {NULL, 0, 0};
   json_t *seen = json_object();
+  json_t *docs = json_array(); /* the parsed records the items borrow */
+  json_t *events = json_array();
   for (size_t i = 0; i < nh; i++) {
+    json_t *doc = records[i] != NULL ? json_loads(records[i], 0, NULL) : NULL;
     size_t k;
     json_t *e;
-    docs[i] = records[i] != NULL ? json_loads(records[i], 0, NULL) : NULL;
+    json_array_append_new(docs, doc != NULL ? doc : json_null());
     /* [id, type, at, attrs?] */
-    json_array_foreach(json_object_get(docs[i], "e"), k, e) {
+    json_array_foreach(json_object_get(doc, "e"), k, e) {
       const char *id = json_string_value(json_array_get(e, 0));
       if (id != NULL && json_is_string(json_array_get(e, 1)) &&
           json_is_integer(json_array_get(e, 2))) {
@@ -448,7 +452,9 @@ static void subject_events(const struct hk_sla *sla, char **records, size_t nh,
       }
     }
   }
-  qsort(l.v, l.n, sizeof *l.v, item_cmp);
+  if (l.n > 1) {
+    qsort(l.v, l.n, sizeof *l.v, item_cmp);
+  }
   for (size_t i = 0; i < l.n; i++) {
     const char *handoff = hk_handoff_name(hk_sla_at(sla, l.v[i].handoff));
     json_t *ev = json_object_get(seen, l.v[i].id);
@@ -473,7 +479,9 @@ static void subject_events(const struct hk_sla *sla, char **records, size_t nh,
     }
   }
   json_decref(seen);
+  json_decref(docs);
   free(l.v);
+  return events;
 }
 
 /* The clocks of the records, by start. */
@@ -497,7 +505,9 @@ static json_t *subject_clocks(const struct hk_sla *sla, const char *subject,
     }
     hk_clocks_fini(&cs);
   }
-  qsort(l.v, l.n, sizeof *l.v, item_cmp);
+  if (l.n > 1) {
+    qsort(l.v, l.n, sizeof *l.v, item_cmp);
+  }
   for (size_t i = 0; i < l.n; i++) {
     json_array_append(out, l.v[i].doc);
   }
@@ -515,7 +525,6 @@ static enum hk_err subject(const struct hk_sla *sla, struct hk_store *st,
   char **owned = hk_xcalloc(nh + 1, sizeof *owned);
   const char **fields = hk_xcalloc(nh + 1, sizeof *fields);
   char **records = hk_xcalloc(nh + 1, sizeof *records);
-  json_t **docs = hk_xcalloc(nh + 1, sizeof *docs);
   int found = 0;
   enum hk_err rc = hk_path_unescape(raw, strlen(raw), &name, err);
 
@@ -540,20 +549,16 @@ static enum hk_err subject(const struct hk_sla *sla, struct hk_store *st,
                  "No clock or stage holds the subject \"%.200s\".", name);
   }
   if (rc == HK_E_OK) {
-    json_t *events = json_array();
-    subject_events(sla, records, nh, docs, events);
     hk_reply_json(out, 200,
                   json_pack("{s:s,s:o,s:o,s:o}", "subject", name, "stages",
-                            subject_stages(records[nh]), "events", events,
-                            "clocks",
+                            subject_stages(records[nh]), "events",
+                            subject_events(sla, records, nh), "clocks",
                             subject_clocks(sla, name, records, nh, now_ms)));
   }
   for (size_t i = 0; i <= nh; i++) {
     free(records[i]);
     free(owned[i]);
-    json_decref(docs[i]);
   }
-  free(docs);
   free(records);
   free(fields);
   free(owned);
