@@ -206,7 +206,7 @@ static enum hk_err due_after(struct hk_store *st, const char *key,
     }
     for (size_t i = 0; i < m.n && e->n < want; i++) {
       int64_t score = strtoll(s.v[i], NULL, 10);
-      if (q->member != NULL && score <= q->score &&
+      if (q->member != NULL && score == q->score &&
           strcmp(m.v[i], q->member) <= 0) {
         continue;
       }
