@@ -190,7 +190,12 @@ static json_t *handoff_window(json_t *sums, int64_t from_ms, int64_t now_ms) {
       sum_of(sums, "met") + sum_of(sums, "met_late") + sum_of(sums, "breached");
   json_object_set_new(w, "from", time_json(from_ms));
   json_object_set_new(w, "to", time_json(now_ms));
-  json_object_set_new(w, "started", json_integer(sum_of(sums, "started")));
+  int64_t started = 0;
+  for (size_t i = 0; i < sizeof states / sizeof *states; i++) {
+    started += sum_of(sums, states[i]);
+  }
+  /* Every clock is in one state: started is their sum. */
+  json_object_set_new(w, "started", json_integer(started));
   for (size_t i = 0; i < sizeof states / sizeof *states; i++) {
     json_object_set_new(w, states[i], json_integer(sum_of(sums, states[i])));
   }

@@ -146,20 +146,16 @@ static json_t *journey(void) {
   /* Lead: this hour, 2 met (20 s and 40 s) and 1 met late (7 min);
    * 30 hours ago 1 breached and incomplete (no email); 10 days ago 1 met
    * (1 s); 31 days ago 5 met, outside every window. */
-  put(data, "handoffs", "lead", 0, "started", 3);
   put(data, "handoffs", "lead", 0, "met", 2);
   put(data, "handoffs", "lead", 0, "met_late", 1);
   put(data, "handoffs", "lead", 0, resp("r", 20000), 1);
   put(data, "handoffs", "lead", 0, resp("r", 40000), 1);
   put(data, "handoffs", "lead", 0, resp("r", 420000), 1);
-  put(data, "handoffs", "lead", 30, "started", 1);
   put(data, "handoffs", "lead", 30, "breached", 1);
   put(data, "handoffs", "lead", 30, "incomplete", 1);
   put(data, "handoffs", "lead", 30, "missing:email", 1);
-  put(data, "handoffs", "lead", 240, "started", 1);
   put(data, "handoffs", "lead", 240, "met", 1);
   put(data, "handoffs", "lead", 240, "r:1", 1);
-  put(data, "handoffs", "lead", 31 * 24, "started", 5);
   put(data, "handoffs", "lead", 31 * 24, "met", 5);
   json_object_set_new(
       json_object_get(json_object_get(data, "handoffs"), "lead"), "running",
