@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/time.h>
 
-#include "store/store.h"
+#include "store/store_internal.h"
 
 /* The Lua scripts run by EVALSHA, loaded once per connection. */
 enum script { SCRIPT_JOURNAL, SCRIPT_CAS_PUT, SCRIPT__COUNT };
@@ -1862,4 +1862,17 @@ enum hk_err hk_store_alert_dead(struct hk_store *st,
   snprintf(dlq, sizeof dlq, "%sdlq", st->conf.prefix);
   snprintf(now, sizeof now, "%" PRId64, now_ms);
   return transaction(st, cmds, argcs, 3, err);
+}
+
+/* ---------------------------------------------------------------------------
+ * The connection, for the other files of store/ (store_internal.h)
+ * ------------------------------------------------------------------------- */
+
+const char *hk_store_prefix(const struct hk_store *st) {
+  return st->conf.prefix;
+}
+
+redisReply *hk_store_command(struct hk_store *st, int argc, const char **argv,
+                             const size_t *lens, struct hk_error *err) {
+  return command(st, argc, argv, lens, err);
 }

@@ -479,4 +479,41 @@ enum hk_err hk_commit_enqueue(struct hk_commit *c, const struct hk_delivery *d,
                               char id[HK_STREAM_ID_MAX],
                               struct hk_error *err) HK_MUST_CHECK;
 
+/* ===========================================================================
+ * Reads of the status API (store/read.c)
+ *
+ * Keys are given without the prefix ("kpi:health", "clocks:lead_response").
+ * The documents under kpi: are written by the workers and served as they
+ * are; the clock and stage records are evaluated by the caller.
+ * ======================================================================== */
+
+/* GET of a string key: *out a new string (caller frees; *len its length)
+ * or NULL when the key does not exist. */
+enum hk_err hk_store_get(struct hk_store *st, const char *key, char **out,
+                         size_t *len, struct hk_error *err) HK_MUST_CHECK;
+
+/*
+ * One slice of a sorted set by score, lowest first: up to count members
+ * whose score is at least min_score (INT64_MIN for all), skipping the
+ * first offset of them (ZRANGE key min +inf BYSCORE LIMIT offset count).
+ * members and scores are parallel lists (owned; scores as Redis wrote
+ * them).
+ */
+enum hk_err hk_store_zrange_score(struct hk_store *st, const char *key,
+                                  int64_t min_score, size_t offset,
+                                  size_t count, struct hk_strings *members,
+                                  struct hk_strings *scores,
+                                  struct hk_error *err) HK_MUST_CHECK;
+
+/*
+ * Up to count members of a sorted set whose scores are all equal, from the
+ * greatest down, starting below the member `below` (excluded), or at the
+ * greatest when below is NULL (ZRANGE key (below - BYLEX REV LIMIT 0
+ * count). out is owned.
+ */
+enum hk_err hk_store_zrange_lex_rev(struct hk_store *st, const char *key,
+                                    const char *below, size_t count,
+                                    struct hk_strings *out,
+                                    struct hk_error *err) HK_MUST_CHECK;
+
 #endif
