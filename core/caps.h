@@ -44,4 +44,10 @@
 /* The farthest a calendar looks for its next opening, in days. */
 #define HK_CAP_CALENDAR_DAYS 3660u
 
+/* The status API: clocks listed per page (limit=), the bytes of a decoded
+ * subject in /v1/subjects/{subject}, and of a paging cursor as sent. */
+#define HK_CAP_PAGE 1000u
+#define HK_CAP_SUBJECT 1024u
+#define HK_CAP_CURSOR 4096u
+
 #endif

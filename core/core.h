@@ -30,6 +30,7 @@
   X(MISSING_FIELD, 400, "missing_field",                                       \
     "the body lacks a field this source's payloads must carry")                \
   X(BAD_REQUEST, 400, "bad_request", "the request is malformed")               \
+  X(BAD_QUERY, 400, "bad_query", "a query parameter is not valid")             \
   X(MISSING_SIGNATURE, 401, "missing_signature",                               \
     "the request carries no signature")                                        \
   X(BAD_SIGNATURE, 401, "bad_signature", "the signature does not match")       \
@@ -38,6 +39,10 @@
   X(UNAUTHORIZED, 401, "unauthorized", "a valid bearer token is required")     \
   X(NOT_FOUND, 404, "not_found", "no such resource")                           \
   X(UNKNOWN_SOURCE, 404, "unknown_source", "no source of that name")           \
+  X(UNKNOWN_HANDOFF, 404, "unknown_handoff", "no handoff of that name")        \
+  X(UNKNOWN_STAGE, 404, "unknown_stage", "no stage of that name")              \
+  X(UNKNOWN_SUBJECT, 404, "unknown_subject",                                   \
+    "no clock or stage holds that subject")                                    \
   X(METHOD_NOT_ALLOWED, 405, "method_not_allowed",                             \
     "the method is not allowed here")                                          \
   X(TOO_LARGE, 413, "body_too_large", "the body is over the size limit")       \
@@ -45,6 +50,8 @@
     "the body must be application/json")                                       \
   X(UNAVAILABLE, 503, "redis_unavailable",                                     \
     "the queue is unreachable; retry later")                                   \
+  X(NOT_READY, 503, "not_ready",                                               \
+    "no worker has computed this yet; retry later")                            \
   X(INTERNAL, 500, "internal", "internal error")                               \
   X(CONFIG, 0, "config_error", "the configuration is invalid")                 \
   X(USAGE, 0, "usage", "bad command line")                                     \

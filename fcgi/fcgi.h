@@ -2,10 +2,12 @@
  * fcgi.h -- the door to the HTTP side of handoff-fcgi: routing, replies and
  * the request handler, apart from libfcgi's sockets.
  *
- * route.c and reply.c are pure and unit-tested by feeding them strings;
- * handle.c turns one parsed request into one reply, calling webhooks/ for
- * the decision and store/ for the queue; server.c is the libfcgi shell that
- * reads requests and writes replies, one thread per connection.
+ * route.c, reply.c and query.c are pure and unit-tested by feeding them
+ * strings; handle.c turns one parsed request into one reply, calling
+ * webhooks/ for the decision and store/ for the queue; api.c answers the
+ * status API (/v1) from what the workers keep in Redis; server.c is the
+ * libfcgi shell that reads requests and writes replies, one thread per
+ * connection.
  */
 #ifndef HK_FCGI_H
 #define HK_FCGI_H
@@ -17,31 +19,104 @@
 #include "core/core.h"
 #include "store/store.h"
 #include "webhooks/webhooks.h"
+#include "workers/workers.h"
 
 /* ---------------------------------------------------------------------------
  * Routing
  * ------------------------------------------------------------------------- */
 enum hk_route_id {
-  HK_ROUTE_NONE,    /* no such path: 404 */
-  HK_ROUTE_HOOK,    /* POST /hooks/{source} */
-  HK_ROUTE_HEALTHZ, /* GET /healthz */
-  HK_ROUTE_HEALTH,  /* GET /v1/health */
-  HK_ROUTE_METRICS  /* GET /metrics */
+  HK_ROUTE_NONE,     /* no such path: 404 */
+  HK_ROUTE_HOOK,     /* POST /hooks/{source} */
+  HK_ROUTE_HEALTHZ,  /* GET /healthz */
+  HK_ROUTE_HEALTH,   /* GET /v1/health */
+  HK_ROUTE_METRICS,  /* GET /metrics */
+  HK_ROUTE_HANDOFFS, /* GET /v1/handoffs */
+  HK_ROUTE_HANDOFF,  /* GET /v1/handoffs/{name} */
+  HK_ROUTE_CLOCKS,   /* GET /v1/handoffs/{name}/clocks */
+  HK_ROUTE_STAGES,   /* GET /v1/stages */
+  HK_ROUTE_STAGE,    /* GET /v1/stages/{name} */
+  HK_ROUTE_SUBJECT   /* GET /v1/subjects/{subject} */
 };
 
 struct hk_route {
   enum hk_route_id id;
   const char *allow; /* the methods the path allows, for 405's Allow */
-  char param[65];    /* {source}; "" when the route has none */
+  /* {source} or a handoff's or stage's {name}; "" when the route has none,
+   * or when the segment cannot be a configured name (the caller answers
+   * its unknown_* 404 for both). */
+  char param[65];
+  /* HK_ROUTE_SUBJECT: the {subject} as sent, still percent-encoded
+   * (borrowed from the path); else NULL. */
+  const char *raw;
 };
 
 /*
  * Matches method and path (no query). Returns HK_E_OK with out filled,
  * HK_E_NOT_FOUND for an unknown path, HK_E_METHOD_NOT_ALLOWED (out->allow
  * set) for a known path and the wrong method. HEAD is allowed where GET is.
+ * The routes under /v1/ (hk_route_is_api) want the bearer token.
  */
 enum hk_err hk_route_match(const char *method, const char *path,
                            struct hk_route *out) HK_MUST_CHECK;
+
+/* 1 for the routes of the status API (/v1/…), which want a token. */
+int hk_route_is_api(enum hk_route_id id);
+
+/* ---------------------------------------------------------------------------
+ * The status API's inputs and outputs (query.c; pure)
+ * ------------------------------------------------------------------------- */
+
+/* The query of GET /v1/handoffs/{name}/clocks. */
+struct hk_clocks_query {
+  enum hk_clock_state state; /* HK_CLOCK_OPEN unless state= says */
+  size_t limit;              /* 1..HK_CAP_PAGE; 100 unless limit= says */
+  /* The cursor= as decoded: member is NULL for the first page; score is
+   * the due score of the last clock listed (open, at_risk only). */
+  char *member; /* owned */
+  int64_t score;
+};
+
+/*
+ * Parses query (the part after "?", "" when none): state, limit and cursor,
+ * each at most once. Returns HK_E_OK with out set (fini it), or
+ * HK_E_BAD_QUERY with err naming the parameter: an unknown parameter or
+ * state, a limit outside 1..HK_CAP_PAGE, a cursor that does not decode or
+ * was made for another state.
+ */
+enum hk_err hk_clocks_query_parse(const char *query,
+                                  struct hk_clocks_query *out,
+                                  struct hk_error *err) HK_MUST_CHECK;
+void hk_clocks_query_fini(struct hk_clocks_query *q);
+
+/* 1 when clocks in state s are listed from the due index (open, at_risk),
+ * 0 when from the state index {prefix}cs:HANDOFF:STATE. */
+int hk_clocks_query_by_due(enum hk_clock_state s);
+
+/* The cursor of the page after the clock at (score, member) in a listing
+ * of state: opaque to clients (base64url). A new string. */
+char *hk_clocks_cursor(enum hk_clock_state state, int64_t score,
+                       const char *member);
+
+/*
+ * Percent-decodes len bytes of a path segment into a new string (*out,
+ * caller frees). Returns HK_E_BAD_REQUEST with err set for a "%" not
+ * followed by two hex digits, an escaped NUL, bytes that are not UTF-8, or
+ * a result over HK_CAP_SUBJECT bytes.
+ */
+enum hk_err hk_path_unescape(const char *s, size_t len, char **out,
+                             struct hk_error *err) HK_MUST_CHECK;
+
+/* s percent-encoded for a path segment (all but A-Z a-z 0-9 - . _ ~). A
+ * new string. */
+char *hk_path_escape(const char *s);
+
+/* ms as RFC 3339 UTC with milliseconds ("2026-11-24T10:00:00.000Z"), a new
+ * JSON string; JSON null for 0 and HK_NEVER (no such time). */
+json_t *hk_time_json(int64_t ms);
+
+/* The CLOCK object of the status API for one clock of subject in handoff
+ * (a new object); with the "link" to the subject when link is non-zero. */
+json_t *hk_clock_json(const char *subject, const struct hk_clock *c, int link);
 
 /* ---------------------------------------------------------------------------
  * Replies
@@ -96,14 +171,31 @@ struct hk_req_meta {
 
 /*
  * Answers one request: routing, intake through webhooks/ and store/, the
- * health endpoints. Logs one line for the outcome. Never fails: every
- * outcome is a reply (fini it). Deliveries are written through commit (the
- * group commit, shared by all threads) when it is not NULL, else through
- * st (this thread's connection), which also serves the health endpoints.
+ * health endpoints and the status API. Logs one line for the outcome.
+ * Never fails: every outcome is a reply (fini it). Deliveries are written
+ * through commit (the group commit, shared by all threads) when it is not
+ * NULL, else through st (this thread's connection), which also serves the
+ * health endpoints and the status API. sla is cfg's handoffs compiled
+ * (hk_sla_new), to evaluate the clocks the status API lists.
  */
-void hk_fcgi_handle(const struct hk_config *cfg, struct hk_store *st,
-                    struct hk_commit *commit, const struct hk_request *req,
+void hk_fcgi_handle(const struct hk_config *cfg, const struct hk_sla *sla,
+                    struct hk_store *st, struct hk_commit *commit,
+                    const struct hk_request *req,
                     const struct hk_req_meta *meta, int64_t now_ms,
                     struct hk_reply *out);
+
+/*
+ * Answers a route of the status API (hk_route_is_api; api.c) once the
+ * token was checked: sets out and returns HK_E_OK, or returns the error
+ * with err set (out untouched): HK_E_UNKNOWN_HANDOFF, _STAGE, _SUBJECT,
+ * HK_E_BAD_QUERY, HK_E_BAD_REQUEST (a bad escape), HK_E_NOT_READY (no
+ * worker wrote the document yet), HK_E_UNAVAILABLE (Redis; err says
+ * Redis's words, for the log only).
+ */
+enum hk_err hk_api_handle(const struct hk_config *cfg, const struct hk_sla *sla,
+                          struct hk_store *st, const struct hk_route *route,
+                          const struct hk_request *req, int64_t now_ms,
+                          struct hk_reply *out,
+                          struct hk_error *err) HK_MUST_CHECK;
 
 #endif

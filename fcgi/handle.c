@@ -8,6 +8,9 @@
  * when it could not, so the sender retries and nothing is lost. The write
  * goes through the group commit when the shell has one: the request waits
  * for its own XADD's reply either way.
+ *
+ * The status API (/v1/…, api.c) checks the route (404/405), then the
+ * bearer token (401), and only then names, query and Redis.
  */
 #include <stdio.h>
 #include <string.h>
@@ -37,7 +40,7 @@ static void log_outcome(const struct hk_request *req,
 static void fail(struct hk_reply *out, enum hk_err e, const char *msg,
                  const struct hk_config *cfg) {
   hk_reply_error(out, e, msg);
-  if (e == HK_E_UNAVAILABLE) {
+  if (e == HK_E_UNAVAILABLE || e == HK_E_NOT_READY) {
     out->retry_after_s = cfg->retry_after_s > 0 ? cfg->retry_after_s : 5;
   }
 }
@@ -103,43 +106,23 @@ static void handle_healthz(const struct hk_config *cfg, struct hk_store *st,
                 json_pack("{s:s,s:s}", "status", "ok", "redis", "ok"));
 }
 
-/* The first /v1/health: intake and queue. Later parts add the handoffs. */
-static void handle_health(const struct hk_config *cfg, struct hk_store *st,
-                          const struct hk_request *req,
-                          const struct hk_req_meta *meta,
-                          struct hk_reply *out) {
+/* A route of the status API: the token first, then api.c. The client
+ * gets the error's own words, but for Redis's, which go to the log. */
+static void handle_api(const struct hk_config *cfg, const struct hk_sla *sla,
+                       struct hk_store *st, const struct hk_route *route,
+                       const struct hk_request *req,
+                       const struct hk_req_meta *meta, int64_t now_ms,
+                       struct hk_reply *out) {
   struct hk_error err = {HK_E_OK, ""};
-  struct hk_queue_stats q;
-  const char *status = "green";
-  const char *reason = "intake is queueing and workers are reading the queue";
-  enum hk_err rc;
-
-  rc = hk_api_authorize(cfg, hk_request_header(req, "authorization"), &err);
+  enum hk_err rc =
+      hk_api_authorize(cfg, hk_request_header(req, "authorization"), &err);
+  if (rc == HK_E_OK) {
+    rc = hk_api_handle(cfg, sla, st, route, req, now_ms, out, &err);
+  }
   if (rc != HK_E_OK) {
-    fail(out, rc, err.msg, cfg);
+    fail(out, rc, rc == HK_E_UNAVAILABLE ? NULL : err.msg, cfg);
     log_outcome(req, meta, NULL, out, rc, err.msg, NULL, NULL);
-    return;
   }
-  rc = hk_store_queue_stats(st, &q, &err);
-  if (rc != HK_E_OK) {
-    fail(out, rc, NULL, cfg);
-    log_outcome(req, meta, NULL, out, rc, err.msg, NULL, NULL);
-    return;
-  }
-  /* Workers that stop cleanly leave the group, and the stream keeps what
-   * they processed: what matters is deliveries waiting with nobody to read
-   * them (lag, or the whole stream when Redis cannot say). */
-  if (q.consumers == 0 && (q.lag > 0 || (q.lag < 0 && q.length > 0))) {
-    status = "amber";
-    reason = "deliveries are waiting and no worker is reading the queue";
-  }
-  hk_reply_json(out, 200,
-                json_pack("{s:s,s:s,s:{s:I,s:I,s:I,s:I,s:I},s:[]}", "status",
-                          status, "reason", reason, "queue", "length",
-                          (json_int_t)q.length, "pending",
-                          (json_int_t)q.pending, "lag", (json_int_t)q.lag,
-                          "processed", (json_int_t)q.processed, "consumers",
-                          (json_int_t)q.consumers, "handoffs"));
 }
 
 /* GET /metrics: Prometheus text, with no token (scrapers rarely carry one;
@@ -196,8 +179,9 @@ static void count_refusal(const struct hk_config *cfg, struct hk_store *st,
   }
 }
 
-void hk_fcgi_handle(const struct hk_config *cfg, struct hk_store *st,
-                    struct hk_commit *commit, const struct hk_request *req,
+void hk_fcgi_handle(const struct hk_config *cfg, const struct hk_sla *sla,
+                    struct hk_store *st, struct hk_commit *commit,
+                    const struct hk_request *req,
                     const struct hk_req_meta *meta, int64_t now_ms,
                     struct hk_reply *out) {
   struct hk_route route;
@@ -208,14 +192,17 @@ void hk_fcgi_handle(const struct hk_config *cfg, struct hk_store *st,
     log_outcome(req, meta, NULL, out, rc, hk_err_message(rc), NULL, NULL);
     return;
   }
+  if (hk_route_is_api(route.id)) {
+    handle_api(cfg, sla, st, &route, req, meta, now_ms, out);
+    return;
+  }
   switch (route.id) {
   case HK_ROUTE_HOOK:
     handle_hook(cfg, st, commit, req, meta, route.param, now_ms, out);
     count_refusal(cfg, st, &route, out);
     break;
   case HK_ROUTE_HEALTHZ: handle_healthz(cfg, st, req, meta, out); break;
-  case HK_ROUTE_HEALTH: handle_health(cfg, st, req, meta, out); break;
   case HK_ROUTE_METRICS: handle_metrics(cfg, st, req, meta, out); break;
-  case HK_ROUTE_NONE: fail(out, HK_E_NOT_FOUND, NULL, cfg); break;
+  default: fail(out, HK_E_NOT_FOUND, NULL, cfg); break;
   }
 }

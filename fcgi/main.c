@@ -53,7 +53,9 @@ struct options {
   unsigned long threads;
 };
 
-static struct hk_config *load(const struct options *o) {
+/* Loads the config and compiles its handoffs (*sla), as the worker will:
+ * a config whose calendars do not compile is refused here too. */
+static struct hk_config *load(const struct options *o, struct hk_sla **sla) {
   struct hk_config *cfg = NULL;
   struct hk_config_diag diag = {NULL, 0};
   struct hk_error err = {HK_E_OK, ""};
@@ -68,6 +70,13 @@ static struct hk_config *load(const struct options *o) {
   }
   if (o->redis != NULL && hk_config_set_redis(cfg, o->redis, &err) != HK_E_OK) {
     hk_log(HK_LOG_ERROR, err.msg, (const char *)NULL);
+    hk_config_free(cfg);
+    return NULL;
+  }
+  *sla = hk_sla_new(cfg, &err);
+  if (*sla == NULL) {
+    hk_log(HK_LOG_ERROR, "invalid configuration", "error", err.msg,
+           (const char *)NULL);
     hk_config_free(cfg);
     return NULL;
   }
@@ -166,6 +175,7 @@ static int parse(int argc, char **argv, struct options *o) {
 int main(int argc, char **argv) {
   struct options o;
   struct hk_config *cfg;
+  struct hk_sla *sla = NULL;
   sigset_t set;
   int fd;
   int rc;
@@ -180,16 +190,17 @@ int main(int argc, char **argv) {
   if (rc >= 0) {
     return rc;
   }
-  cfg = load(&o);
+  cfg = load(&o, &sla);
   if (cfg == NULL) {
     return EXIT_CONFIG;
   }
   fd = open_listener(&o);
   if (fd < 0) {
+    hk_sla_free(sla);
     hk_config_free(cfg);
     return EXIT_FAILURE;
   }
-  hk_server_set_config(cfg);
+  hk_server_set_config(cfg, sla);
 
   /* Signals go to this thread's sigwait only; the request threads inherit
    * the mask. A client that hangs up must not kill us with SIGPIPE. */
@@ -217,9 +228,10 @@ int main(int argc, char **argv) {
       continue;
     }
     if (sig == SIGHUP) {
-      struct hk_config *next = load(&o);
+      struct hk_sla *next_sla = NULL;
+      struct hk_config *next = load(&o, &next_sla);
       if (next != NULL) {
-        hk_server_set_config(next);
+        hk_server_set_config(next, next_sla);
         hk_log(HK_LOG_INFO, "configuration reloaded", "config", o.config,
                (const char *)NULL);
       } else {

@@ -20,7 +20,7 @@ void hk_reply_fini(struct hk_reply *r) {
 }
 
 void hk_reply_json(struct hk_reply *out, int status, json_t *doc) {
-  char *text = json_dumps(doc, JSON_COMPACT);
+  char *text = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15));
   json_decref(doc);
   if (text == NULL) {
     abort(); /* only on out of memory: the document is ours */

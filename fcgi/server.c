@@ -6,9 +6,10 @@
  * write the reply, finish. Deliveries go to Redis through one group commit
  * (store/commit.c) that writes the XADDs of all threads together; each
  * thread keeps a connection of its own for the status API. The config,
- * with its group commit, is shared by pointer with a reference count, so a
- * reload (SIGHUP) swaps both while requests in flight finish on the old
- * ones, and both are freed once the last of them is done. Stopping
+ * with its group commit and its handoffs compiled for the status API, is
+ * shared by pointer with a reference count, so a reload (SIGHUP) swaps them
+ * while requests in flight finish on the old ones, and they are freed once
+ * the last of them is done. Stopping
  * (SIGTERM) shuts the listening socket down: the accepts return, requests in
  * hand are finished, threads are joined.
  */
@@ -27,6 +28,7 @@
 struct cfg_ref {
   struct hk_config *cfg;
   struct hk_commit *commit; /* the group commit of this config's Redis */
+  struct hk_sla *sla;       /* cfg's handoffs, compiled */
   unsigned generation;
   int refs; /* guarded by cfg_lock */
 };
@@ -51,16 +53,18 @@ static void cfg_release(struct cfg_ref *r) {
   if (last) {
     /* No request holds r: nobody is in its group commit any more. */
     hk_commit_free(r->commit);
+    hk_sla_free(r->sla);
     hk_config_free(r->cfg);
     free(r);
   }
 }
 
-void hk_server_set_config(struct hk_config *cfg) {
+void hk_server_set_config(struct hk_config *cfg, struct hk_sla *sla) {
   static unsigned generation;
   struct cfg_ref *r = hk_xcalloc(1, sizeof *r);
   struct cfg_ref *old;
   r->cfg = cfg;
+  r->sla = sla;
   r->commit = hk_commit_new(&cfg->redis);
   r->refs = 1; /* the reference held by cfg_current */
   pthread_mutex_lock(&cfg_lock);
@@ -142,8 +146,9 @@ static int read_body(FCGX_Request *fr, struct hk_buf *b) {
   return over;
 }
 
-static void serve_one(FCGX_Request *fr, const struct hk_config *cfg,
-                      struct hk_store *st, struct hk_commit *commit) {
+static void serve_one(FCGX_Request *fr, const struct cfg_ref *r,
+                      struct hk_store *st) {
+  const struct hk_config *cfg = r->cfg;
   struct hk_header headers[HK_CAP_HEADERS];
   char names[HK_CAP_HEADERS][64];
   struct hk_request req;
@@ -183,7 +188,8 @@ static void serve_one(FCGX_Request *fr, const struct hk_config *cfg,
   req.body = body.data != NULL ? body.data : "";
   req.body_len = body.len;
 
-  hk_fcgi_handle(cfg, st, commit, &req, &meta, hk_time_now_ms(), &reply);
+  hk_fcgi_handle(cfg, r->sla, st, r->commit, &req, &meta, hk_time_now_ms(),
+                 &reply);
 
   hlen = hk_reply_head(&reply, head, sizeof head);
   FCGX_PutStr(head, (int)hlen, fr->out);
@@ -219,7 +225,7 @@ static void *worker_main(void *arg) {
       st = hk_store_new(&r->cfg->redis);
       generation = r->generation;
     }
-    serve_one(&fr, r->cfg, st, r->commit);
+    serve_one(&fr, r, st);
     FCGX_Finish_r(&fr);
     cfg_release(r);
   }

@@ -9,9 +9,10 @@
 
 #include "fcgi/fcgi.h"
 
-/* Makes cfg the config of new requests (takes ownership); the previous one
- * is freed once its last request is done. */
-void hk_server_set_config(struct hk_config *cfg);
+/* Makes cfg, with its handoffs compiled (sla, from hk_sla_new(cfg)), the
+ * config of new requests (takes ownership of both); the previous ones are
+ * freed once their last request is done. */
+void hk_server_set_config(struct hk_config *cfg, struct hk_sla *sla);
 /* Drops the current config (at exit, after hk_server_stop). */
 void hk_server_clear_config(void);
 

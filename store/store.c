@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/time.h>
 
-#include "store/store.h"
+#include "store/store_internal.h"
 
 /* The Lua scripts run by EVALSHA, loaded once per connection. */
 enum script { SCRIPT_JOURNAL, SCRIPT_CAS_PUT, SCRIPT__COUNT };
@@ -711,13 +711,9 @@ static const char cas_put_lua[] =
     "local i = 4\n"
     "while i <= #ARGV do\n"
     "  local op, k = ARGV[i], ARGV[i + 1]\n"
-    "  if op == 'I' then\n"
-    "    if redis.call('HINCRBY', k, ARGV[i + 2], ARGV[i + 3]) == 0 then\n"
-    "      redis.call('HDEL', k, ARGV[i + 2])\n"
-    "    end\n"
+    "  if op == 'I' then redis.call('HINCRBY', k, ARGV[i + 2], ARGV[i + 3])\n"
     "  elseif op == 'Z' then redis.call('ZADD', k, ARGV[i + 2], ARGV[i + 3])\n"
     "  elseif op == 'R' then redis.call('ZREM', k, ARGV[i + 2])\n"
-    "  elseif op == 'E' then redis.call('EXPIREAT', k, ARGV[i + 2])\n"
     "  elseif op == 'X' then\n"
     "    redis.call('XADD', k, '*', 'alert', ARGV[i + 2], 'attempt', '0')\n"
     "  end\n"
@@ -1152,7 +1148,7 @@ static void append_put(struct hk_store *st, const char *sha,
   arg_str(&a, p->record);
   for (size_t i = 0; i < p->nops; i++) {
     const struct hk_store_op *o = &p->ops[i];
-    static const char letters[] = "IZREX";
+    static const char letters[] = "IZRX";
     const char *l = strchr(letters, o->kind);
     keys[i] = prefixed(st, o->key);
     arg_add(&a, l != NULL && *l != '\0' ? l : "-", 1);
@@ -1571,6 +1567,31 @@ enum hk_err hk_store_lock(struct hk_store *st, const char *key,
   return HK_E_OK;
 }
 
+enum hk_err hk_store_delete(struct hk_store *st, const char *const *keys,
+                            size_t n, struct hk_error *err) {
+  struct args a = {NULL, NULL, 0, 0};
+  char **owned = hk_xcalloc(n + 1, sizeof *owned);
+  redisReply *r = NULL;
+  arg_str(&a, "UNLINK");
+  for (size_t i = 0; i < n; i++) {
+    owned[i] = prefixed(st, keys[i]);
+    arg_str(&a, owned[i]);
+  }
+  if (n > 0) {
+    r = command(st, (int)a.n, a.v, a.len, err);
+  }
+  args_fini(&a);
+  for (size_t i = 0; i < n; i++) {
+    free(owned[i]);
+  }
+  free(owned);
+  if (n > 0 && r == NULL) {
+    return HK_E_UNAVAILABLE;
+  }
+  freeReplyObject(r);
+  return HK_E_OK;
+}
+
 enum hk_err hk_store_prune_lex(struct hk_store *st, const char *const *keys,
                                size_t n, const char *below,
                                struct hk_error *err) {
@@ -1614,6 +1635,17 @@ enum hk_err hk_store_counters(struct hk_store *st, const char *handoff,
   }
   *out = counters_of(r);
   freeReplyObject(r);
+  {
+    /* Every clock is in one state: started is their sum. */
+    static const char *const states[] = {"open",     "at_risk",  "paused",
+                                         "met",      "breached", "met_late",
+                                         "cancelled"};
+    json_int_t started = 0;
+    for (size_t i = 0; i < sizeof states / sizeof *states; i++) {
+      started += json_integer_value(json_object_get(*out, states[i]));
+    }
+    json_object_set_new(*out, "started", json_integer(started));
+  }
   return HK_E_OK;
 }
 
@@ -1830,4 +1862,17 @@ enum hk_err hk_store_alert_dead(struct hk_store *st,
   snprintf(dlq, sizeof dlq, "%sdlq", st->conf.prefix);
   snprintf(now, sizeof now, "%" PRId64, now_ms);
   return transaction(st, cmds, argcs, 3, err);
+}
+
+/* ---------------------------------------------------------------------------
+ * The connection, for the other files of store/ (store_internal.h)
+ * ------------------------------------------------------------------------- */
+
+const char *hk_store_prefix(const struct hk_store *st) {
+  return st->conf.prefix;
+}
+
+redisReply *hk_store_command(struct hk_store *st, int argc, const char **argv,
+                             const size_t *lens, struct hk_error *err) {
+  return command(st, argc, argv, lens, err);
 }

@@ -204,7 +204,7 @@ enum hk_err hk_store_dlq_retry(struct hk_store *st, const char *id, int *found,
  *                                  instant their clocks change state
  *                                  without an event (a warning, a deadline)
  *   {prefix}hcount:HANDOFF         hash of counters: clocks by state,
- *                                  started, incomplete
+ *                                  incomplete (started is their sum)
  *   {prefix}alerts                 stream of alerts to send, field "alert"
  *                                  (JSON) and "attempt"; group "notifiers"
  *   {prefix}alerts:retry           zset of alerts waiting for their next
@@ -217,10 +217,10 @@ enum hk_err hk_store_dlq_retry(struct hk_store *st, const char *id, int *found,
  *                                  subject, so they sort by start
  *   {prefix}hkpi:HANDOFF:DAY       hash of the clocks started on that UTC
  *                                  day (days since the epoch), by hour:
- *                                  "HH|started", "HH|STATE",
- *                                  "HH|incomplete", "HH|missing:ATTR",
- *                                  "HH|r:BIN" (response times, workers/
- *                                  kpi.c's buckets); expires 35 days after
+ *                                  "HH|STATE", "HH|incomplete",
+ *                                  "HH|missing:ATTR", "HH|r:BIN" (response
+ *                                  times, workers/kpi.c's buckets); the
+ *                                  workers delete the days 36 to 90 back
  *   {prefix}stages                 hash: one field per subject, its stage
  *                                  record (workers/stages.c)
  *   {prefix}skpi:STAGE:DAY         hash of the subjects that entered the
@@ -259,13 +259,12 @@ enum hk_err hk_store_cas_get(struct hk_store *st, const char *const *keys,
 /* A change that goes with a record. key without the prefix; a and b as
  * the kind says. */
 struct hk_store_op {
-  char kind; /* 'I' HINCRBY key a(field) b(by): the field goes at 0;
+  char kind; /* 'I' HINCRBY key a(field) b(by);
                 'Z' ZADD key a(score) b(member); 'R' ZREM key a(member);
-                'E' EXPIREAT key a(unix seconds);
                 'X' XADD key alert=a attempt=0 (an alert to send) */
-  char *key; /* owned */
-  char *a;   /* owned */
-  char *b;   /* owned; may be NULL */
+  const char *key;
+  const char *a;
+  const char *b; /* may be NULL */
 };
 
 struct hk_cas_put {
@@ -302,6 +301,10 @@ enum hk_err hk_store_set_many(struct hk_store *st, const char *const *keys,
 enum hk_err hk_store_lock(struct hk_store *st, const char *key,
                           const char *owner, int64_t ttl_ms, int *got,
                           struct hk_error *err) HK_MUST_CHECK;
+
+/* Deletes n keys (without the prefix). */
+enum hk_err hk_store_delete(struct hk_store *st, const char *const *keys,
+                            size_t n, struct hk_error *err) HK_MUST_CHECK;
 
 /* Removes from each of n sorted sets (keys without the prefix) the
  * members that sort before `below` (ZREMRANGEBYLEX key - (below). */
@@ -475,5 +478,42 @@ void hk_commit_free(struct hk_commit *c);
 enum hk_err hk_commit_enqueue(struct hk_commit *c, const struct hk_delivery *d,
                               char id[HK_STREAM_ID_MAX],
                               struct hk_error *err) HK_MUST_CHECK;
+
+/* ===========================================================================
+ * Reads of the status API (store/read.c)
+ *
+ * Keys are given without the prefix ("kpi:health", "clocks:lead_response").
+ * The documents under kpi: are written by the workers and served as they
+ * are; the clock and stage records are evaluated by the caller.
+ * ======================================================================== */
+
+/* GET of a string key: *out a new string (caller frees; *len its length)
+ * or NULL when the key does not exist. */
+enum hk_err hk_store_get(struct hk_store *st, const char *key, char **out,
+                         size_t *len, struct hk_error *err) HK_MUST_CHECK;
+
+/*
+ * One slice of a sorted set by score, lowest first: up to count members
+ * whose score is at least min_score (INT64_MIN for all), skipping the
+ * first offset of them (ZRANGE key min +inf BYSCORE LIMIT offset count).
+ * members and scores are parallel lists (owned; scores as Redis wrote
+ * them).
+ */
+enum hk_err hk_store_zrange_score(struct hk_store *st, const char *key,
+                                  int64_t min_score, size_t offset,
+                                  size_t count, struct hk_strings *members,
+                                  struct hk_strings *scores,
+                                  struct hk_error *err) HK_MUST_CHECK;
+
+/*
+ * Up to count members of a sorted set whose scores are all equal, from the
+ * greatest down, starting below the member `below` (excluded), or at the
+ * greatest when below is NULL (ZRANGE key (below - BYLEX REV LIMIT 0
+ * count). out is owned.
+ */
+enum hk_err hk_store_zrange_lex_rev(struct hk_store *st, const char *key,
+                                    const char *below, size_t count,
+                                    struct hk_strings *out,
+                                    struct hk_error *err) HK_MUST_CHECK;
 
 #endif

@@ -9,66 +9,87 @@
 
 #include "workers/cas.h"
 
-static char *dup0(const char *s) {
-  return s != NULL ? hk_xstrdup(s) : NULL;
+#define NONE SIZE_MAX
+
+/* Copies str into the arena; its offset. */
+static size_t keep(struct hk_ops *o, const char *str) {
+  size_t len;
+  size_t at;
+  if (str == NULL) {
+    return NONE;
+  }
+  len = strlen(str) + 1;
+  if (o->used + len > o->size) {
+    o->size = (o->used + len) * 2 + 256;
+    o->buf = hk_xrealloc(o->buf, o->size);
+  }
+  at = o->used;
+  memcpy(o->buf + at, str, len);
+  o->used += len;
+  return at;
 }
 
-static struct hk_store_op *grow(struct hk_ops *o) {
+static size_t grow(struct hk_ops *o, char kind) {
   if (o->n == o->cap) {
     o->cap = o->cap == 0 ? 16 : o->cap * 2;
     o->v = hk_xrealloc(o->v, o->cap * sizeof *o->v);
+    o->off = hk_xrealloc(o->off, o->cap * sizeof *o->off);
     o->by = hk_xrealloc(o->by, o->cap * sizeof *o->by);
   }
+  memset(&o->v[o->n], 0, sizeof o->v[o->n]);
+  o->v[o->n].kind = kind;
   o->by[o->n] = 0;
-  return &o->v[o->n++];
+  return o->n++;
 }
 
 void hk_ops_incr(struct hk_ops *o, const char *key, const char *field,
                  int64_t by) {
-  struct hk_store_op *op;
-  for (size_t i = 0; i < o->n; i++) {
-    if (o->v[i].kind == 'I' && o->v[i].b == NULL &&
-        strcmp(o->v[i].key, key) == 0 && strcmp(o->v[i].a, field) == 0) {
+  size_t i;
+  for (i = 0; i < o->n; i++) {
+    if (o->v[i].kind == 'I' && strcmp(o->buf + o->off[i][0], key) == 0 &&
+        strcmp(o->buf + o->off[i][1], field) == 0) {
       o->by[i] += by;
       return;
     }
   }
-  op = grow(o);
-  *op = (struct hk_store_op){'I', hk_xstrdup(key), hk_xstrdup(field), NULL};
-  o->by[o->n - 1] = by;
+  i = grow(o, 'I');
+  o->off[i][0] = keep(o, key);
+  o->off[i][1] = keep(o, field);
+  o->off[i][2] = NONE;
+  o->by[i] = by;
 }
 
 void hk_ops_add(struct hk_ops *o, char kind, const char *key, const char *a,
                 const char *b) {
-  struct hk_store_op *op = grow(o);
   /* Counters go through hk_ops_incr, which merges them. */
-  *op = (struct hk_store_op){kind, hk_xstrdup(key), dup0(a), dup0(b)};
-}
-
-static void op_free(struct hk_store_op *op) {
-  free(op->key);
-  free(op->a);
-  free(op->b);
+  size_t i = grow(o, kind);
+  o->off[i][0] = keep(o, key);
+  o->off[i][1] = keep(o, a);
+  o->off[i][2] = keep(o, b);
 }
 
 void hk_ops_seal(struct hk_ops *o) {
   size_t w = 0;
   for (size_t i = 0; i < o->n; i++) {
-    struct hk_store_op op = o->v[i];
-    if (op.kind == 'I' && op.b == NULL) {
+    if (o->v[i].kind == 'I') {
       char by[24];
       if (o->by[i] == 0) {
-        op_free(&op);
         continue;
       }
       snprintf(by, sizeof by, "%" PRId64, o->by[i]);
-      op.b = hk_xstrdup(by);
+      o->off[i][2] = keep(o, by);
     }
-    o->v[w] = op;
-    o->by[w] = 0;
+    o->v[w] = o->v[i];
+    memcpy(o->off[w], o->off[i], sizeof o->off[i]);
     w++;
   }
   o->n = w;
+  /* The arena is final now: point at it. */
+  for (size_t i = 0; i < o->n; i++) {
+    o->v[i].key = o->buf + o->off[i][0];
+    o->v[i].a = o->off[i][1] != NONE ? o->buf + o->off[i][1] : NULL;
+    o->v[i].b = o->off[i][2] != NONE ? o->buf + o->off[i][2] : NULL;
+  }
 }
 
 size_t hk_ops_count(const struct hk_ops *o, char kind) {
@@ -80,11 +101,10 @@ size_t hk_ops_count(const struct hk_ops *o, char kind) {
 }
 
 void hk_ops_fini(struct hk_ops *o) {
-  for (size_t i = 0; i < o->n; i++) {
-    op_free(&o->v[i]);
-  }
   free(o->v);
+  free(o->off);
   free(o->by);
+  free(o->buf);
   memset(o, 0, sizeof *o);
 }
 
@@ -103,13 +123,12 @@ void hk_cas_items_fini(struct hk_cas_item *items, size_t n) {
 }
 
 enum hk_err hk_cas_settle(struct hk_store *st, struct hk_cas_item *items,
-                          size_t n, hk_cas_compute_fn fn, void *ctx,
-                          struct hk_error *err) {
+                          size_t n, struct hk_error *err) {
   const char **ks = hk_xcalloc(n + 1, sizeof *ks);
   const char **fs = hk_xcalloc(n + 1, sizeof *fs);
   char **olds = hk_xcalloc(n + 1, sizeof *olds);
   struct hk_cas_put *puts = hk_xcalloc(n + 1, sizeof *puts);
-  struct hk_cas_item **todo = hk_xcalloc(n + 1, sizeof *todo);
+  struct hk_cas_item **todo = hk_xcalloc(n + 1, sizeof(struct hk_cas_item *));
   int *written = hk_xcalloc(n + 1, sizeof *written);
   enum hk_err rc = HK_E_OK;
   int tries = 0;
@@ -142,7 +161,7 @@ enum hk_err hk_cas_settle(struct hk_store *st, struct hk_cas_item *items,
     for (size_t i = 0; i < m; i++) {
       struct hk_cas_item *it = todo[i];
       it->old = olds[i];
-      fn(ctx, it);
+      it->fn(it->ctx, it);
       if (it->record == NULL) {
         it->done = 1; /* nothing new */
         continue;

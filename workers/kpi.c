@@ -190,7 +190,12 @@ static json_t *handoff_window(json_t *sums, int64_t from_ms, int64_t now_ms) {
       sum_of(sums, "met") + sum_of(sums, "met_late") + sum_of(sums, "breached");
   json_object_set_new(w, "from", time_json(from_ms));
   json_object_set_new(w, "to", time_json(now_ms));
-  json_object_set_new(w, "started", json_integer(sum_of(sums, "started")));
+  int64_t started = 0;
+  for (size_t i = 0; i < sizeof states / sizeof *states; i++) {
+    started += sum_of(sums, states[i]);
+  }
+  /* Every clock is in one state: started is their sum. */
+  json_object_set_new(w, "started", json_integer(started));
   for (size_t i = 0; i < sizeof states / sizeof *states; i++) {
     json_object_set_new(w, states[i], json_integer(sum_of(sums, states[i])));
   }
@@ -448,6 +453,7 @@ static enum status verdict(json_t *cfg_kpis, const char *kind, const char *name,
                            const char *owner, const char *sla_text,
                            int64_t breached, json_t *doc) {
   json_t *list = json_array();
+  size_t unknown = 0;
   enum status worst = S_GREEN;
   const json_t *worst_kpi = NULL;
   enum status worst_kpi_st = S_GREEN;
@@ -471,6 +477,7 @@ static enum status verdict(json_t *cfg_kpis, const char *kind, const char *name,
     }
     k = kpi_doc(kname, kconf, doc, &st);
     json_array_append_new(list, k);
+    unknown += st == S_UNKNOWN;
     if (st == S_AMBER || st == S_RED) {
       join(&reason, json_string_value(json_object_get(k, "text")));
       if (st > worst) {
@@ -491,17 +498,28 @@ static enum status verdict(json_t *cfg_kpis, const char *kind, const char *name,
     snprintf(line, sizeof line, "owner: %s", owner);
     join(&reason, line);
   }
+  if (reason == NULL) {
+    /* Green: say what was looked at. */
+    size_t known = json_array_size(list) - unknown;
+    if (strcmp(kind, "handoff") == 0) {
+      join(&reason, "no clock past its SLA");
+    }
+    if (known > 0) {
+      join(&reason, unknown > 0 ? "the KPIs with data on target"
+                                : "every KPI on target");
+    }
+    if (unknown > 0) {
+      snprintf(line, sizeof line, "%zu KPI%s without data yet", unknown,
+               unknown == 1 ? "" : "s");
+      join(&reason, line);
+    }
+    if (reason == NULL) {
+      join(&reason, "no KPI configured");
+    }
+  }
   json_object_set_new(doc, "kpis", list);
   json_object_set_new(doc, "status", json_string(status_name(worst)));
-  json_object_set_new(
-      doc, "reason",
-      json_string(reason != NULL ? reason
-                  : json_array_size(list) > 0
-                      ? (breached == 0 && strcmp(kind, "handoff") == 0
-                             ? "no clock past its SLA; every KPI on target"
-                             : "every KPI on target")
-                  : strcmp(kind, "handoff") == 0 ? "no clock past its SLA"
-                                                 : "no KPI configured"));
+  json_object_set_new(doc, "reason", json_string(reason));
   free(reason);
   return worst;
 }

@@ -49,12 +49,23 @@ struct hk_stages;
 struct hk_stages *hk_stages_new(const struct hk_config *cfg);
 void hk_stages_free(struct hk_stages *s);
 
-/* Applies n journey events to the stage records of their subjects, with
- * their KPI buckets (store.h, {prefix}stages and skpi:). Applying the
- * same events again changes nothing; any order gives the same records. */
-enum hk_err hk_stages_apply(const struct hk_stages *s, struct hk_store *st,
-                            const struct hk_event *const *evs, size_t n,
-                            struct hk_error *err) HK_MUST_CHECK;
+struct hk_cas_item;
+struct hk_stages_round;
+
+/*
+ * The stage records that n journey events change, with their KPI buckets
+ * (store.h, {prefix}stages and skpi:), as check-and-set items appended to
+ * *items (of *n, grown), for the caller to settle together with its own
+ * (workers/cas.h). Applying the same events again changes nothing; any
+ * order gives the same records. s remembers the records it saw, to skip
+ * events that cannot change them (one thread's). Returns the round, to end
+ * with hk_stages_end once settled (ok: the settle succeeded).
+ */
+struct hk_stages_round *hk_stages_begin(struct hk_stages *s,
+                                        const struct hk_event *const *evs,
+                                        size_t nevs, struct hk_cas_item **items,
+                                        size_t *n);
+void hk_stages_end(struct hk_stages_round *r, int ok);
 
 /*
  * The figures a stage record counts, per stage of cfg order, for tests and

@@ -111,6 +111,34 @@ static enum hk_err prune(const struct hk_config *cfg, struct hk_store *st,
   return rc;
 }
 
+/* Deletes the bucket days 36 to 90 back: out of every window. A clock
+ * that changes later than that writes its old day again, and the next
+ * purge takes it. */
+static enum hk_err purge(const struct hk_config *cfg, struct hk_store *st,
+                         int64_t now_ms, struct hk_error *err) {
+  char **keys = NULL;
+  size_t n = 0;
+  int64_t today = now_ms / DAY_MS;
+  const char *name;
+  json_t *conf;
+  enum hk_err rc;
+  for (int g = 0; g < 2; g++) {
+    json_object_foreach(
+        json_object_get(cfg->doc, g == 0 ? "handoffs" : "stages"), name, conf) {
+      for (int64_t d = today - 90; d <= today - 36; d++) {
+        size_t len = strlen(name) + 32;
+        char *k = hk_xmalloc(len);
+        snprintf(k, len, "%s:%s:%" PRId64, g == 0 ? "hkpi" : "skpi", name, d);
+        keys = hk_xrealloc(keys, (n + 1) * sizeof *keys);
+        keys[n++] = k;
+      }
+    }
+  }
+  rc = hk_store_delete(st, (const char *const *)keys, n, err);
+  free_keys(keys, n);
+  return rc;
+}
+
 enum hk_err hk_kpi_refresh(const struct hk_config *cfg, struct hk_store *st,
                            int64_t now_ms, struct hk_error *err) {
   char **keys = NULL;
@@ -189,6 +217,7 @@ static void *run(void *arg) {
   struct hk_kpi_thread *t = arg;
   const struct hk_config *cfg = t->newest(t->arg);
   struct hk_store *st = hk_store_new(&cfg->redis);
+  int64_t purged_hour = -1;
   int down = 0;
 
   while (!atomic_load(&t->stop)) {
@@ -200,7 +229,12 @@ static void *run(void *arg) {
     rc = hk_store_lock(st, "kpi:lock", t->owner,
                        t->every_ms - 10 > 0 ? t->every_ms - 10 : 1, &got, &err);
     if (rc == HK_E_OK && got) {
-      rc = hk_kpi_refresh(cfg, st, hk_time_now_ms(), &err);
+      int64_t now = hk_time_now_ms();
+      rc = hk_kpi_refresh(cfg, st, now, &err);
+      if (rc == HK_E_OK && now / 3600000 != purged_hour) {
+        rc = purge(cfg, st, now, &err);
+        purged_hour = rc == HK_E_OK ? now / 3600000 : purged_hour;
+      }
     }
     if (rc != HK_E_OK && !down) {
       hk_log(HK_LOG_WARN, "KPI documents not written; retrying", "error",

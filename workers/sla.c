@@ -8,15 +8,17 @@
  * (store.h, "SLA clocks") holds
  *
  *   {"e": [[id, type, at, attrs?]…], "s": [[state, missing, alerted,
- *    started, bucket?]…]}
+ *    start, bucket?]…]}
  *
  * "e" is every event of the subject the handoff listens to, slimmed to what
  * the handoff reads (hk_handoff_slim) and kept once per id, as arrays rather
  * than objects to keep a million open clocks small; "s" is the summary of
  * the clocks as last written, in order of start: their state, the bit mask
  * of the `requires` attributes the start lacked, which alerts went out
- * (bit 0 warning, bit 1 breach), the start time, and for a stopped clock
- * the bucket of its response time (hk_kpi_bucket). The summary is exactly
+ * (bit 0 warning, bit 1 breach), the index in "e" of the event that
+ * started it (events are only ever appended, so an index stays right),
+ * and for a stopped clock the bucket of its response time
+ * (hk_kpi_bucket); trailing zeros are left out. The summary is exactly
  * what the counters, the state indexes and the KPI buckets hold of the
  * record (count_entry).
  *
@@ -39,6 +41,7 @@
 
 #include "store/store.h"
 #include "workers/cas.h"
+#include "workers/kpi.h"
 #include "workers/sla_shell.h"
 
 #define ALERTED_WARNING 1
@@ -99,14 +102,40 @@ static int has_event(const json_t *events, const json_t *e) {
   return 0;
 }
 
-/* The alerted bits the old summary records for the clock started by id. */
-static int alerted_of(const json_t *summary, int64_t started_ms) {
+static int64_t entry_int(const json_t *s, size_t i) {
+  return (int64_t)json_integer_value(json_array_get(s, i));
+}
+
+/* The start time of a summary entry: the time of the record's event at
+ * its index; -1 when there is no such event. */
+static int64_t entry_start(const json_t *events, const json_t *s) {
+  const json_t *e = json_array_get(events, (size_t)entry_int(s, 3));
+  return json_is_array(e) ? entry_int(e, 2) : -1;
+}
+
+/* The index in events of the event that started c. */
+static int64_t start_index(const json_t *events, const struct hk_clock *c) {
+  size_t i;
+  json_t *e;
+  json_array_foreach(events, i, e) {
+    const char *id = json_string_value(json_array_get(e, 0));
+    if (entry_int(e, 2) == c->started_ms && id != NULL && c->start_id != NULL &&
+        strcmp(id, c->start_id) == 0) {
+      return (int64_t)i;
+    }
+  }
+  return 0;
+}
+
+/* The alerted bits the old summary records for the clock started at
+ * started_ms. */
+static int alerted_of(const json_t *events, const json_t *summary,
+                      int64_t started_ms) {
   size_t i;
   json_t *s;
   json_array_foreach(summary, i, s) {
-    if (json_array_size(s) == 4 &&
-        (int64_t)json_integer_value(json_array_get(s, 3)) == started_ms) {
-      return (int)json_integer_value(json_array_get(s, 2));
+    if (entry_start(events, s) == started_ms) {
+      return (int)entry_int(s, 2);
     }
   }
   return 0;
@@ -255,7 +284,7 @@ void hk_record_clocks(const struct hk_handoff *h, const char *record,
 /* ---------------------------------------------------------------------------
  * What a summary entry counts
  *
- * A summary entry [state, missing, alerted, started_ms, bucket] is what the
+ * A summary entry [state, missing, alerted, start, bucket] is what the
  * counters, the state indexes and the KPI buckets hold of one clock, so a
  * record's change moves them by taking its old entries out and its new
  * ones in. missing is a bit mask over the handoff's `requires`, bucket the
@@ -270,10 +299,6 @@ static int indexed(int state) {
          state == HK_CLOCK_CANCELLED;
 }
 
-static int64_t entry_int(const json_t *s, size_t i) {
-  return (int64_t)json_integer_value(json_array_get(s, i));
-}
-
 /* "%013lld %s": the member of a clock in a state index. A new string. */
 static char *index_member(int64_t started_ms, const char *subject) {
   size_t n = strlen(subject) + 32;
@@ -282,12 +307,13 @@ static char *index_member(int64_t started_ms, const char *subject) {
   return m;
 }
 
-/* 1 when other (a summary) holds an entry of the same state and start. */
+/* 1 when other (a summary) holds an entry of the same state and start
+ * event. */
 static int has_same(const json_t *other, const json_t *s) {
   size_t i;
   json_t *x;
   json_array_foreach(other, i, x) {
-    if (json_array_size(x) >= 4 && entry_int(x, 0) == entry_int(s, 0) &&
+    if (entry_int(x, 0) == entry_int(s, 0) &&
         entry_int(x, 3) == entry_int(s, 3)) {
       return 1;
     }
@@ -299,8 +325,8 @@ static int has_same(const json_t *other, const json_t *s) {
  * sign -1 for an old one and +1 for a new one; other is the other
  * summary, so an entry in both leaves its index alone. */
 static void count_entry(struct hk_ops *o, const struct hk_handoff *h,
-                        const char *subject, const json_t *s,
-                        const json_t *other, int sign) {
+                        const char *subject, const json_t *events,
+                        const json_t *s, const json_t *other, int sign) {
   const char *name = hk_handoff_name(h);
   int state = (int)entry_int(s, 0);
   int64_t missing = entry_int(s, 1);
@@ -315,13 +341,9 @@ static void count_entry(struct hk_ops *o, const struct hk_handoff *h,
   }
   snprintf(key, sizeof key, "hcount:%s", name);
   hk_ops_incr(o, key, counter_names[state], sign);
-  hk_ops_incr(o, key, counter_names[COUNTER_STARTED], sign);
   hk_ops_incr(o, key, counter_names[COUNTER_INCOMPLETE],
               missing != 0 ? sign : 0);
-  if (json_array_size(s) < 4) {
-    return; /* written before entries kept their start: never bucketed */
-  }
-  started = entry_int(s, 3);
+  started = entry_start(events, s);
   if (indexed(state) && !has_same(other, s)) {
     char *member = index_member(started, subject);
     snprintf(key, sizeof key, "cs:%s:%s", name, counter_names[state]);
@@ -334,14 +356,6 @@ static void count_entry(struct hk_ops *o, const struct hk_handoff *h,
     return;
   }
   snprintf(key, sizeof key, "hkpi:%s:%" PRId64, name, hour / 24);
-  if (sign > 0) {
-    char at[24];
-    /* Kept 35 days after the day ends: the 30-day window and a margin. */
-    snprintf(at, sizeof at, "%" PRId64, (hour / 24 + 36) * 86400);
-    hk_ops_add(o, 'E', key, at, NULL);
-  }
-  snprintf(field, sizeof field, "%02d|started", (int)(hour % 24));
-  hk_ops_incr(o, key, field, sign);
   snprintf(field, sizeof field, "%02d|%s", (int)(hour % 24),
            counter_names[state]);
   hk_ops_incr(o, key, field, sign);
@@ -445,7 +459,7 @@ static void compute(void *arg, struct hk_cas_item *it) {
   alerts = json_array();
   for (i = 0; i < cs.n; i++) {
     const struct hk_clock *c = &cs.items[i];
-    int alerted = alerted_of(rec.summary, c->started_ms);
+    int alerted = alerted_of(rec.events, rec.summary, c->started_ms);
     int64_t mask = missing_mask(p->h, c);
     int bucket = 0;
     json_t *e;
@@ -460,24 +474,29 @@ static void compute(void *arg, struct hk_cas_item *it) {
     if (c->state == HK_CLOCK_MET || c->state == HK_CLOCK_MET_LATE) {
       bucket = hk_kpi_bucket(c->elapsed_ms);
     }
-    /* [state, missing, alerted, started, bucket]: the bucket only for a
-     * stopped clock, so a million open clocks stay small. */
-    e = json_pack("[i, I, i, I]", (int)c->state, (json_int_t)mask, alerted,
-                  (json_int_t)c->started_ms);
-    if (e == NULL) {
-      abort(); /* out of memory: nothing was acknowledged */
+    {
+      /* [state, missing, alerted, start, bucket], trailing zeros left out,
+       * so a million open clocks stay small: an open clock started by the
+       * record's first event is [0]. */
+      json_int_t v[5] = {(int)c->state, (json_int_t)mask, alerted,
+                         (json_int_t)start_index(rec.events, c), bucket};
+      size_t len = 5;
+      while (len > 1 && v[len - 1] == 0) {
+        len--;
+      }
+      e = json_array();
+      for (size_t k = 0; k < len; k++) {
+        json_array_append_new(e, json_integer(v[k]));
+      }
+      json_array_append_new(summary, e);
     }
-    if (bucket > 0) {
-      json_array_append_new(e, json_integer(bucket));
-    }
-    json_array_append_new(summary, e);
   }
   /* The old summary out, the new one in. */
   json_array_foreach(rec.summary, i, s) {
-    count_entry(&it->ops, p->h, p->subject, s, summary, -1);
+    count_entry(&it->ops, p->h, p->subject, rec.events, s, summary, -1);
   }
   json_array_foreach(summary, i, s) {
-    count_entry(&it->ops, p->h, p->subject, s, rec.summary, +1);
+    count_entry(&it->ops, p->h, p->subject, rec.events, s, rec.summary, +1);
   }
   snprintf(key, sizeof key, "due:%s", hk_handoff_name(p->h));
   due = next_due(&cs);
@@ -502,27 +521,37 @@ static void compute(void *arg, struct hk_cas_item *it) {
   record_fini(&rec);
 }
 
-/* Brings every pair to its new record (hk_cas_settle), and counts the
- * alerts queued. */
+/* Brings every pair to its new record, and the stage records of the
+ * subjects of evs (n of them; the shell's stages) with them, in the same
+ * round trips (hk_cas_settle); counts the alerts queued. */
 static enum hk_err settle(struct hk_sla_shell *sh, struct pair *pairs, size_t n,
+                          const struct hk_event *const *evs, size_t nevs,
                           int64_t now_ms, struct hk_error *err) {
   struct hk_cas_item *items = hk_xcalloc(n + 1, sizeof *items);
   struct compute_ctx cx = {sh, now_ms};
+  struct hk_stages_round *round = NULL;
+  size_t total = n;
   enum hk_err rc;
   for (size_t i = 0; i < n; i++) {
     snprintf(pairs[i].key, sizeof pairs[i].key, "clocks:%s",
              hk_handoff_name(pairs[i].h));
+    items[i].fn = compute;
+    items[i].ctx = &cx;
     items[i].key = pairs[i].key;
     items[i].field = pairs[i].subject;
     items[i].user = &pairs[i];
   }
-  rc = hk_cas_settle(sh->st, items, n, compute, &cx, err);
+  if (sh->stages != NULL && nevs > 0) {
+    round = hk_stages_begin(sh->stages, evs, nevs, &items, &total);
+  }
+  rc = hk_cas_settle(sh->st, items, total, err);
   for (size_t i = 0; i < n; i++) {
     if (items[i].written) {
       sh->alerts_queued += hk_ops_count(&items[i].ops, 'X');
     }
   }
-  hk_cas_items_fini(items, n);
+  hk_stages_end(round, rc == HK_E_OK);
+  hk_cas_items_fini(items, total);
   free(items);
   return rc;
 }
@@ -539,10 +568,12 @@ static void pairs_free(struct pair *pairs, size_t n) {
  * ------------------------------------------------------------------------- */
 
 void hk_sla_shell_init(struct hk_sla_shell *sh, const struct hk_config *cfg,
-                       const struct hk_sla *sla, struct hk_store *st) {
+                       const struct hk_sla *sla, struct hk_stages *stages,
+                       struct hk_store *st) {
   memset(sh, 0, sizeof *sh);
   sh->cfg = cfg;
   sh->sla = sla;
+  sh->stages = stages;
   sh->st = st;
 }
 
@@ -584,7 +615,7 @@ enum hk_err hk_sla_shell_apply(struct hk_sla_shell *sh,
                                             evs[e]->at_ms, evs[e]->attrs));
     }
   }
-  rc = settle(sh, pairs, np, now_ms, err);
+  rc = settle(sh, pairs, np, evs, n, now_ms, err);
   pairs_free(pairs, np);
   return rc;
 }
@@ -638,7 +669,7 @@ enum hk_err hk_sla_shell_tick(struct hk_sla_shell *sh, int64_t now_ms,
       pairs[np].adds = json_array();
       np++;
     }
-    rc = settle(sh, pairs, np, now_ms, err);
+    rc = settle(sh, pairs, np, NULL, 0, now_ms, err);
     *woken = np;
     pairs_free(pairs, np);
   }

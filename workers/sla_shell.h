@@ -18,18 +18,21 @@
 struct hk_sla_shell {
   const struct hk_config *cfg; /* borrowed: the notify lists */
   const struct hk_sla *sla;    /* borrowed */
+  struct hk_stages *stages;    /* borrowed; may be NULL */
   struct hk_store *st;         /* borrowed */
   size_t alerts_queued;        /* since init */
 };
 
 /* Borrows everything; nothing to free. */
 void hk_sla_shell_init(struct hk_sla_shell *sh, const struct hk_config *cfg,
-                       const struct hk_sla *sla, struct hk_store *st);
+                       const struct hk_sla *sla, struct hk_stages *stages,
+                       struct hk_store *st);
 
 /*
  * Applies n journey events (borrowed) to the clocks of every handoff that
- * listens to their types, as of now_ms: the events of one subject together,
- * two round trips for all. Applying the same events again changes nothing.
+ * listens to their types, and to the stage records of their subjects, as
+ * of now_ms: the events of one subject together, two round trips for
+ * all. Applying the same events again changes nothing.
  * Returns HK_E_UNAVAILABLE (err set) when Redis failed or a clock stayed
  * contended; the caller leaves the deliveries pending.
  */

@@ -20,6 +20,7 @@
  * renews every year enters `renewal` once.
  */
 #include <inttypes.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,9 +38,20 @@ struct stage {
   char *currency_attr;
 };
 
+/* What the worker last saw of a subject's stage record. Entries only ever
+ * move earlier, so a stale copy is still safe to skip with: an event that
+ * comes at or after the copy's entry cannot change the record. */
+struct seen {
+  char *subject;
+  json_t *record;
+};
+
+#define SEEN_SLOTS 16384
+
 struct hk_stages {
   struct stage *v;
   size_t n;
+  struct seen *seen; /* SEEN_SLOTS, by hash of the subject */
 };
 
 static char *dup_str(const json_t *v) {
@@ -55,6 +67,7 @@ struct hk_stages *hk_stages_new(const struct hk_config *cfg) {
 
   s->n = json_object_size(stages);
   s->v = hk_xcalloc(s->n + 1, sizeof *s->v);
+  s->seen = hk_xcalloc(SEEN_SLOTS, sizeof *s->seen);
   json_object_foreach(stages, name, conf) {
     struct stage *st = &s->v[i++];
     json_t *on = json_object_get(conf, "entered_on");
@@ -95,6 +108,11 @@ void hk_stages_free(struct hk_stages *s) {
     free(s->v[i].amount_attr);
     free(s->v[i].currency_attr);
   }
+  for (size_t i = 0; i < SEEN_SLOTS; i++) {
+    free(s->seen[i].subject);
+    json_decref(s->seen[i].record);
+  }
+  free(s->seen);
   free(s->v);
   free(s);
 }
@@ -175,8 +193,8 @@ json_t *hk_stages_facts(const struct hk_stages *s, const char *record) {
     }
     o = json_pack("{s:I}", "entered", (json_int_t)f[i].at_ms);
     if (f[i].moved) {
-      json_object_set_new(
-          o, "moved", json_integer((json_int_t)(f[i].at_ms + f[i].took_ms)));
+      json_object_set_new(o, "moved",
+                          json_integer((json_int_t)f[i].at_ms + f[i].took_ms));
     }
     if (f[i].has_amount) {
       json_object_set_new(o, "amount_cents", json_integer(f[i].cents));
@@ -203,11 +221,6 @@ static void count_facts(const struct hk_stages *s, const struct fact *f,
     hour = f[i].at_ms / 3600000;
     hh = (int)(hour % 24);
     snprintf(key, sizeof key, "skpi:%s:%" PRId64, s->v[i].name, hour / 24);
-    if (sign > 0) {
-      char at[24];
-      snprintf(at, sizeof at, "%" PRId64, (hour / 24 + 36) * 86400);
-      hk_ops_add(o, 'E', key, at, NULL);
-    }
     snprintf(field, sizeof field, "%02d|entered", hh);
     hk_ops_incr(o, key, field, sign);
     if (f[i].moved) {
@@ -233,6 +246,7 @@ struct subject {
   const char *name;
   const struct hk_event **evs;
   size_t n;
+  json_t *record; /* as last computed (owned) */
 };
 
 /* The amount attribute as a number (a numeric string counts), or NULL. */
@@ -263,18 +277,20 @@ static int earlier(int64_t at, const char *id, const json_t *e) {
 
 static void compute(void *arg, struct hk_cas_item *it) {
   const struct hk_stages *s = *(const struct hk_stages **)arg;
-  const struct subject *sub = it->user;
+  struct subject *sub = it->user;
   json_t *rec = it->old != NULL ? json_loads(it->old, 0, NULL) : NULL;
   struct fact *before = hk_xcalloc(s->n + 1, sizeof *before);
   struct fact *after = hk_xcalloc(s->n + 1, sizeof *after);
-  json_t *old = NULL;
   int changed = 0;
 
   if (!json_is_object(rec)) {
     json_decref(rec);
     rec = json_object();
   }
-  old = json_deep_copy(rec);
+  /* The old facts out first, while their strings are there; an item that
+   * does not change is not written, its ops unused. */
+  facts(s, rec, before);
+  count_facts(s, before, -1, &it->ops);
   for (size_t k = 0; k < sub->n; k++) {
     const struct hk_event *ev = sub->evs[k];
     for (size_t i = 0; i < s->n; i++) {
@@ -298,9 +314,7 @@ static void compute(void *arg, struct hk_cas_item *it) {
     }
   }
   if (changed) {
-    facts(s, old, before);
     facts(s, rec, after);
-    count_facts(s, before, -1, &it->ops);
     count_facts(s, after, +1, &it->ops);
     it->record = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
     if (it->record == NULL) {
@@ -309,19 +323,65 @@ static void compute(void *arg, struct hk_cas_item *it) {
   }
   free(before);
   free(after);
-  json_decref(old);
-  json_decref(rec);
+  json_decref(sub->record);
+  sub->record = rec;
 }
 
-enum hk_err hk_stages_apply(const struct hk_stages *s, struct hk_store *st,
-                            const struct hk_event *const *evs, size_t n,
-                            struct hk_error *err) {
-  struct subject *subs = hk_xcalloc(n + 1, sizeof *subs);
-  struct hk_cas_item *items;
-  size_t ns = 0;
-  enum hk_err rc;
+static struct seen *seen_slot(const struct hk_stages *s, const char *subject) {
+  uint64_t h = 1469598103934665603u; /* FNV-1a */
+  for (const unsigned char *p = (const unsigned char *)subject; *p; p++) {
+    h = (h ^ *p) * 1099511628211u;
+  }
+  return &s->seen[h % SEEN_SLOTS];
+}
 
-  for (size_t e = 0; e < n; e++) {
+/* 1 when the last record seen of the subject shows that none of its events
+ * can change it. */
+static int nothing_new(const struct hk_stages *s, const struct subject *sub) {
+  const struct seen *x = seen_slot(s, sub->name);
+  if (x->subject == NULL || strcmp(x->subject, sub->name) != 0) {
+    return 0;
+  }
+  for (size_t k = 0; k < sub->n; k++) {
+    for (size_t i = 0; i < s->n; i++) {
+      const json_t *e = json_object_get(x->record, s->v[i].name);
+      if (enters(&s->v[i], sub->evs[k]->type) &&
+          (e == NULL || earlier(sub->evs[k]->at_ms, sub->evs[k]->id, e))) {
+        return 0;
+      }
+    }
+  }
+  return 1;
+}
+
+static void remember(struct hk_stages *s, const char *subject, json_t *record) {
+  struct seen *x = seen_slot(s, subject);
+  if (record == NULL) {
+    return;
+  }
+  free(x->subject);
+  json_decref(x->record);
+  x->subject = hk_xstrdup(subject);
+  x->record = json_incref(record);
+}
+
+struct hk_stages_round {
+  struct hk_stages *s;
+  const struct hk_stages *cs; /* the ctx of compute() */
+  struct subject *subs;
+  size_t n;
+};
+
+struct hk_stages_round *hk_stages_begin(struct hk_stages *s,
+                                        const struct hk_event *const *evs,
+                                        size_t nevs, struct hk_cas_item **items,
+                                        size_t *n) {
+  struct hk_stages_round *r = hk_xcalloc(1, sizeof *r);
+  size_t first = *n;
+  r->s = s;
+  r->cs = s;
+  r->subs = hk_xcalloc(nevs + 1, sizeof *r->subs);
+  for (size_t e = 0; e < nevs; e++) {
     struct subject *sub = NULL;
     int wanted = 0;
     for (size_t i = 0; i < s->n && !wanted; i++) {
@@ -330,30 +390,46 @@ enum hk_err hk_stages_apply(const struct hk_stages *s, struct hk_store *st,
     if (!wanted) {
       continue;
     }
-    for (size_t k = 0; k < ns && sub == NULL; k++) {
-      if (strcmp(subs[k].name, evs[e]->subject) == 0) {
-        sub = &subs[k];
+    for (size_t k = 0; k < r->n && sub == NULL; k++) {
+      if (strcmp(r->subs[k].name, evs[e]->subject) == 0) {
+        sub = &r->subs[k];
       }
     }
     if (sub == NULL) {
-      sub = &subs[ns++];
+      sub = &r->subs[r->n++];
       sub->name = evs[e]->subject;
-      sub->evs = hk_xcalloc(n, sizeof *sub->evs);
+      sub->evs = hk_xcalloc(nevs, sizeof(const struct hk_event *));
     }
     sub->evs[sub->n++] = evs[e];
   }
-  items = hk_xcalloc(ns + 1, sizeof *items);
-  for (size_t k = 0; k < ns; k++) {
-    items[k].key = "stages";
-    items[k].field = subs[k].name;
-    items[k].user = &subs[k];
+  *items = hk_xrealloc(*items, (first + r->n + 1) * sizeof **items);
+  for (size_t k = 0; k < r->n; k++) {
+    struct hk_cas_item *it = &(*items)[first + k];
+    memset(it, 0, sizeof *it);
+    it->fn = compute;
+    it->ctx = &r->cs;
+    it->key = "stages";
+    it->field = r->subs[k].name;
+    it->user = &r->subs[k];
+    it->done = nothing_new(s, &r->subs[k]);
   }
-  rc = hk_cas_settle(st, items, ns, compute, &s, err);
-  hk_cas_items_fini(items, ns);
-  free(items);
-  for (size_t k = 0; k < ns; k++) {
-    free(subs[k].evs);
+  *n = first + r->n;
+  return r;
+}
+
+void hk_stages_end(struct hk_stages_round *r, int ok) {
+  if (r == NULL) {
+    return;
   }
-  free(subs);
-  return rc;
+  for (size_t k = 0; k < r->n; k++) {
+    /* What this round wrote or read last is what Redis holds (or holds
+     * something earlier still). */
+    if (ok) {
+      remember(r->s, r->subs[k].name, r->subs[k].record);
+    }
+    free(r->subs[k].evs);
+    json_decref(r->subs[k].record);
+  }
+  free(r->subs);
+  free(r);
 }

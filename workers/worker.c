@@ -250,7 +250,6 @@ static enum hk_err journal(struct hk_store *st, int64_t ttl_s,
  * again.
  */
 static enum hk_err run_batch(struct hk_store *st, struct hk_sla_shell *sh,
-                             const struct hk_stages *stages,
                              const struct hk_mapper *m, int64_t ttl_s,
                              const struct hk_batch *b, int claimed,
                              const struct hk_worker_opts *o,
@@ -275,9 +274,6 @@ static enum hk_err run_batch(struct hk_store *st, struct hk_sla_shell *sh,
     }
   }
   rc = hk_sla_shell_apply(sh, evs, nevs, now_ms, err);
-  if (rc == HK_E_OK) {
-    rc = hk_stages_apply(stages, st, evs, nevs, err);
-  }
   if (rc == HK_E_OK) {
     rc = journal(st, ttl_s, b, ps, claimed, o, err);
   }
@@ -428,9 +424,9 @@ static void refresh(struct loop *l, size_t *gen, struct hk_mapper **m,
     *m = m2;
     *sla = sla2;
     *ttl_s = dedupe_ttl_s(cfg);
-    hk_sla_shell_init(sh, cfg, *sla, st);
     hk_stages_free(*stages);
     *stages = hk_stages_new(cfg);
+    hk_sla_shell_init(sh, cfg, *sla, *stages, st);
   } else {
     hk_mapper_free(m2);
     hk_sla_free(sla2);
@@ -458,7 +454,7 @@ static void *loop_run(void *arg) {
   int ready = 0;
   int down = 0;
 
-  hk_sla_shell_init(&sh, cfg, sla, st);
+  hk_sla_shell_init(&sh, cfg, sla, stages, st);
   if (claim_every < 1000) {
     claim_every = 1000;
   } else if (claim_every > 10000) {
@@ -512,7 +508,7 @@ static void *loop_run(void *arg) {
                "count", n, "consumer", l->consumer, (const char *)NULL);
       }
       int64_t t0 = hk_time_mono_ms();
-      rc = run_batch(st, &sh, stages, m, ttl_s, &b, claimed, o, &err);
+      rc = run_batch(st, &sh, m, ttl_s, &b, claimed, o, &err);
       if (rc == HK_E_OK) {
         /* For /metrics; a count lost to Redis is not worth a retry. */
         static const char *const fields[] = {"batches", "batch_ms"};

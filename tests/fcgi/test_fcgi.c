@@ -11,7 +11,7 @@
  * their strings inline, never as pointers. "" for allow means none. */
 struct route_case {
   char method[8];
-  char path[32];
+  char path[48];
   enum hk_err rc;
   enum hk_route_id id;
   char param[32];
@@ -39,6 +39,30 @@ ParameterizedTestParameters(route, matches) {
       {"DELETE", "/v1/health", HK_E_METHOD_NOT_ALLOWED, HK_ROUTE_NONE, "",
        "GET, HEAD"},
       {"GET", "/v1/nothing", HK_E_NOT_FOUND, HK_ROUTE_NONE, "", ""},
+      {"GET", "/v1/handoffs", HK_E_OK, HK_ROUTE_HANDOFFS, "", "GET, HEAD"},
+      {"HEAD", "/v1/handoffs/lead_response", HK_E_OK, HK_ROUTE_HANDOFF,
+       "lead_response", "GET, HEAD"},
+      {"GET", "/v1/handoffs/Lead", HK_E_OK, HK_ROUTE_HANDOFF, "", "GET, HEAD"},
+      {"GET", "/v1/handoffs/lead_response/clocks", HK_E_OK, HK_ROUTE_CLOCKS,
+       "lead_response", "GET, HEAD"},
+      {"GET", "/v1/handoffs/x%2fy/clocks", HK_E_OK, HK_ROUTE_CLOCKS, "",
+       "GET, HEAD"},
+      {"POST", "/v1/handoffs/lead_response/clocks", HK_E_METHOD_NOT_ALLOWED,
+       HK_ROUTE_NONE, "", "GET, HEAD"},
+      {"GET", "/v1/handoffs/", HK_E_NOT_FOUND, HK_ROUTE_NONE, "", ""},
+      {"GET", "/v1/handoffs//clocks", HK_E_NOT_FOUND, HK_ROUTE_NONE, "", ""},
+      {"GET", "/v1/handoffs/a/clocks/", HK_E_NOT_FOUND, HK_ROUTE_NONE, "", ""},
+      {"GET", "/v1/handoffs/a/b", HK_E_NOT_FOUND, HK_ROUTE_NONE, "", ""},
+      {"GET", "/v1/stages", HK_E_OK, HK_ROUTE_STAGES, "", "GET, HEAD"},
+      {"GET", "/v1/stages/mql", HK_E_OK, HK_ROUTE_STAGE, "mql", "GET, HEAD"},
+      {"PUT", "/v1/stages/mql", HK_E_METHOD_NOT_ALLOWED, HK_ROUTE_NONE, "",
+       "GET, HEAD"},
+      {"GET", "/v1/stages/mql/x", HK_E_NOT_FOUND, HK_ROUTE_NONE, "", ""},
+      {"GET", "/v1/subjects/company%3A1", HK_E_OK, HK_ROUTE_SUBJECT, "",
+       "GET, HEAD"},
+      {"DELETE", "/v1/subjects/company%3A1", HK_E_METHOD_NOT_ALLOWED,
+       HK_ROUTE_NONE, "", "GET, HEAD"},
+      {"GET", "/v1/subjects/", HK_E_NOT_FOUND, HK_ROUTE_NONE, "", ""},
       {"GET", "/", HK_E_NOT_FOUND, HK_ROUTE_NONE, "", ""},
       {"GET", "/healthz/", HK_E_NOT_FOUND, HK_ROUTE_NONE, "", ""},
   };
@@ -57,6 +81,25 @@ ParameterizedTest(struct route_case *c, route, matches) {
   } else {
     cr_assert_str_eq(r.allow, c->allow);
   }
+  cr_assert_eq(r.raw != NULL, r.id == HK_ROUTE_SUBJECT, "%s %s", c->method,
+               c->path);
+}
+
+Test(route, the_subject_is_the_rest_of_the_path_as_sent) {
+  struct hk_route r;
+  cr_assert_eq(hk_route_match("GET", "/v1/subjects/email%3Aana%40x.io/y", &r),
+               HK_E_OK);
+  cr_assert_eq(r.id, HK_ROUTE_SUBJECT);
+  cr_assert_str_eq(r.raw, "email%3Aana%40x.io/y");
+}
+
+Test(route, only_v1_routes_want_a_token) {
+  cr_assert(hk_route_is_api(HK_ROUTE_HEALTH));
+  cr_assert(hk_route_is_api(HK_ROUTE_CLOCKS));
+  cr_assert(hk_route_is_api(HK_ROUTE_SUBJECT));
+  cr_assert_not(hk_route_is_api(HK_ROUTE_HEALTHZ));
+  cr_assert_not(hk_route_is_api(HK_ROUTE_METRICS));
+  cr_assert_not(hk_route_is_api(HK_ROUTE_HOOK));
 }
 
 Test(reply, error_bodies_come_from_the_table) {

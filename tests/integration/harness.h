@@ -58,7 +58,7 @@ int hk_worker_log_has(int i, const char *a, const char *b);
 
 struct hk_resp {
   long status;
-  char body[8192];
+  char body[65536];
   char content_type[128];
   char retry_after[32];
   char allow[64];

@@ -95,6 +95,17 @@ static long long counter(const char *state) {
   return v < 0 ? 0 : v;
 }
 
+/* Clocks started: every clock is in one state. */
+static long long started(void) {
+  static const char *const states[] = {"open",     "at_risk",  "paused", "met",
+                                       "breached", "met_late", "cancelled"};
+  long long n = 0;
+  for (size_t i = 0; i < sizeof states / sizeof *states; i++) {
+    n += counter(states[i]);
+  }
+  return n;
+}
+
 static size_t want_alerts;
 
 static int alerts_arrived(void) {
@@ -121,7 +132,7 @@ Test(sla, late_starts_are_breached_at_once_and_alerted_once, .init = up_ok,
   want_breached = 3;
   cr_assert(hk_wait_until(breached_counted, 10000), "breached %lld",
             counter("breached"));
-  cr_assert_eq(counter("started"), 3);
+  cr_assert_eq(started(), 3);
   cr_assert_eq(counter("open"), 0);
   want_alerts = 3;
   cr_assert(hk_wait_until(alerts_arrived, 10000), "alerts %zu",
@@ -154,7 +165,7 @@ Test(sla, late_starts_are_breached_at_once_and_alerted_once, .init = up_ok,
   post_event("lead.mql", 1, three_hours_ago); /* a provider's retry */
   hk_wait_until(alerts_arrived, 1500);
   cr_assert_eq(hk_receiver_count(), 3);
-  cr_assert_eq(counter("started"), 3);
+  cr_assert_eq(started(), 3);
 }
 
 Test(sla, handoffctl_shows_status_and_lists_the_breached_clocks, .init = up_ok,

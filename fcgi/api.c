@@ -1,0 +1,607 @@
+/*
+ * api.c -- the status API (/v1): handoff health, KPIs, clocks and one
+ * subject's journey, read from what the workers keep in Redis.
+ *
+ * The KPI documents ({prefix}kpi:…) are computed by one worker every few
+ * seconds and served as stored, one GET each, unparsed: reading them costs
+ * the same with ten clocks as with a million. /v1/health adds the live
+ * queue to the health document, so it is parsed. A document no worker has
+ * written yet is 503 not_ready, with Retry-After.
+ *
+ * The clock listings read an index, then the records of one page in one
+ * pipeline, and evaluate them now with the workers' own pure code
+ * (hk_record_clocks): running clocks (open, at_risk) from the due index
+ * {prefix}due:HANDOFF, most urgent first, and the others from the state
+ * indexes {prefix}cs:HANDOFF:STATE, newest start first. Paging is by key,
+ * not offset (query.c has the cursor): a clock that arrives between two
+ * pages moves no other clock from one page to the next.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fcgi/fcgi.h"
+
+#define NOT_COMPUTED                                                           \
+  "handoff health has not been computed yet: no worker has run"
+#define QUEUE_STALLED                                                          \
+  "deliveries are waiting and no worker is reading the queue"
+
+/* ---------------------------------------------------------------------------
+ * Documents
+ * ------------------------------------------------------------------------- */
+
+/* GET key (without the prefix) into out as it is; NOT_READY when no
+ * worker wrote it yet (what names it in the message). */
+static enum hk_err serve_doc(struct hk_store *st, const char *key,
+                             const char *what, struct hk_reply *out,
+                             struct hk_error *err) {
+  char *text = NULL;
+  size_t len = 0;
+  enum hk_err rc = hk_store_get(st, key, &text, &len, err);
+  if (rc != HK_E_OK) {
+    return rc;
+  }
+  if (text == NULL) {
+    return hk_fail(err, HK_E_NOT_READY,
+                   "No worker has computed %s yet; retry in a few seconds.",
+                   what);
+  }
+  hk_reply_text(out, 200, NULL, text, len);
+  return HK_E_OK;
+}
+
+/* 1 when cfg's doc has name under section ("handoffs", "stages"). */
+static int configured(const struct hk_config *cfg, const char *section,
+                      const char *name) {
+  return *name != '\0' &&
+         json_object_get(json_object_get(cfg->doc, section), name) != NULL;
+}
+
+static enum hk_err unknown(enum hk_err code, const char *what, const char *name,
+                           struct hk_error *err) {
+  /* name is "" when the path's segment could not be a name at all: it is
+   * not repeated then. */
+  if (*name == '\0') {
+    return hk_fail(err, code, "No %s has that name.", what);
+  }
+  return hk_fail(err, code, "No %s is named \"%s\".", what, name);
+}
+
+/* green < amber < red; anything else counts as green. */
+static int rank(const char *status) {
+  if (status != NULL && strcmp(status, "red") == 0) {
+    return 2;
+  }
+  return status != NULL && strcmp(status, "amber") == 0 ? 1 : 0;
+}
+
+/* The health document, the queue added: the status the worst of both, the
+ * reasons of the parts that are not green joined. */
+static enum hk_err health(struct hk_store *st, struct hk_reply *out,
+                          struct hk_error *err) {
+  struct hk_queue_stats q;
+  char *text = NULL;
+  size_t len = 0;
+  json_t *doc = NULL;
+  const char *status;
+  const char *reason;
+  int stalled;
+  enum hk_err rc = hk_store_get(st, "kpi:health", &text, &len, err);
+
+  if (rc == HK_E_OK) {
+    rc = hk_store_queue_stats(st, &q, err);
+  }
+  if (rc != HK_E_OK) {
+    free(text);
+    return rc;
+  }
+  if (text != NULL) {
+    doc = json_loadb(text, len, 0, NULL);
+    free(text);
+  }
+  if (!json_is_object(doc)) {
+    /* Missing, or not a document (never written so by a worker). */
+    json_decref(doc);
+    doc = json_pack("{s:s,s:n,s:s,s:[],s:[]}", "status", "amber", "computed_at",
+                    "reason", NOT_COMPUTED, "handoffs", "stages");
+  }
+  /* Workers that stop cleanly leave the group, and the stream keeps what
+   * they processed: what matters is deliveries waiting with nobody to read
+   * them (lag, or the whole stream when Redis cannot say). */
+  stalled = q.consumers == 0 && (q.lag > 0 || (q.lag < 0 && q.length > 0));
+  status = json_string_value(json_object_get(doc, "status"));
+  reason = json_string_value(json_object_get(doc, "reason"));
+  if (stalled) {
+    char joined[1024];
+    if (rank(status) > 0 && reason != NULL && *reason != '\0') {
+      snprintf(joined, sizeof joined, "%s; %s", reason, QUEUE_STALLED);
+    } else {
+      snprintf(joined, sizeof joined, "%s", QUEUE_STALLED);
+    }
+    if (rank(status) < 1) {
+      json_object_set_new(doc, "status", json_string("amber"));
+    }
+    json_object_set_new(doc, "reason", json_string(joined));
+  }
+  json_object_set_new(doc, "queue",
+                      json_pack("{s:I,s:I,s:I,s:I,s:I}", "length",
+                                (json_int_t)q.length, "pending",
+                                (json_int_t)q.pending, "lag", (json_int_t)q.lag,
+                                "processed", (json_int_t)q.processed,
+                                "consumers", (json_int_t)q.consumers));
+  hk_reply_json(out, 200, doc);
+  return HK_E_OK;
+}
+
+/* ---------------------------------------------------------------------------
+ * Clocks of one handoff
+ * ------------------------------------------------------------------------- */
+
+/* The records of subjects[0, n) in handoff's clock hash, one pipeline.
+ * records[i] is owned (NULL when none). */
+static enum hk_err read_records(struct hk_store *st, const char *handoff,
+                                const char *const *subjects, size_t n,
+                                char **records, struct hk_error *err) {
+  size_t klen = strlen(handoff) + 8;
+  char *key = hk_xmalloc(klen);
+  const char **keys = hk_xcalloc(n + 1, sizeof *keys);
+  enum hk_err rc;
+  snprintf(key, klen, "clocks:%s", handoff);
+  for (size_t i = 0; i < n; i++) {
+    keys[i] = key;
+  }
+  rc = hk_store_cas_get(st, keys, subjects, n, records, err);
+  free(keys);
+  free(key);
+  return rc;
+}
+
+/* The running clock of a record (open or at_risk now), or NULL. */
+static const struct hk_clock *running(const struct hk_clocks *cs) {
+  for (size_t i = cs->n; i > 0; i--) {
+    enum hk_clock_state s = cs->items[i - 1].state;
+    if (s == HK_CLOCK_OPEN || s == HK_CLOCK_AT_RISK) {
+      return &cs->items[i - 1];
+    }
+  }
+  return NULL;
+}
+
+/* Index entries past the cursor, as read from the due index. */
+struct entries {
+  char **members; /* owned */
+  int64_t *scores;
+  size_t n;
+};
+
+static void entries_fini(struct entries *e) {
+  for (size_t i = 0; i < e->n; i++) {
+    free(e->members[i]);
+  }
+  free(e->members);
+  free(e->scores);
+}
+
+/* Reads up to want entries of the due index past q's cursor: from its
+ * score on, skipping the members at that very score up to its member
+ * (Redis orders equal scores by member, as strcmp does). Clocks leased by
+ * a worker share a score, so this may take a few reads. */
+static enum hk_err due_after(struct hk_store *st, const char *key,
+                             const struct hk_clocks_query *q, size_t want,
+                             struct entries *e, struct hk_error *err) {
+  int64_t min = q->member != NULL ? q->score : INT64_MIN;
+  size_t offset = 0;
+  int exhausted = 0;
+  e->members = hk_xcalloc(want, sizeof *e->members);
+  e->scores = hk_xcalloc(want, sizeof *e->scores);
+  e->n = 0;
+  while (e->n < want && !exhausted) {
+    struct hk_strings m;
+    struct hk_strings s;
+    enum hk_err rc =
+        hk_store_zrange_score(st, key, min, offset, want, &m, &s, err);
+    if (rc != HK_E_OK) {
+      return rc;
+    }
+    for (size_t i = 0; i < m.n && e->n < want; i++) {
+      int64_t score = strtoll(s.v[i], NULL, 10);
+      if (q->member != NULL && score == q->score &&
+          strcmp(m.v[i], q->member) <= 0) {
+        continue;
+      }
+      e->members[e->n] = m.v[i];
+      e->scores[e->n] = score;
+      m.v[i] = NULL;
+      e->n++;
+    }
+    offset += m.n;
+    exhausted = m.n < want;
+    hk_strings_fini(&m);
+    hk_strings_fini(&s);
+  }
+  return HK_E_OK;
+}
+
+/* Running clocks, from the due index. */
+static enum hk_err list_due(struct hk_store *st, const struct hk_handoff *h,
+                            const struct hk_clocks_query *q, int64_t now_ms,
+                            json_t *list, char **next, struct hk_error *err) {
+  const char *name = hk_handoff_name(h);
+  size_t klen = strlen(name) + 8;
+  char *key = hk_xmalloc(klen);
+  struct entries e = {NULL, NULL, 0};
+  char **records = NULL;
+  size_t page;
+  enum hk_err rc;
+
+  snprintf(key, klen, "due:%s", name);
+  rc = due_after(st, key, q, q->limit + 1, &e, err);
+  page = e.n < q->limit ? e.n : q->limit;
+  if (rc == HK_E_OK) {
+    records = hk_xcalloc(page + 1, sizeof *records);
+    rc = read_records(st, name, (const char *const *)e.members, page, records,
+                      err);
+  }
+  for (size_t i = 0; rc == HK_E_OK && i < page; i++) {
+    struct hk_clocks cs;
+    const struct hk_clock *c;
+    hk_record_clocks(h, records[i], now_ms, &cs);
+    c = running(&cs);
+    /* A page of at_risk keeps only those: it may hold fewer than limit,
+     * and the cursor still moves past every clock read. */
+    if (c != NULL && (q->state != HK_CLOCK_AT_RISK || c->state == q->state)) {
+      json_array_append_new(list, hk_clock_json(e.members[i], c, 1));
+    }
+    hk_clocks_fini(&cs);
+  }
+  if (rc == HK_E_OK && e.n > q->limit) {
+    *next = hk_clocks_cursor(q->state, e.scores[page - 1], e.members[page - 1]);
+  }
+  for (size_t i = 0; records != NULL && i < page; i++) {
+    free(records[i]);
+  }
+  free(records);
+  entries_fini(&e);
+  free(key);
+  return rc;
+}
+
+/* Clocks in a state that left the due index, from its state index. */
+static enum hk_err list_state(struct hk_store *st, const struct hk_handoff *h,
+                              const struct hk_clocks_query *q, int64_t now_ms,
+                              json_t *list, char **next, struct hk_error *err) {
+  const char *name = hk_handoff_name(h);
+  const char *state = hk_clock_state_name(q->state);
+  size_t klen = strlen(name) + strlen(state) + 8;
+  char *key = hk_xmalloc(klen);
+  struct hk_strings m = {NULL, 0};
+  const char **subjects = NULL;
+  int64_t *starts = NULL;
+  char **records = NULL;
+  size_t page = 0;
+  enum hk_err rc;
+
+  snprintf(key, klen, "cs:%s:%s", name, state);
+  rc = hk_store_zrange_lex_rev(st, key, q->member, q->limit + 1, &m, err);
+  if (rc == HK_E_OK) {
+    page = m.n < q->limit ? m.n : q->limit;
+    subjects = hk_xcalloc(page + 1, sizeof *subjects);
+    starts = hk_xcalloc(page + 1, sizeof *starts);
+    records = hk_xcalloc(page + 1, sizeof *records);
+    /* "%013lld %s": the start, a space, the subject. */
+    for (size_t i = 0; i < page; i++) {
+      starts[i] = strtoll(m.v[i], NULL, 10);
+      subjects[i] = strlen(m.v[i]) > 14 ? m.v[i] + 14 : "";
+    }
+    rc = read_records(st, name, subjects, page, records, err);
+  }
+  for (size_t i = 0; rc == HK_E_OK && i < page; i++) {
+    struct hk_clocks cs;
+    hk_record_clocks(h, records[i], now_ms, &cs);
+    for (size_t j = 0; j < cs.n; j++) {
+      if (cs.items[j].started_ms == starts[i]) {
+        json_array_append_new(list,
+                              hk_clock_json(subjects[i], &cs.items[j], 1));
+        break;
+      }
+    }
+    hk_clocks_fini(&cs);
+  }
+  if (rc == HK_E_OK && m.n > q->limit) {
+    *next = hk_clocks_cursor(q->state, 0, m.v[page - 1]);
+  }
+  for (size_t i = 0; records != NULL && i < page; i++) {
+    free(records[i]);
+  }
+  free(records);
+  free(starts);
+  free(subjects);
+  hk_strings_fini(&m);
+  free(key);
+  return rc;
+}
+
+static enum hk_err clocks(const struct hk_config *cfg, const struct hk_sla *sla,
+                          struct hk_store *st, const char *name,
+                          const char *query, int64_t now_ms,
+                          struct hk_reply *out, struct hk_error *err) {
+  const struct hk_handoff *h =
+      configured(cfg, "handoffs", name) ? hk_sla_find(sla, name) : NULL;
+  struct hk_clocks_query q;
+  json_t *list;
+  char *next = NULL;
+  enum hk_err rc;
+
+  if (h == NULL) {
+    return unknown(HK_E_UNKNOWN_HANDOFF, "handoff", name, err);
+  }
+  rc = hk_clocks_query_parse(query, &q, err);
+  if (rc != HK_E_OK) {
+    return rc;
+  }
+  list = json_array();
+  rc = hk_clocks_query_by_due(q.state)
+           ? list_due(st, h, &q, now_ms, list, &next, err)
+           : list_state(st, h, &q, now_ms, list, &next, err);
+  if (rc == HK_E_OK) {
+    hk_reply_json(out, 200,
+                  json_pack("{s:s,s:s,s:O,s:s?}", "handoff", name, "state",
+                            hk_clock_state_name(q.state), "clocks", list,
+                            "next_cursor", next));
+  }
+  json_decref(list);
+  free(next);
+  hk_clocks_query_fini(&q);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * One subject's journey
+ * ------------------------------------------------------------------------- */
+
+/* One item to sort: a stage entry, an event of a record or a clock. */
+struct item {
+  int64_t at;
+  const char *id; /* events: the id; stages: the name; else NULL */
+  size_t order;   /* the order it was found in, for a stable sort */
+  json_t *doc;    /* borrowed */
+  size_t handoff; /* events: the handoff whose record holds it */
+};
+
+static int item_cmp(const void *pa, const void *pb) {
+  const struct item *a = pa;
+  const struct item *b = pb;
+  int c;
+  if (a->at != b->at) {
+    return a->at < b->at ? -1 : 1;
+  }
+  if (a->id != NULL && b->id != NULL && (c = strcmp(a->id, b->id)) != 0) {
+    return c;
+  }
+  return a->order < b->order ? -1 : a->order > b->order;
+}
+
+/* A growable list of items; docs borrowed from `keep` (an array). */
+struct items {
+  struct item *v;
+  size_t n;
+  size_t cap;
+};
+
+static void items_add(struct items *l, int64_t at, const char *id, json_t *doc,
+                      size_t handoff) {
+  if (l->n == l->cap) {
+    l->cap = l->cap != 0 ? 2 * l->cap : 16;
+    l->v = hk_xrealloc(l->v, l->cap * sizeof *l->v);
+  }
+  l->v[l->n].at = at;
+  l->v[l->n].id = id;
+  l->v[l->n].order = l->n;
+  l->v[l->n].doc = doc;
+  l->v[l->n].handoff = handoff;
+  l->n++;
+}
+
+/* The stages the subject entered, by time: from its stage record
+ * {"STAGE": [entered_ms, event id, amount, currency], …}. */
+static json_t *subject_stages(const char *record) {
+  json_t *doc = record != NULL ? json_loads(record, 0, NULL) : NULL;
+  json_t *out = json_array();
+  struct items l = {NULL, 0, 0};
+  const char *name;
+  json_t *v;
+  json_object_foreach(doc, name, v) {
+    json_t *at = json_array_get(v, 0);
+    if (json_is_integer(at)) {
+      items_add(&l, json_integer_value(at), name, v, 0);
+    }
+  }
+  if (l.n > 1) {
+    qsort(l.v, l.n, sizeof *l.v, item_cmp);
+  }
+  for (size_t i = 0; i < l.n; i++) {
+    json_array_append_new(out,
+                          json_pack("{s:s,s:o}", "stage", l.v[i].id,
+                                    "entered_at", hk_time_json(l.v[i].at)));
+  }
+  free(l.v);
+  json_decref(doc);
+  return out;
+}
+
+/* The events of the records (one per id, by time then id, each with the
+ * handoffs whose records keep it), a new array. */
+static json_t *subject_events(const struct hk_sla *sla, char **records,
+                              size_t nh) {
+  struct items l = {NULL, 0, 0};
+  json_t *seen = json_object();
+  json_t *docs = json_array(); /* the parsed records the items borrow */
+  json_t *events = json_array();
+  for (size_t i = 0; i < nh; i++) {
+    json_t *doc = records[i] != NULL ? json_loads(records[i], 0, NULL) : NULL;
+    size_t k;
+    json_t *e;
+    json_array_append_new(docs, doc != NULL ? doc : json_null());
+    /* [id, type, at, attrs?] */
+    json_array_foreach(json_object_get(doc, "e"), k, e) {
+      const char *id = json_string_value(json_array_get(e, 0));
+      if (id != NULL && json_is_string(json_array_get(e, 1)) &&
+          json_is_integer(json_array_get(e, 2))) {
+        items_add(&l, json_integer_value(json_array_get(e, 2)), id, e, i);
+      }
+    }
+  }
+  if (l.n > 1) {
+    qsort(l.v, l.n, sizeof *l.v, item_cmp);
+  }
+  for (size_t i = 0; i < l.n; i++) {
+    const char *handoff = hk_handoff_name(hk_sla_at(sla, l.v[i].handoff));
+    json_t *ev = json_object_get(seen, l.v[i].id);
+    json_t *hs;
+    size_t k;
+    json_t *x;
+    int listed = 0;
+    if (ev == NULL) {
+      /* The copy that sorts first stands for the id, as in the clocks. */
+      ev = json_pack("{s:s,s:O,s:o,s:[]}", "id", l.v[i].id, "type",
+                     json_array_get(l.v[i].doc, 1), "at",
+                     hk_time_json(l.v[i].at), "handoffs");
+      json_array_append_new(events, ev);
+      json_object_set(seen, l.v[i].id, ev);
+    }
+    hs = json_object_get(ev, "handoffs");
+    json_array_foreach(hs, k, x) {
+      listed |= strcmp(json_string_value(x), handoff) == 0;
+    }
+    if (!listed) {
+      json_array_append_new(hs, json_string(handoff));
+    }
+  }
+  json_decref(seen);
+  json_decref(docs);
+  free(l.v);
+  return events;
+}
+
+/* The clocks of the records, by start. */
+static json_t *subject_clocks(const struct hk_sla *sla, const char *subject,
+                              char **records, size_t nh, int64_t now_ms) {
+  struct items l = {NULL, 0, 0};
+  json_t *all = json_array();
+  json_t *out = json_array();
+  for (size_t i = 0; i < nh; i++) {
+    const struct hk_handoff *h = hk_sla_at(sla, i);
+    struct hk_clocks cs;
+    if (records[i] == NULL) {
+      continue;
+    }
+    hk_record_clocks(h, records[i], now_ms, &cs);
+    for (size_t j = 0; j < cs.n; j++) {
+      json_t *c = hk_clock_json(subject, &cs.items[j], 0);
+      json_object_set_new(c, "handoff", json_string(hk_handoff_name(h)));
+      json_array_append_new(all, c);
+      items_add(&l, cs.items[j].started_ms, NULL, c, i);
+    }
+    hk_clocks_fini(&cs);
+  }
+  if (l.n > 1) {
+    qsort(l.v, l.n, sizeof *l.v, item_cmp);
+  }
+  for (size_t i = 0; i < l.n; i++) {
+    json_array_append(out, l.v[i].doc);
+  }
+  free(l.v);
+  json_decref(all);
+  return out;
+}
+
+static enum hk_err subject(const struct hk_sla *sla, struct hk_store *st,
+                           const char *raw, int64_t now_ms,
+                           struct hk_reply *out, struct hk_error *err) {
+  size_t nh = hk_sla_count(sla);
+  char *name = NULL;
+  const char **keys = hk_xcalloc(nh + 1, sizeof *keys);
+  char **owned = hk_xcalloc(nh + 1, sizeof *owned);
+  const char **fields = hk_xcalloc(nh + 1, sizeof *fields);
+  char **records = hk_xcalloc(nh + 1, sizeof *records);
+  int found = 0;
+  enum hk_err rc = hk_path_unescape(raw, strlen(raw), &name, err);
+
+  if (rc == HK_E_OK) {
+    for (size_t i = 0; i < nh; i++) {
+      const char *h = hk_handoff_name(hk_sla_at(sla, i));
+      size_t n = strlen(h) + 8;
+      owned[i] = hk_xmalloc(n);
+      snprintf(owned[i], n, "clocks:%s", h);
+      keys[i] = owned[i];
+      fields[i] = name;
+    }
+    keys[nh] = "stages";
+    fields[nh] = name;
+    rc = hk_store_cas_get(st, keys, fields, nh + 1, records, err);
+  }
+  for (size_t i = 0; rc == HK_E_OK && i <= nh; i++) {
+    found |= records[i] != NULL;
+  }
+  if (rc == HK_E_OK && !found) {
+    rc = hk_fail(err, HK_E_UNKNOWN_SUBJECT,
+                 "No clock or stage holds the subject \"%.200s\".", name);
+  }
+  if (rc == HK_E_OK) {
+    hk_reply_json(out, 200,
+                  json_pack("{s:s,s:o,s:o,s:o}", "subject", name, "stages",
+                            subject_stages(records[nh]), "events",
+                            subject_events(sla, records, nh), "clocks",
+                            subject_clocks(sla, name, records, nh, now_ms)));
+  }
+  for (size_t i = 0; i <= nh; i++) {
+    free(records[i]);
+    free(owned[i]);
+  }
+  free(records);
+  free(fields);
+  free(owned);
+  free(keys);
+  free(name);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * The routes
+ * ------------------------------------------------------------------------- */
+
+enum hk_err hk_api_handle(const struct hk_config *cfg, const struct hk_sla *sla,
+                          struct hk_store *st, const struct hk_route *route,
+                          const struct hk_request *req, int64_t now_ms,
+                          struct hk_reply *out, struct hk_error *err) {
+  char key[128];
+  const char *name = route->param;
+  switch (route->id) {
+  case HK_ROUTE_HEALTH: return health(st, out, err);
+  case HK_ROUTE_HANDOFFS:
+    return serve_doc(st, "kpi:handoffs", "the handoff KPIs", out, err);
+  case HK_ROUTE_HANDOFF:
+    if (!configured(cfg, "handoffs", name)) {
+      return unknown(HK_E_UNKNOWN_HANDOFF, "handoff", name, err);
+    }
+    snprintf(key, sizeof key, "kpi:handoff:%s", name);
+    return serve_doc(st, key, "this handoff's KPIs", out, err);
+  case HK_ROUTE_CLOCKS:
+    return clocks(cfg, sla, st, name, req->query, now_ms, out, err);
+  case HK_ROUTE_STAGES:
+    return serve_doc(st, "kpi:stages", "the stage KPIs", out, err);
+  case HK_ROUTE_STAGE:
+    if (!configured(cfg, "stages", name)) {
+      return unknown(HK_E_UNKNOWN_STAGE, "stage", name, err);
+    }
+    snprintf(key, sizeof key, "kpi:stage:%s", name);
+    return serve_doc(st, key, "this stage's KPIs", out, err);
+  case HK_ROUTE_SUBJECT: return subject(sla, st, route->raw, now_ms, out, err);
+  case HK_ROUTE_NONE:
+  case HK_ROUTE_HOOK:
+  case HK_ROUTE_HEALTHZ:
+  case HK_ROUTE_METRICS: break;
+  }
+  return hk_fail(err, HK_E_NOT_FOUND, "%s", hk_err_message(HK_E_NOT_FOUND));
+}

@@ -1,0 +1,135 @@
+/*
+ * read.c -- the reads of the status API: the documents the workers write,
+ * and pages of the clock indexes.
+ *
+ * Read-only and one round trip each, on the connection handling of store.c
+ * (store_internal.h). Records by field are read with hk_store_cas_get.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_internal.h"
+
+/* The key named by suffix under the prefix (caller frees). */
+static char *key_of(const struct hk_store *st, const char *suffix) {
+  const char *prefix = hk_store_prefix(st);
+  size_t n = strlen(prefix) + strlen(suffix) + 1;
+  char *k = hk_xmalloc(n);
+  snprintf(k, n, "%s%s", prefix, suffix);
+  return k;
+}
+
+enum hk_err hk_store_get(struct hk_store *st, const char *key, char **out,
+                         size_t *len, struct hk_error *err) {
+  char *k = key_of(st, key);
+  const char *argv[] = {"GET", k};
+  redisReply *r = hk_store_command(st, 2, argv, NULL, err);
+  enum hk_err rc = HK_E_UNAVAILABLE;
+
+  *out = NULL;
+  *len = 0;
+  if (r != NULL) {
+    if (r->type == REDIS_REPLY_STRING) {
+      *out = hk_xstrndup(r->str, r->len);
+      *len = r->len;
+      rc = HK_E_OK;
+    } else if (r->type == REDIS_REPLY_NIL) {
+      rc = HK_E_OK;
+    } else {
+      hk_fail(err, HK_E_UNAVAILABLE, "%s is not a string", k);
+    }
+    freeReplyObject(r);
+  }
+  free(k);
+  return rc;
+}
+
+/* Copies the string elements of r[from], r[from + step]… into s. */
+static void strings_of(const redisReply *r, size_t from, size_t step,
+                       struct hk_strings *s) {
+  s->v = hk_xcalloc(r->elements / step + 1, sizeof *s->v);
+  s->n = 0;
+  for (size_t i = from; i < r->elements; i += step) {
+    const redisReply *e = r->element[i];
+    s->v[s->n++] = e->type == REDIS_REPLY_STRING ? hk_xstrndup(e->str, e->len)
+                                                 : hk_xstrdup("");
+  }
+}
+
+enum hk_err hk_store_zrange_score(struct hk_store *st, const char *key,
+                                  int64_t min_score, size_t offset,
+                                  size_t count, struct hk_strings *members,
+                                  struct hk_strings *scores,
+                                  struct hk_error *err) {
+  char *k = key_of(st, key);
+  char min[24];
+  char off[24];
+  char cnt[24];
+  const char *argv[] = {"ZRANGE", k,   min, "+inf",      "BYSCORE",
+                        "LIMIT",  off, cnt, "WITHSCORES"};
+  redisReply *r;
+  enum hk_err rc = HK_E_UNAVAILABLE;
+
+  members->v = NULL;
+  members->n = 0;
+  scores->v = NULL;
+  scores->n = 0;
+  if (min_score == INT64_MIN) {
+    snprintf(min, sizeof min, "-inf");
+  } else {
+    snprintf(min, sizeof min, "%" PRId64, min_score);
+  }
+  snprintf(off, sizeof off, "%zu", offset);
+  snprintf(cnt, sizeof cnt, "%zu", count);
+  r = hk_store_command(st, 9, argv, NULL, err);
+  if (r != NULL) {
+    if (r->type == REDIS_REPLY_ARRAY && r->elements % 2 == 0) {
+      strings_of(r, 0, 2, members);
+      strings_of(r, 1, 2, scores);
+      rc = HK_E_OK;
+    } else {
+      hk_fail(err, HK_E_UNAVAILABLE, "unexpected reply to ZRANGE BYSCORE");
+    }
+    freeReplyObject(r);
+  }
+  free(k);
+  return rc;
+}
+
+enum hk_err hk_store_zrange_lex_rev(struct hk_store *st, const char *key,
+                                    const char *below, size_t count,
+                                    struct hk_strings *out,
+                                    struct hk_error *err) {
+  char *k = key_of(st, key);
+  char cnt[24];
+  char *max = NULL;
+  const char *argv[] = {"ZRANGE", k,       "+", "-", "BYLEX",
+                        "REV",    "LIMIT", "0", cnt};
+  redisReply *r;
+  enum hk_err rc = HK_E_UNAVAILABLE;
+
+  out->v = NULL;
+  out->n = 0;
+  if (below != NULL) {
+    size_t n = strlen(below) + 2;
+    max = hk_xmalloc(n);
+    snprintf(max, n, "(%s", below);
+    argv[2] = max;
+  }
+  snprintf(cnt, sizeof cnt, "%zu", count);
+  r = hk_store_command(st, 9, argv, NULL, err);
+  if (r != NULL) {
+    if (r->type == REDIS_REPLY_ARRAY) {
+      strings_of(r, 0, 1, out);
+      rc = HK_E_OK;
+    } else {
+      hk_fail(err, HK_E_UNAVAILABLE, "unexpected reply to ZRANGE BYLEX");
+    }
+    freeReplyObject(r);
+  }
+  free(max);
+  free(k);
+  return rc;
+}
