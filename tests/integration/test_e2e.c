@@ -91,11 +91,6 @@ Test(e2e, a_month_of_journeys_gives_the_numbers_the_script_computes) {
   const char *kpi_every[] = {"--kpi-every", "200ms", NULL};
   char args[400];
   hk_worker_start(0, kpi_every);
-  { /* DEV ONLY */
-    char port[16];
-    snprintf(port, sizeof port, "%d", stack.redis_port);
-    setenv("HK_MONTH_REDIS_PORT", port, 1);
-  }
   snprintf(args, sizeof args,
            "--url http://127.0.0.1:%d --token '%s' --seed 20261124 "
            "--subjects 300 --timeout-s 150",

@@ -576,13 +576,7 @@ async function postAll(base, list) {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function getJson(base, token, path) {
-  let r = await request(base, 'GET', path, { Authorization: `Bearer ${token}` });
-  // DEV ONLY (until the /v1 routes land): read the documents from Redis.
-  if (r.status === 404 && process.env.HK_MONTH_REDIS_PORT && path !== '/v1/health') {
-    const key = path === '/v1/handoffs' ? 'handoff:kpi:handoffs' : 'handoff:kpi:stages';
-    const out = require('child_process').execFileSync('redis-cli', ['-p', process.env.HK_MONTH_REDIS_PORT, '--raw', 'GET', key]).toString();
-    r = { status: out.trim() ? 200 : 503, body: out };
-  }
+  const r = await request(base, 'GET', path, { Authorization: `Bearer ${token}` });
   let body = null;
   try {
     body = JSON.parse(r.body);
