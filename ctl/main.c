@@ -45,9 +45,12 @@ static const char usage[] =
     "  queue --config FILE [--redis ADDR]\n"
     "        Show the intake queue: length, pending, lag, processed.\n"
     "  status --config FILE [--redis ADDR] [--json]\n"
-    "        Each handoff's clocks by state now, with its owner: what is\n"
-    "        breached or at risk comes first to the eye (colour on a\n"
-    "        terminal).\n"
+    "        Handoff health as the workers last computed it (GET /v1/health\n"
+    "        without the queue): the overall status and why, then each\n"
+    "        handoff and stage with its status, owner, reason and each\n"
+    "        KPI's text, and each handoff's clocks by state now. Colour on\n"
+    "        a terminal unless NO_COLOR is set; --json prints the health\n"
+    "        document. Exits 0 green, 3 amber (or not computed yet), 4 red.\n"
     "  clocks HANDOFF --config FILE [--redis ADDR] [--state STATE]\n"
     "         [--limit N] [--json]\n"
     "        The clocks of one handoff as of now: subject, state, start,\n"
@@ -64,7 +67,8 @@ static const char usage[] =
     "        takes the oldest 1000 at a time.\n"
     "\n"
     "Exit status: 0 success, 1 runtime failure, 2 bad command line,\n"
-    "69 Redis unreachable, 78 bad configuration.\n";
+    "3 and 4 health amber and red (status), 69 Redis unreachable,\n"
+    "78 bad configuration.\n";
 
 static struct hk_config *load(const char *path, unsigned flags) {
   struct hk_config *cfg = NULL;
@@ -535,6 +539,100 @@ static long long count_of(const json_t *counters, const char *name) {
   return (long long)json_integer_value(json_object_get(counters, name));
 }
 
+/* Exit statuses of `status`: what the health says, for scripts. */
+#define EXIT_AMBER 3
+#define EXIT_RED 4
+
+/* The exit status for a health status name: green 0, red 4, amber (and
+ * anything else: unknown, or nothing computed yet) 3. */
+static int exit_for(const char *status) {
+  if (status != NULL && strcmp(status, "green") == 0) {
+    return EXIT_SUCCESS;
+  }
+  if (status != NULL && strcmp(status, "red") == 0) {
+    return EXIT_RED;
+  }
+  return EXIT_AMBER;
+}
+
+/* The terminal colour of a status, or "" without colour. */
+static const char *paint(const char *status, int colour) {
+  if (!colour || status == NULL) {
+    return "";
+  }
+  if (strcmp(status, "red") == 0) {
+    return "\033[1;31m";
+  }
+  if (strcmp(status, "amber") == 0) {
+    return "\033[33m";
+  }
+  if (strcmp(status, "green") == 0) {
+    return "\033[32m";
+  }
+  return "\033[2m"; /* unknown: dim */
+}
+
+static const char *str_of(const json_t *o, const char *key) {
+  const char *v = json_string_value(json_object_get(o, key));
+  return v != NULL ? v : "";
+}
+
+/* One handoff or stage of the health document and its KPIs, as rows. */
+static void print_entry(const char *label, const json_t *e, int colour) {
+  const char *status = str_of(e, "status");
+  const char *off = colour ? "\033[0m" : "";
+  const json_t *kpis = json_object_get(e, "kpis");
+  const json_t *k;
+  size_t i;
+  char name[160];
+  snprintf(name, sizeof name, "%s%s", label, str_of(e, "name"));
+  printf("%-30s %s%-7s%s %s\n", name, paint(status, colour), status, off,
+         str_of(e, "owner"));
+  if (strcmp(status, "green") != 0) {
+    printf("    why: %s\n", str_of(e, "reason"));
+  }
+  json_array_foreach(kpis, i, k) {
+    const char *ks = str_of(k, "status");
+    printf("    %-26s %s%-7s%s %-22s %s\n", str_of(k, "name"),
+           paint(ks, colour), ks, off, str_of(k, "owner"), str_of(k, "text"));
+  }
+}
+
+/* The health document as a table: the overall status and why, then each
+ * handoff and stage with its owner, why it is not green, and its KPIs. */
+static void print_health(const json_t *doc, int colour) {
+  const char *status = str_of(doc, "status");
+  const char *computed = str_of(doc, "computed_at");
+  const json_t *e;
+  size_t i;
+  char upper[16];
+  size_t n = 0;
+  for (; status[n] != '\0' && n < sizeof upper - 1; n++) {
+    upper[n] = (char)(status[n] >= 'a' && status[n] <= 'z' ? status[n] - 32
+                                                           : status[n]);
+  }
+  upper[n] = '\0';
+  printf("handoff health: %s%s%s: %s\n", paint(status, colour), upper,
+         colour ? "\033[0m" : "", str_of(doc, "reason"));
+  if (computed[0] != '\0') {
+    int64_t at = 0;
+    if (hk_map_rfc3339_ms(computed, &at) == 0) {
+      printf("computed %s (%llds ago)\n", computed,
+             (long long)((hk_time_now_ms() - at) / 1000));
+    } else {
+      printf("computed %s\n", computed);
+    }
+  }
+  printf("\n%-30s %-7s %s\n", "HANDOFF / STAGE", "STATUS",
+         "OWNER / KPI, OWNER, VALUE");
+  json_array_foreach(json_object_get(doc, "handoffs"), i, e) {
+    print_entry("", e, colour);
+  }
+  json_array_foreach(json_object_get(doc, "stages"), i, e) {
+    print_entry("stage ", e, colour);
+  }
+}
+
 static int cmd_status(int argc, char **argv) {
   static const struct option longs[] = {
       {"config", required_argument, NULL, 'c'},
@@ -546,14 +644,18 @@ static int cmd_status(int argc, char **argv) {
                                       "cancelled", "incomplete"};
   const char *config = NULL;
   const char *redis = NULL;
+  const char *no_color = getenv("NO_COLOR");
   int as_json = 0;
-  int colour = isatty(STDOUT_FILENO);
+  int colour =
+      isatty(STDOUT_FILENO) && (no_color == NULL || no_color[0] == '\0');
   int rc = EXIT_SUCCESS;
   struct hk_config *cfg;
   struct hk_sla *sla;
   struct hk_store *st;
   struct hk_error err = {HK_E_OK, ""};
-  json_t *all = json_array();
+  char *text = NULL;
+  size_t len = 0;
+  json_t *doc = NULL;
   int c;
 
   while ((c = getopt_long(argc, argv, "c:r:", longs, NULL)) != -1) {
@@ -561,78 +663,82 @@ static int cmd_status(int argc, char **argv) {
     case 'c': config = optarg; break;
     case 'r': redis = optarg; break;
     case 'j': as_json = 1; break;
-    default:
-      fputs(usage, stderr);
-      json_decref(all);
-      return EXIT_USAGE;
+    default: fputs(usage, stderr); return EXIT_USAGE;
     }
   }
   if (config == NULL || optind != argc) {
     fputs(usage, stderr);
-    json_decref(all);
     return EXIT_USAGE;
   }
   cfg = load_for_redis(config, redis, &rc);
   if (cfg == NULL) {
-    json_decref(all);
     return rc;
   }
   sla = hk_sla_new(cfg, &err);
   if (sla == NULL) {
     fprintf(stderr, "%s: %s\n", config, err.msg);
     hk_config_free(cfg);
-    json_decref(all);
     return EXIT_CONFIG;
   }
   st = hk_store_new(&cfg->redis);
-  for (size_t i = 0; rc == EXIT_SUCCESS && i < hk_sla_count(sla); i++) {
+  if (hk_store_get(st, "kpi:health", &text, &len, &err) != HK_E_OK) {
+    fprintf(stderr, "handoffctl: %s\n", err.msg);
+    rc = 69;
+  } else if (text == NULL) {
+    /* As GET /v1/health says before any worker has run. */
+    if (as_json) {
+      puts("{\"status\":\"amber\",\"reason\":\"handoff health has not been "
+           "computed yet: no worker has run\",\"handoffs\":[],\"stages\":[]}");
+    } else {
+      printf("handoff health: %sAMBER%s: handoff health has not been computed "
+             "yet: no worker has run\n",
+             paint("amber", colour), colour ? "\033[0m" : "");
+    }
+    rc = EXIT_AMBER;
+  } else if ((doc = json_loadb(text, len, 0, NULL)) == NULL ||
+             !json_is_object(doc)) {
+    fprintf(stderr, "handoffctl: %skpi:health is not a JSON object\n",
+            cfg->redis.prefix);
+    rc = EXIT_FAILURE;
+  } else {
+    rc = exit_for(json_string_value(json_object_get(doc, "status")));
+    if (as_json) {
+      fwrite(text, 1, len, stdout);
+      putchar('\n');
+    } else {
+      print_health(doc, colour);
+    }
+  }
+  /* Below the verdicts, the clocks of each handoff now, by state. */
+  for (size_t i = 0; !as_json && text != NULL && doc != NULL &&
+                     rc != EXIT_FAILURE && i < hk_sla_count(sla);
+       i++) {
     const struct hk_handoff *h = hk_sla_at(sla, i);
-    json_t *counters = NULL;
-    if (hk_store_counters(st, hk_handoff_name(h), &counters, &err) != HK_E_OK) {
+    json_t *cs = NULL;
+    if (hk_store_counters(st, hk_handoff_name(h), &cs, &err) != HK_E_OK) {
       fprintf(stderr, "handoffctl: %s\n", err.msg);
       rc = 69;
       break;
     }
-    json_array_append_new(
-        all, json_pack("{s:s, s:s, s:o}", "handoff", hk_handoff_name(h),
-                       "owner", hk_handoff_owner(h), "clocks", counters));
-  }
-  if (rc == EXIT_SUCCESS && as_json) {
-    char *text = json_dumps(all, JSON_COMPACT);
-    if (text != NULL) {
-      puts(text);
-    }
-    free(text);
-  } else if (rc == EXIT_SUCCESS) {
-    size_t i;
-    json_t *row;
-    printf("%-24s %-20s", "HANDOFF", "OWNER");
-    for (size_t k = 0; k < sizeof shown / sizeof shown[0]; k++) {
-      printf(" %10s", shown[k]);
-    }
-    printf("\n");
-    json_array_foreach(all, i, row) {
-      const json_t *cs = json_object_get(row, "clocks");
-      long long breached = count_of(cs, "breached");
-      long long at_risk = count_of(cs, "at_risk");
-      const char *on = !colour        ? ""
-                       : breached > 0 ? "\033[31m"
-                       : at_risk > 0  ? "\033[33m"
-                                      : "\033[32m";
-      printf("%s%-24s%s %-20s", on,
-             json_string_value(json_object_get(row, "handoff")),
-             colour ? "\033[0m" : "",
-             json_string_value(json_object_get(row, "owner")));
+    if (i == 0) {
+      printf("\n%-30s", "CLOCKS NOW");
       for (size_t k = 0; k < sizeof shown / sizeof shown[0]; k++) {
-        printf(" %10lld", count_of(cs, shown[k]));
+        printf(" %10s", shown[k]);
       }
       printf("\n");
     }
+    printf("%-30s", hk_handoff_name(h));
+    for (size_t k = 0; k < sizeof shown / sizeof shown[0]; k++) {
+      printf(" %10lld", count_of(cs, shown[k]));
+    }
+    printf("\n");
+    json_decref(cs);
   }
+  json_decref(doc);
+  free(text);
   hk_store_free(st);
   hk_sla_free(sla);
   hk_config_free(cfg);
-  json_decref(all);
   return rc;
 }
 

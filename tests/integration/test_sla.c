@@ -97,8 +97,8 @@ static long long counter(const char *state) {
 
 /* Clocks started: every clock is in one state. */
 static long long started(void) {
-  static const char *const states[] = {"open",     "at_risk",  "paused", "met",
-                                       "breached", "met_late", "cancelled"};
+  static const char *const states[] = {
+      "open", "at_risk", "paused", "met", "breached", "met_late", "cancelled"};
   long long n = 0;
   for (size_t i = 0; i < sizeof states / sizeof *states; i++) {
     n += counter(states[i]);
@@ -168,21 +168,39 @@ Test(sla, late_starts_are_breached_at_once_and_alerted_once, .init = up_ok,
   cr_assert_eq(started(), 3);
 }
 
+static int health_written(void) {
+  char *doc = hk_redis_str("GET handoff:kpi:health");
+  int ok = doc != NULL && strstr(doc, "\"breached_open\":2") != NULL;
+  free(doc);
+  return ok;
+}
+
 Test(sla, handoffctl_shows_status_and_lists_the_breached_clocks, .init = up_ok,
      .fini = down, .timeout = 60) {
   char out[8192];
   post_event("lead.mql", 21, now_ms() - 3 * 3600 * 1000);
   post_event("lead.mql", 22, now_ms() - 3 * 3600 * 1000);
   post_event("lead.mql", 23, now_ms() - 60 * 1000);
+  /* Before a worker computed health: amber (3), as GET /v1/health. */
+  cr_assert_eq(hk_ctl("status", out, sizeof out), 3, "%s", out);
+  cr_assert(strstr(out, "has not been computed yet") != NULL, "%s", out);
   hk_worker_start(0, NULL);
   want_breached = 2;
   cr_assert(hk_wait_until(breached_counted, 10000));
-  cr_assert_eq(hk_ctl("status --json", out, sizeof out), 0, "%s", out);
-  cr_assert(strstr(out, "\"handoff\":\"lead_response\"") != NULL, "%s", out);
-  cr_assert(strstr(out, "\"breached\":2") != NULL, "%s", out);
-  cr_assert(strstr(out, "\"open\":1") != NULL, "%s", out);
-  cr_assert_eq(hk_ctl("status", out, sizeof out), 0, "%s", out);
-  cr_assert(strstr(out, "lead_response") != NULL, "%s", out);
+  cr_assert(hk_wait_until(health_written, 10000), "no kpi:health");
+  /* Two clocks breached and still open: the handoff is amber (exit 3). */
+  cr_assert_eq(hk_ctl("status --json", out, sizeof out), 3, "%s", out);
+  cr_assert(strstr(out, "\"name\":\"lead_response\"") != NULL, "%s", out);
+  cr_assert(strstr(out, "\"breached_open\":2") != NULL, "%s", out);
+  cr_assert(strstr(out, "\"status\":\"amber\"") != NULL, "%s", out);
+  cr_assert_eq(hk_ctl("status", out, sizeof out), 3, "%s", out);
+  cr_assert(strstr(out, "handoff health: AMBER") != NULL, "%s", out);
+  cr_assert(strstr(out, "2 waiting past the SLA") != NULL, "%s", out);
+  cr_assert(strstr(out, "\033[") == NULL, "colour on a pipe: %s", out);
+  /* The clocks by state now, below: breached 2, at risk 0, open 1. */
+  cr_assert(strstr(out, "lead_response                           2          0"
+                        "          1") != NULL,
+            "%s", out);
   cr_assert_eq(hk_ctl("clocks lead_response --state breached", out, sizeof out),
                0, "%s", out);
   cr_assert(strstr(out, "company:21 ") != NULL, "%s", out);
