@@ -586,14 +586,14 @@ static void print_entry(const char *label, const json_t *e, int colour) {
   size_t i;
   char name[160];
   snprintf(name, sizeof name, "%s%s", label, str_of(e, "name"));
-  printf("%-30s %s%-7s%s %s\n", name, paint(status, colour), status, off,
+  printf("%-34s %s%-7s%s %s\n", name, paint(status, colour), status, off,
          str_of(e, "owner"));
   if (strcmp(status, "green") != 0) {
     printf("    why: %s\n", str_of(e, "reason"));
   }
   json_array_foreach(kpis, i, k) {
     const char *ks = str_of(k, "status");
-    printf("    %-26s %s%-7s%s %-22s %s\n", str_of(k, "name"),
+    printf("    %-30s %s%-7s%s %-24s %s\n", str_of(k, "name"),
            paint(ks, colour), ks, off, str_of(k, "owner"), str_of(k, "text"));
   }
 }
@@ -623,7 +623,7 @@ static void print_health(const json_t *doc, int colour) {
       printf("computed %s\n", computed);
     }
   }
-  printf("\n%-30s %-7s %s\n", "HANDOFF / STAGE", "STATUS",
+  printf("\n%-34s %-7s %s\n", "HANDOFF / STAGE", "STATUS",
          "OWNER / KPI, OWNER, VALUE");
   json_array_foreach(json_object_get(doc, "handoffs"), i, e) {
     print_entry("", e, colour);
