@@ -156,7 +156,7 @@ int64_t hk_time_now_ms(void);
 
 /* ms since the epoch as RFC 3339 in UTC with milliseconds,
  * "2026-11-24T10:00:00.000Z", into buf (at least HK_TIME_TEXT bytes). */
-#define HK_TIME_TEXT 40
+#define HK_TIME_TEXT 64
 void hk_time_format_ms(int64_t ms, char *buf);
 
 /* Monotonic milliseconds, for timeouts and backoff. */

@@ -74,9 +74,11 @@ void hk_time_format_ms(int64_t ms, char *buf) {
     snprintf(buf, HK_TIME_TEXT, "1970-01-01T00:00:00.000Z");
     return;
   }
+  /* Each field within its range, so the compiler sees it fits. */
   snprintf(buf, HK_TIME_TEXT, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-           tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-           tm.tm_sec, (int)(ms - secs * 1000));
+           (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100, tm.tm_mday % 100,
+           tm.tm_hour % 100, tm.tm_min % 100, tm.tm_sec % 100,
+           (int)(ms - secs * 1000) % 1000);
 }
 
 int64_t hk_time_mono_ms(void) {

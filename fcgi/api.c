@@ -16,11 +16,24 @@
  * not offset (query.c has the cursor): a clock that arrives between two
  * pages moves no other clock from one page to the next.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fcgi/fcgi.h"
+
+/* Compiled calendars keep a cache of their zone's offsets that one thread
+ * at a time may use (workers/calendar.c): the request threads evaluate
+ * clocks in turn. */
+static pthread_mutex_t eval_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void record_clocks(const struct hk_handoff *h, const char *record,
+                          int64_t now_ms, struct hk_clocks *out) {
+  pthread_mutex_lock(&eval_lock);
+  hk_record_clocks(h, record, now_ms, out);
+  pthread_mutex_unlock(&eval_lock);
+}
 
 #define NOT_COMPUTED                                                           \
   "handoff health has not been computed yet: no worker has run"
@@ -246,7 +259,7 @@ static enum hk_err list_due(struct hk_store *st, const struct hk_handoff *h,
   for (size_t i = 0; rc == HK_E_OK && i < page; i++) {
     struct hk_clocks cs;
     const struct hk_clock *c;
-    hk_record_clocks(h, records[i], now_ms, &cs);
+    record_clocks(h, records[i], now_ms, &cs);
     c = running(&cs);
     /* A page of at_risk keeps only those: it may hold fewer than limit,
      * and the cursor still moves past every clock read. */
@@ -298,7 +311,7 @@ static enum hk_err list_state(struct hk_store *st, const struct hk_handoff *h,
   }
   for (size_t i = 0; rc == HK_E_OK && i < page; i++) {
     struct hk_clocks cs;
-    hk_record_clocks(h, records[i], now_ms, &cs);
+    record_clocks(h, records[i], now_ms, &cs);
     for (size_t j = 0; j < cs.n; j++) {
       if (cs.items[j].started_ms == starts[i]) {
         json_array_append_new(list,
@@ -496,7 +509,7 @@ static json_t *subject_clocks(const struct hk_sla *sla, const char *subject,
     if (records[i] == NULL) {
       continue;
     }
-    hk_record_clocks(h, records[i], now_ms, &cs);
+    record_clocks(h, records[i], now_ms, &cs);
     for (size_t j = 0; j < cs.n; j++) {
       json_t *c = hk_clock_json(subject, &cs.items[j], 0);
       json_object_set_new(c, "handoff", json_string(hk_handoff_name(h)));

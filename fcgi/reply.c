@@ -46,6 +46,12 @@ void hk_reply_error(struct hk_reply *out, enum hk_err e, const char *msg) {
   json_t *doc = json_pack("{s:{s:s,s:s}}", "error", "code", hk_err_code(e),
                           "message", msg != NULL ? msg : hk_err_message(e));
   int status = hk_err_status(e);
+  if (doc == NULL) {
+    /* A message quoting the client's bytes that are not UTF-8: the
+     * table's words instead. */
+    doc = json_pack("{s:{s:s,s:s}}", "error", "code", hk_err_code(e), "message",
+                    hk_err_message(e));
+  }
   hk_reply_json(out, status > 0 ? status : 500, doc);
 }
 

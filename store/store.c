@@ -1092,6 +1092,7 @@ enum hk_err hk_store_cas_get(struct hk_store *st, const char *const *keys,
    * command(). */
   for (int attempt = 0; attempt < 2 && rc != HK_E_OK; attempt++) {
     int reused = st->c != NULL;
+    int failed = 0;
     size_t got = 0;
     if (connect_now(st, err) != HK_E_OK) {
       break;
@@ -1114,8 +1115,20 @@ enum hk_err hk_store_cas_get(struct hk_store *st, const char *const *keys,
       r = reply;
       if (r->type == REDIS_REPLY_STRING) {
         out[got] = hk_xstrndup(r->str, r->len);
+      } else if (r->type == REDIS_REPLY_ERROR && !failed) {
+        /* LOADING, WRONGTYPE…: not "no record yet". */
+        hk_fail(err, HK_E_UNAVAILABLE, "redis at %s answered: %.*s",
+                where(st, at, sizeof at), (int)r->len, r->str);
+        failed = 1;
       }
       freeReplyObject(r);
+    }
+    if (got == n && failed) {
+      for (size_t i = 0; i < n; i++) {
+        free(out[i]);
+        out[i] = NULL;
+      }
+      return HK_E_UNAVAILABLE;
     }
     if (got == n) {
       rc = HK_E_OK;
@@ -1494,6 +1507,7 @@ enum hk_err hk_store_hashes(struct hk_store *st, const char *const *keys,
                             size_t n, json_t **out, struct hk_error *err) {
   char at[300];
   json_t *all = json_array();
+  int failed = 0;
 
   *out = NULL;
   if (n > 0 && connect_now(st, err) != HK_E_OK) {
@@ -1515,8 +1529,18 @@ enum hk_err hk_store_hashes(struct hk_store *st, const char *const *keys,
       json_decref(all);
       return HK_E_UNAVAILABLE;
     }
+    if (((redisReply *)reply)->type == REDIS_REPLY_ERROR && !failed) {
+      hk_fail(err, HK_E_UNAVAILABLE, "redis at %s answered: %.*s",
+              where(st, at, sizeof at), (int)((redisReply *)reply)->len,
+              ((redisReply *)reply)->str);
+      failed = 1;
+    }
     json_array_append_new(all, counters_of(reply));
     freeReplyObject(reply);
+  }
+  if (failed) {
+    json_decref(all);
+    return HK_E_UNAVAILABLE;
   }
   *out = all;
   return HK_E_OK;

@@ -445,6 +445,20 @@ static void join(char **out, const char *s) {
   memcpy(*out + a, s, b + 1);
 }
 
+/* Appends s to the growing string *out (no separator). */
+static void append(char **out, const char *s) {
+  size_t a = *out != NULL ? strlen(*out) : 0;
+  size_t b = strlen(s);
+  *out = hk_xrealloc(*out, a + b + 1);
+  memcpy(*out + a, s, b + 1);
+}
+
+/* join() of a and b together. */
+static void join_two(char **out, const char *a, const char *b) {
+  join(out, a);
+  append(out, b);
+}
+
 /* Adds "kpis", "status" and "reason" to the handoff's or stage's document
  * (kind "handoff" or "stage"): its KPIs from the config, and the verdict.
  * breached: the handoff's clocks breached and still open (0 for a
@@ -490,13 +504,15 @@ static enum status verdict(json_t *cfg_kpis, const char *kind, const char *name,
     }
   }
   if (worst_kpi != NULL) {
-    snprintf(line, sizeof line, "owner: %s; action: %s",
-             json_string_value(json_object_get(worst_kpi, "owner")),
-             json_string_value(json_object_get(worst_kpi, "action")));
-    join(&reason, line);
+    /* Owner and action as long as they are: never cut. */
+    const char *kowner = json_string_value(json_object_get(worst_kpi, "owner"));
+    const char *action =
+        json_string_value(json_object_get(worst_kpi, "action"));
+    join_two(&reason, "owner: ", kowner != NULL ? kowner : "");
+    append(&reason, "; action: ");
+    append(&reason, action != NULL ? action : "");
   } else if (reason != NULL) {
-    snprintf(line, sizeof line, "owner: %s", owner);
-    join(&reason, line);
+    join_two(&reason, "owner: ", owner != NULL ? owner : "");
   }
   if (reason == NULL) {
     /* Green: say what was looked at. */
@@ -658,7 +674,7 @@ json_t *hk_kpi_documents(const json_t *cfg_doc, const json_t *data,
     char key[160];
     json_object_set(d, "computed_at", computed);
     snprintf(key, sizeof key, "kpi:handoff:%s", name);
-    json_object_set(out, key, d);
+    json_object_set_new(out, key, json_deep_copy(d));
     json_array_append_new(hh, health_entry(d, 1));
     json_object_del(d, "computed_at");
     json_array_append_new(hlist, d);
@@ -678,7 +694,7 @@ json_t *hk_kpi_documents(const json_t *cfg_doc, const json_t *data,
     char key[160];
     json_object_set(d, "computed_at", computed);
     snprintf(key, sizeof key, "kpi:stage:%s", name);
-    json_object_set(out, key, d);
+    json_object_set_new(out, key, json_deep_copy(d));
     json_array_append_new(hs, health_entry(d, 0));
     json_object_del(d, "computed_at");
     json_array_append_new(slist, d);

@@ -111,9 +111,9 @@ static enum hk_err prune(const struct hk_config *cfg, struct hk_store *st,
   return rc;
 }
 
-/* Deletes the bucket days 36 to 90 back: out of every window. A clock
+/* Deletes the bucket days 36 to 400 back: out of every window. A clock
  * that changes later than that writes its old day again, and the next
- * purge takes it. */
+ * purge takes it (one older than 400 days leaves a small key behind). */
 static enum hk_err purge(const struct hk_config *cfg, struct hk_store *st,
                          int64_t now_ms, struct hk_error *err) {
   char **keys = NULL;
@@ -125,7 +125,7 @@ static enum hk_err purge(const struct hk_config *cfg, struct hk_store *st,
   for (int g = 0; g < 2; g++) {
     json_object_foreach(
         json_object_get(cfg->doc, g == 0 ? "handoffs" : "stages"), name, conf) {
-      for (int64_t d = today - 90; d <= today - 36; d++) {
+      for (int64_t d = today - 400; d <= today - 36; d++) {
         size_t len = strlen(name) + 32;
         char *k = hk_xmalloc(len);
         snprintf(k, len, "%s:%s:%" PRId64, g == 0 ? "hkpi" : "skpi", name, d);
@@ -180,7 +180,7 @@ enum hk_err hk_kpi_refresh(const struct hk_config *cfg, struct hk_store *st,
     size_t i = 0;
     json_object_foreach(docs, k, v) {
       ks[i] = k;
-      vs[i] = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(6));
+      vs[i] = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(15));
       if (vs[i] == NULL) {
         abort(); /* out of memory */
       }

@@ -118,6 +118,21 @@ Test(reply, error_bodies_come_from_the_table) {
   hk_reply_fini(&r);
 }
 
+/* A message quoting a client's bytes that are not UTF-8 (a query
+ * parameter's name, a subject cut in the middle of a character) gets the
+ * table's words: never a crash, never invalid JSON. */
+Test(reply, a_message_that_is_not_utf8_falls_back_to_the_table) {
+  struct hk_reply r;
+  hk_reply_init(&r);
+  hk_reply_error(&r, HK_E_BAD_QUERY, "unknown parameter \"\xff\"");
+  cr_assert_eq(r.status, 400);
+  cr_assert_str_eq(r.body,
+                   "{\"error\":{\"code\":\"bad_query\","
+                   "\"message\":\"a query parameter is not valid\"}}",
+                   "%s", r.body);
+  hk_reply_fini(&r);
+}
+
 Test(reply, head_carries_status_length_and_optional_headers) {
   struct hk_reply r;
   char head[512];

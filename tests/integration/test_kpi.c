@@ -111,8 +111,8 @@ Test(kpi, a_worker_writes_windows_stages_and_health_from_events) {
   const char *reason;
 
   /* 1: met after 10 min; 2: met late after 40 min; 3: breached, open,
-   * without email; 4: met after 20 min, then won 2 h on with 1200.50 EUR
-   * (it moved mql -> sql -> won). */
+   * without email; 4: met after 20 min, then won 2 h on with 1200.50 EUR,
+   * its currency in Stripe's lower case (it moved mql -> sql -> won). */
   post("lead.mql", 1, t, ",\"email\":\"a@x.io\"");
   post("lead.contacted", 1, t + 10 * MIN, "");
   post("lead.mql", 2, t, ",\"email\":\"b@x.io\"");
@@ -121,7 +121,7 @@ Test(kpi, a_worker_writes_windows_stages_and_health_from_events) {
   post("lead.mql", 4, t, ",\"email\":\"d@x.io\"");
   post("lead.contacted", 4, t + 20 * MIN, "");
   post("deal.won", 4, t + 100 * MIN,
-       ",\"amount\":\"1200.50\",\"currency\":\"EUR\"");
+       ",\"amount\":\"1200.50\",\"currency\":\"eur\"");
   post("deal.won", 5, t + 100 * MIN, ",\"amount\":99,\"currency\":\"USD\"");
   hk_worker_start(0, worker);
   cr_assert(hk_wait_until(processed_all, 20000));
@@ -131,6 +131,7 @@ Test(kpi, a_worker_writes_windows_stages_and_health_from_events) {
   h = doc("kpi:handoff:lead_response");
   w = json_object_get(json_object_get(h, "windows"), "24h");
   cr_assert_not_null(w, "no 24h window");
+  cr_assert(json_is_string(json_object_get(h, "computed_at")));
   cr_assert_eq(num(w, "started"), 4);
   cr_assert_eq(num(w, "met"), 2);
   cr_assert_eq(num(w, "met_late"), 1);
