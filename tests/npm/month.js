@@ -34,7 +34,7 @@
 // to 100. Then the script waits until the queue is drained (GET
 // /v1/health: nothing pending, no lag, every delivery processed) and for a
 // /v1/handoffs document computed after that, and compares: counts exactly,
-// shares to the 6 significant digits they are served with, money to the
+// shares to the 15 significant digits they are served with, money to the
 // cent, percentiles within 5% of the exact
 // nearest-rank value. Exit status: 0 when every number matches, 1 when
 // one does not (each difference is printed), 2 on any other failure.
@@ -360,8 +360,8 @@ function same(path, got, want, kind) {
   let ok;
   if (want === null || got === null || want === undefined || got === undefined) ok = got === want || (got == null && want == null);
   else if (kind === 'pct') ok = Math.abs(got - want) <= 0.05 * want;
-  // Shares are served to 6 significant digits.
-  else if (kind === 'share') ok = Math.abs(got - want) <= 5e-6 * Math.abs(want);
+  // Shares are served to 15 significant digits.
+  else if (kind === 'share') ok = Math.abs(got - want) <= 1e-12 * Math.abs(want);
   else if (kind === 'money') ok = Math.abs(got - want) < 0.005;
   else ok = got === want;
   if (!ok) diffs.push(`${path}: served ${JSON.stringify(got)}, script says ${JSON.stringify(want)}`);
