@@ -16,6 +16,7 @@
  * writes them.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,16 +27,36 @@
  * Buckets
  * ------------------------------------------------------------------------- */
 
-int hk_kpi_bucket(int64_t ms) {
-  int k = 1;
-  double bound = 1.1;
-  /* The loop, not log(), decides: bounds are the same products every
-   * time, so a value on a bound never lands on either side by rounding. */
-  while ((double)ms >= bound && k < 1000) {
-    bound *= 1.1;
-    k++;
+#define NBOUNDS 1000
+
+/* bounds[k] = 1.1^k, the upper bound of bucket k (k >= 1), computed once
+ * by repeated products, so a value on a bound never lands on either side
+ * by rounding. */
+static double bounds[NBOUNDS + 1];
+static pthread_once_t bounds_once = PTHREAD_ONCE_INIT;
+
+static void bounds_init(void) {
+  double b = 1.0;
+  for (int k = 0; k <= NBOUNDS; k++) {
+    bounds[k] = b;
+    b *= 1.1;
   }
-  return k;
+}
+
+int hk_kpi_bucket(int64_t ms) {
+  int lo = 1;
+  int hi = NBOUNDS;
+  pthread_once(&bounds_once, bounds_init);
+  /* The first k with ms < 1.1^k. */
+  while (lo < hi) {
+    int mid = (lo + hi) / 2;
+    if ((double)ms < bounds[mid]) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return lo;
 }
 
 int64_t hk_kpi_bucket_ms(int bucket) {

@@ -321,6 +321,18 @@ static int has_same(const json_t *other, const json_t *s) {
   return 0;
 }
 
+/* 1 when summary holds an entry equal to s. */
+static int has_equal(const json_t *summary, const json_t *s) {
+  size_t i;
+  json_t *x;
+  json_array_foreach(summary, i, x) {
+    if (json_equal(x, s)) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
 /* Moves the counters, the KPI buckets and the state index by one entry,
  * sign -1 for an old one and +1 for a new one; other is the other
  * summary, so an entry in both leaves its index alone. */
@@ -491,12 +503,17 @@ static void compute(void *arg, struct hk_cas_item *it) {
       json_array_append_new(summary, e);
     }
   }
-  /* The old summary out, the new one in. */
+  /* The old summary out, the new one in; an entry in both is the same
+   * clock counted the same way, and would only cancel out. */
   json_array_foreach(rec.summary, i, s) {
-    count_entry(&it->ops, p->h, p->subject, rec.events, s, summary, -1);
+    if (!has_equal(summary, s)) {
+      count_entry(&it->ops, p->h, p->subject, rec.events, s, summary, -1);
+    }
   }
   json_array_foreach(summary, i, s) {
-    count_entry(&it->ops, p->h, p->subject, rec.events, s, rec.summary, +1);
+    if (!has_equal(rec.summary, s)) {
+      count_entry(&it->ops, p->h, p->subject, rec.events, s, rec.summary, +1);
+    }
   }
   snprintf(key, sizeof key, "due:%s", hk_handoff_name(p->h));
   due = next_due(&cs);

@@ -327,6 +327,8 @@ static json_t *entry_of(const struct stage *st, const struct hk_event *ev) {
                    currency_of(ev->attrs, st->currency_attr));
 }
 
+static int may_precede(const struct hk_event *ev, const json_t *e);
+
 static void compute(void *arg, struct hk_cas_item *it) {
   const struct hk_stages *s = *(const struct hk_stages **)arg;
   struct subject *sub = it->user;
@@ -349,7 +351,7 @@ static void compute(void *arg, struct hk_cas_item *it) {
       const struct stage *st = &s->v[i];
       const json_t *e = json_object_get(rec, st->name);
       json_t *cand;
-      if (!enters(st, ev->type)) {
+      if (!enters(st, ev->type) || (e != NULL && !may_precede(ev, e))) {
         continue;
       }
       cand = entry_of(st, ev);
