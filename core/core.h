@@ -154,6 +154,14 @@ int hk_duration_parse(const char *s, int64_t *ms) HK_MUST_CHECK;
  * pure code takes the time as an argument. */
 int64_t hk_time_now_ms(void);
 
+/* The value of a hex digit, or -1. */
+int hk_hex_digit(char c);
+
+/* s as one path segment: everything but the unreserved characters of
+ * RFC 3986 percent-encoded ("company:8812" -> "company%3A8812"). A new
+ * string (caller frees). */
+char *hk_path_escape(const char *s);
+
 /* ms since the epoch as RFC 3339 in UTC with milliseconds,
  * "2026-11-24T10:00:00.000Z", into buf (at least HK_TIME_TEXT bytes). */
 #define HK_TIME_TEXT 64

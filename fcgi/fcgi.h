@@ -106,10 +106,6 @@ char *hk_clocks_cursor(enum hk_clock_state state, int64_t score,
 enum hk_err hk_path_unescape(const char *s, size_t len, char **out,
                              struct hk_error *err) HK_MUST_CHECK;
 
-/* s percent-encoded for a path segment (all but A-Z a-z 0-9 - . _ ~). A
- * new string. */
-char *hk_path_escape(const char *s);
-
 /* ms as RFC 3339 UTC with milliseconds ("2026-11-24T10:00:00.000Z"), a new
  * JSON string; JSON null for 0 and HK_NEVER (no such time). */
 json_t *hk_time_json(int64_t ms);

@@ -23,18 +23,6 @@
  * Percent-encoding
  * ------------------------------------------------------------------------- */
 
-static int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
 
 /* Decodes %XX escapes of s[0, len) into a new string; returns NULL on a
  * bad escape or an escaped NUL. '+' stays '+': these are paths and
@@ -48,8 +36,8 @@ static char *unescape(const char *s, size_t len, size_t *out_len) {
       continue;
     }
     {
-      int hi = i + 2 < len ? hex_value(s[i + 1]) : -1;
-      int lo = hi >= 0 ? hex_value(s[i + 2]) : -1;
+      int hi = i + 2 < len ? hk_hex_digit(s[i + 1]) : -1;
+      int lo = hi >= 0 ? hk_hex_digit(s[i + 2]) : -1;
       if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
         free(out);
         return NULL;
@@ -93,26 +81,6 @@ enum hk_err hk_path_unescape(const char *s, size_t len, char **out,
   return HK_E_OK;
 }
 
-char *hk_path_escape(const char *s) {
-  static const char hex[] = "0123456789ABCDEF";
-  size_t len = strlen(s);
-  char *out = hk_xmalloc(3 * len + 1);
-  size_t n = 0;
-  for (size_t i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-        (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-        c == '~') {
-      out[n++] = (char)c;
-    } else {
-      out[n++] = '%';
-      out[n++] = hex[c >> 4];
-      out[n++] = hex[c & 15];
-    }
-  }
-  out[n] = '\0';
-  return out;
-}
 
 /* ---------------------------------------------------------------------------
  * base64url, without padding

@@ -175,18 +175,6 @@ char *hk_hex_encode(const unsigned char *p, size_t n) {
   return s;
 }
 
-static int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
 
 unsigned char *hk_hex_decode(const char *s, size_t len, size_t *outlen) {
   unsigned char *out;
@@ -197,8 +185,8 @@ unsigned char *hk_hex_decode(const char *s, size_t len, size_t *outlen) {
   }
   out = hk_xmalloc(len / 2 + 1);
   for (size_t i = 0; i < len; i += 2) {
-    int hi = hex_value(s[i]);
-    int lo = hex_value(s[i + 1]);
+    int hi = hk_hex_digit(s[i]);
+    int lo = hk_hex_digit(s[i + 1]);
     if (hi < 0 || lo < 0) {
       free(out);
       return NULL;

@@ -161,28 +161,6 @@ static json_t *compact(const json_t *slim) {
  * Alerts
  * ------------------------------------------------------------------------- */
 
-/* "company:8812" as a path segment: everything but unreserved characters
- * percent-encoded. A new string (caller frees). */
-static char *path_escape(const char *s) {
-  static const char hex[] = "0123456789ABCDEF";
-  size_t n = strlen(s);
-  char *out = hk_xmalloc(n * 3 + 1);
-  size_t j = 0;
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-        (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
-        c == '~') {
-      out[j++] = (char)c;
-    } else {
-      out[j++] = '%';
-      out[j++] = hex[c >> 4];
-      out[j++] = hex[c & 15];
-    }
-  }
-  out[j] = '\0';
-  return out;
-}
 
 /* Appends to alerts (an array of strings) one alert JSON per notifier of
  * the handoff for clock c now in state. */
@@ -193,7 +171,7 @@ static void make_alerts(const struct hk_sla_shell *sh,
   json_t *conf = json_object_get(json_object_get(sh->cfg->doc, "handoffs"),
                                  hk_handoff_name(h));
   json_t *notify = json_object_get(conf, "notify");
-  char *escaped = path_escape(subject);
+  char *escaped = hk_path_escape(subject);
   size_t n = strlen(escaped) + 16;
   char *link = hk_xmalloc(n);
   size_t i;
