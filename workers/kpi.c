@@ -584,13 +584,30 @@ static void copy_if(json_t *to, const json_t *from, const char *key) {
   }
 }
 
+/* {"24h": …, "7d": …, "30d": …}: each window's figures, made by fig from
+ * the sums of the day hashes' fields over its hours. */
+static json_t *windows_of(json_t *days, int64_t now_ms,
+                          json_t *(*fig)(json_t *sums, int64_t from_ms,
+                                         int64_t now_ms)) {
+  json_t *sums[NWINDOWS];
+  json_t *ws = json_object();
+  for (int w = 0; w < NWINDOWS; w++) {
+    sums[w] = json_object();
+  }
+  sum_windows(days, now_ms, sums);
+  for (int w = 0; w < NWINDOWS; w++) {
+    int64_t from = (now_ms / HOUR_MS - windows[w].hours + 1) * HOUR_MS;
+    json_object_set_new(ws, windows[w].name, fig(sums[w], from, now_ms));
+    json_decref(sums[w]);
+  }
+  return ws;
+}
+
 static json_t *handoff_doc(const char *name, const json_t *conf,
                            const json_t *data, json_t *cfg_kpis, int64_t now_ms,
                            enum status *st) {
   json_t *doc = json_object();
-  json_t *sums[NWINDOWS];
   json_t *running = json_object();
-  json_t *ws = json_object();
   const json_t *counts = json_object_get(data, "running");
   const char *cal = json_string_value(json_object_get(conf, "calendar"));
   char sla[160];
@@ -608,17 +625,9 @@ static json_t *handoff_doc(const char *name, const json_t *conf,
     json_object_set_new(running, run[i], json_integer(sum_of(counts, run[i])));
   }
   json_object_set_new(doc, "running", running);
-  for (int w = 0; w < NWINDOWS; w++) {
-    sums[w] = json_object();
-  }
-  sum_windows(json_object_get(data, "days"), now_ms, sums);
-  for (int w = 0; w < NWINDOWS; w++) {
-    int64_t from = (now_ms / HOUR_MS - windows[w].hours + 1) * HOUR_MS;
-    json_object_set_new(ws, windows[w].name,
-                        handoff_window(sums[w], from, now_ms));
-    json_decref(sums[w]);
-  }
-  json_object_set_new(doc, "windows", ws);
+  json_object_set_new(
+      doc, "windows",
+      windows_of(json_object_get(data, "days"), now_ms, handoff_window));
   sla_text(conf, sla, sizeof sla);
   *st = verdict(cfg_kpis, "handoff", name,
                 json_string_value(json_object_get(conf, "owner")), sla,
@@ -630,8 +639,6 @@ static json_t *stage_doc(const char *name, const json_t *conf,
                          const json_t *data, json_t *cfg_kpis, int64_t now_ms,
                          enum status *st) {
   json_t *doc = json_object();
-  json_t *sums[NWINDOWS];
-  json_t *ws = json_object();
   const char *next = json_string_value(json_object_get(conf, "next"));
 
   json_object_set_new(doc, "name", json_string(name));
@@ -639,17 +646,9 @@ static json_t *stage_doc(const char *name, const json_t *conf,
   copy_if(doc, conf, "owner");
   json_object_set_new(doc, "next",
                       next != NULL ? json_string(next) : json_null());
-  for (int w = 0; w < NWINDOWS; w++) {
-    sums[w] = json_object();
-  }
-  sum_windows(json_object_get(data, "days"), now_ms, sums);
-  for (int w = 0; w < NWINDOWS; w++) {
-    int64_t from = (now_ms / HOUR_MS - windows[w].hours + 1) * HOUR_MS;
-    json_object_set_new(ws, windows[w].name,
-                        stage_window(sums[w], from, now_ms));
-    json_decref(sums[w]);
-  }
-  json_object_set_new(doc, "windows", ws);
+  json_object_set_new(
+      doc, "windows",
+      windows_of(json_object_get(data, "days"), now_ms, stage_window));
   *st = verdict(cfg_kpis, "stage", name,
                 json_string_value(json_object_get(conf, "owner")), "", 0, doc);
   return doc;
@@ -671,78 +670,82 @@ static json_t *health_entry(const json_t *doc, int with_breached) {
   return e;
 }
 
+/* What hk_kpi_documents gathers of one kind (handoffs or stages). */
+struct gather {
+  json_t *out;      /* key -> document */
+  json_t *computed; /* computed_at */
+  enum status worst;
+  char *reason;
+};
+
+typedef json_t *(*doc_fn)(const char *name, const json_t *conf,
+                          const json_t *data, json_t *cfg_kpis, int64_t now_ms,
+                          enum status *st);
+
+/* The documents of every handoff or stage of the config: each under
+ * "kpi:KIND:NAME", in list (without computed_at) and in health (its
+ * entry). */
+static void gather_kind(struct gather *g, const json_t *cfg_doc,
+                        const json_t *data, int64_t now_ms, const char *kind,
+                        doc_fn make, json_t *list, json_t *health) {
+  int is_handoff = strcmp(kind, "handoff") == 0;
+  json_t *all = json_object_get(cfg_doc, is_handoff ? "handoffs" : "stages");
+  json_t *kpis = json_object_get(cfg_doc, "kpis");
+  const char *name;
+  json_t *conf;
+  json_object_foreach(all, name, conf) {
+    enum status st;
+    json_t *d = make(
+        name, conf,
+        json_object_get(
+            json_object_get(data, is_handoff ? "handoffs" : "stages"), name),
+        kpis, now_ms, &st);
+    char key[160];
+    char line[256];
+    json_object_set(d, "computed_at", g->computed);
+    snprintf(key, sizeof key, "kpi:%s:%s", kind, name);
+    json_object_set_new(g->out, key, json_deep_copy(d));
+    json_array_append_new(health, health_entry(d, is_handoff));
+    json_object_del(d, "computed_at");
+    json_array_append_new(list, d);
+    if (st > g->worst) {
+      g->worst = st;
+    }
+    if (st == S_AMBER || st == S_RED) {
+      snprintf(line, sizeof line, "%s%s is %s", is_handoff ? "" : "stage ",
+               name, status_name(st));
+      join(&g->reason, line);
+    }
+  }
+}
+
 json_t *hk_kpi_documents(const json_t *cfg_doc, const json_t *data,
                          int64_t now_ms) {
-  json_t *kpis = json_object_get(cfg_doc, "kpis");
-  json_t *out = json_object();
+  struct gather g = {json_object(), time_json(now_ms), S_GREEN, NULL};
   json_t *hlist = json_array();
   json_t *slist = json_array();
   json_t *health = json_object();
   json_t *hh = json_array();
   json_t *hs = json_array();
-  enum status worst = S_GREEN;
-  char *reason = NULL;
-  char line[256];
-  json_t *computed = time_json(now_ms);
-  const char *name;
-  json_t *conf;
 
-  json_object_foreach(json_object_get(cfg_doc, "handoffs"), name, conf) {
-    enum status st;
-    json_t *d = handoff_doc(
-        name, conf, json_object_get(json_object_get(data, "handoffs"), name),
-        kpis, now_ms, &st);
-    char key[160];
-    json_object_set(d, "computed_at", computed);
-    snprintf(key, sizeof key, "kpi:handoff:%s", name);
-    json_object_set_new(out, key, json_deep_copy(d));
-    json_array_append_new(hh, health_entry(d, 1));
-    json_object_del(d, "computed_at");
-    json_array_append_new(hlist, d);
-    if (st > worst) {
-      worst = st;
-    }
-    if (st == S_AMBER || st == S_RED) {
-      snprintf(line, sizeof line, "%s is %s", name, status_name(st));
-      join(&reason, line);
-    }
-  }
-  json_object_foreach(json_object_get(cfg_doc, "stages"), name, conf) {
-    enum status st;
-    json_t *d = stage_doc(
-        name, conf, json_object_get(json_object_get(data, "stages"), name),
-        kpis, now_ms, &st);
-    char key[160];
-    json_object_set(d, "computed_at", computed);
-    snprintf(key, sizeof key, "kpi:stage:%s", name);
-    json_object_set_new(out, key, json_deep_copy(d));
-    json_array_append_new(hs, health_entry(d, 0));
-    json_object_del(d, "computed_at");
-    json_array_append_new(slist, d);
-    if (st > worst) {
-      worst = st;
-    }
-    if (st == S_AMBER || st == S_RED) {
-      snprintf(line, sizeof line, "stage %s is %s", name, status_name(st));
-      join(&reason, line);
-    }
-  }
+  gather_kind(&g, cfg_doc, data, now_ms, "handoff", handoff_doc, hlist, hh);
+  gather_kind(&g, cfg_doc, data, now_ms, "stage", stage_doc, slist, hs);
   json_object_set_new(
-      out, "kpi:handoffs",
-      json_pack("{s:O, s:o}", "computed_at", computed, "handoffs", hlist));
+      g.out, "kpi:handoffs",
+      json_pack("{s:O, s:o}", "computed_at", g.computed, "handoffs", hlist));
   json_object_set_new(
-      out, "kpi:stages",
-      json_pack("{s:O, s:o}", "computed_at", computed, "stages", slist));
-  json_object_set_new(health, "status", json_string(status_name(worst)));
-  json_object_set(health, "computed_at", computed);
+      g.out, "kpi:stages",
+      json_pack("{s:O, s:o}", "computed_at", g.computed, "stages", slist));
+  json_object_set_new(health, "status", json_string(status_name(g.worst)));
+  json_object_set(health, "computed_at", g.computed);
   json_object_set_new(
       health, "reason",
-      json_string(reason != NULL ? reason
-                                 : "every handoff and stage is on target"));
+      json_string(g.reason != NULL ? g.reason
+                                   : "every handoff and stage is on target"));
   json_object_set_new(health, "handoffs", hh);
   json_object_set_new(health, "stages", hs);
-  json_object_set_new(out, "kpi:health", health);
-  json_decref(computed);
-  free(reason);
-  return out;
+  json_object_set_new(g.out, "kpi:health", health);
+  json_decref(g.computed);
+  free(g.reason);
+  return g.out;
 }
