@@ -1035,35 +1035,49 @@ static char *clock_key(const struct hk_store *st, const char *handoff) {
   return k;
 }
 
-/* Reads the replies of n pipelined commands, dropping the connection on an
- * I/O error. The last reply is returned (caller frees), the others freed;
- * NULL with err set on failure. An error reply among them fails too. */
-static redisReply *replies(struct hk_store *st, size_t n,
-                           struct hk_error *err) {
-  redisReply *last = NULL;
+/* Reads the replies of n pipelined commands, handing each to take (which
+ * owns it). An error reply among them fails the whole, once all are read;
+ * an I/O error drops the connection. Returns HK_E_OK or HK_E_UNAVAILABLE
+ * with err set. */
+static enum hk_err read_each(struct hk_store *st, size_t n,
+                             void (*take)(void *ctx, redisReply *r), void *ctx,
+                             struct hk_error *err) {
   int failed = 0;
   char at[300];
   for (size_t i = 0; i < n; i++) {
     void *reply = NULL;
+    redisReply *r;
     if (redisGetReply(st->c, &reply) != REDIS_OK) {
       hk_fail(err, HK_E_UNAVAILABLE, "redis at %s: %s",
               where(st, at, sizeof at), st->c->errstr);
       drop(st);
-      freeReplyObject(last);
-      return NULL;
+      return HK_E_UNAVAILABLE;
     }
-    if (((redisReply *)reply)->type == REDIS_REPLY_ERROR && !failed) {
+    r = reply;
+    if (r->type == REDIS_REPLY_ERROR && !failed) {
       hk_fail(err, HK_E_UNAVAILABLE, "redis at %s answered: %.*s",
-              where(st, at, sizeof at), (int)((redisReply *)reply)->len,
-              ((redisReply *)reply)->str);
+              where(st, at, sizeof at), (int)r->len, r->str);
       failed = 1;
     }
-    freeReplyObject(last);
-    last = reply;
+    take(ctx, r);
   }
-  if (failed) {
+  return failed ? HK_E_UNAVAILABLE : HK_E_OK;
+}
+
+static void keep_last(void *ctx, redisReply *r) {
+  redisReply **last = ctx;
+  freeReplyObject(*last);
+  *last = r;
+}
+
+/* Reads the replies of n pipelined commands (read_each): the last reply
+ * (caller frees), or NULL with err set on failure. */
+static redisReply *replies(struct hk_store *st, size_t n,
+                           struct hk_error *err) {
+  redisReply *last = NULL;
+  if (read_each(st, n, keep_last, &last, err) != HK_E_OK) {
     freeReplyObject(last);
-    last = NULL;
+    return NULL;
   }
   return last;
 }
@@ -1503,11 +1517,14 @@ enum hk_err hk_store_stats_add(struct hk_store *st, const char *const *fields,
   return HK_E_OK;
 }
 
+static void add_counters(void *ctx, redisReply *r) {
+  json_array_append_new(ctx, counters_of(r));
+  freeReplyObject(r);
+}
+
 enum hk_err hk_store_hashes(struct hk_store *st, const char *const *keys,
                             size_t n, json_t **out, struct hk_error *err) {
-  char at[300];
   json_t *all = json_array();
-  int failed = 0;
 
   *out = NULL;
   if (n > 0 && connect_now(st, err) != HK_E_OK) {
@@ -1520,25 +1537,7 @@ enum hk_err hk_store_hashes(struct hk_store *st, const char *const *keys,
     redisAppendCommandArgv(st->c, 2, argv, NULL);
     free(key);
   }
-  for (size_t i = 0; i < n; i++) {
-    void *reply = NULL;
-    if (redisGetReply(st->c, &reply) != REDIS_OK) {
-      hk_fail(err, HK_E_UNAVAILABLE, "redis at %s: %s",
-              where(st, at, sizeof at), st->c->errstr);
-      drop(st);
-      json_decref(all);
-      return HK_E_UNAVAILABLE;
-    }
-    if (((redisReply *)reply)->type == REDIS_REPLY_ERROR && !failed) {
-      hk_fail(err, HK_E_UNAVAILABLE, "redis at %s answered: %.*s",
-              where(st, at, sizeof at), (int)((redisReply *)reply)->len,
-              ((redisReply *)reply)->str);
-      failed = 1;
-    }
-    json_array_append_new(all, counters_of(reply));
-    freeReplyObject(reply);
-  }
-  if (failed) {
+  if (read_each(st, n, add_counters, all, err) != HK_E_OK) {
     json_decref(all);
     return HK_E_UNAVAILABLE;
   }

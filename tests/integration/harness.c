@@ -38,6 +38,28 @@ int64_t hk_now_s(void) {
   return (int64_t)time(NULL);
 }
 
+int64_t hk_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void hk_post_event(const char *type, int company, int64_t at_ms,
+                   const char *extra) {
+  static int seq;
+  char id[64];
+  char body[1024];
+  struct hk_resp r;
+  snprintf(id, sizeof id, "msg_%d_%d", company, ++seq);
+  snprintf(body, sizeof body,
+           "{\"type\":\"%s\",\"timestamp\":%lld,\"data\":{\"company_id\":"
+           "\"%d\"%s}}",
+           type, (long long)at_ms, company, extra);
+  cr_assert_eq(hk_post_signed("demo", HK_TEST_SECRET, id, hk_now_s(), body, &r),
+               0);
+  cr_assert_eq(r.status, 202, "%s", r.body);
+}
+
 static int free_port(void) {
   struct sockaddr_in a;
   socklen_t len = sizeof a;

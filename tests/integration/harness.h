@@ -101,5 +101,13 @@ char *hk_redis_str(const char *fmt, ...);
 int hk_wait_until(int (*cond)(void), int ms);
 
 int64_t hk_now_s(void);
+int64_t hk_now_ms(void);
+
+/* POSTs to /hooks/demo, signed, the journey event
+ * {"type": type, "timestamp": at_ms, "data": {"company_id": "COMPANY"
+ * EXTRA}} (extra: more members of data, each with its leading comma, or
+ * ""), and asserts the 202. */
+void hk_post_event(const char *type, int company, int64_t at_ms,
+                   const char *extra);
 
 #endif

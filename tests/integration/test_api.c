@@ -39,28 +39,6 @@ static void down(void) {
   hk_stack_down();
 }
 
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Posts one journey event of type for company at event time at_ms. */
-static void post_event(const char *type, int company, int64_t at_ms) {
-  char id[64];
-  char body[512];
-  struct hk_resp r;
-  static int seq;
-  snprintf(id, sizeof id, "msg_%s_%d_%d", type, company, ++seq);
-  snprintf(body, sizeof body,
-           "{\"type\":\"%s\",\"timestamp\":%lld,\"data\":{\"company_id\":"
-           "\"%d\",\"owner\":\"ana\"}}",
-           type, (long long)at_ms, company);
-  cr_assert_eq(hk_post_signed("demo", HK_TEST_SECRET, id, hk_now_s(), body, &r),
-               0);
-  cr_assert_eq(r.status, 202, "%s", r.body);
-}
-
 /* GET path with the token (auth 1), none (0) or a wrong one (2). */
 static void get(const char *path, int auth, struct hk_resp *r) {
   const char *good[] = {AUTH, NULL};
@@ -263,7 +241,8 @@ Test(api, documents_are_served_as_stored, .init = up, .fini = down,
 
   /* Then what a worker really writes, byte for byte. */
   free(hk_redis_str("DEL handoff:kpi:handoffs"));
-  post_event("lead.mql", 1, now_ms() - 3 * 3600 * 1000);
+  hk_post_event("lead.mql", 1, hk_now_ms() - 3 * 3600 * 1000,
+                ",\"owner\":\"ana\"");
   hk_worker_start(0, (const char *const[]){"--kpi-every", "200ms", NULL});
   for (int t = 0; t < 200 && want == NULL; t++) {
     want = hk_redis_str("GET handoff:kpi:handoffs");
@@ -304,7 +283,7 @@ Test(api, health_is_the_workers_document_with_the_live_queue, .init = up,
                     "{\"status\":\"green\",\"computed_at\":"
                     "\"2026-11-24T10:00:00.000Z\",\"reason\":\"all green\","
                     "\"handoffs\":[],\"stages\":[]}"));
-  post_event("lead.mql", 2, now_ms());
+  hk_post_event("lead.mql", 2, hk_now_ms(), ",\"owner\":\"ana\"");
   doc = get_json("/v1/health");
   cr_assert_str_eq(json_string_value(json_object_get(doc, "status")), "amber");
   cr_assert_str_eq(json_string_value(json_object_get(doc, "reason")),
@@ -368,7 +347,7 @@ static void page(const char *query, char *subjects, size_t cap, char *cursor,
 
 Test(api, breached_clocks_page_newest_first_and_stay_stable, .init = up,
      .fini = down, .timeout = 60) {
-  int64_t base = now_ms() - 5 * 3600 * 1000;
+  int64_t base = hk_now_ms() - 5 * 3600 * 1000;
   char subjects[512];
   char cursor[512];
   char query[600];
@@ -376,7 +355,7 @@ Test(api, breached_clocks_page_newest_first_and_stay_stable, .init = up,
   json_t *c;
 
   for (int i = 1; i <= 5; i++) {
-    post_event("lead.mql", i, base + i * 60 * 1000);
+    hk_post_event("lead.mql", i, base + i * 60 * 1000, ",\"owner\":\"ana\"");
   }
   hk_worker_start(0, NULL);
   want_indexed = 5;
@@ -388,7 +367,7 @@ Test(api, breached_clocks_page_newest_first_and_stay_stable, .init = up,
   cr_assert_neq(cursor[0], '\0');
 
   /* A new breached clock between the pages, newer than every other. */
-  post_event("lead.mql", 6, base + 2 * 3600 * 1000);
+  hk_post_event("lead.mql", 6, base + 2 * 3600 * 1000, ",\"owner\":\"ana\"");
   want_indexed = 6;
   cr_assert(hk_wait_until(breached_indexed, 10000));
 
@@ -431,14 +410,14 @@ static int three_open(void) {
 
 Test(api, open_clocks_page_most_urgent_first, .init = up, .fini = down,
      .timeout = 60) {
-  int64_t t = now_ms();
+  int64_t t = hk_now_ms();
   char subjects[512];
   char cursor[512];
   char query[600];
 
-  post_event("lead.mql", 11, t - 10 * 60 * 1000);
-  post_event("lead.mql", 12, t - 30 * 60 * 1000);
-  post_event("lead.mql", 13, t - 20 * 60 * 1000);
+  hk_post_event("lead.mql", 11, t - 10 * 60 * 1000, ",\"owner\":\"ana\"");
+  hk_post_event("lead.mql", 12, t - 30 * 60 * 1000, ",\"owner\":\"ana\"");
+  hk_post_event("lead.mql", 13, t - 20 * 60 * 1000, ",\"owner\":\"ana\"");
   hk_worker_start(0, NULL);
   cr_assert(hk_wait_until(three_open, 10000));
 
@@ -446,7 +425,7 @@ Test(api, open_clocks_page_most_urgent_first, .init = up, .fini = down,
   cr_assert_str_eq(subjects, "company:12 company:13");
   cr_assert_neq(cursor[0], '\0');
   /* A new clock, the least urgent, between the pages. */
-  post_event("lead.mql", 14, t);
+  hk_post_event("lead.mql", 14, t, ",\"owner\":\"ana\"");
   snprintf(query, sizeof query, "state=open&limit=2&cursor=%s", cursor);
   page(query, subjects, sizeof subjects, cursor, sizeof cursor);
   cr_assert(strncmp(subjects, "company:11", 10) == 0, "%s", subjects);
@@ -464,14 +443,14 @@ static int subject_recorded(void) {
 
 Test(api, a_subject_shows_its_stages_events_and_clocks, .init = up,
      .fini = down, .timeout = 60) {
-  int64_t t = now_ms() - 2 * 3600 * 1000;
+  int64_t t = hk_now_ms() - 2 * 3600 * 1000;
   json_t *doc;
   json_t *x;
   char *text;
 
   /* The stop first: order does not matter. */
-  post_event("lead.contacted", 40, t + 10 * 60 * 1000);
-  post_event("lead.mql", 40, t);
+  hk_post_event("lead.contacted", 40, t + 10 * 60 * 1000, ",\"owner\":\"ana\"");
+  hk_post_event("lead.mql", 40, t, ",\"owner\":\"ana\"");
   hk_worker_start(0, NULL);
   cr_assert(hk_wait_until(subject_recorded, 10000));
 

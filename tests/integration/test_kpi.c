@@ -43,28 +43,6 @@ static void up(void) {
       " \"Rebalance the rota.\"}},");
 }
 
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void post(const char *type, int company, int64_t at_ms,
-                 const char *extra) {
-  char id[64];
-  char body[512];
-  struct hk_resp r;
-  static int seq;
-  snprintf(id, sizeof id, "msg_kpi_%d", ++seq);
-  snprintf(body, sizeof body,
-           "{\"type\":\"%s\",\"timestamp\":%lld,\"data\":{\"company_id\":"
-           "\"%d\"%s}}",
-           type, (long long)at_ms, company, extra);
-  cr_assert_eq(hk_post_signed("demo", HK_TEST_SECRET, id, hk_now_s(), body, &r),
-               0);
-  cr_assert_eq(r.status, 202, "%s", r.body);
-}
-
 static json_t *doc(const char *key) {
   char *text = hk_redis_str("GET handoff:%s", key);
   json_t *d = text != NULL ? json_loads(text, 0, NULL) : NULL;
@@ -99,7 +77,7 @@ TestSuite(kpi, .init = up, .fini = hk_stack_down, .timeout = 60);
 
 Test(kpi, a_worker_writes_windows_stages_and_health_from_events) {
   /* Two hours ago (kept inside the 24h window even at an hour's edge). */
-  int64_t t = (now_ms() / HOUR - 2) * HOUR;
+  int64_t t = (hk_now_ms() / HOUR - 2) * HOUR;
   const char *const worker[] = {"--kpi-every", "200ms", NULL};
   json_t *h;
   json_t *w;
@@ -113,19 +91,20 @@ Test(kpi, a_worker_writes_windows_stages_and_health_from_events) {
   /* 1: met after 10 min; 2: met late after 40 min; 3: breached, open,
    * without email; 4: met after 20 min, then won 2 h on with 1200.50 EUR,
    * its currency in Stripe's lower case (it moved mql -> sql -> won). */
-  post("lead.mql", 1, t, ",\"email\":\"a@x.io\"");
-  post("lead.contacted", 1, t + 10 * MIN, "");
-  post("lead.mql", 2, t, ",\"email\":\"b@x.io\"");
-  post("lead.contacted", 2, t + 40 * MIN, "");
-  post("lead.mql", 3, t, "");
-  post("lead.mql", 4, t, ",\"email\":\"d@x.io\"");
-  post("lead.contacted", 4, t + 20 * MIN, "");
-  post("deal.won", 4, t + 100 * MIN,
-       ",\"amount\":\"1200.50\",\"currency\":\"eur\"");
-  post("deal.won", 5, t + 100 * MIN, ",\"amount\":99,\"currency\":\"USD\"");
+  hk_post_event("lead.mql", 1, t, ",\"email\":\"a@x.io\"");
+  hk_post_event("lead.contacted", 1, t + 10 * MIN, "");
+  hk_post_event("lead.mql", 2, t, ",\"email\":\"b@x.io\"");
+  hk_post_event("lead.contacted", 2, t + 40 * MIN, "");
+  hk_post_event("lead.mql", 3, t, "");
+  hk_post_event("lead.mql", 4, t, ",\"email\":\"d@x.io\"");
+  hk_post_event("lead.contacted", 4, t + 20 * MIN, "");
+  hk_post_event("deal.won", 4, t + 100 * MIN,
+                ",\"amount\":\"1200.50\",\"currency\":\"eur\"");
+  hk_post_event("deal.won", 5, t + 100 * MIN,
+                ",\"amount\":99,\"currency\":\"USD\"");
   hk_worker_start(0, worker);
   cr_assert(hk_wait_until(processed_all, 20000));
-  processed_at = now_ms();
+  processed_at = hk_now_ms();
   cr_assert(hk_wait_until(fresh, 10000), "the documents were not rewritten");
 
   h = doc("kpi:handoff:lead_response");

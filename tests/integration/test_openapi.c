@@ -56,28 +56,14 @@ static void up(void) {
 
 TestSuite(openapi, .init = up, .fini = hk_stack_down, .timeout = 180);
 
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
+/* A journey event with amount and currency, and email when with_email. */
 static void post_event(const char *type, int company, int64_t at_ms,
                        int with_email) {
-  char id[64];
-  char body[512];
-  struct hk_resp r;
-  static int seq;
-  snprintf(id, sizeof id, "msg_%d_%d", company, ++seq);
-  snprintf(body, sizeof body,
-           "{\"type\":\"%s\",\"timestamp\":%lld,\"data\":{\"company_id\":"
-           "\"%d\",\"owner\":\"ana\",\"amount\":1200.5,\"currency\":\"EUR\""
-           "%s}}",
-           type, (long long)at_ms, company,
-           with_email ? ",\"email\":\"a@example.com\"" : "");
-  cr_assert_eq(hk_post_signed("demo", HK_TEST_SECRET, id, hk_now_s(), body, &r),
-               0);
-  cr_assert_eq(r.status, 202, "%s", r.body);
+  hk_post_event(type, company, at_ms,
+                with_email ? ",\"owner\":\"ana\",\"amount\":1200.5,"
+                             "\"currency\":\"EUR\",\"email\":\"a@example.com\""
+                           : ",\"owner\":\"ana\",\"amount\":1200.5,"
+                             "\"currency\":\"EUR\"");
 }
 
 /* ---------------------------------------------------------------------------
@@ -307,7 +293,7 @@ Test(openapi, before_any_worker_the_api_says_not_ready) {
 
 Test(openapi, every_route_and_error_matches_the_spec) {
   const char *kpi_every[] = {"--kpi-every", "200ms", NULL};
-  int64_t now = now_ms();
+  int64_t now = hk_now_ms();
   struct got g;
   char path[300];
 
@@ -393,7 +379,7 @@ Test(openapi, every_route_and_error_matches_the_spec) {
  * every finished clock once. */
 Test(openapi, clock_pages_follow_next_cursor_to_the_end) {
   const char *kpi_every[] = {"--kpi-every", "200ms", NULL};
-  int64_t now = now_ms();
+  int64_t now = hk_now_ms();
   char path[400];
   char cursor[200] = "";
   int pages = 0;

@@ -68,28 +68,6 @@ static void down(void) {
   hk_receiver_stop();
 }
 
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Posts one journey event of type for company at event time at_ms. */
-static void post_event(const char *type, int company, int64_t at_ms) {
-  char id[64];
-  char body[512];
-  struct hk_resp r;
-  static int seq;
-  snprintf(id, sizeof id, "msg_%s_%d_%d", type, company, ++seq);
-  snprintf(body, sizeof body,
-           "{\"type\":\"%s\",\"timestamp\":%lld,\"data\":{\"company_id\":"
-           "\"%d\",\"owner\":\"ana\"}}",
-           type, (long long)at_ms, company);
-  cr_assert_eq(hk_post_signed("demo", HK_TEST_SECRET, id, hk_now_s(), body, &r),
-               0);
-  cr_assert_eq(r.status, 202, "%s", r.body);
-}
-
 static long long counter(const char *state) {
   long long v = hk_redis_int("HGET handoff:hcount:lead_response %s", state);
   return v < 0 ? 0 : v;
@@ -120,13 +98,13 @@ static int breached_counted(void) {
 
 Test(sla, late_starts_are_breached_at_once_and_alerted_once, .init = up_ok,
      .fini = down, .timeout = 60) {
-  int64_t three_hours_ago = now_ms() - 3 * 3600 * 1000;
+  int64_t three_hours_ago = hk_now_ms() - 3 * 3600 * 1000;
   struct hk_received got;
   char sig[200];
   char *sig_at;
 
   for (int c = 1; c <= 3; c++) {
-    post_event("lead.mql", c, three_hours_ago);
+    hk_post_event("lead.mql", c, three_hours_ago, ",\"owner\":\"ana\"");
   }
   hk_worker_start(0, NULL);
   want_breached = 3;
@@ -162,7 +140,8 @@ Test(sla, late_starts_are_breached_at_once_and_alerted_once, .init = up_ok,
   /* Once per clock and state: time passes, nothing more is sent. */
   hk_worker_stop(0, SIGTERM);
   hk_worker_start(1, NULL);
-  post_event("lead.mql", 1, three_hours_ago); /* a provider's retry */
+  hk_post_event("lead.mql", 1, three_hours_ago,
+                ",\"owner\":\"ana\""); /* a provider's retry */
   hk_wait_until(alerts_arrived, 1500);
   cr_assert_eq(hk_receiver_count(), 3);
   cr_assert_eq(started(), 3);
@@ -178,9 +157,11 @@ static int health_written(void) {
 Test(sla, handoffctl_shows_status_and_lists_the_breached_clocks, .init = up_ok,
      .fini = down, .timeout = 60) {
   char out[8192];
-  post_event("lead.mql", 21, now_ms() - 3 * 3600 * 1000);
-  post_event("lead.mql", 22, now_ms() - 3 * 3600 * 1000);
-  post_event("lead.mql", 23, now_ms() - 60 * 1000);
+  hk_post_event("lead.mql", 21, hk_now_ms() - 3 * 3600 * 1000,
+                ",\"owner\":\"ana\"");
+  hk_post_event("lead.mql", 22, hk_now_ms() - 3 * 3600 * 1000,
+                ",\"owner\":\"ana\"");
+  hk_post_event("lead.mql", 23, hk_now_ms() - 60 * 1000, ",\"owner\":\"ana\"");
   /* Before a worker computed health: amber (3), as GET /v1/health. */
   cr_assert_eq(hk_ctl("status", out, sizeof out), 3, "%s", out);
   cr_assert(strstr(out, "has not been computed yet") != NULL, "%s", out);
@@ -232,10 +213,10 @@ static int has_line(const char *text, const char *line) {
 
 Test(sla, metrics_count_intake_clocks_and_alerts, .init = up_ok, .fini = down,
      .timeout = 60) {
-  int64_t long_ago = now_ms() - 3 * 3600 * 1000;
+  int64_t long_ago = hk_now_ms() - 3 * 3600 * 1000;
   struct hk_resp r;
   for (int c = 31; c <= 33; c++) {
-    post_event("lead.mql", c, long_ago);
+    hk_post_event("lead.mql", c, long_ago, ",\"owner\":\"ana\"");
   }
   hk_post_signed("demo", "whsec_QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB", "forged",
                  hk_now_s(), "{\"type\":\"x\",\"data\":{}}", &r);
@@ -275,12 +256,12 @@ static int met_two(void) {
 
 Test(sla, a_stop_before_the_deadline_is_met_and_alerts_nobody, .init = up_ok,
      .fini = down, .timeout = 60) {
-  int64_t t = now_ms() - 30 * 60 * 1000;
+  int64_t t = hk_now_ms() - 30 * 60 * 1000;
   /* Company 7: stop posted before start, both in event time order. */
-  post_event("lead.contacted", 7, t + 20 * 60 * 1000);
-  post_event("lead.mql", 7, t);
-  post_event("lead.mql", 8, t);
-  post_event("lead.contacted", 8, t + 59 * 60 * 1000);
+  hk_post_event("lead.contacted", 7, t + 20 * 60 * 1000, ",\"owner\":\"ana\"");
+  hk_post_event("lead.mql", 7, t, ",\"owner\":\"ana\"");
+  hk_post_event("lead.mql", 8, t, ",\"owner\":\"ana\"");
+  hk_post_event("lead.contacted", 8, t + 59 * 60 * 1000, ",\"owner\":\"ana\"");
   hk_worker_start(0, NULL);
   cr_assert(hk_wait_until(met_two, 10000), "met %lld", counter("met"));
   cr_assert_eq(counter("breached"), 0);
@@ -292,10 +273,10 @@ Test(sla, a_stop_before_the_deadline_is_met_and_alerts_nobody, .init = up_ok,
 
 Test(sla, a_live_clock_is_marked_breached_within_a_second, .init = up_live,
      .fini = down, .timeout = 60) {
-  int64_t start = now_ms();
+  int64_t start = hk_now_ms();
   struct hk_received got;
   hk_worker_start(0, NULL);
-  post_event("lead.mql", 5, start);
+  hk_post_event("lead.mql", 5, start, ",\"owner\":\"ana\"");
   want_breached = 1;
   cr_assert(hk_wait_until(breached_counted, 10000));
   want_alerts = 1;
@@ -320,7 +301,8 @@ static int dead_lettered(void) {
 Test(sla, a_failing_endpoint_is_retried_then_dead_lettered, .init = up_failing,
      .fini = down, .timeout = 60) {
   char out[2048];
-  post_event("lead.mql", 9, now_ms() - 2 * 3600 * 1000);
+  hk_post_event("lead.mql", 9, hk_now_ms() - 2 * 3600 * 1000,
+                ",\"owner\":\"ana\"");
   hk_worker_start(0, NULL);
   cr_assert(hk_wait_until(dead_lettered, 15000));
   /* The first attempt and two retries. */
