@@ -1545,20 +1545,27 @@ enum hk_err hk_store_hashes(struct hk_store *st, const char *const *keys,
   return HK_E_OK;
 }
 
-enum hk_err hk_store_set_many(struct hk_store *st, const char *const *keys,
-                              const char *const *values, size_t n,
-                              struct hk_error *err) {
+/* One command over n keys (without the prefix), each followed by its
+ * value when values is not NULL: MSET, UNLINK. */
+static enum hk_err keys_command(struct hk_store *st, const char *verb,
+                                const char *const *keys,
+                                const char *const *values, size_t n,
+                                struct hk_error *err) {
   struct args a = {NULL, NULL, 0, 0};
   char **owned = hk_xcalloc(n + 1, sizeof *owned);
-  redisReply *r;
+  redisReply *r = NULL;
 
-  arg_str(&a, "MSET");
+  arg_str(&a, verb);
   for (size_t i = 0; i < n; i++) {
     owned[i] = prefixed(st, keys[i]);
     arg_str(&a, owned[i]);
-    arg_str(&a, values[i]);
+    if (values != NULL) {
+      arg_str(&a, values[i]);
+    }
   }
-  r = n > 0 ? command(st, (int)a.n, a.v, a.len, err) : NULL;
+  if (n > 0) {
+    r = command(st, (int)a.n, a.v, a.len, err);
+  }
   args_fini(&a);
   for (size_t i = 0; i < n; i++) {
     free(owned[i]);
@@ -1569,6 +1576,12 @@ enum hk_err hk_store_set_many(struct hk_store *st, const char *const *keys,
   }
   freeReplyObject(r);
   return HK_E_OK;
+}
+
+enum hk_err hk_store_set_many(struct hk_store *st, const char *const *keys,
+                              const char *const *values, size_t n,
+                              struct hk_error *err) {
+  return keys_command(st, "MSET", keys, values, n, err);
 }
 
 enum hk_err hk_store_lock(struct hk_store *st, const char *key,
@@ -1592,27 +1605,7 @@ enum hk_err hk_store_lock(struct hk_store *st, const char *key,
 
 enum hk_err hk_store_delete(struct hk_store *st, const char *const *keys,
                             size_t n, struct hk_error *err) {
-  struct args a = {NULL, NULL, 0, 0};
-  char **owned = hk_xcalloc(n + 1, sizeof *owned);
-  redisReply *r = NULL;
-  arg_str(&a, "UNLINK");
-  for (size_t i = 0; i < n; i++) {
-    owned[i] = prefixed(st, keys[i]);
-    arg_str(&a, owned[i]);
-  }
-  if (n > 0) {
-    r = command(st, (int)a.n, a.v, a.len, err);
-  }
-  args_fini(&a);
-  for (size_t i = 0; i < n; i++) {
-    free(owned[i]);
-  }
-  free(owned);
-  if (n > 0 && r == NULL) {
-    return HK_E_UNAVAILABLE;
-  }
-  freeReplyObject(r);
-  return HK_E_OK;
+  return keys_command(st, "UNLINK", keys, NULL, n, err);
 }
 
 enum hk_err hk_store_prune_lex(struct hk_store *st, const char *const *keys,
