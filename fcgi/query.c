@@ -23,7 +23,6 @@
  * Percent-encoding
  * ------------------------------------------------------------------------- */
 
-
 /* Decodes %XX escapes of s[0, len) into a new string; returns NULL on a
  * bad escape or an escaped NUL. '+' stays '+': these are paths and
  * values that never carry spaces. */
@@ -80,7 +79,6 @@ enum hk_err hk_path_unescape(const char *s, size_t len, char **out,
   *out = text;
   return HK_E_OK;
 }
-
 
 /* ---------------------------------------------------------------------------
  * base64url, without padding

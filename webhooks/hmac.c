@@ -175,7 +175,6 @@ char *hk_hex_encode(const unsigned char *p, size_t n) {
   return s;
 }
 
-
 unsigned char *hk_hex_decode(const char *s, size_t len, size_t *outlen) {
   unsigned char *out;
 

@@ -161,7 +161,6 @@ static json_t *compact(const json_t *slim) {
  * Alerts
  * ------------------------------------------------------------------------- */
 
-
 /* Appends to alerts (an array of strings) one alert JSON per notifier of
  * the handoff for clock c now in state. */
 static void make_alerts(const struct hk_sla_shell *sh,
