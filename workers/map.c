@@ -1153,6 +1153,10 @@ static void apply(const struct msource *s, const struct rule *r, json_t *item,
     if (subject == NULL || !json_is_string(subject)) {
       snprintf(reason, sizeof reason, "%s (required by subject)",
                subject == NULL ? why : "the subject is not text");
+    } else if (json_string_length(subject) > HK_CAP_SUBJECT) {
+      /* The status API names a subject in a path: keep it one it takes. */
+      snprintf(reason, sizeof reason, "the subject is over %u bytes (%zu)",
+               HK_CAP_SUBJECT, json_string_length(subject));
     }
   }
   for (size_t i = 0; i < r->nattrs && reason[0] == '\0'; i++) {

@@ -576,6 +576,29 @@ Test(map_rules, missing_subject_is_dead_with_reason) {
   hk_mapper_free(m);
 }
 
+/* The status API names a subject in a path of at most 1024 bytes: a
+ * longer one is a dead letter, not a clock nobody can look up. */
+Test(map_rules, a_subject_over_the_cap_is_dead) {
+  struct hk_mapper *m = mapper_with("[]");
+  struct hk_map_result r;
+  char body[2048];
+  char customer[1100];
+  memset(customer, 'c', sizeof customer - 1);
+  customer[sizeof customer - 1] = '\0';
+  snprintf(body, sizeof body,
+           "{\"id\": \"evt_3\", \"type\": \"customer.subscription.deleted\","
+           " \"created\": 1, \"data\": {\"object\": {\"id\": \"sub_1\","
+           " \"customer\": \"%s\"}}}",
+           customer);
+  map_text(m, "stripe", "", body, &r);
+  cr_assert_eq(r.n, 1);
+  cr_expect_eq(r.items[0].status, HK_MAP_DEAD);
+  cr_expect(strstr(r.items[0].reason, "the subject is over 1024 bytes") != NULL,
+            "%s", r.items[0].reason);
+  hk_map_result_fini(&r);
+  hk_mapper_free(m);
+}
+
 Test(map_rules, missing_required_attribute_is_dead) {
   struct hk_mapper *m = mapper_with("[]");
   struct hk_map_result r;
