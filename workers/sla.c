@@ -13,8 +13,8 @@
  * "e" is every event of the subject the handoff listens to, slimmed to what
  * the handoff reads (hk_handoff_slim) and kept once per id, as arrays rather
  * than objects to keep a million open clocks small; "s" is the summary of
- * the clocks as last written, in order of start: their state, the bit mask
- * of the `requires` attributes the start lacked, which alerts went out
+ * the clocks as last written, in order of start: their state, the names
+ * of the attributes the start lacked (0: none), which alerts went out
  * (bit 0 warning, bit 1 breach), the index in "e" of the event that
  * started it (events are only ever appended, so an index stays right),
  * and for a stopped clock the bucket of its response time
@@ -264,8 +264,8 @@ void hk_record_clocks(const struct hk_handoff *h, const char *record,
  * A summary entry [state, missing, alerted, start, bucket] is what the
  * counters, the state indexes and the KPI buckets hold of one clock, so a
  * record's change moves them by taking its old entries out and its new
- * ones in. missing is a bit mask over the handoff's `requires`, bucket the
- * response time's (hk_kpi_bucket) for met and met late clocks.
+ * ones in. missing names the attributes the start lacked (0: none), bucket
+ * is the response time's (hk_kpi_bucket) for met and met late clocks.
  * ------------------------------------------------------------------------- */
 
 /* Clocks in these states leave the due index and are listed by start in
@@ -318,7 +318,8 @@ static void count_entry(struct hk_ops *o, const struct hk_handoff *h,
                         const json_t *s, const json_t *other, int sign) {
   const char *name = hk_handoff_name(h);
   int state = (int)entry_int(s, 0);
-  int64_t missing = entry_int(s, 1);
+  const json_t *missing = json_array_get(s, 1);
+  int incomplete = json_array_size(missing) > 0;
   char key[160];
   char field[160];
   int64_t started;
@@ -330,8 +331,7 @@ static void count_entry(struct hk_ops *o, const struct hk_handoff *h,
   }
   snprintf(key, sizeof key, "hcount:%s", name);
   hk_ops_incr(o, key, counter_names[state], sign);
-  hk_ops_incr(o, key, counter_names[COUNTER_INCOMPLETE],
-              missing != 0 ? sign : 0);
+  hk_ops_incr(o, key, counter_names[COUNTER_INCOMPLETE], incomplete ? sign : 0);
   started = entry_start(events, s);
   if (indexed(state) && !has_same(other, s)) {
     char *member = index_member(started, subject);
@@ -348,19 +348,15 @@ static void count_entry(struct hk_ops *o, const struct hk_handoff *h,
   snprintf(field, sizeof field, "%02d|%s", (int)(hour % 24),
            counter_names[state]);
   hk_ops_incr(o, key, field, sign);
-  if (missing != 0) {
+  if (incomplete) {
+    size_t i;
+    const json_t *attr;
     snprintf(field, sizeof field, "%02d|incomplete", (int)(hour % 24));
     hk_ops_incr(o, key, field, sign);
-    for (int bit = 0; bit < 31; bit++) {
-      const char *attr = hk_handoff_required(h, (size_t)bit);
-      if (attr == NULL) {
-        break;
-      }
-      if (missing & ((int64_t)1 << bit)) {
-        snprintf(field, sizeof field, "%02d|missing:%.120s", (int)(hour % 24),
-                 attr);
-        hk_ops_incr(o, key, field, sign);
-      }
+    json_array_foreach(missing, i, attr) {
+      snprintf(field, sizeof field, "%02d|missing:%.120s", (int)(hour % 24),
+               json_string_value(attr));
+      hk_ops_incr(o, key, field, sign);
     }
   }
   bucket = (int)entry_int(s, 4);
@@ -368,29 +364,6 @@ static void count_entry(struct hk_ops *o, const struct hk_handoff *h,
     snprintf(field, sizeof field, "%02d|r:%d", (int)(hour % 24), bucket);
     hk_ops_incr(o, key, field, sign);
   }
-}
-
-/* The bit mask of the clock's missing attributes over h's `requires`. */
-static int64_t missing_mask(const struct hk_handoff *h,
-                            const struct hk_clock *c) {
-  int64_t mask = 0;
-  size_t i;
-  json_t *m;
-  json_array_foreach(c->missing, i, m) {
-    for (int bit = 0; bit < 31; bit++) {
-      const char *attr = hk_handoff_required(h, (size_t)bit);
-      if (attr == NULL) {
-        break;
-      }
-      if (strcmp(attr, json_string_value(m)) == 0) {
-        mask |= (int64_t)1 << bit;
-      }
-    }
-  }
-  /* An attribute not in `requires` (a deadline's) is bit 31: incomplete,
-   * not named. */
-  return mask != 0 || json_array_size(c->missing) == 0 ? mask
-                                                       : (int64_t)1 << 31;
 }
 
 /* ---------------------------------------------------------------------------
@@ -449,7 +422,6 @@ static void compute(void *arg, struct hk_cas_item *it) {
   for (i = 0; i < cs.n; i++) {
     const struct hk_clock *c = &cs.items[i];
     int alerted = alerted_of(rec.events, rec.summary, c->started_ms);
-    int64_t mask = missing_mask(p->h, c);
     int bucket = 0;
     json_t *e;
     if (c->state == HK_CLOCK_BREACHED && !(alerted & ALERTED_BREACH)) {
@@ -463,22 +435,26 @@ static void compute(void *arg, struct hk_cas_item *it) {
     if (c->state == HK_CLOCK_MET || c->state == HK_CLOCK_MET_LATE) {
       bucket = hk_kpi_bucket(c->elapsed_ms);
     }
-    {
-      /* [state, missing, alerted, start, bucket], trailing zeros left out,
-       * so a million open clocks stay small: an open clock started by the
-       * record's first event is [0]. */
-      json_int_t v[5] = {(int)c->state, (json_int_t)mask, alerted,
-                         (json_int_t)start_index(rec.events, c), bucket};
-      size_t len = 5;
-      while (len > 1 && v[len - 1] == 0) {
-        len--;
-      }
-      e = json_array();
-      for (size_t k = 0; k < len; k++) {
-        json_array_append_new(e, json_integer(v[k]));
-      }
-      json_array_append_new(summary, e);
+    /* [state, missing, alerted, start, bucket], trailing zeros left out,
+     * so a million open clocks stay small: an open clock started by the
+     * record's first event is [0]. missing names the attributes (0 when
+     * none), so what was counted does not depend on the config that
+     * takes it out again. */
+    e = json_pack("[i, o, i, I, i]", (int)c->state,
+                  json_array_size(c->missing) > 0 ? json_copy(c->missing)
+                                                  : json_integer(0),
+                  alerted, (json_int_t)start_index(rec.events, c), bucket);
+    if (e == NULL) {
+      abort(); /* out of memory: nothing was acknowledged */
     }
+    while (json_array_size(e) > 1) {
+      const json_t *last = json_array_get(e, json_array_size(e) - 1);
+      if (!json_is_integer(last) || json_integer_value(last) != 0) {
+        break;
+      }
+      json_array_remove(e, json_array_size(e) - 1);
+    }
+    json_array_append_new(summary, e);
   }
   /* The old summary out, the new one in; an entry in both is the same
    * clock counted the same way, and would only cancel out. */
