@@ -440,19 +440,29 @@ static void compute(void *arg, struct hk_cas_item *it) {
      * record's first event is [0]. missing names the attributes (0 when
      * none), so what was counted does not depend on the config that
      * takes it out again. */
-    e = json_pack("[i, o, i, I, i]", (int)c->state,
-                  json_array_size(c->missing) > 0 ? json_copy(c->missing)
-                                                  : json_integer(0),
-                  alerted, (json_int_t)start_index(rec.events, c), bucket);
-    if (e == NULL) {
-      abort(); /* out of memory: nothing was acknowledged */
-    }
-    while (json_array_size(e) > 1) {
-      const json_t *last = json_array_get(e, json_array_size(e) - 1);
-      if (!json_is_integer(last) || json_integer_value(last) != 0) {
-        break;
+    {
+      json_int_t start = (json_int_t)start_index(rec.events, c);
+      size_t len = bucket != 0                       ? 5
+                   : start != 0                      ? 4
+                   : alerted != 0                    ? 3
+                   : json_array_size(c->missing) > 0 ? 2
+                                                     : 1;
+      e = json_array();
+      json_array_append_new(e, json_integer((int)c->state));
+      if (len > 1) {
+        json_array_append_new(e, json_array_size(c->missing) > 0
+                                     ? json_copy(c->missing)
+                                     : json_integer(0));
       }
-      json_array_remove(e, json_array_size(e) - 1);
+      if (len > 2) {
+        json_array_append_new(e, json_integer(alerted));
+      }
+      if (len > 3) {
+        json_array_append_new(e, json_integer(start));
+      }
+      if (len > 4) {
+        json_array_append_new(e, json_integer(bucket));
+      }
     }
     json_array_append_new(summary, e);
   }
