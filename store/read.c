@@ -12,18 +12,9 @@
 
 #include "store/store_internal.h"
 
-/* The key named by suffix under the prefix (caller frees). */
-static char *key_of(const struct hk_store *st, const char *suffix) {
-  const char *prefix = hk_store_prefix(st);
-  size_t n = strlen(prefix) + strlen(suffix) + 1;
-  char *k = hk_xmalloc(n);
-  snprintf(k, n, "%s%s", prefix, suffix);
-  return k;
-}
-
 enum hk_err hk_store_get(struct hk_store *st, const char *key, char **out,
                          size_t *len, struct hk_error *err) {
-  char *k = key_of(st, key);
+  char *k = hk_store_key(st, key);
   const char *argv[] = {"GET", k};
   redisReply *r = hk_store_command(st, 2, argv, NULL, err);
   enum hk_err rc = HK_E_UNAVAILABLE;
@@ -63,7 +54,7 @@ enum hk_err hk_store_zrange_score(struct hk_store *st, const char *key,
                                   size_t count, struct hk_strings *members,
                                   struct hk_strings *scores,
                                   struct hk_error *err) {
-  char *k = key_of(st, key);
+  char *k = hk_store_key(st, key);
   char min[24];
   char off[24];
   char cnt[24];
@@ -102,7 +93,7 @@ enum hk_err hk_store_zrange_lex_rev(struct hk_store *st, const char *key,
                                     const char *below, size_t count,
                                     struct hk_strings *out,
                                     struct hk_error *err) {
-  char *k = key_of(st, key);
+  char *k = hk_store_key(st, key);
   char cnt[24];
   char *max = NULL;
   const char *argv[] = {"ZRANGE", k,       "+", "-", "BYLEX",

@@ -1026,15 +1026,6 @@ enum hk_err hk_store_dlq_retry(struct hk_store *st, const char *id, int *found,
  * SLA clocks
  * ------------------------------------------------------------------------- */
 
-/* The hash of a handoff's clock records, one field per subject: a field
- * costs far less memory than a key of its own. */
-static char *clock_key(const struct hk_store *st, const char *handoff) {
-  size_t n = strlen(st->conf.prefix) + strlen(handoff) + 8;
-  char *k = hk_xmalloc(n);
-  snprintf(k, n, "%sclocks:%s", st->conf.prefix, handoff);
-  return k;
-}
-
 /* Reads the replies of n pipelined commands, handing each to take (which
  * owns it). An error reply among them fails the whole, once all are read;
  * an I/O error drops the connection. Returns HK_E_OK or HK_E_UNAVAILABLE
@@ -1082,14 +1073,6 @@ static redisReply *replies(struct hk_store *st, size_t n,
   return last;
 }
 
-/* The key named by suffix under the configured prefix (caller frees). */
-static char *prefixed(const struct hk_store *st, const char *suffix) {
-  size_t n = strlen(st->conf.prefix) + strlen(suffix) + 1;
-  char *k = hk_xmalloc(n);
-  snprintf(k, n, "%s%s", st->conf.prefix, suffix);
-  return k;
-}
-
 enum hk_err hk_store_cas_get(struct hk_store *st, const char *const *keys,
                              const char *const *fields, size_t n, char **out,
                              struct hk_error *err) {
@@ -1112,7 +1095,7 @@ enum hk_err hk_store_cas_get(struct hk_store *st, const char *const *keys,
       break;
     }
     for (size_t i = 0; i < n; i++) {
-      char *key = prefixed(st, keys[i]);
+      char *key = hk_store_key(st, keys[i]);
       const char *get[] = {"HGET", key, fields[i]};
       redisAppendCommandArgv(st->c, 3, get, NULL);
       free(key);
@@ -1162,7 +1145,7 @@ enum hk_err hk_store_cas_get(struct hk_store *st, const char *const *keys,
 /* Appends the EVALSHA of one put to the connection's output buffer. */
 static void append_put(struct hk_store *st, const char *sha,
                        const struct hk_cas_put *p) {
-  char *key = prefixed(st, p->key);
+  char *key = hk_store_key(st, p->key);
   char **keys = hk_xcalloc(p->nops + 1, sizeof *keys);
   struct args a = {NULL, NULL, 0, 0};
 
@@ -1177,7 +1160,7 @@ static void append_put(struct hk_store *st, const char *sha,
     const struct hk_store_op *o = &p->ops[i];
     static const char letters[] = "IZRX";
     const char *l = strchr(letters, o->kind);
-    keys[i] = prefixed(st, o->key);
+    keys[i] = hk_store_key(st, o->key);
     arg_add(&a, l != NULL && *l != '\0' ? l : "-", 1);
     arg_str(&a, keys[i]);
     arg_str(&a, o->a);
@@ -1374,9 +1357,17 @@ enum hk_err hk_store_clocks_scan(struct hk_store *st, const char *handoff,
                                  struct hk_strings *subjects,
                                  struct hk_strings *records,
                                  struct hk_error *err) {
-  char *key = clock_key(st, handoff);
+  /* The hash of a handoff's clock records, one field per subject: a field
+   * costs far less memory than a key of its own. */
+  char *suffix = hk_xmalloc(strlen(handoff) + 8);
+  char *key;
   char cnt[24];
-  const char *argv[] = {"HSCAN", key, cursor, "COUNT", cnt};
+  const char *argv[] = {"HSCAN", NULL, cursor, "COUNT", cnt};
+
+  snprintf(suffix, strlen(handoff) + 8, "clocks:%s", handoff);
+  key = hk_store_key(st, suffix);
+  free(suffix);
+  argv[1] = key;
   redisReply *r;
   enum hk_err rc = HK_E_UNAVAILABLE;
 
@@ -1532,7 +1523,7 @@ enum hk_err hk_store_hashes(struct hk_store *st, const char *const *keys,
     return HK_E_UNAVAILABLE;
   }
   for (size_t i = 0; i < n; i++) {
-    char *key = prefixed(st, keys[i]);
+    char *key = hk_store_key(st, keys[i]);
     const char *argv[] = {"HGETALL", key};
     redisAppendCommandArgv(st->c, 2, argv, NULL);
     free(key);
@@ -1557,7 +1548,7 @@ static enum hk_err keys_command(struct hk_store *st, const char *verb,
 
   arg_str(&a, verb);
   for (size_t i = 0; i < n; i++) {
-    owned[i] = prefixed(st, keys[i]);
+    owned[i] = hk_store_key(st, keys[i]);
     arg_str(&a, owned[i]);
     if (values != NULL) {
       arg_str(&a, values[i]);
@@ -1587,7 +1578,7 @@ enum hk_err hk_store_set_many(struct hk_store *st, const char *const *keys,
 enum hk_err hk_store_lock(struct hk_store *st, const char *key,
                           const char *owner, int64_t ttl_ms, int *got,
                           struct hk_error *err) {
-  char *k = prefixed(st, key);
+  char *k = hk_store_key(st, key);
   char px[24];
   const char *argv[] = {"SET", k, owner, "NX", "PX", px};
   redisReply *r;
@@ -1621,7 +1612,7 @@ enum hk_err hk_store_prune_lex(struct hk_store *st, const char *const *keys,
     return HK_E_UNAVAILABLE;
   }
   for (size_t i = 0; i < n; i++) {
-    char *key = prefixed(st, keys[i]);
+    char *key = hk_store_key(st, keys[i]);
     const char *argv[] = {"ZREMRANGEBYLEX", key, "-", bound};
     redisAppendCommandArgv(st->c, 4, argv, NULL);
     free(key);
@@ -1884,8 +1875,11 @@ enum hk_err hk_store_alert_dead(struct hk_store *st,
  * The connection, for the other files of store/ (store_internal.h)
  * ------------------------------------------------------------------------- */
 
-const char *hk_store_prefix(const struct hk_store *st) {
-  return st->conf.prefix;
+char *hk_store_key(const struct hk_store *st, const char *suffix) {
+  size_t n = strlen(st->conf.prefix) + strlen(suffix) + 1;
+  char *k = hk_xmalloc(n);
+  snprintf(k, n, "%s%s", st->conf.prefix, suffix);
+  return k;
 }
 
 redisReply *hk_store_command(struct hk_store *st, int argc, const char **argv,

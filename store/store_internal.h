@@ -14,8 +14,9 @@
 
 #include "store/store.h"
 
-/* The configured key prefix ("handoff:"). Borrowed from st. */
-const char *hk_store_prefix(const struct hk_store *st);
+/* The key named by suffix under the configured prefix ("clocks:x" ->
+ * "handoff:clocks:x"). A new string (caller frees). */
+char *hk_store_key(const struct hk_store *st, const char *suffix);
 
 /*
  * Runs one command (connecting when needed, one more try on a fresh
