@@ -333,10 +333,6 @@ const char *hk_handoff_owner(const struct hk_handoff *h) {
   return h->owner;
 }
 
-const char *hk_handoff_required(const struct hk_handoff *h, size_t i) {
-  return i < h->requires.n ? h->requires.v[i] : NULL;
-}
-
 /* The kind of an event type for h, K_NONE when h does not listen to it. */
 static enum kind kind_of(const struct hk_handoff *h, const char *type) {
   int k;

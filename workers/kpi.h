@@ -68,9 +68,10 @@ struct hk_stages_round *hk_stages_begin(struct hk_stages *s,
 void hk_stages_end(struct hk_stages_round *r, int ok);
 
 /*
- * The figures a stage record counts, per stage of cfg order, for tests and
- * the status API: a new object STAGE -> {"entered": ms, "moved": ms or
- * absent, "amount_cents": n or absent, "currency": s or absent}. Pure.
+ * The figures a stage record counts (what the buckets move by), for the
+ * tests to check them against records made by hand: a new object STAGE ->
+ * {"entered": ms, "moved": ms or absent, "amount_cents": n or absent,
+ * "currency": s or absent}. Pure.
  */
 json_t *hk_stages_facts(const struct hk_stages *s, const char *record);
 

@@ -259,8 +259,6 @@ const struct hk_handoff *hk_sla_find(const struct hk_sla *sla,
 
 const char *hk_handoff_name(const struct hk_handoff *h);
 const char *hk_handoff_owner(const struct hk_handoff *h);
-/* The i-th of the handoff's `requires` attributes, NULL past the last. */
-const char *hk_handoff_required(const struct hk_handoff *h, size_t i);
 
 /* 1 when h listens to events of that type (start, stop, cancel, pause or
  * resume), else 0. */
