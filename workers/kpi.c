@@ -167,9 +167,6 @@ static json_t *share(int64_t num, int64_t den) {
   return den > 0 ? json_real((double)num / (double)den) : json_null();
 }
 
-static const char *const states[] = {"open",     "at_risk",  "paused",   "met",
-                                     "breached", "met_late", "cancelled"};
-
 /* Object of attribute -> count, most often missing first. */
 static json_t *missing_of(json_t *sums) {
   struct item {
@@ -212,14 +209,13 @@ static json_t *handoff_window(json_t *sums, int64_t from_ms, int64_t now_ms) {
   json_object_set_new(w, "from", time_json(from_ms));
   json_object_set_new(w, "to", time_json(now_ms));
   int64_t started = 0;
-  for (size_t i = 0; i < sizeof states / sizeof *states; i++) {
-    started += sum_of(sums, states[i]);
+  for (int i = 0; i < HK_CLOCK_STATES; i++) {
+    const char *state = hk_clock_state_name((enum hk_clock_state)i);
+    started += sum_of(sums, state);
+    json_object_set_new(w, state, json_integer(sum_of(sums, state)));
   }
   /* Every clock is in one state: started is their sum. */
   json_object_set_new(w, "started", json_integer(started));
-  for (size_t i = 0; i < sizeof states / sizeof *states; i++) {
-    json_object_set_new(w, states[i], json_integer(sum_of(sums, states[i])));
-  }
   json_object_set_new(w, "incomplete",
                       json_integer(sum_of(sums, "incomplete")));
   json_object_set_new(w, "missing", missing_of(sums));

@@ -46,15 +46,6 @@
 
 #define ALERTED_WARNING 1
 #define ALERTED_BREACH 2
-/* The counters of {prefix}hcount:HANDOFF: one per state, then these. */
-#define COUNTER_STARTED HK_CLOCK_STATES
-#define COUNTER_INCOMPLETE (HK_CLOCK_STATES + 1)
-#define NCOUNTERS (HK_CLOCK_STATES + 2)
-
-static const char *const counter_names[NCOUNTERS] = {
-    "open",     "at_risk",   "paused",  "met",       "breached",
-    "met_late", "cancelled", "started", "incomplete"};
-
 /* ---------------------------------------------------------------------------
  * The record
  * ------------------------------------------------------------------------- */
@@ -330,12 +321,14 @@ static void count_entry(struct hk_ops *o, const struct hk_handoff *h,
     return;
   }
   snprintf(key, sizeof key, "hcount:%s", name);
-  hk_ops_incr(o, key, counter_names[state], sign);
-  hk_ops_incr(o, key, counter_names[COUNTER_INCOMPLETE], incomplete ? sign : 0);
+  /* {prefix}hcount:HANDOFF: one counter per state, and "incomplete". */
+  hk_ops_incr(o, key, hk_clock_state_name((enum hk_clock_state)state), sign);
+  hk_ops_incr(o, key, "incomplete", incomplete ? sign : 0);
   started = entry_start(events, s);
   if (indexed(state) && !has_same(other, s)) {
     char *member = index_member(started, subject);
-    snprintf(key, sizeof key, "cs:%s:%s", name, counter_names[state]);
+    snprintf(key, sizeof key, "cs:%s:%s", name,
+             hk_clock_state_name((enum hk_clock_state)state));
     hk_ops_add(o, sign > 0 ? 'Z' : 'R', key, sign > 0 ? "0" : member,
                sign > 0 ? member : NULL);
     free(member);
@@ -346,7 +339,7 @@ static void count_entry(struct hk_ops *o, const struct hk_handoff *h,
   }
   snprintf(key, sizeof key, "hkpi:%s:%" PRId64, name, hour / 24);
   snprintf(field, sizeof field, "%02d|%s", (int)(hour % 24),
-           counter_names[state]);
+           hk_clock_state_name((enum hk_clock_state)state));
   hk_ops_incr(o, key, field, sign);
   if (incomplete) {
     size_t i;
