@@ -1,6 +1,8 @@
 /*
  * buf.c -- capped growable buffers and allocation that aborts on OOM.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +41,23 @@ void *hk_xrealloc(void *p, size_t n) {
 
 char *hk_xstrdup(const char *s) {
   return hk_xstrndup(s, strlen(s));
+}
+
+char *hk_xprintf(const char *fmt, ...) {
+  va_list ap;
+  int n;
+  char *s;
+  va_start(ap, fmt);
+  n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n < 0) {
+    abort(); /* a bad format: a bug, not input */
+  }
+  s = hk_xmalloc((size_t)n + 1);
+  va_start(ap, fmt);
+  vsnprintf(s, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  return s;
 }
 
 char *hk_xstrndup(const char *s, size_t n) {

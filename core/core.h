@@ -137,6 +137,8 @@ void *hk_xcalloc(size_t n, size_t size);
 void *hk_xrealloc(void *p, size_t n);
 char *hk_xstrdup(const char *s);
 char *hk_xstrndup(const char *s, size_t n);
+/* printf into a new string sized to fit (keys, names). */
+char *hk_xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---------------------------------------------------------------------------
  * Durations and time

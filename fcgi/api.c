@@ -177,11 +177,9 @@ static enum hk_err health(struct hk_store *st, struct hk_reply *out,
 static enum hk_err read_records(struct hk_store *st, const char *handoff,
                                 const char *const *subjects, size_t n,
                                 char **records, struct hk_error *err) {
-  size_t klen = strlen(handoff) + 8;
-  char *key = hk_xmalloc(klen);
+  char *key = hk_xprintf("clocks:%s", handoff);
   const char **keys = hk_xcalloc(n + 1, sizeof *keys);
   enum hk_err rc;
-  snprintf(key, klen, "clocks:%s", handoff);
   for (size_t i = 0; i < n; i++) {
     keys[i] = key;
   }
@@ -261,21 +259,18 @@ static enum hk_err due_after(struct hk_store *st, const char *key,
 static enum hk_err list_due(struct hk_store *st, const struct hk_handoff *h,
                             const struct hk_clocks_query *q, int64_t now_ms,
                             json_t *list, char **next, struct hk_error *err) {
-  const char *name = hk_handoff_name(h);
-  size_t klen = strlen(name) + 8;
-  char *key = hk_xmalloc(klen);
+  char *key = hk_xprintf("due:%s", hk_handoff_name(h));
   struct entries e = {NULL, NULL, 0};
   char **records = NULL;
   size_t page;
   enum hk_err rc;
 
-  snprintf(key, klen, "due:%s", name);
   rc = due_after(st, key, q, q->limit + 1, &e, err);
   page = e.n < q->limit ? e.n : q->limit;
   if (rc == HK_E_OK) {
     records = hk_xcalloc(page + 1, sizeof *records);
-    rc = read_records(st, name, (const char *const *)e.members, page, records,
-                      err);
+    rc = read_records(st, hk_handoff_name(h), (const char *const *)e.members,
+                      page, records, err);
   }
   for (size_t i = 0; rc == HK_E_OK && i < page; i++) {
     struct hk_clocks cs;
@@ -305,10 +300,8 @@ static enum hk_err list_due(struct hk_store *st, const struct hk_handoff *h,
 static enum hk_err list_state(struct hk_store *st, const struct hk_handoff *h,
                               const struct hk_clocks_query *q, int64_t now_ms,
                               json_t *list, char **next, struct hk_error *err) {
-  const char *name = hk_handoff_name(h);
-  const char *state = hk_clock_state_name(q->state);
-  size_t klen = strlen(name) + strlen(state) + 8;
-  char *key = hk_xmalloc(klen);
+  char *key =
+      hk_xprintf("cs:%s:%s", hk_handoff_name(h), hk_clock_state_name(q->state));
   struct hk_strings m = {NULL, 0};
   const char **subjects = NULL;
   int64_t *starts = NULL;
@@ -316,7 +309,6 @@ static enum hk_err list_state(struct hk_store *st, const struct hk_handoff *h,
   size_t page = 0;
   enum hk_err rc;
 
-  snprintf(key, klen, "cs:%s:%s", name, state);
   rc = hk_store_zrange_lex_rev(st, key, q->member, q->limit + 1, &m, err);
   if (rc == HK_E_OK) {
     page = m.n < q->limit ? m.n : q->limit;
@@ -328,7 +320,7 @@ static enum hk_err list_state(struct hk_store *st, const struct hk_handoff *h,
       starts[i] = strtoll(m.v[i], NULL, 10);
       subjects[i] = strlen(m.v[i]) > 14 ? m.v[i] + 14 : "";
     }
-    rc = read_records(st, name, subjects, page, records, err);
+    rc = read_records(st, hk_handoff_name(h), subjects, page, records, err);
   }
   for (size_t i = 0; rc == HK_E_OK && i < page; i++) {
     struct hk_clocks cs;

@@ -1359,15 +1359,12 @@ enum hk_err hk_store_clocks_scan(struct hk_store *st, const char *handoff,
                                  struct hk_error *err) {
   /* The hash of a handoff's clock records, one field per subject: a field
    * costs far less memory than a key of its own. */
-  char *suffix = hk_xmalloc(strlen(handoff) + 8);
-  char *key;
+  char *suffix = hk_xprintf("clocks:%s", handoff);
+  char *key = hk_store_key(st, suffix);
   char cnt[24];
-  const char *argv[] = {"HSCAN", NULL, cursor, "COUNT", cnt};
+  const char *argv[] = {"HSCAN", key, cursor, "COUNT", cnt};
 
-  snprintf(suffix, strlen(handoff) + 8, "clocks:%s", handoff);
-  key = hk_store_key(st, suffix);
   free(suffix);
-  argv[1] = key;
   redisReply *r;
   enum hk_err rc = HK_E_UNAVAILABLE;
 
@@ -1876,10 +1873,7 @@ enum hk_err hk_store_alert_dead(struct hk_store *st,
  * ------------------------------------------------------------------------- */
 
 char *hk_store_key(const struct hk_store *st, const char *suffix) {
-  size_t n = strlen(st->conf.prefix) + strlen(suffix) + 1;
-  char *k = hk_xmalloc(n);
-  snprintf(k, n, "%s%s", st->conf.prefix, suffix);
-  return k;
+  return hk_xprintf("%s%s", st->conf.prefix, suffix);
 }
 
 redisReply *hk_store_command(struct hk_store *st, int argc, const char **argv,

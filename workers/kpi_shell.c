@@ -23,17 +23,19 @@
  * start. */
 #define LISTED_MS (90 * DAY_MS)
 
+/* Appends s (a new string, taken) to keys. */
+static void push(struct hk_strings *keys, char *s) {
+  keys->v = hk_xrealloc(keys->v, (keys->n + 1) * sizeof *keys->v);
+  keys->v[keys->n++] = s;
+}
+
 /* Appends "PREFIX:NAME:DAY" for every day of the 30-day window to keys. */
 static void day_keys(const char *prefix, const char *name, int64_t now_ms,
-                     char ***keys, size_t *n) {
+                     struct hk_strings *keys) {
   int64_t last = now_ms / DAY_MS;
   int64_t first = (now_ms / 3600000 - 719) / 24;
   for (int64_t d = first; d <= last; d++) {
-    size_t len = strlen(prefix) + strlen(name) + 32;
-    char *k = hk_xmalloc(len);
-    snprintf(k, len, "%s:%s:%" PRId64, prefix, name, d);
-    *keys = hk_xrealloc(*keys, (*n + 1) * sizeof **keys);
-    (*keys)[(*n)++] = k;
+    push(keys, hk_xprintf("%s:%s:%" PRId64, prefix, name, d));
   }
 }
 
@@ -76,20 +78,12 @@ static json_t *assemble(char **keys, size_t n, const json_t *hashes) {
   return data;
 }
 
-static void free_keys(char **keys, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    free(keys[i]);
-  }
-  free(keys);
-}
-
 /* Trims the indexes of finished clocks to LISTED_MS. */
 static enum hk_err prune(const struct hk_config *cfg, struct hk_store *st,
                          int64_t now_ms, struct hk_error *err) {
   static const char *const finished[] = {"met", "met_late", "cancelled"};
   json_t *handoffs = json_object_get(cfg->doc, "handoffs");
-  char **keys = NULL;
-  size_t n = 0;
+  struct hk_strings keys = {NULL, 0};
   char below[24];
   const char *name;
   json_t *conf;
@@ -97,17 +91,13 @@ static enum hk_err prune(const struct hk_config *cfg, struct hk_store *st,
 
   json_object_foreach(handoffs, name, conf) {
     for (size_t i = 0; i < 3; i++) {
-      size_t len = strlen(name) + 32;
-      char *k = hk_xmalloc(len);
-      snprintf(k, len, "cs:%s:%s", name, finished[i]);
-      keys = hk_xrealloc(keys, (n + 1) * sizeof *keys);
-      keys[n++] = k;
+      push(&keys, hk_xprintf("cs:%s:%s", name, finished[i]));
     }
   }
   snprintf(below, sizeof below, "%013" PRId64,
            (int64_t)(now_ms > LISTED_MS ? now_ms - LISTED_MS : 0));
-  rc = hk_store_prune_lex(st, (const char *const *)keys, n, below, err);
-  free_keys(keys, n);
+  rc = hk_store_prune_lex(st, (const char *const *)keys.v, keys.n, below, err);
+  hk_strings_fini(&keys);
   return rc;
 }
 
@@ -116,8 +106,7 @@ static enum hk_err prune(const struct hk_config *cfg, struct hk_store *st,
  * purge takes it (one older than 400 days leaves a small key behind). */
 static enum hk_err purge(const struct hk_config *cfg, struct hk_store *st,
                          int64_t now_ms, struct hk_error *err) {
-  char **keys = NULL;
-  size_t n = 0;
+  struct hk_strings keys = {NULL, 0};
   int64_t today = now_ms / DAY_MS;
   const char *name;
   json_t *conf;
@@ -126,23 +115,19 @@ static enum hk_err purge(const struct hk_config *cfg, struct hk_store *st,
     json_object_foreach(
         json_object_get(cfg->doc, g == 0 ? "handoffs" : "stages"), name, conf) {
       for (int64_t d = today - 400; d <= today - 36; d++) {
-        size_t len = strlen(name) + 32;
-        char *k = hk_xmalloc(len);
-        snprintf(k, len, "%s:%s:%" PRId64, g == 0 ? "hkpi" : "skpi", name, d);
-        keys = hk_xrealloc(keys, (n + 1) * sizeof *keys);
-        keys[n++] = k;
+        push(&keys,
+             hk_xprintf("%s:%s:%" PRId64, g == 0 ? "hkpi" : "skpi", name, d));
       }
     }
   }
-  rc = hk_store_delete(st, (const char *const *)keys, n, err);
-  free_keys(keys, n);
+  rc = hk_store_delete(st, (const char *const *)keys.v, keys.n, err);
+  hk_strings_fini(&keys);
   return rc;
 }
 
 enum hk_err hk_kpi_refresh(const struct hk_config *cfg, struct hk_store *st,
                            int64_t now_ms, struct hk_error *err) {
-  char **keys = NULL;
-  size_t n = 0;
+  struct hk_strings keys = {NULL, 0};
   json_t *hashes = NULL;
   json_t *data;
   json_t *docs;
@@ -151,23 +136,19 @@ enum hk_err hk_kpi_refresh(const struct hk_config *cfg, struct hk_store *st,
   enum hk_err rc;
 
   json_object_foreach(json_object_get(cfg->doc, "handoffs"), name, conf) {
-    size_t len = strlen(name) + 16;
-    char *k = hk_xmalloc(len);
-    snprintf(k, len, "hcount:%s", name);
-    keys = hk_xrealloc(keys, (n + 1) * sizeof *keys);
-    keys[n++] = k;
-    day_keys("hkpi", name, now_ms, &keys, &n);
+    push(&keys, hk_xprintf("hcount:%s", name));
+    day_keys("hkpi", name, now_ms, &keys);
   }
   json_object_foreach(json_object_get(cfg->doc, "stages"), name, conf) {
-    day_keys("skpi", name, now_ms, &keys, &n);
+    day_keys("skpi", name, now_ms, &keys);
   }
-  rc = hk_store_hashes(st, (const char *const *)keys, n, &hashes, err);
+  rc = hk_store_hashes(st, (const char *const *)keys.v, keys.n, &hashes, err);
   if (rc != HK_E_OK) {
-    free_keys(keys, n);
+    hk_strings_fini(&keys);
     return rc;
   }
-  data = assemble(keys, n, hashes);
-  free_keys(keys, n);
+  data = assemble(keys.v, keys.n, hashes);
+  hk_strings_fini(&keys);
   json_decref(hashes);
   docs = hk_kpi_documents(cfg->doc, data, now_ms);
   json_decref(data);

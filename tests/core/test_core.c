@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/core.h"
@@ -79,6 +80,18 @@ static size_t fmt(char *out, size_t cap, const char *msg, ...) {
   n = hk_log_format(out, cap, HK_LOG_WARN, "fcgi", msg, ap);
   va_end(ap);
   return n;
+}
+
+Test(buf, xprintf_sizes_the_string_to_fit) {
+  char name[600];
+  char *s;
+  memset(name, 'h', sizeof name - 1);
+  name[sizeof name - 1] = '\0';
+  s = hk_xprintf("hkpi:%s:%d", name, 20781);
+  cr_assert_eq(strlen(s), 5 + 599 + 6);
+  cr_assert(strncmp(s, "hkpi:hhh", 8) == 0);
+  cr_assert_str_eq(s + strlen(s) - 6, ":20781");
+  free(s);
 }
 
 Test(log, writes_logfmt_with_quoting_only_where_needed) {
