@@ -26,7 +26,8 @@ json_t *hk_kpi_documents(const json_t *cfg_doc, const json_t *data,
                          int64_t now_ms);
 
 /* Reads the buckets of the last 30 days, builds the documents and writes
- * them, and trims the finished clocks' indexes to 90 days. */
+ * them (the thread also trims, once an hour, the finished clocks' indexes
+ * to 90 days and the bucket days out of every window). */
 enum hk_err hk_kpi_refresh(const struct hk_config *cfg, struct hk_store *st,
                            int64_t now_ms, struct hk_error *err) HK_MUST_CHECK;
 

@@ -175,9 +175,6 @@ enum hk_err hk_kpi_refresh(const struct hk_config *cfg, struct hk_store *st,
     free(ks);
   }
   json_decref(docs);
-  if (rc == HK_E_OK) {
-    rc = prune(cfg, st, now_ms, err);
-  }
   return rc;
 }
 
@@ -213,7 +210,11 @@ static void *run(void *arg) {
       int64_t now = hk_time_now_ms();
       rc = hk_kpi_refresh(cfg, st, now, &err);
       if (rc == HK_E_OK && now / 3600000 != purged_hour) {
+        /* Hourly: what ages out does so by the day. */
         rc = purge(cfg, st, now, &err);
+        if (rc == HK_E_OK) {
+          rc = prune(cfg, st, now, &err);
+        }
         purged_hour = rc == HK_E_OK ? now / 3600000 : purged_hour;
       }
     }
