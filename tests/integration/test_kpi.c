@@ -52,7 +52,7 @@ static json_t *doc(const char *key) {
 
 static int processed_all(void) {
   long long acked = hk_redis_int("HGET handoff:stats processed");
-  return acked >= 9;
+  return acked >= 11;
 }
 
 /* The documents were written after every event was processed. */
@@ -102,6 +102,12 @@ Test(kpi, a_worker_writes_windows_stages_and_health_from_events) {
                 ",\"amount\":\"1200.50\",\"currency\":\"eur\"");
   hk_post_event("deal.won", 5, t + 100 * MIN,
                 ",\"amount\":99,\"currency\":\"USD\"");
+  /* 6: won with an amount past 10^12 (not counted: its cents could
+   * overflow a counter); 7: in a currency that is no ISO code (XXX). */
+  hk_post_event("deal.won", 6, t + 100 * MIN,
+                ",\"amount\":2e12,\"currency\":\"EUR\"");
+  hk_post_event("deal.won", 7, t + 100 * MIN,
+                ",\"amount\":5,\"currency\":\"euro\"");
   hk_worker_start(0, worker);
   cr_assert(hk_wait_until(processed_all, 20000));
   processed_at = hk_now_ms();
@@ -139,13 +145,17 @@ Test(kpi, a_worker_writes_windows_stages_and_health_from_events) {
   cr_assert_leq(llabs(num(m, "median_time_in_stage_ms") - 20 * MIN), MIN);
   won_doc = doc("kpi:stage:won");
   won = json_object_get(json_object_get(won_doc, "windows"), "24h");
-  cr_assert_eq(num(won, "entered"), 2);
+  cr_assert_eq(num(won, "entered"), 4);
   cr_assert_float_eq(
       json_real_value(json_object_get(json_object_get(won, "revenue"), "EUR")),
       1200.5, 1e-9);
   cr_assert_float_eq(
       json_real_value(json_object_get(json_object_get(won, "revenue"), "USD")),
       99.0, 1e-9);
+  cr_assert_float_eq(
+      json_real_value(json_object_get(json_object_get(won, "revenue"), "XXX")),
+      5.0, 1e-9);
+  cr_assert_eq(json_object_size(json_object_get(won, "revenue")), 3);
 
   health = doc("kpi:health");
   cr_assert_str_eq(json_string_value(json_object_get(health, "status")), "red");
