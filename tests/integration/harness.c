@@ -21,6 +21,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -156,6 +157,61 @@ static char *path_in(const char *name) {
  * The servers
  * ------------------------------------------------------------------------- */
 
+/* Ready means our redis-server answers PING with PONG: an open port is not
+ * enough, since a server still loading its AOF answers -LOADING to every
+ * command. The server must also be the one we started (its process_id),
+ * not another test's that took the port in between. */
+static int redis_ready(void) {
+  struct timeval tv = {0, 200000};
+  redisContext *c;
+  redisReply *r;
+  int ok = 0;
+  char want[48];
+  c = redisConnectWithTimeout("127.0.0.1", stack.redis_port, tv);
+  if (c == NULL || c->err) {
+    goto done;
+  }
+  redisSetTimeout(c, tv);
+  r = redisCommand(c, "PING");
+  ok =
+      r != NULL && r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0;
+  if (r != NULL) {
+    freeReplyObject(r);
+  }
+  if (!ok) {
+    goto done;
+  }
+  r = redisCommand(c, "INFO server");
+  snprintf(want, sizeof want, "process_id:%d\r", (int)stack.redis);
+  ok = r != NULL && r->type == REDIS_REPLY_STRING &&
+       strstr(r->str, want) != NULL;
+  if (r != NULL) {
+    freeReplyObject(r);
+  }
+done:
+  if (c != NULL) {
+    redisFree(c);
+  }
+  return ok;
+}
+
+/* handoff-fcgi is ready once its socket accepts a connection: the file
+ * exists from bind(), a moment before listen(). */
+static int unix_accepts(const char *path) {
+  struct sockaddr_un a;
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  int ok;
+  memset(&a, 0, sizeof a);
+  a.sun_family = AF_UNIX;
+  cr_assert(strlen(path) < sizeof a.sun_path, "socket path too long: %s", path);
+  memcpy(a.sun_path, path, strlen(path) + 1);
+  ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+  if (fd >= 0) {
+    close(fd);
+  }
+  return ok;
+}
+
 void hk_redis_start(void) {
   char port[16];
   const char *argv[] = {"/usr/bin/redis-server",
@@ -183,10 +239,10 @@ void hk_redis_start(void) {
   argv[1] = conf;
   snprintf(port, sizeof port, "%d", stack.redis_port);
   stack.redis = spawn(argv, path_in("redis.log"));
-  for (int i = 0; i < 500 && !port_open(stack.redis_port); i++) {
+  for (int i = 0; i < 1000 && !redis_ready(); i++) {
     msleep(10);
   }
-  cr_assert(port_open(stack.redis_port), "redis did not start");
+  cr_assert(redis_ready(), "redis did not answer PING within 10 s");
 }
 
 void hk_redis_stop(void) {
@@ -210,9 +266,8 @@ static void fcgi_start(void) {
   snprintf(redis, sizeof redis, "127.0.0.1:%d", stack.redis_port);
   unlink(stack.fcgi_sock);
   stack.fcgi = spawn(argv, path_in("fcgi.log"));
-  for (int i = 0; i < 500; i++) {
-    struct stat sb;
-    if (stat(stack.fcgi_sock, &sb) == 0) {
+  for (int i = 0; i < 1000; i++) {
+    if (unix_accepts(stack.fcgi_sock)) {
       return;
     }
     msleep(10);
