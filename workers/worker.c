@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "workers/configs.h"
 #include "workers/kpi.h"
 #include "workers/sla_shell.h"
 #include "workers/workers.h"
@@ -298,47 +299,23 @@ static int64_t dedupe_ttl_s(const struct hk_config *cfg) {
 }
 
 /* ---------------------------------------------------------------------------
- * The configs the loops run on
- *
- * The first one is the caller's; each reload (SIGHUP) that compiles adds
- * one. Loops pick up the newest between batches and compile their own
- * mapping and clocks from it. Reloads are rare, so every config is kept to
- * the end and none is freed under a loop that still reads it.
+ * The configs the loops run on (configs.h): each loop and the KPI thread
+ * hold the generation they run on; a reload publishes a newer one.
  * ------------------------------------------------------------------------- */
 
 struct configs {
-  pthread_mutex_t lock;
-  const struct hk_config **v;
-  struct hk_config **owned; /* owned[i]: v[i] when owned, else NULL */
-  size_t n;
+  struct hk_configs list;
+  size_t kpi_gen; /* the KPI thread's hold */
 };
 
-/* The newest config and its generation (its index). */
-static const struct hk_config *configs_newest(struct configs *cs, size_t *gen) {
-  const struct hk_config *cfg;
-  pthread_mutex_lock(&cs->lock);
-  *gen = cs->n - 1;
-  cfg = cs->v[cs->n - 1];
-  pthread_mutex_unlock(&cs->lock);
-  return cfg;
-}
-
-/* The newest config, for the KPI thread. */
+/* The newest config, for the KPI thread: it holds one config from one
+ * call to the next, so this releases the one it held before. */
 static const struct hk_config *newest_of(void *arg) {
-  size_t gen;
-  return configs_newest(arg, &gen);
-}
-
-/* Adds a config; owned (may be NULL) is freed with the list. */
-static void configs_push(struct configs *cs, const struct hk_config *cfg,
-                         struct hk_config *owned) {
-  pthread_mutex_lock(&cs->lock);
-  cs->v = hk_xrealloc(cs->v, (cs->n + 1) * sizeof(const struct hk_config *));
-  cs->owned = hk_xrealloc(cs->owned, (cs->n + 1) * sizeof(struct hk_config *));
-  cs->v[cs->n] = cfg;
-  cs->owned[cs->n] = owned;
-  cs->n++;
-  pthread_mutex_unlock(&cs->lock);
+  struct configs *cs = arg;
+  size_t before = cs->kpi_gen;
+  const struct hk_config *cfg = hk_configs_acquire(&cs->list, &cs->kpi_gen);
+  hk_configs_release(&cs->list, before);
+  return cfg;
 }
 
 /* Checks that cfg's mapping rules and handoffs compile. */
@@ -366,9 +343,12 @@ static void reload(const struct hk_worker_opts *o, struct configs *cs) {
            err.msg, (const char *)NULL);
     hk_config_free(cfg);
   } else {
-    configs_push(cs, cfg, cfg);
-    hk_log(HK_LOG_INFO, "config reloaded", "config", cfg->path,
-           (const char *)NULL);
+    char alive[24];
+    const char *path = cfg->path;
+    hk_configs_push(&cs->list, cfg);
+    snprintf(alive, sizeof alive, "%zu", hk_configs_alive(&cs->list));
+    hk_log(HK_LOG_INFO, "config reloaded", "config", path, "configs_alive",
+           alive, (const char *)NULL);
   }
 }
 
@@ -403,34 +383,39 @@ struct loop {
 };
 
 /* Compiles the newest config's mapping and clocks when a reload published
- * one since generation *gen (reload() checked that it compiles). */
+ * one since generation *gen (reload() checked that it compiles), then
+ * drops the hold on the one the loop ran on. */
 static void refresh(struct loop *l, size_t *gen, struct hk_mapper **m,
                     struct hk_sla **sla, struct hk_stages **stages,
                     int64_t *ttl_s, struct hk_sla_shell *sh,
                     struct hk_store *st) {
   struct hk_error err = {HK_E_OK, ""};
   size_t newest;
-  const struct hk_config *cfg = configs_newest(l->cs, &newest);
+  const struct hk_config *cfg;
   struct hk_mapper *m2;
   struct hk_sla *sla2;
-  if (newest == *gen) {
+  if (hk_configs_newest(&l->cs->list) == *gen) {
     return;
   }
+  cfg = hk_configs_acquire(&l->cs->list, &newest);
   m2 = hk_mapper_new(cfg, &err);
   sla2 = hk_sla_new(cfg, &err);
-  if (m2 != NULL && sla2 != NULL) {
-    hk_mapper_free(*m);
-    hk_sla_free(*sla);
-    *m = m2;
-    *sla = sla2;
-    *ttl_s = dedupe_ttl_s(cfg);
-    hk_stages_free(*stages);
-    *stages = hk_stages_new(cfg);
-    hk_sla_shell_init(sh, cfg, *sla, *stages, st);
-  } else {
+  if (m2 == NULL || sla2 == NULL) {
+    /* Keep running on the config the loop holds. */
     hk_mapper_free(m2);
     hk_sla_free(sla2);
+    hk_configs_release(&l->cs->list, newest);
+    return;
   }
+  hk_mapper_free(*m);
+  hk_sla_free(*sla);
+  *m = m2;
+  *sla = sla2;
+  *ttl_s = dedupe_ttl_s(cfg);
+  hk_stages_free(*stages);
+  *stages = hk_stages_new(cfg);
+  hk_sla_shell_init(sh, cfg, *sla, *stages, st);
+  hk_configs_release(&l->cs->list, *gen);
   *gen = newest;
 }
 
@@ -439,7 +424,7 @@ static void *loop_run(void *arg) {
   const struct hk_worker_opts *o = l->o;
   struct hk_error err = {HK_E_OK, ""};
   size_t gen = 0;
-  const struct hk_config *cfg = configs_newest(l->cs, &gen);
+  const struct hk_config *cfg = hk_configs_acquire(&l->cs->list, &gen);
   /* The caller checked that this config compiles. */
   struct hk_mapper *m = hk_mapper_new(cfg, &err);
   struct hk_sla *sla = hk_sla_new(cfg, &err);
@@ -549,13 +534,14 @@ static void *loop_run(void *arg) {
   hk_mapper_free(m);
   hk_sla_free(sla);
   hk_stages_free(stages);
+  hk_configs_release(&l->cs->list, gen);
   return NULL;
 }
 
 enum hk_err hk_worker_run(const struct hk_config *cfg,
                           const struct hk_worker_opts *o, volatile int *stop) {
   struct hk_error err = {HK_E_OK, ""};
-  struct configs cs = {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0};
+  struct configs cs;
   struct hk_deliverer *deliverer;
   struct hk_kpi_thread *kpis;
   size_t nloops = o->threads > 0 ? o->threads : 1;
@@ -571,7 +557,8 @@ enum hk_err hk_worker_run(const struct hk_config *cfg,
     return HK_E_CONFIG;
   }
   atomic_init(&halt, 0);
-  configs_push(&cs, cfg, NULL);
+  hk_configs_init(&cs.list, cfg);
+  cs.kpi_gen = HK_CONFIGS_NONE;
   /* Notifier URLs and secrets are read once: they change with a restart. */
   deliverer = hk_deliverer_start(cfg, o->consumer);
   if (deliverer == NULL) {
@@ -616,11 +603,7 @@ enum hk_err hk_worker_run(const struct hk_config *cfg,
   }
   hk_kpi_stop(kpis);
   hk_deliverer_stop(deliverer);
-  for (size_t i = 0; i < cs.n; i++) {
-    hk_config_free(cs.owned[i]);
-  }
-  free(cs.owned);
-  free(cs.v);
+  hk_configs_fini(&cs.list);
   free(loops);
   return started > 0 ? HK_E_OK : HK_E_INTERNAL;
 }

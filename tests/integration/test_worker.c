@@ -192,3 +192,41 @@ Test(worker, sighup_loads_new_rules_and_refuses_a_bad_config) {
   cr_assert(hk_wait_until(events_made, 10000));
   cr_assert(hk_worker_log_has(0, "delivery=after_reload", "events=1"));
 }
+
+static size_t reloads_wanted;
+
+static int reloaded_enough(void) {
+  return hk_worker_log_count(0, "config reloaded") >= reloads_wanted;
+}
+
+/* The configs_alive=N of the worker's last "config reloaded" line. */
+static int last_alive(void) {
+  FILE *f = fopen(stack.worker_logs[0], "r");
+  char line[8192];
+  int alive = -1;
+  cr_assert(f != NULL);
+  while (fgets(line, sizeof line, f) != NULL) {
+    const char *at = strstr(line, "configs_alive=");
+    if (strstr(line, "config reloaded") != NULL && at != NULL) {
+      alive = atoi(at + strlen("configs_alive="));
+    }
+  }
+  fclose(f);
+  return alive;
+}
+
+Test(worker, keeps_a_bounded_number_of_configs_across_many_reloads) {
+  const char *two[] = {"--threads", "2", NULL};
+  hk_worker_start(0, two);
+  cr_assert(hk_wait_until(started, 5000));
+  for (reloads_wanted = 1; reloads_wanted <= 12; reloads_wanted++) {
+    kill(stack.workers[0], SIGHUP);
+    cr_assert(hk_wait_until(reloaded_enough, 5000));
+  }
+  /* Whatever the loops and the KPI thread were doing: the caller's first
+   * config, the newest, and one held by each of two loops and the KPI
+   * thread at most. Before, every config stayed: 13 here. */
+  cr_assert_leq(last_alive(), 5);
+  cr_assert_geq(last_alive(), 2);
+  cr_assert_eq(hk_worker_stop(0, SIGTERM), 0);
+}
