@@ -2,16 +2,20 @@
  * main.c -- handoffctl: the operator's command line.
  *
  *   handoffctl check-config [--no-secrets] FILE
- *   handoffctl sign --config FILE [--id ID] [--timestamp T] SOURCE [BODY]
- *   handoffctl queue --config FILE [--redis ADDR]
- *   handoffctl dlq list|retry --config FILE [--redis ADDR] …
- *   handoffctl status --config FILE [--redis ADDR] [--json]
- *   handoffctl clocks HANDOFF --config FILE [--state S] [--limit N] [--json]
+ *   handoffctl sign [--config FILE] [--id ID] [--timestamp T] SOURCE [BODY]
+ *   handoffctl queue [--config FILE] [--redis ADDR]
+ *   handoffctl dlq list|retry [--config FILE] [--redis ADDR] …
+ *   handoffctl status [--config FILE] [--redis ADDR] [--json]
+ *   handoffctl clocks HANDOFF [--config FILE] [--state S] [--limit N] [--json]
+ *   handoffctl COMMAND --help
  *
  * check-config prints every problem of the file, one per line, and exits
  * 78 when there is any (like `nginx -t`, it is safe to run before a reload).
  * sign prints the headers the source's provider would send with BODY (a
- * file, or - / nothing for stdin), ready for `curl -H`.
+ * file, or - / nothing for stdin), ready for `curl -H @-`; it reads that
+ * source's secret and no other. --config defaults to $HANDOFF_CONFIG, and
+ * the commands that read Redis find it as REDIS_HELP says, so that after
+ * eval "$(deploy/dev env)" the dev stack needs no flag at all.
  */
 #include <getopt.h>
 #include <sys/stat.h>
