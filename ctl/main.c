@@ -2,18 +2,23 @@
  * main.c -- handoffctl: the operator's command line.
  *
  *   handoffctl check-config [--no-secrets] FILE
- *   handoffctl sign --config FILE [--id ID] [--timestamp T] SOURCE [BODY]
- *   handoffctl queue --config FILE [--redis ADDR]
- *   handoffctl dlq list|retry --config FILE [--redis ADDR] …
- *   handoffctl status --config FILE [--redis ADDR] [--json]
- *   handoffctl clocks HANDOFF --config FILE [--state S] [--limit N] [--json]
+ *   handoffctl sign [--config FILE] [--id ID] [--timestamp T] SOURCE [BODY]
+ *   handoffctl queue [--config FILE] [--redis ADDR]
+ *   handoffctl dlq list|retry [--config FILE] [--redis ADDR] …
+ *   handoffctl status [--config FILE] [--redis ADDR] [--json]
+ *   handoffctl clocks HANDOFF [--config FILE] [--state S] [--limit N] [--json]
+ *   handoffctl COMMAND --help
  *
  * check-config prints every problem of the file, one per line, and exits
  * 78 when there is any (like `nginx -t`, it is safe to run before a reload).
  * sign prints the headers the source's provider would send with BODY (a
- * file, or - / nothing for stdin), ready for `curl -H`.
+ * file, or - / nothing for stdin), ready for `curl -H @-`; it reads that
+ * source's secret and no other. --config defaults to $HANDOFF_CONFIG, and
+ * the commands that read Redis find it as REDIS_HELP says, so that after
+ * eval "$(deploy/dev env)" the dev stack needs no flag at all.
  */
 #include <getopt.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,49 +31,145 @@
 #include "webhooks/webhooks.h"
 #include "workers/workers.h"
 
+/* Exit statuses, every one handoffctl uses (README lists them too). */
 #define EXIT_USAGE 2
-#define EXIT_CONFIG 78
+#define EXIT_AMBER 3        /* status: health amber, or not computed yet */
+#define EXIT_RED 4          /* status: health red */
+#define EXIT_UNAVAILABLE 69 /* Redis unreachable (EX_UNAVAILABLE) */
+#define EXIT_CONFIG 78      /* bad configuration, or a secret unset */
 
-static const char usage[] =
-    "usage: handoffctl COMMAND [options]\n"
-    "\n"
-    "Commands:\n"
-    "  check-config [--no-secrets] FILE\n"
-    "        Validate a configuration; print every problem as\n"
-    "        FILE: $.json.path: message. --no-secrets skips reading the\n"
-    "        environment variables and files that hold secrets.\n"
-    "  sign --config FILE [--id ID] [--timestamp UNIX] SOURCE [BODY]\n"
-    "        Print the headers SOURCE's provider would send with BODY (a\n"
-    "        file; stdin when - or absent), one per line, signed with the\n"
-    "        source's first secret: standard-webhooks, stripe, hubspot (v3,\n"
-    "        for its public_url), paddle or hmac.\n"
-    "  queue --config FILE [--redis ADDR]\n"
-    "        Show the intake queue: length, pending, lag, processed.\n"
-    "  status --config FILE [--redis ADDR] [--json]\n"
-    "        Handoff health as the workers last computed it (GET /v1/health\n"
-    "        without the queue): the overall status and why, then each\n"
-    "        handoff and stage with its status, owner, reason and each\n"
-    "        KPI's text, and each handoff's clocks by state now. Colour on\n"
-    "        a terminal unless NO_COLOR is set; --json prints the health\n"
-    "        document. Exits 0 green, 3 amber (or not computed yet), 4 red.\n"
-    "  clocks HANDOFF --config FILE [--redis ADDR] [--state STATE]\n"
-    "         [--limit N] [--json]\n"
-    "        The clocks of one handoff as of now: subject, state, start,\n"
-    "        deadline, stop, owner. STATE is open, at_risk, paused, met,\n"
-    "        breached, met_late or cancelled.\n"
-    "  dlq list --config FILE [--redis ADDR] [--limit N] [--from ID] "
-    "[--json]\n"
-    "        List dead letters, oldest first: deliveries a mapping rule\n"
-    "        could not turn into an event, and alerts no retry could\n"
-    "        deliver, each with the reason.\n"
-    "  dlq retry --config FILE [--redis ADDR] ID... | --all\n"
-    "        Queue dead letters again as the deliveries or alerts they were\n"
-    "        (after fixing the rule or the endpoint) and remove them; --all\n"
-    "        takes the oldest 1000 at a time.\n"
-    "\n"
+/* The dev stack's Redis socket, relative to the repo root (deploy/dev). */
+#define DEV_REDIS_SOCKET ".run/redis.sock"
+
+/* Where a command that reads Redis finds it, for every --help. */
+#define REDIS_HELP                                                             \
+  "        ADDR is host:port, [IPv6]:port or unix:PATH (a relative PATH\n"     \
+  "        is taken from the current directory). Without --redis:\n"           \
+  "        $HANDOFF_REDIS when set (`deploy/dev env` exports the dev\n"        \
+  "        stack's); else the config's redis section; when that names no\n"    \
+  "        host or socket and ./" DEV_REDIS_SOCKET " exists (the dev\n"        \
+  "        stack, seen from the repo root), that socket; else\n"               \
+  "        127.0.0.1:6379.\n"
+
+static const char exit_help[] =
     "Exit status: 0 success, 1 runtime failure, 2 bad command line,\n"
     "3 and 4 health amber and red (status), 69 Redis unreachable,\n"
-    "78 bad configuration.\n";
+    "78 bad configuration (or a secret the command needs is not set).\n";
+
+/* One command: its synopsis (after "handoffctl "), what it does, and its
+ * entry point. The table lists them in the order of the usage. */
+struct command {
+  const char *name;
+  const char *synopsis;
+  const char *help;
+  int (*run)(int argc, char **argv);
+};
+
+static int cmd_check_config(int argc, char **argv);
+static int cmd_sign(int argc, char **argv);
+static int cmd_queue(int argc, char **argv);
+static int cmd_status(int argc, char **argv);
+static int cmd_clocks(int argc, char **argv);
+static int cmd_dlq(int argc, char **argv);
+
+static const struct command commands[] = {
+    {"check-config", "check-config [--no-secrets] FILE",
+     "        Validate a configuration; print every problem as\n"
+     "        FILE: $.json.path: message. --no-secrets skips reading the\n"
+     "        environment variables and files that hold secrets.\n",
+     cmd_check_config},
+    {"sign", "sign [--config FILE] [--id ID] [--timestamp UNIX] SOURCE [BODY]",
+     "        Print the headers SOURCE's provider would send with BODY (a\n"
+     "        file; stdin when - or absent), one per line, signed with the\n"
+     "        source's first secret that is set: standard-webhooks, stripe,\n"
+     "        hubspot (v3, for its public_url), paddle or hmac. Only that\n"
+     "        source's secret is read (for the dev stack's:\n"
+     "        eval \"$(deploy/dev env)\").\n",
+     cmd_sign},
+    {"queue", "queue [--config FILE] [--redis ADDR]",
+     "        Show the intake queue: length, pending, lag, "
+     "processed.\n" REDIS_HELP,
+     cmd_queue},
+    {"status", "status [--config FILE] [--redis ADDR] [--json]",
+     "        Handoff health as the workers last computed it (GET /v1/health\n"
+     "        without the queue): the overall status and why, then each\n"
+     "        handoff and stage with its status, owner, reason and each\n"
+     "        KPI's text, and each handoff's clocks by state now. Colour on\n"
+     "        a terminal unless NO_COLOR is set; --json prints the health\n"
+     "        document. Exits 0 green, 3 amber (or not computed yet), 4 "
+     "red.\n" REDIS_HELP,
+     cmd_status},
+    {"clocks",
+     "clocks HANDOFF [--config FILE] [--redis ADDR] [--state STATE]\n"
+     "         [--limit N] [--json]",
+     "        The clocks of one handoff as of now: subject, state, start,\n"
+     "        deadline, stop, owner. STATE is open, at_risk, paused, met,\n"
+     "        breached, met_late or cancelled.\n" REDIS_HELP,
+     cmd_clocks},
+    {"dlq",
+     "dlq list [--config FILE] [--redis ADDR] [--limit N] [--from ID] "
+     "[--json]\n"
+     "       handoffctl dlq retry [--config FILE] [--redis ADDR] ID... | "
+     "--all",
+     "        list: the dead letters, oldest first: deliveries a mapping\n"
+     "        rule could not turn into an event, and alerts no retry could\n"
+     "        deliver, each with the reason.\n"
+     "        retry: queue dead letters again as the deliveries or alerts\n"
+     "        they were (after fixing the rule or the endpoint) and remove\n"
+     "        them; --all takes the oldest 1000 at a time.\n" REDIS_HELP,
+     cmd_dlq},
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+/* The command main is running, for the usage its errors print. */
+static const struct command *current;
+
+/* The whole usage: every command, then what is common to them. */
+static void print_usage(FILE *f) {
+  fputs("usage: handoffctl COMMAND [options]\n"
+        "       handoffctl COMMAND --help\n\nCommands:\n",
+        f);
+  for (size_t i = 0; i < NCOMMANDS; i++) {
+    /* REDIS_HELP once, below, rather than under each command. */
+    const char *h = commands[i].help;
+    const char *r = strstr(h, REDIS_HELP);
+    fprintf(f, "  %s\n%.*s", commands[i].synopsis,
+            (int)(r != NULL ? (size_t)(r - h) : strlen(h)), h);
+  }
+  fputs("\n--config FILE defaults to $HANDOFF_CONFIG. --redis ADDR, for the\n"
+        "commands that read Redis:\n" REDIS_HELP "\n",
+        f);
+  fputs(exit_help, f);
+}
+
+/* One command's usage, for COMMAND --help (stdout) and its errors. */
+static void print_command_usage(const struct command *c, FILE *f) {
+  fprintf(f, "usage: handoffctl %s\n\n%s", c->synopsis, c->help);
+  if (strstr(c->synopsis, "--config") != NULL) {
+    fputs("        --config FILE defaults to $HANDOFF_CONFIG.\n", f);
+  }
+  fprintf(f, "\n%s", exit_help);
+}
+
+/* A bad command line: the running command's usage on stderr. */
+static int bad_usage(void) {
+  if (current != NULL) {
+    print_command_usage(current, stderr);
+  } else {
+    print_usage(stderr);
+  }
+  return EXIT_USAGE;
+}
+
+/* --config, or $HANDOFF_CONFIG when it was not given; NULL when neither. */
+static const char *config_or_env(const char *config) {
+  const char *env = getenv("HANDOFF_CONFIG");
+  if (config == NULL && env != NULL && env[0] != '\0') {
+    config = env;
+  }
+  return config;
+}
 
 static struct hk_config *load(const char *path, unsigned flags) {
   struct hk_config *cfg = NULL;
@@ -89,14 +190,12 @@ static int cmd_check_config(int argc, char **argv) {
   int c;
   while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
     if (c != 's') {
-      fputs(usage, stderr);
-      return EXIT_USAGE;
+      return bad_usage();
     }
     flags |= HK_CONFIG_NO_SECRETS;
   }
   if (optind + 1 != argc) {
-    fputs(usage, stderr);
-    return EXIT_USAGE;
+    return bad_usage();
   }
   cfg = load(argv[optind], flags);
   if (cfg == NULL) {
@@ -141,11 +240,91 @@ static const char *conf_str(const struct hk_source *src, const char *key) {
   return json_string_value(json_object_get(src->conf, key));
 }
 
-/* Prints the headers src's provider would send with body, signed with its
- * first secret at ts (seconds). Returns an exit status. */
-static int print_signed(const struct hk_source *src, const char *id, int64_t ts,
+/* Overwrites and frees the bytes of s (NULL-safe when empty). */
+static void secret_wipe(struct hk_secret *s) {
+  volatile unsigned char *p = s->bytes;
+  for (size_t i = 0; p != NULL && i < s->len; i++) {
+    p[i] = 0;
+  }
+  free(s->bytes);
+  s->bytes = NULL;
+  s->len = 0;
+}
+
+/* Reads the secret one reference names ({"env": NAME} or {"file": PATH}),
+ * as the config loader does. Returns 1 when read into *out (wipe it with
+ * secret_wipe), 0 when unset, empty or unreadable (why goes in why). */
+static int read_ref(const json_t *ref, struct hk_secret *out, char *why,
+                    size_t n) {
+  const char *env = json_string_value(json_object_get(ref, "env"));
+  const char *file = json_string_value(json_object_get(ref, "file"));
+  if (env != NULL) {
+    const char *v = getenv(env);
+    if (v == NULL || v[0] == '\0' || strlen(v) > HK_CAP_SECRET) {
+      snprintf(why, n, "environment variable %s is %s", env,
+               v == NULL      ? "not set"
+               : v[0] == '\0' ? "empty"
+                              : "too long");
+      return 0;
+    }
+    out->len = strlen(v);
+    out->bytes = (unsigned char *)hk_xstrndup(v, out->len);
+    return 1;
+  }
+  if (file != NULL) {
+    FILE *f = fopen(file, "rb");
+    char buf[HK_CAP_SECRET + 2];
+    size_t len = f != NULL ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f != NULL) {
+      fclose(f);
+    }
+    if (len > 0 && buf[len - 1] == '\n') {
+      len--;
+    }
+    if (f == NULL || len == 0 || len > HK_CAP_SECRET) {
+      snprintf(why, n, "file %s is %s", file,
+               f == NULL  ? "unreadable"
+               : len == 0 ? "empty"
+                          : "too long");
+      memset(buf, 0, sizeof buf);
+      return 0;
+    }
+    out->len = len;
+    out->bytes = (unsigned char *)hk_xstrndup(buf, len);
+    memset(buf, 0, sizeof buf);
+    return 1;
+  }
+  snprintf(why, n, "it names no env or file");
+  return 0;
+}
+
+/* Reads the first secret of src that is set, in the config's order (the
+ * config was loaded without secrets, so nothing else is read). Returns
+ * EXIT_SUCCESS with *out filled, or EXIT_CONFIG after saying why. */
+static int read_source_secret(const struct hk_source *src,
+                              struct hk_secret *out) {
+  const json_t *secret = json_object_get(src->conf, "secret");
+  size_t n = json_is_array(secret) ? json_array_size(secret) : 1;
+  char why[600] = "";
+  for (size_t i = 0; i < n; i++) {
+    const json_t *ref =
+        json_is_array(secret) ? json_array_get(secret, i) : secret;
+    if (read_ref(ref, out, why, sizeof why)) {
+      return EXIT_SUCCESS;
+    }
+  }
+  fprintf(stderr,
+          "handoffctl: no secret of source %s is set (%s%s); for the dev "
+          "stack's: eval \"$(deploy/dev env)\"\n",
+          src->name, n > 1 ? "the last: " : "", why);
+  return EXIT_CONFIG;
+}
+
+/* Prints the headers src's provider would send with body, signed with key
+ * at ts (seconds). Returns an exit status. */
+static int print_signed(const struct hk_source *src,
+                        const struct hk_secret *key, const char *id, int64_t ts,
                         const char *body, size_t len) {
-  const struct hk_secret *key = &src->secrets[0];
   char *sig = NULL;
   int rc = EXIT_FAILURE;
 
@@ -213,6 +392,7 @@ static int cmd_sign(int argc, char **argv) {
   int64_t ts = hk_time_now_ms() / 1000;
   struct hk_config *cfg;
   const struct hk_source *src;
+  struct hk_secret key = {NULL, 0};
   FILE *in = stdin;
   char *body;
   size_t len = 0;
@@ -224,19 +404,21 @@ static int cmd_sign(int argc, char **argv) {
     case 'c': config = optarg; break;
     case 'i': id = optarg; break;
     case 't': ts = strtoll(optarg, NULL, 10); break;
-    default: fputs(usage, stderr); return EXIT_USAGE;
+    default: return bad_usage();
     }
   }
+  config = config_or_env(config);
   if (config == NULL || optind >= argc || argc - optind > 2) {
-    fputs(usage, stderr);
-    return EXIT_USAGE;
+    return bad_usage();
   }
-  cfg = load(config, 0);
+  /* Only this source's secret is read, below: signing needs no API token,
+   * Redis password or other source's secret. */
+  cfg = load(config, HK_CONFIG_NO_SECRETS);
   if (cfg == NULL) {
     return EXIT_CONFIG;
   }
   src = hk_config_source(cfg, argv[optind]);
-  if (src == NULL || src->nsecrets == 0) {
+  if (src == NULL) {
     fprintf(stderr, "handoffctl: %s is not an enabled source of %s\n",
             argv[optind], config);
     hk_config_free(cfg);
@@ -275,11 +457,49 @@ static int cmd_sign(int argc, char **argv) {
              (long)getpid());
     id = idbuf;
   }
-  /* The first secret signs, as a sender rolling secrets would. */
-  rc = print_signed(src, id, ts, body, len);
+  /* The first secret set signs, as a sender rolling secrets would. */
+  rc = read_source_secret(src, &key);
+  if (rc == EXIT_SUCCESS) {
+    rc = print_signed(src, &key, id, ts, body, len);
+  }
+  secret_wipe(&key);
   free(body);
   hk_config_free(cfg);
   return rc;
+}
+
+/* The address to use when --redis is not given, or NULL for the config's
+ * own: $HANDOFF_REDIS, else the dev stack's socket when the config names no
+ * Redis and that socket exists here. *from names where it came from. */
+static const char *redis_default(const struct hk_config *cfg,
+                                 const char **from) {
+  const char *env = getenv("HANDOFF_REDIS");
+  const json_t *r = json_object_get(cfg->doc, "redis");
+  struct stat sb;
+  if (env != NULL && env[0] != '\0') {
+    *from = "HANDOFF_REDIS";
+    return env;
+  }
+  if (json_object_get(r, "host") == NULL &&
+      json_object_get(r, "unix") == NULL && stat(DEV_REDIS_SOCKET, &sb) == 0 &&
+      S_ISSOCK(sb.st_mode)) {
+    *from = "./" DEV_REDIS_SOCKET;
+    return "unix:" DEV_REDIS_SOCKET;
+  }
+  return NULL;
+}
+
+/* addr with a relative unix: path made absolute against the current
+ * directory (the programs' --redis wants an absolute one, and the socket
+ * is opened from here anyway). Returns a new string. */
+static char *redis_absolute(const char *addr) {
+  char cwd[4096];
+  if (strncmp(addr, "unix:", 5) != 0 || addr[5] == '/' || addr[5] == '\0' ||
+      getcwd(cwd, sizeof cwd) == NULL) {
+    return hk_xstrdup(addr);
+  }
+  return hk_xprintf("unix:%s/%s", cwd,
+                    strncmp(addr + 5, "./", 2) == 0 ? addr + 7 : addr + 5);
 }
 
 /* Loads the config for a command that reads Redis, with --redis applied.
@@ -289,15 +509,25 @@ static struct hk_config *load_for_redis(const char *config, const char *redis,
   struct hk_error err = {HK_E_OK, ""};
   struct hk_config *cfg =
       load(config, HK_CONFIG_NO_SECRETS | HK_CONFIG_REDIS_SECRET);
+  const char *from = "--redis";
+  char *addr = NULL;
   if (cfg == NULL) {
     *rc = EXIT_CONFIG;
-  } else if (redis != NULL &&
-             hk_config_set_redis(cfg, redis, &err) != HK_E_OK) {
-    fprintf(stderr, "handoffctl: %s\n", err.msg);
+    return NULL;
+  }
+  if (redis == NULL) {
+    redis = redis_default(cfg, &from);
+  }
+  addr = redis != NULL ? redis_absolute(redis) : NULL;
+  if (addr != NULL && hk_config_set_redis(cfg, addr, &err) != HK_E_OK) {
+    int named = strcmp(from, "--redis") != 0;
+    fprintf(stderr, "handoffctl: %s%s%s%s\n", err.msg, named ? " (from " : "",
+            named ? from : "", named ? ")" : "");
     hk_config_free(cfg);
     cfg = NULL;
     *rc = EXIT_USAGE;
   }
+  free(addr);
   return cfg;
 }
 
@@ -318,12 +548,12 @@ static int cmd_queue(int argc, char **argv) {
     switch (c) {
     case 'c': config = optarg; break;
     case 'r': redis = optarg; break;
-    default: fputs(usage, stderr); return EXIT_USAGE;
+    default: return bad_usage();
     }
   }
+  config = config_or_env(config);
   if (config == NULL || optind != argc) {
-    fputs(usage, stderr);
-    return EXIT_USAGE;
+    return bad_usage();
   }
   cfg = load_for_redis(config, redis, &rc);
   if (cfg == NULL) {
@@ -332,7 +562,7 @@ static int cmd_queue(int argc, char **argv) {
   st = hk_store_new(&cfg->redis);
   if (hk_store_queue_stats(st, &q, &err) != HK_E_OK) {
     fprintf(stderr, "handoffctl: %s\n", err.msg);
-    rc = 69;
+    rc = EXIT_UNAVAILABLE;
   } else {
     printf("length     %" PRId64 "\npending    %" PRId64 "\nlag        %" PRId64
            "\nprocessed  %" PRId64 "\nconsumers  %" PRId64 "\n",
@@ -419,8 +649,8 @@ static int cmd_dlq(int argc, char **argv) {
   int c;
 
   if (strcmp(sub, "list") != 0 && strcmp(sub, "retry") != 0) {
-    fprintf(stderr, "handoffctl: dlq wants list or retry\n\n%s", usage);
-    return EXIT_USAGE;
+    fprintf(stderr, "handoffctl: dlq wants list or retry\n\n");
+    return bad_usage();
   }
   optind = 2;
   while ((c = getopt_long(argc, argv, "c:r:", longs, NULL)) != -1) {
@@ -437,14 +667,14 @@ static int cmd_dlq(int argc, char **argv) {
         return EXIT_USAGE;
       }
       break;
-    default: fputs(usage, stderr); return EXIT_USAGE;
+    default: return bad_usage();
     }
   }
+  config = config_or_env(config);
   if (config == NULL || (strcmp(sub, "list") == 0 && optind != argc) ||
       (strcmp(sub, "retry") == 0 && (optind == argc) == !all) ||
       (strcmp(from, "-") != 0 && !is_stream_id(from))) {
-    fputs(usage, stderr);
-    return EXIT_USAGE;
+    return bad_usage();
   }
   for (int i = optind; i < argc; i++) {
     if (!is_stream_id(argv[i])) {
@@ -464,7 +694,7 @@ static int cmd_dlq(int argc, char **argv) {
     struct hk_letters ls = {NULL, 0};
     if (hk_store_dlq_list(st, from, limit, &ls, &err) != HK_E_OK) {
       fprintf(stderr, "handoffctl: %s\n", err.msg);
-      rc = 69;
+      rc = EXIT_UNAVAILABLE;
     } else {
       print_letters(&ls, as_json);
       fflush(stdout);
@@ -481,7 +711,7 @@ static int cmd_dlq(int argc, char **argv) {
     size_t done = 0;
     if (hk_store_dlq_list(st, "-", HK_CAP_BATCH, &ls, &err) != HK_E_OK) {
       fprintf(stderr, "handoffctl: %s\n", err.msg);
-      rc = 69;
+      rc = EXIT_UNAVAILABLE;
     }
     for (size_t i = 0; rc == EXIT_SUCCESS && i < ls.n; i++) {
       char nid[HK_STREAM_ID_MAX];
@@ -489,7 +719,7 @@ static int cmd_dlq(int argc, char **argv) {
       if (hk_store_dlq_retry(st, ls.items[i].id, &found, nid, &err) !=
           HK_E_OK) {
         fprintf(stderr, "handoffctl: %s\n", err.msg);
-        rc = 69;
+        rc = EXIT_UNAVAILABLE;
       } else if (found) {
         done++;
       }
@@ -498,12 +728,12 @@ static int cmd_dlq(int argc, char **argv) {
             done == 1 ? "" : "s");
     hk_letters_fini(&ls);
   } else {
-    for (int i = optind; rc != 69 && i < argc; i++) {
+    for (int i = optind; rc != EXIT_UNAVAILABLE && i < argc; i++) {
       char nid[HK_STREAM_ID_MAX];
       int found = 0;
       if (hk_store_dlq_retry(st, argv[i], &found, nid, &err) != HK_E_OK) {
         fprintf(stderr, "handoffctl: %s\n", err.msg);
-        rc = 69;
+        rc = EXIT_UNAVAILABLE;
       } else if (!found) {
         fprintf(stderr, "handoffctl: no dead letter %s\n", argv[i]);
         rc = EXIT_FAILURE;
@@ -538,10 +768,6 @@ static const char *iso(int64_t ms, char *buf, size_t n) {
 static long long count_of(const json_t *counters, const char *name) {
   return (long long)json_integer_value(json_object_get(counters, name));
 }
-
-/* Exit statuses of `status`: what the health says, for scripts. */
-#define EXIT_AMBER 3
-#define EXIT_RED 4
 
 /* The exit status for a health status name: green 0, red 4, amber (and
  * anything else: unknown, or nothing computed yet) 3. */
@@ -663,12 +889,12 @@ static int cmd_status(int argc, char **argv) {
     case 'c': config = optarg; break;
     case 'r': redis = optarg; break;
     case 'j': as_json = 1; break;
-    default: fputs(usage, stderr); return EXIT_USAGE;
+    default: return bad_usage();
     }
   }
+  config = config_or_env(config);
   if (config == NULL || optind != argc) {
-    fputs(usage, stderr);
-    return EXIT_USAGE;
+    return bad_usage();
   }
   cfg = load_for_redis(config, redis, &rc);
   if (cfg == NULL) {
@@ -683,7 +909,7 @@ static int cmd_status(int argc, char **argv) {
   st = hk_store_new(&cfg->redis);
   if (hk_store_get(st, "kpi:health", &text, &len, &err) != HK_E_OK) {
     fprintf(stderr, "handoffctl: %s\n", err.msg);
-    rc = 69;
+    rc = EXIT_UNAVAILABLE;
   } else if (text == NULL) {
     /* As GET /v1/health says before any worker has run. */
     if (as_json) {
@@ -717,7 +943,7 @@ static int cmd_status(int argc, char **argv) {
     json_t *cs = NULL;
     if (hk_store_counters(st, hk_handoff_name(h), &cs, &err) != HK_E_OK) {
       fprintf(stderr, "handoffctl: %s\n", err.msg);
-      rc = 69;
+      rc = EXIT_UNAVAILABLE;
       break;
     }
     if (i == 0) {
@@ -840,12 +1066,12 @@ static int cmd_clocks(int argc, char **argv) {
         return EXIT_USAGE;
       }
       break;
-    default: fputs(usage, stderr); return EXIT_USAGE;
+    default: return bad_usage();
     }
   }
+  config = config_or_env(config);
   if (config == NULL || optind + 1 != argc) {
-    fputs(usage, stderr);
-    return EXIT_USAGE;
+    return bad_usage();
   }
   cfg = load_for_redis(config, redis, &rc);
   if (cfg == NULL) {
@@ -876,7 +1102,7 @@ static int cmd_clocks(int argc, char **argv) {
     if (hk_store_clocks_scan(st, hk_handoff_name(h), cursor, 500, &subjects,
                              &records, &err) != HK_E_OK) {
       fprintf(stderr, "handoffctl: %s\n", err.msg);
-      rc = 69;
+      rc = EXIT_UNAVAILABLE;
       break;
     }
     for (size_t i = 0; i < subjects.n && shown < limit; i++) {
@@ -897,40 +1123,61 @@ static int cmd_clocks(int argc, char **argv) {
   return rc;
 }
 
+/* 1 when args (up to a "--") ask for help. */
+static int wants_help(int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--") == 0) {
+      return 0;
+    }
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+static const struct command *command_named(const char *name) {
+  for (size_t i = 0; name != NULL && i < NCOMMANDS; i++) {
+    if (strcmp(commands[i].name, name) == 0) {
+      return &commands[i];
+    }
+  }
+  return NULL;
+}
+
 int main(int argc, char **argv) {
   const char *cmd = argc > 1 ? argv[1] : NULL;
   if (cmd == NULL) {
-    fputs(usage, stderr);
-    return EXIT_USAGE;
+    return bad_usage();
   }
   if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 ||
       strcmp(cmd, "help") == 0) {
-    fputs(usage, stdout);
+    /* `handoffctl help COMMAND` is `handoffctl COMMAND --help`. */
+    const struct command *c = argc > 2 ? command_named(argv[2]) : NULL;
+    if (argc > 2 && c == NULL) {
+      fprintf(stderr, "handoffctl: unknown command %s\n\n", argv[2]);
+      return bad_usage();
+    }
+    if (c != NULL) {
+      print_command_usage(c, stdout);
+    } else {
+      print_usage(stdout);
+    }
     return EXIT_SUCCESS;
   }
   if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0) {
     puts("handoffctl " HK_VERSION);
     return EXIT_SUCCESS;
   }
+  current = command_named(cmd);
+  if (current == NULL) {
+    fprintf(stderr, "handoffctl: unknown command %s\n\n", cmd);
+    return bad_usage();
+  }
+  if (wants_help(argc - 1, argv + 1)) {
+    print_command_usage(current, stdout);
+    return EXIT_SUCCESS;
+  }
   hk_log_init("ctl", HK_LOG_WARN);
-  if (strcmp(cmd, "check-config") == 0) {
-    return cmd_check_config(argc - 1, argv + 1);
-  }
-  if (strcmp(cmd, "sign") == 0) {
-    return cmd_sign(argc - 1, argv + 1);
-  }
-  if (strcmp(cmd, "queue") == 0) {
-    return cmd_queue(argc - 1, argv + 1);
-  }
-  if (strcmp(cmd, "dlq") == 0) {
-    return cmd_dlq(argc - 1, argv + 1);
-  }
-  if (strcmp(cmd, "status") == 0) {
-    return cmd_status(argc - 1, argv + 1);
-  }
-  if (strcmp(cmd, "clocks") == 0) {
-    return cmd_clocks(argc - 1, argv + 1);
-  }
-  fprintf(stderr, "handoffctl: unknown command %s\n\n%s", cmd, usage);
-  return EXIT_USAGE;
+  return current->run(argc - 1, argv + 1);
 }
