@@ -625,8 +625,9 @@ Test(map_rules, lookup_miss_without_default_is_dead) {
   map_text(m, "tool", "d", "{\"s\": 2}", &r);
   cr_assert_eq(r.n, 1);
   cr_expect_eq(r.items[0].status, HK_MAP_DEAD);
-  cr_expect_str_eq(r.items[0].reason, "value \"2\" of field s is not in the "
-                                      "lookup (required by type)");
+  cr_expect_str_eq(r.items[0].reason,
+                   "value \"2\" of field s is not in the lookup of type, "
+                   "which has no default");
   hk_map_result_fini(&r);
   hk_mapper_free(m);
 }
