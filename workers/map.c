@@ -678,8 +678,7 @@ static const char *scalar_text(json_t *v, char *buf, size_t cap);
  * its previous value.
  */
 static json_t *get_alt_as(json_t *root, const char *spec, size_t len,
-                          int need_text, const char **used,
-                          size_t *used_len) {
+                          int need_text, const char **used, size_t *used_len) {
   const char *p = spec;
   const char *end = spec + len;
   json_t *v = NULL;

@@ -447,9 +447,9 @@ Test(config_load, a_handoff_without_from_and_to_loads) {
   cr_expect_null(json_object_get(h, "from"));
   cr_expect_null(json_object_get(h, "to"));
   cr_expect_null(json_object_get(json_object_get(all, "kickoff"), "from"));
-  cr_expect_str_eq(json_string_value(json_object_get(
-                       json_object_get(all, "kickoff"), "to")),
-                   "b");
+  cr_expect_str_eq(
+      json_string_value(json_object_get(json_object_get(all, "kickoff"), "to")),
+      "b");
   hk_config_free(cfg);
 }
 
