@@ -31,14 +31,21 @@
  * yields one "ignored" outcome carrying the provider's type, for counters.
  *
  * Values. A field path walks objects by key and arrays by a numeric
- * segment. JSON null counts as missing everywhere, so fallbacks and defaults
+ * segment. Wherever a rule takes a path (a value, an attribute, a
+ * template's braces, `at`, a `match` key) it may give fallbacks, "a | b":
+ * the first alternative present is used (in a template, the first with
+ * non-empty text), since providers move fields between API versions.
+ * JSON null counts as missing everywhere, so fallbacks and defaults
  * apply to Stripe's many nullable fields. A value object is evaluated in
  * this order: the raw value (the first present path, the rendered template,
- * or the constant), then `lookup` (keyed by the raw value as text; a miss
- * without a default makes the value missing), then `scale` (numbers and
- * numeric strings, as Paddle sends amounts; the product is rounded to six
+ * or the constant), then `lookup` (keyed by the raw value as text; an entry
+ * of null leaves the value out; a miss takes the default, and without one
+ * it is a dead letter naming the lookup and the value, for an optional
+ * attribute too, since what needs fixing is the table), then `scale` (numbers
+ * and numeric strings, as Paddle sends amounts; the product is rounded to six
  * decimals so 1999 * 0.01 is 19.99), then the preset-only `time`
- * conversion, and only when the value is still missing, `default`. A
+ * conversion, and only when the value is still missing, `default` (a
+ * default of null leaves the value out without a dead letter). A
  * template is missing when any field in it is missing, empty, or not a
  * scalar. A missing attribute is left out unless required; a missing type,
  * subject or required attribute makes the outcome dead, with a sentence
