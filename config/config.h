@@ -22,6 +22,12 @@
 
 #include "core/core.h"
 
+/* The longest field path a rule may give, fallbacks included: one path
+ * is at most 256 bytes, and "a | b | c" joins a few. The mapper sizes its
+ * template buffer by it. (A cap of the config schema, so it lives with it
+ * rather than in core/caps.h.) */
+#define HK_CONFIG_PATH_SPEC_MAX 1024u
+
 enum hk_source_kind {
   HK_SOURCE_STANDARD_WEBHOOKS,
   HK_SOURCE_STRIPE,

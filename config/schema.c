@@ -61,6 +61,32 @@ static int is_path(const char *s, size_t n) {
   return 1;
 }
 
+/* A field path with fallbacks: "a | b | c", each alternative a path as
+ * above (spaces around the bars are allowed), the whole at most
+ * HK_CONFIG_PATH_SPEC_MAX bytes. One path alone is the common case. */
+static int is_path_spec(const char *s, size_t n) {
+  const char *end = s + n;
+  int ok = n <= HK_CONFIG_PATH_SPEC_MAX;
+  while (ok) {
+    const char *bar = memchr(s, '|', (size_t)(end - s));
+    const char *stop = bar != NULL ? bar : end;
+    const char *a = s;
+    const char *b = stop;
+    while (a < b && *a == ' ') {
+      a++;
+    }
+    while (b > a && b[-1] == ' ') {
+      b--;
+    }
+    ok = is_path(a, (size_t)(b - a));
+    if (bar == NULL) {
+      break;
+    }
+    s = bar + 1;
+  }
+  return ok;
+}
+
 static int json_has(json_t *obj, const char *key) {
   return json_object_get(obj, key) != NULL;
 }
@@ -121,8 +147,10 @@ static void key_attr(struct walk *w, const char *key) {
 
 static void key_path(struct walk *w, const char *key) {
   char q[160];
-  if (!is_path(key, strlen(key))) {
-    hk_config_errf(w, "%s is not a field path such as \"data.object.id\"",
+  if (!is_path_spec(key, strlen(key))) {
+    hk_config_errf(w,
+                   "%s is not a field path such as \"data.object.id\", or "
+                   "paths joined by | such as \"a.id | b.id\"",
                    hk_config_quote(q, sizeof q, key));
   }
 }
@@ -174,7 +202,8 @@ static void check_template(struct walk *w, json_t *v) {
   char q[160];
   while ((p = strpbrk(p, "{}")) != NULL) {
     const char *end = strchr(p, '}');
-    if (*p == '}' || end == NULL || !is_path(p + 1, (size_t)(end - p - 1)) ||
+    if (*p == '}' || end == NULL ||
+        !is_path_spec(p + 1, (size_t)(end - p - 1)) ||
         memchr(p + 1, '{', (size_t)(end - p - 1)) != NULL) {
       hk_config_errf(w,
                      "%s is not a template: put field paths in braces, as "
@@ -970,8 +999,10 @@ static const struct node n_warn_at = {.types = T_NUMBER,
 static const struct field f_handoff[] = {
     {"description", &n_text, 0, NULL},
     {"owner", &n_word, F_REQUIRED, NULL},
-    {"from", &n_stage_ref, F_REQUIRED, NULL},
-    {"to", &n_stage_ref, F_REQUIRED, NULL},
+    /* Optional: a handoff whose stop enters no stage (a first reply, a
+     * kickoff call) is normal. */
+    {"from", &n_stage_ref, 0, NULL},
+    {"to", &n_stage_ref, 0, NULL},
     {"start", &n_event_types, F_REQUIRED, NULL},
     {"stop", &n_event_types, F_REQUIRED, NULL},
     {"cancel", &n_event_types, 0, NULL},

@@ -31,14 +31,21 @@
  * yields one "ignored" outcome carrying the provider's type, for counters.
  *
  * Values. A field path walks objects by key and arrays by a numeric
- * segment. JSON null counts as missing everywhere, so fallbacks and defaults
+ * segment. Wherever a rule takes a path (a value, an attribute, a
+ * template's braces, `at`, a `match` key) it may give fallbacks, "a | b":
+ * the first alternative present is used (in a template, the first with
+ * non-empty text), since providers move fields between API versions.
+ * JSON null counts as missing everywhere, so fallbacks and defaults
  * apply to Stripe's many nullable fields. A value object is evaluated in
  * this order: the raw value (the first present path, the rendered template,
- * or the constant), then `lookup` (keyed by the raw value as text; a miss
- * without a default makes the value missing), then `scale` (numbers and
- * numeric strings, as Paddle sends amounts; the product is rounded to six
+ * or the constant), then `lookup` (keyed by the raw value as text; an entry
+ * of null leaves the value out; a miss takes the default, and without one
+ * it is a dead letter naming the lookup and the value, for an optional
+ * attribute too, since what needs fixing is the table), then `scale` (numbers
+ * and numeric strings, as Paddle sends amounts; the product is rounded to six
  * decimals so 1999 * 0.01 is 19.99), then the preset-only `time`
- * conversion, and only when the value is still missing, `default`. A
+ * conversion, and only when the value is still missing, `default` (a
+ * default of null leaves the value out without a dead letter). A
  * template is missing when any field in it is missing, empty, or not a
  * scalar. A missing attribute is left out unless required; a missing type,
  * subject or required attribute makes the outcome dead, with a sentence
@@ -632,13 +639,16 @@ struct hk_mapper *hk_mapper_new(const struct hk_config *cfg,
  * Reading payloads
  * ------------------------------------------------------------------------- */
 
-/* The value at a dot path (borrowed), or NULL when absent or null. */
-static json_t *get_path(json_t *root, const char *path) {
+/* The value at the dot path of n bytes (borrowed), or NULL when absent or
+ * null. */
+static json_t *get_pathn(json_t *root, const char *path, size_t len) {
   json_t *cur = root;
   const char *p = path;
+  const char *end = path + len;
   char seg[257];
-  while (cur != NULL && *p != '\0') {
-    size_t n = strcspn(p, ".");
+  while (cur != NULL && p < end) {
+    const char *dot = memchr(p, '.', (size_t)(end - p));
+    size_t n = dot != NULL ? (size_t)(dot - p) : (size_t)(end - p);
     if (n >= sizeof seg) {
       cur = NULL;
       break;
@@ -653,11 +663,63 @@ static json_t *get_path(json_t *root, const char *path) {
       cur = NULL;
     }
     p += n;
-    if (*p == '.') {
+    if (p < end && *p == '.') {
       p++;
     }
   }
   return json_is_null(cur) ? NULL : cur;
+}
+
+static json_t *get_path(json_t *root, const char *path) {
+  return get_pathn(root, path, strlen(path));
+}
+
+static const char *scalar_text(json_t *v, char *buf, size_t cap);
+
+/*
+ * The value of the first present alternative of spec, "a | b" (borrowed),
+ * or NULL when none is. A spec without "|" is one path. With need_text, a
+ * value counts as present only when it is a scalar of non-empty text (what
+ * a template can use). *used and *used_len (when used is not NULL) give the
+ * alternative that answered, else the first one, so that a caller can find
+ * its previous value.
+ */
+static json_t *get_alt_as(json_t *root, const char *spec, size_t len,
+                          int need_text, const char **used, size_t *used_len) {
+  const char *p = spec;
+  const char *end = spec + len;
+  json_t *v = NULL;
+  int first = 1;
+  while (v == NULL && p <= end) {
+    const char *bar = memchr(p, '|', (size_t)(end - p));
+    const char *stop = bar != NULL ? bar : end;
+    const char *a = p;
+    const char *b = stop;
+    while (a < b && *a == ' ') {
+      a++;
+    }
+    while (b > a && b[-1] == ' ') {
+      b--;
+    }
+    v = b > a ? get_pathn(root, a, (size_t)(b - a)) : NULL;
+    if (v != NULL && need_text) {
+      char nb[40];
+      const char *t = scalar_text(v, nb, sizeof nb);
+      v = t != NULL && *t != '\0' ? v : NULL;
+    }
+    if (used != NULL && (v != NULL || first)) {
+      *used = a;
+      *used_len = (size_t)(b - a);
+    }
+    first = 0;
+    p = stop + 1;
+  }
+  return v;
+}
+
+static json_t *get_alt(json_t *root, const char *spec, size_t len,
+                       const char **used, size_t *used_len) {
+  return get_alt_as(root, spec, len, 0, used, used_len);
 }
 
 /*
@@ -738,7 +800,9 @@ static json_t *previous(enum prov pv, json_t *item, const char *path,
 }
 
 static int cond_holds(enum prov pv, json_t *item, const struct cond *c) {
-  json_t *v = get_path(item, c->path);
+  const char *used = c->path;
+  size_t ulen = strlen(c->path);
+  json_t *v = get_alt(item, c->path, ulen, &used, &ulen);
   int ok = 1;
   if (c->exists >= 0) {
     ok = ok && (v != NULL) == (c->exists == 1);
@@ -751,7 +815,10 @@ static int cond_holds(enum prov pv, json_t *item, const struct cond *c) {
   }
   if (ok && (c->changed_from != NULL || c->changed_to != NULL)) {
     int present;
-    json_t *prev = previous(pv, item, c->path, &present);
+    char one[257];
+    json_t *prev;
+    snprintf(one, sizeof one, "%.*s", (int)ulen, used);
+    prev = previous(pv, item, one, &present);
     ok = present;
     if (c->changed_from != NULL) {
       ok = ok && prev != NULL && same(prev, c->changed_from);
@@ -934,24 +1001,25 @@ static json_t *render(const char *tpl, json_t *item, char *why, size_t cap) {
     ok = hk_buf_add(&b, p, lit) == HK_E_OK;
     p += lit;
     if (ok && *p == '{') {
-      char path[257];
+      char path[HK_CONFIG_PATH_SPEC_MAX + 1];
       char nb[40];
       size_t n = (size_t)(close - open - 1);
       const char *t = NULL;
       if (n < sizeof path) {
         memcpy(path, open + 1, n);
         path[n] = '\0';
-        t = scalar_text(get_path(item, path), nb, sizeof nb);
+        t = scalar_text(get_alt_as(item, path, n, 1, NULL, NULL), nb,
+                        sizeof nb);
       } else {
         snprintf(path, sizeof path, "%.*s", 200, open + 1);
       }
       if (t == NULL || *t == '\0') {
-        snprintf(why, cap, "field %s is missing", path);
+        snprintf(why, cap, "field %.200s is missing", path);
         ok = 0;
       } else {
         ok = hk_buf_add(&b, t, strlen(t)) == HK_E_OK;
         if (!ok) {
-          snprintf(why, cap, "field %s is too long", path);
+          snprintf(why, cap, "field %.200s is too long", path);
         }
       }
       p = close + 1;
@@ -964,16 +1032,23 @@ static json_t *render(const char *tpl, json_t *item, char *why, size_t cap) {
   return out;
 }
 
-/* Evaluates v on item (see the design comment). Returns a new reference, or
- * NULL with why set to the reason it is missing. */
+/*
+ * Evaluates v on item (see the design comment). Returns a new reference, or
+ * NULL with why set to the reason it is missing. *miss is set to 1 when the
+ * reason is a lookup that has no entry for the value and no `default`: the
+ * caller makes that a dead letter even for an optional attribute, since the
+ * field was there and the table is what needs fixing. A `default` of null,
+ * like an entry of null, leaves the value out without a dead letter.
+ */
 static json_t *eval_value(const struct value *v, json_t *item, char *why,
-                          size_t cap) {
+                          size_t cap, int *miss) {
   json_t *raw = NULL;
   char nb[40];
+  *miss = 0;
   switch (v->kind) {
   case V_PATH:
     for (size_t i = 0; i < v->npaths && raw == NULL; i++) {
-      raw = ref(get_path(item, v->paths[i]));
+      raw = ref(get_alt(item, v->paths[i], strlen(v->paths[i]), NULL, NULL));
     }
     if (raw == NULL) {
       snprintf(why, cap, "field %s is missing", v->paths[0]);
@@ -985,10 +1060,12 @@ static json_t *eval_value(const struct value *v, json_t *item, char *why,
   if (raw != NULL && v->lookup != NULL) {
     const char *key = scalar_text(raw, nb, sizeof nb);
     json_t *hit = key != NULL ? json_object_get(v->lookup, key) : NULL;
-    if (hit == NULL) {
-      snprintf(why, cap, "value \"%.60s\" of %s %.100s is not in the lookup",
-               key != NULL ? key : "", v->kind == V_PATH ? "field" : "template",
+    if (hit == NULL || json_is_null(hit)) {
+      snprintf(why, cap, "value \"%.60s\" of %s %.100s", key != NULL ? key : "",
+               v->kind == V_PATH ? "field" : "template",
                v->kind == V_PATH ? v->paths[0] : v->text);
+      *miss = hit == NULL && v->def == NULL;
+      hit = NULL;
     }
     json_decref(raw);
     raw = ref(hit);
@@ -1013,10 +1090,22 @@ static json_t *eval_value(const struct value *v, json_t *item, char *why,
     json_decref(raw);
     raw = t;
   }
-  if (raw == NULL && v->def != NULL) {
+  if (raw == NULL && v->def != NULL && !json_is_null(v->def)) {
     raw = json_incref(v->def);
   }
   return raw;
+}
+
+/* The reason of a dead letter for a value of `where` (type, subject,
+ * attrs.NAME) that eval_value left missing with why and miss. */
+static void dead_reason(char *reason, size_t cap, const char *why, int miss,
+                        const char *where) {
+  if (miss) {
+    snprintf(reason, cap, "%s is not in the lookup of %s, which has no default",
+             why, where);
+  } else {
+    snprintf(reason, cap, "%s (required by %s)", why, where);
+  }
 }
 
 /* ---------------------------------------------------------------------------
@@ -1120,7 +1209,8 @@ static int64_t event_time(const struct msource *s, const struct rule *r,
   int64_t ms = received_ms;
   const struct provider *p = &providers[s->prov];
   if ((r->at_path == NULL ||
-       time_of(get_path(item, r->at_path), r->at_fmt, &ms) != 0) &&
+       time_of(get_alt(item, r->at_path, strlen(r->at_path), NULL, NULL),
+               r->at_fmt, &ms) != 0) &&
       (p->at_path == NULL ||
        time_of(get_path(item, p->at_path), p->at_fmt, &ms) != 0)) {
     ms = received_ms;
@@ -1141,18 +1231,22 @@ static void apply(const struct msource *s, const struct rule *r, json_t *item,
                   struct hk_map_result *out) {
   char why[300] = "";
   char reason[400] = "";
-  json_t *type = eval_value(&r->type, item, why, sizeof why);
+  int miss = 0;
+  json_t *type = eval_value(&r->type, item, why, sizeof why, &miss);
   json_t *subject = NULL;
   json_t *attrs = json_object();
   struct hk_map_out *o;
-  if (type == NULL || !json_is_string(type)) {
-    snprintf(reason, sizeof reason, "%s (required by type)",
-             type == NULL ? why : "the type is not text");
+  if (type == NULL) {
+    dead_reason(reason, sizeof reason, why, miss, "type");
+  } else if (!json_is_string(type)) {
+    snprintf(reason, sizeof reason, "the type is not text (required by type)");
   } else {
-    subject = eval_value(&r->subject, item, why, sizeof why);
-    if (subject == NULL || !json_is_string(subject)) {
-      snprintf(reason, sizeof reason, "%s (required by subject)",
-               subject == NULL ? why : "the subject is not text");
+    subject = eval_value(&r->subject, item, why, sizeof why, &miss);
+    if (subject == NULL) {
+      dead_reason(reason, sizeof reason, why, miss, "subject");
+    } else if (!json_is_string(subject)) {
+      snprintf(reason, sizeof reason,
+               "the subject is not text (required by subject)");
     } else if (json_string_length(subject) > HK_CAP_SUBJECT) {
       /* The status API names a subject in a path: keep it one it takes. */
       snprintf(reason, sizeof reason, "the subject is over %u bytes (%zu)",
@@ -1160,12 +1254,13 @@ static void apply(const struct msource *s, const struct rule *r, json_t *item,
     }
   }
   for (size_t i = 0; i < r->nattrs && reason[0] == '\0'; i++) {
-    json_t *v = eval_value(&r->attrs[i].v, item, why, sizeof why);
+    json_t *v = eval_value(&r->attrs[i].v, item, why, sizeof why, &miss);
     if (v != NULL) {
       json_object_set_new(attrs, r->attrs[i].name, v);
-    } else if (r->attrs[i].v.required) {
-      snprintf(reason, sizeof reason, "%s (required by attrs.%s)", why,
-               r->attrs[i].name);
+    } else if (r->attrs[i].v.required || miss) {
+      char where[80];
+      snprintf(where, sizeof where, "attrs.%s", r->attrs[i].name);
+      dead_reason(reason, sizeof reason, why, miss, where);
     }
   }
   o = push(out);

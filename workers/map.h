@@ -14,7 +14,8 @@
  * single quote into a double quote before parsing, so no rule text may
  * hold an apostrophe. Two keys that the config schema does not accept are
  * allowed here: a value object's `path` may be an array of paths tried in
- * order (the first present one wins), and `time` (auto, unix, unix_ms,
+ * order (the first present one wins; config rules write "a | b", which
+ * presets may use too), and `time` (auto, unix, unix_ms,
  * rfc3339) turns the value into integer milliseconds since the epoch.
  */
 struct hk_preset {

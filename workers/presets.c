@@ -17,15 +17,17 @@
  * by 0.01, which is wrong for zero-decimal currencies such as JPY; a rule
  * that needs them can extend the preset with its own `amount`.
  *
- * HubSpot (webhooks API v3, one array of events per delivery): lifecycle
- * stage and lead status changes of contacts and companies, deal creation and
- * deal stage changes, with occurredAt as the time.
+ * HubSpot (webhooks API v3, one array of events per delivery): the creation
+ * of contacts, companies and deals; any property change of each (the type
+ * names the property, the attributes carry its name and value); lifecycle
+ * stage and lead status changes of contacts and companies, and deal stage
+ * changes, with occurredAt as the time.
  * Stripe: checkout, subscriptions and invoices; the subscription id and the
  * period end moved in API version 2025-03-31 (invoice
  * parent.subscription_details.subscription, subscription
  * items.data.0.current_period_end), so both places are read.
- * Pipedrive (webhooks v2: meta, data, previous): deal stage changes, won and
- * lost deals, new persons and activities.
+ * Pipedrive (webhooks v2: meta, data, previous): new deals, deal stage
+ * changes, won and lost deals, new persons and activities; owners as text.
  * Chargebee: subscription lifecycle and successful payments.
  * Paddle Billing: subscription lifecycle and completed transactions.
  */
@@ -69,6 +71,42 @@ static const struct hk_preset presets[] = {
    " 'subject': 'company:{objectId}',"
    " 'at': {'path': 'occurredAt', 'format': 'unix_ms'},"
    " 'attrs': {'lead_status': 'propertyValue',"
+   "           'change_source': 'changeSource'}}"},
+  {"hubspot.contact_created", "creation",
+   "{'match': {'subscriptionType': 'contact.creation'},"
+   " 'type': 'contact.created',"
+   " 'subject': 'contact:{objectId}',"
+   " 'at': {'path': 'occurredAt', 'format': 'unix_ms'},"
+   " 'attrs': {'change_source': 'changeSource'}}"},
+  {"hubspot.company_created", "creation",
+   "{'match': {'subscriptionType': 'company.creation'},"
+   " 'type': 'company.created',"
+   " 'subject': 'company:{objectId}',"
+   " 'at': {'path': 'occurredAt', 'format': 'unix_ms'},"
+   " 'attrs': {'change_source': 'changeSource'}}"},
+  {"hubspot.contact_property", "properties",
+   "{'match': {'subscriptionType': 'contact.propertyChange',"
+   "           'propertyName': {'exists': true}},"
+   " 'type': 'contact.changed.{propertyName}',"
+   " 'subject': 'contact:{objectId}',"
+   " 'at': {'path': 'occurredAt', 'format': 'unix_ms'},"
+   " 'attrs': {'property': 'propertyName', 'value': 'propertyValue',"
+   "           'change_source': 'changeSource'}}"},
+  {"hubspot.company_property", "properties",
+   "{'match': {'subscriptionType': 'company.propertyChange',"
+   "           'propertyName': {'exists': true}},"
+   " 'type': 'company.changed.{propertyName}',"
+   " 'subject': 'company:{objectId}',"
+   " 'at': {'path': 'occurredAt', 'format': 'unix_ms'},"
+   " 'attrs': {'property': 'propertyName', 'value': 'propertyValue',"
+   "           'change_source': 'changeSource'}}"},
+  {"hubspot.deal_property", "properties",
+   "{'match': {'subscriptionType': 'deal.propertyChange',"
+   "           'propertyName': {'exists': true}},"
+   " 'type': 'deal.changed.{propertyName}',"
+   " 'subject': 'deal:{objectId}',"
+   " 'at': {'path': 'occurredAt', 'format': 'unix_ms'},"
+   " 'attrs': {'property': 'propertyName', 'value': 'propertyValue',"
    "           'change_source': 'changeSource'}}"},
   {"hubspot.deal_created", "deals",
    "{'match': {'subscriptionType': 'deal.creation'},"
@@ -176,7 +214,19 @@ static const struct hk_preset presets[] = {
    "           'subscription': {'path': ['data.object.subscription',"
    "             'data.object.parent.subscription_details.subscription']}}}"},
 
-  /* Pipedrive (webhooks v2) --------------------------------------------- */
+  /* Pipedrive (webhooks v2) ---------------------------------------------
+   * Pipedrive's ids are numbers; `owner` is rendered as text ("9001")
+   * because the clock takes an owner only when it is a non-empty string.
+   * A config maps ids to names by extending a rule with a lookup. */
+  {"pipedrive.deal_created", "deals",
+   "{'match': {'meta.entity': 'deal', 'meta.action': 'create'},"
+   " 'type': 'deal.created',"
+   " 'subject': 'deal:{data.id}',"
+   " 'attrs': {'stage_id': 'data.stage_id',"
+   "           'pipeline_id': 'data.pipeline_id',"
+   "           'amount': 'data.value', 'currency': 'data.currency',"
+   "           'owner': {'template': '{data.owner_id}'},"
+   "           'person': 'data.person_id', 'org': 'data.org_id'}}"},
   {"pipedrive.deal_stage", "deals",
    "{'match': {'meta.entity': 'deal', 'meta.action': 'change',"
    "           'previous.stage_id': {'exists': true}},"
@@ -186,34 +236,37 @@ static const struct hk_preset presets[] = {
    "           'previous_stage_id': 'previous.stage_id',"
    "           'pipeline_id': 'data.pipeline_id',"
    "           'amount': 'data.value', 'currency': 'data.currency',"
-   "           'owner': 'data.owner_id'}}"},
+   "           'owner': {'template': '{data.owner_id}'}}}"},
   {"pipedrive.deal_won", "deals",
    "{'match': {'meta.entity': 'deal', 'meta.action': 'change',"
    "           'data.status': {'changed_to': 'won'}},"
    " 'type': 'deal.won',"
    " 'subject': 'deal:{data.id}',"
    " 'attrs': {'amount': 'data.value', 'currency': 'data.currency',"
-   "           'owner': 'data.owner_id', 'person': 'data.person_id',"
-   "           'org': 'data.org_id'}}"},
+   "           'owner': {'template': '{data.owner_id}'},"
+   "           'person': 'data.person_id', 'org': 'data.org_id'}}"},
   {"pipedrive.deal_lost", "deals",
    "{'match': {'meta.entity': 'deal', 'meta.action': 'change',"
    "           'data.status': {'changed_to': 'lost'}},"
    " 'type': 'deal.lost',"
    " 'subject': 'deal:{data.id}',"
    " 'attrs': {'amount': 'data.value', 'currency': 'data.currency',"
-   "           'owner': 'data.owner_id', 'reason': 'data.lost_reason'}}"},
+   "           'owner': {'template': '{data.owner_id}'},"
+   "           'reason': 'data.lost_reason'}}"},
   {"pipedrive.person_created", "persons",
    "{'match': {'meta.entity': 'person', 'meta.action': 'create'},"
    " 'type': 'lead.created',"
    " 'subject': 'person:{data.id}',"
-   " 'attrs': {'email': 'data.emails.0.value', 'owner': 'data.owner_id',"
+   " 'attrs': {'email': 'data.emails.0.value',"
+   "           'owner': {'template': '{data.owner_id}'},"
    "           'org': 'data.org_id'}}"},
   {"pipedrive.activity_created", "activities",
    "{'match': {'meta.entity': 'activity', 'meta.action': 'create',"
    "           'data.person_id': {'exists': true}},"
    " 'type': 'activity.created',"
    " 'subject': 'person:{data.person_id}',"
-   " 'attrs': {'activity_type': 'data.type', 'owner': 'data.owner_id',"
+   " 'attrs': {'activity_type': 'data.type',"
+   "           'owner': {'template': '{data.owner_id}'},"
    "           'deal': 'data.deal_id', 'done': 'data.done'}}"},
 
   /* Chargebee ----------------------------------------------------------- */

@@ -220,7 +220,19 @@ ParameterizedTestParameters(config_rejects, table) {
       {RULE(
            "\"type\": \"t\", \"subject\": \"s\", \"match\": {\"data..id\": 1}"),
        "t.json: $.events[0].match[\"data..id\"]: \"data..id\" is not a field "
-       "path such as \"data.object.id\""},
+       "path such as \"data.object.id\", or paths joined by | such as "
+       "\"a.id | b.id\""},
+      {RULE("\"type\": \"t\", \"subject\": \"s\", \"match\": {\"a.id | \": 1}"),
+       "t.json: $.events[0].match[\"a.id | \"]: \"a.id | \" is not a field "
+       "path such as \"data.object.id\", or paths joined by | such as "
+       "\"a.id | b.id\""},
+      {RULE("\"type\": \"t\", \"subject\": \"s\", \"attrs\": {\"a\": "
+            "\"x || y\"}"),
+       "t.json: $.events[0].attrs.a: \"x || y\" is not a field path such as "
+       "\"data.object.id\", or paths joined by | such as \"a.id | b.id\""},
+      {RULE("\"type\": \"t\", \"subject\": \"c:{a |}\""),
+       "t.json: $.events[0].subject: \"c:{a |}\" is not a template: put field "
+       "paths in braces, as in \"company:{data.company_id}\""},
       {RULE("\"type\": \"t\", \"subject\": \"s\", \"attrs\": {\"amount\": "
             "{\"path\": \"a\", \"value\": 1}}"),
        "t.json: $.events[0].attrs.amount: needs exactly one of \"path\", "
@@ -416,6 +428,44 @@ Test(config_load, fills_defaults_of_nested_objects) {
                      1e-9);
   cr_assert_eq(json_array_size(json_object_get(h, "notify")), 0);
   cr_assert_eq(json_array_size(json_object_get(h, "requires")), 0);
+  hk_config_free(cfg);
+}
+
+/* A handoff whose stop enters no stage (a first reply, a kickoff call) has
+ * no "from" or "to"; nothing is filled in for them. */
+Test(config_load, a_handoff_without_from_and_to_loads) {
+  struct hk_config *cfg = must_load(
+      "{" SRC ", \"handoffs\": {\"first_reply\": {\"owner\": \"Support\", "
+      "\"start\": [\"ticket.opened\"], \"stop\": [\"ticket.replied\"], "
+      "\"sla\": {\"within\": \"4h\"}}, \"kickoff\": {\"owner\": \"CS\", "
+      "\"to\": \"b\", \"start\": [\"deal.won\"], \"stop\": "
+      "[\"kickoff.held\"], \"sla\": {\"within\": \"48h\"}}}, " STAGES "}",
+      0);
+  json_t *all = json_object_get(cfg->doc, "handoffs");
+  json_t *h = json_object_get(all, "first_reply");
+  cr_assert_not_null(h);
+  cr_expect_null(json_object_get(h, "from"));
+  cr_expect_null(json_object_get(h, "to"));
+  cr_expect_null(json_object_get(json_object_get(all, "kickoff"), "from"));
+  cr_expect_str_eq(
+      json_string_value(json_object_get(json_object_get(all, "kickoff"), "to")),
+      "b");
+  hk_config_free(cfg);
+}
+
+/* "a | b" (the first present) is a field path wherever one is taken:
+ * a value's path, an attribute's plain string, a template's braces, `at`
+ * and the keys of `match`. */
+Test(config_load, fallback_paths_load_wherever_a_path_is_taken) {
+  struct hk_config *cfg = must_load(
+      RULE("\"match\": {\"data.object.parent.subscription_details | "
+           "data.object.subscription_details\": {\"exists\": true}}, "
+           "\"type\": \"invoice.paid\", \"subject\": "
+           "\"company:{data.a.id | data.b.id}\", \"at\": \"created|ts\", "
+           "\"attrs\": {\"sub\": \"data.object.subscription | "
+           "data.object.parent.subscription_details.subscription\", "
+           "\"seg\": {\"path\": \"a.seg | b.seg\", \"default\": \"smb\"}}"),
+      HK_CONFIG_NO_SECRETS);
   hk_config_free(cfg);
 }
 

@@ -34,19 +34,31 @@
   "\"tool\": {\"kind\": \"hmac\", \"secret\": {\"env\": \"S\"},"               \
   "  \"header\": \"X-Sig\"}}"
 
-/* The config of SOURCES with the given events array (caller frees). */
-static struct hk_config *config_with(const char *events) {
+/* The config of SOURCES with the given sections, such as
+ * "\"events\": [...]" (caller frees). */
+static struct hk_config *config_of(const char *sections) {
   struct hk_config *cfg = NULL;
   struct hk_config_diag diag;
-  size_t n = strlen(SOURCES) + strlen(events) + 32;
+  size_t n = strlen(SOURCES) + strlen(sections) + 32;
   char *text = malloc(n);
   enum hk_err rc;
-  snprintf(text, n, "{" SOURCES ", \"events\": %s}", events);
+  snprintf(text, n, "{" SOURCES ", %s}", sections);
   rc = hk_config_parse(text, strlen(text), "t.json", HK_CONFIG_NO_SECRETS, &cfg,
                        &diag);
   cr_assert_eq(rc, HK_E_OK, "config: %s", diag.n > 0 ? diag.lines[0] : "");
   hk_config_diag_fini(&diag);
   free(text);
+  return cfg;
+}
+
+/* The config of SOURCES with the given events array (caller frees). */
+static struct hk_config *config_with(const char *events) {
+  size_t n = strlen(events) + 16;
+  char *sections = malloc(n);
+  struct hk_config *cfg;
+  snprintf(sections, n, "\"events\": %s", events);
+  cfg = config_of(sections);
+  free(sections);
   return cfg;
 }
 
@@ -244,7 +256,7 @@ Test(map_hubspot, maps_each_event_of_a_batch) {
   struct hk_mapper *m = mapper_with("[]");
   struct hk_map_result r;
   map_fixture(m, "hubspot", "hubspot/batch.json", &r);
-  cr_assert_eq(r.n, 6);
+  cr_assert_eq(r.n, 9);
   expect_event(
       &r.items[0],
       "hubspot:hubspot.company_lifecycle:234567.12345678.1001.1763803800000."
@@ -252,29 +264,116 @@ Test(map_hubspot, maps_each_event_of_a_batch) {
       "lead.marketingqualifiedlead", "company:8812", 1763803800000,
       "{\"lifecyclestage\": \"marketingqualifiedlead\","
       " \"change_source\": \"CRM_UI\"}");
-  expect_event(&r.items[1],
+  expect_event(
+      &r.items[1],
+      "hubspot:hubspot.company_property:234567.12345678.1001.1763803800000."
+      "8812",
+      "company.changed.lifecyclestage", "company:8812", 1763803800000,
+      "{\"property\": \"lifecyclestage\", \"value\": "
+      "\"marketingqualifiedlead\", \"change_source\": \"CRM_UI\"}");
+  expect_event(&r.items[2],
                "hubspot:hubspot.company_lead_status:234568.12345678.1002."
                "1763804100000.8812",
                "lead_status.CONNECTED", "company:8812", 1763804100000,
                "{\"lead_status\": \"CONNECTED\", \"change_source\": "
                "\"CRM_UI\"}");
-  expect_event(&r.items[2],
+  expect_event(&r.items[3],
+               "hubspot:hubspot.company_property:234568.12345678.1002."
+               "1763804100000.8812",
+               "company.changed.hs_lead_status", "company:8812", 1763804100000,
+               "{\"property\": \"hs_lead_status\", \"value\": "
+               "\"CONNECTED\", \"change_source\": \"CRM_UI\"}");
+  expect_event(&r.items[4],
                "hubspot:hubspot.deal_created:234569.12345678.1003."
                "1763890200000.5550101",
                "deal.created", "deal:5550101", 1763890200000,
                "{\"change_source\": \"CRM_UI\"}");
-  expect_event(&r.items[3],
+  expect_event(&r.items[5],
+               "hubspot:hubspot.deal_property:234570.12345678.1004."
+               "1764500000000.5550101",
+               "deal.changed.dealstage", "deal:5550101", 1764500000000,
+               "{\"property\": \"dealstage\", \"value\": \"closedwon\","
+               " \"change_source\": \"CRM_UI\"}");
+  expect_event(&r.items[6],
                "hubspot:hubspot.deal_stage:234570.12345678.1004."
                "1764500000000.5550101",
                "deal.stage_changed", "deal:5550101", 1764500000000,
                "{\"stage\": \"closedwon\", \"change_source\": \"CRM_UI\"}");
-  expect_event(&r.items[4],
+  expect_event(&r.items[7],
                "hubspot:hubspot.deal_won:234570.12345678.1004.1764500000000."
                "5550101",
                "deal.won", "deal:5550101", 1764500000000,
                "{\"change_source\": \"CRM_UI\"}");
-  cr_expect_eq(r.items[5].status, HK_MAP_IGNORED);
-  cr_expect_str_eq(r.items[5].ptype, "contact.deletion");
+  cr_expect_eq(r.items[8].status, HK_MAP_IGNORED);
+  cr_expect_str_eq(r.items[8].ptype, "contact.deletion");
+  hk_map_result_fini(&r);
+  hk_mapper_free(m);
+}
+
+/* Object creation and any property change, with a lifecycle stage
+ * translated through a lookup whose default keeps the stages it does not
+ * list out of the dead letters, and a config rule that matches on the
+ * property name and uses it in a template. */
+Test(map_hubspot, creation_and_any_property_change) {
+  struct hk_mapper *m = mapper_with(
+      "[{\"name\": \"lifecycle\", \"source\": \"hubspot\","
+      " \"extends\": \"hubspot.contact_lifecycle\","
+      " \"type\": {\"path\": \"propertyValue\", \"lookup\": "
+      "{\"marketingqualifiedlead\": \"lead.mql\", \"salesqualifiedlead\": "
+      "\"lead.sql\"}, \"default\": \"lead.lifecycle_changed\"}},"
+      "{\"name\": \"deal-amount\", \"source\": \"hubspot\","
+      " \"match\": {\"subscriptionType\": \"deal.propertyChange\","
+      " \"propertyName\": \"amount\"},"
+      " \"type\": \"deal.{propertyName}_changed\", \"subject\": "
+      "\"deal:{objectId}\", \"attrs\": {\"amount\": {\"path\": "
+      "\"propertyValue\", \"scale\": 1}}}]");
+  struct hk_map_result r;
+  map_fixture(m, "hubspot", "hubspot/objects.json", &r);
+  cr_assert_eq(r.n, 8);
+  expect_event(&r.items[0],
+               "hubspot:hubspot.contact_created:345601.12345678.2001."
+               "1763900000000.5101",
+               "contact.created", "contact:5101", 1763900000000,
+               "{\"change_source\": \"FORM\"}");
+  expect_event(&r.items[1],
+               "hubspot:hubspot.company_created:345602.12345678.2002."
+               "1763900060000.9046",
+               "company.created", "company:9046", 1763900060000,
+               "{\"change_source\": \"CRM_UI\"}");
+  expect_event(&r.items[2],
+               "hubspot:lifecycle:345603.12345678.2003.1763900120000.5101",
+               "lead.mql", "contact:5101", 1763900120000,
+               "{\"lifecyclestage\": \"marketingqualifiedlead\","
+               " \"change_source\": \"AUTOMATION_PLATFORM\"}");
+  expect_event(&r.items[3],
+               "hubspot:hubspot.contact_property:345603.12345678.2003."
+               "1763900120000.5101",
+               "contact.changed.lifecyclestage", "contact:5101", 1763900120000,
+               "{\"property\": \"lifecyclestage\", \"value\": "
+               "\"marketingqualifiedlead\","
+               " \"change_source\": \"AUTOMATION_PLATFORM\"}");
+  /* subscriber is not in the lookup: its default, no dead letter. */
+  expect_event(&r.items[4],
+               "hubspot:lifecycle:345603.12345678.2004.1763900180000.5102",
+               "lead.lifecycle_changed", "contact:5102", 1763900180000,
+               "{\"lifecyclestage\": \"subscriber\","
+               " \"change_source\": \"FORM\"}");
+  cr_expect_str_eq(r.items[5].ev.type, "contact.changed.lifecyclestage");
+  expect_event(&r.items[6],
+               "hubspot:deal-amount:345604.12345678.2005.1763900240000."
+               "5550102",
+               "deal.amount_changed", "deal:5550102", 1763900240000,
+               "{\"amount\": 25000}");
+  expect_event(&r.items[7],
+               "hubspot:hubspot.deal_property:345604.12345678.2005."
+               "1763900240000.5550102",
+               "deal.changed.amount", "deal:5550102", 1763900240000,
+               "{\"property\": \"amount\", \"value\": \"25000\","
+               " \"change_source\": \"CRM_UI\"}");
+  for (size_t i = 0; i < r.n; i++) {
+    cr_expect_eq(r.items[i].status, HK_MAP_EVENT, "outcome %zu: %s", i,
+                 r.items[i].reason != NULL ? r.items[i].reason : "");
+  }
   hk_map_result_fini(&r);
   hk_mapper_free(m);
 }
@@ -338,9 +437,71 @@ Test(map_pipedrive, deal_stage_change_compares_previous) {
                "deal.stage_changed", "deal:42", 1795428930250,
                "{\"stage_id\": 3, \"previous_stage_id\": 2, \"pipeline_id\": "
                "1, \"amount\": 12000, \"currency\": \"EUR\", \"owner\": "
-               "9001}");
+               "\"9001\"}");
   hk_map_result_fini(&r);
   hk_mapper_free(m);
+}
+
+/* Pipedrive owners are numeric ids: the preset gives them as text, and a
+ * config maps them to names with a lookup. Either way the clock the event
+ * starts is owned by that owner, not by the handoff's. */
+Test(map_pipedrive, deal_created_owner_becomes_the_clock_owner) {
+  struct hk_config *cfg = config_of(
+      "\"events\": [{\"name\": \"deal-named\", \"source\": \"pipedrive\","
+      " \"extends\": \"pipedrive.deal_created\", \"attrs\": {\"owner\": "
+      "{\"path\": \"data.owner_id\", \"lookup\": {\"9001\": \"Ana Lima\"},"
+      " \"default\": null}}}],"
+      " \"handoffs\": {\"first_call\": {\"owner\": \"Sales\","
+      " \"start\": [\"deal.created\"], \"stop\": [\"deal.called\"],"
+      " \"sla\": {\"within\": \"1h\"}}}");
+  struct hk_error err = {HK_E_OK, ""};
+  struct hk_mapper *named = hk_mapper_new(cfg, &err);
+  struct hk_mapper *preset = mapper_with("[]");
+  struct hk_sla *sla = hk_sla_new(cfg, &err);
+  const struct hk_handoff *h;
+  struct hk_map_result r;
+  struct hk_clocks clocks;
+  struct hk_clock_event ev;
+  cr_assert_not_null(named, "%s", err.msg);
+  cr_assert_not_null(sla, "%s", err.msg);
+  h = hk_sla_find(sla, "first_call");
+  cr_assert_not_null(h);
+
+  map_fixture(preset, "pipedrive", "pipedrive/deal_create.json", &r);
+  cr_assert_eq(r.n, 1);
+  expect_event(&r.items[0],
+               "pipedrive:pipedrive.deal_created:4d5e6f70-8192-4a3b-9c4d-"
+               "5e6f70819203",
+               "deal.created", "deal:57", 1796120101000,
+               "{\"stage_id\": 1, \"pipeline_id\": 1, \"amount\": 8400,"
+               " \"currency\": \"EUR\", \"owner\": \"9001\","
+               " \"person\": 81, \"org\": 14}");
+  ev = (struct hk_clock_event){r.items[0].ev.id, r.items[0].ev.type,
+                               r.items[0].ev.at_ms, r.items[0].ev.attrs};
+  hk_clock_eval(h, &ev, 1, 1796120101000 + 60000, &clocks);
+  cr_assert_eq(clocks.n, 1);
+  cr_expect_str_eq(clocks.items[0].owner, "9001");
+  hk_clocks_fini(&clocks);
+  hk_map_result_fini(&r);
+
+  map_fixture(named, "pipedrive", "pipedrive/deal_create.json", &r);
+  cr_assert_eq(r.n, 1);
+  cr_assert_eq(r.items[0].status, HK_MAP_EVENT);
+  cr_expect_str_eq(
+      json_string_value(json_object_get(r.items[0].ev.attrs, "owner")),
+      "Ana Lima");
+  ev = (struct hk_clock_event){r.items[0].ev.id, r.items[0].ev.type,
+                               r.items[0].ev.at_ms, r.items[0].ev.attrs};
+  hk_clock_eval(h, &ev, 1, 1796120101000 + 60000, &clocks);
+  cr_assert_eq(clocks.n, 1);
+  cr_expect_str_eq(clocks.items[0].owner, "Ana Lima");
+  hk_clocks_fini(&clocks);
+  hk_map_result_fini(&r);
+
+  hk_sla_free(sla);
+  hk_mapper_free(named);
+  hk_mapper_free(preset);
+  hk_config_free(cfg);
 }
 
 Test(map_pipedrive, deal_won_on_status_change) {
@@ -352,7 +513,7 @@ Test(map_pipedrive, deal_won_on_status_change) {
                "pipedrive:pipedrive.deal_won:9a8b7c6d-5e4f-4a3b-9c2d-"
                "1e0f9a8b7c6d",
                "deal.won", "deal:42", 1796054401000,
-               "{\"amount\": 12000, \"currency\": \"EUR\", \"owner\": 9001,"
+               "{\"amount\": 12000, \"currency\": \"EUR\", \"owner\": \"9001\","
                " \"person\": 77, \"org\": 12}");
   hk_map_result_fini(&r);
   hk_mapper_free(m);
@@ -367,8 +528,8 @@ Test(map_pipedrive, person_created_is_a_lead) {
                "pipedrive:pipedrive.person_created:2c3d4e5f-6a7b-4c8d-9e0f-"
                "1a2b3c4d5e6f",
                "lead.created", "person:77", 1795338000000,
-               "{\"email\": \"ana@acme.example\", \"owner\": 9001, \"org\": "
-               "12}");
+               "{\"email\": \"ana@acme.example\", \"owner\": \"9001\", "
+               "\"org\": 12}");
   hk_map_result_fini(&r);
   hk_mapper_free(m);
 }
@@ -625,8 +786,9 @@ Test(map_rules, lookup_miss_without_default_is_dead) {
   map_text(m, "tool", "d", "{\"s\": 2}", &r);
   cr_assert_eq(r.n, 1);
   cr_expect_eq(r.items[0].status, HK_MAP_DEAD);
-  cr_expect_str_eq(r.items[0].reason, "value \"2\" of field s is not in the "
-                                      "lookup (required by type)");
+  cr_expect_str_eq(r.items[0].reason,
+                   "value \"2\" of field s is not in the lookup of type, "
+                   "which has no default");
   hk_map_result_fini(&r);
   hk_mapper_free(m);
 }
@@ -678,6 +840,119 @@ Test(map_rules, extends_merges_match_and_attrs_and_replaces_the_preset) {
   hk_mapper_free(m);
 }
 
+/* Fallbacks "a | b" (the first present) in a config rule's match key,
+ * template, `at` and attribute paths, on both of Stripe's invoice shapes. */
+#define FALLBACK_RULE                                                          \
+  "[{\"name\": \"paid\", \"source\": \"bare\","                                \
+  " \"match\": {\"type\": \"invoice.paid\", \"data.object.subscription | "     \
+  "data.object.parent.subscription_details.subscription\": {\"exists\": "      \
+  "true}},"                                                                    \
+  " \"type\": \"invoice.paid\", \"subject\": \"company:{"                      \
+  "data.object.parent.subscription_details.metadata.hubspot_company_id | "     \
+  "data.object.subscription_details.metadata.hubspot_company_id}\","           \
+  " \"at\": {\"path\": \"data.object.status_transitions.paid_at | created\","  \
+  " \"format\": \"unix\"},"                                                    \
+  " \"attrs\": {\"subscription\": \"data.object.subscription | "               \
+  "data.object.parent.subscription_details.subscription\","                    \
+  " \"segment\": {\"path\": "                                                  \
+  "\"data.object.parent.subscription_details.metadata.segment | "              \
+  "data.object.subscription_details.metadata.segment\", \"default\": "         \
+  "\"smb\"}}}]"
+
+Test(map_rules, fallback_paths_read_both_stripe_invoice_shapes) {
+  struct hk_mapper *m = mapper_with(FALLBACK_RULE);
+  struct hk_map_result r;
+  map_fixture(m, "bare", "stripe/invoice_paid_2024.json", &r);
+  cr_assert_eq(r.n, 1);
+  expect_event(&r.items[0], "bare:paid:evt_1P8xJqLkdIwHu7ixQm3zU5rT",
+               "invoice.paid", "company:8812", 1718000000000,
+               "{\"subscription\": \"sub_1OzYxWLkdIwHu7ixSub00001\","
+               " \"segment\": \"enterprise\"}");
+  hk_map_result_fini(&r);
+  map_fixture(m, "bare", "stripe/invoice_paid_basil.json", &r);
+  cr_assert_eq(r.n, 1);
+  expect_event(&r.items[0], "bare:paid:evt_1R3kVbLkdIwHu7ixN8pQwXyZ",
+               "invoice.paid", "company:9046", 1746000000000,
+               "{\"subscription\": \"sub_1R3kVYLkdIwHu7ixSub00002\","
+               " \"segment\": \"smb\"}");
+  hk_map_result_fini(&r);
+  /* Neither place: the dead letter names the whole fallback. */
+  map_text(m, "bare", "",
+           "{\"id\": \"evt_9\", \"type\": \"invoice.paid\", \"created\": 1,"
+           " \"data\": {\"object\": {\"subscription\": \"sub_9\"}}}",
+           &r);
+  cr_assert_eq(r.n, 1);
+  cr_expect_eq(r.items[0].status, HK_MAP_DEAD);
+  cr_expect_str_eq(
+      r.items[0].reason,
+      "field data.object.parent.subscription_details.metadata."
+      "hubspot_company_id | data.object.subscription_details.metadata."
+      "hubspot_company_id is missing (required by subject)");
+  hk_map_result_fini(&r);
+  /* A guest invoice without a subscription in either place: no match. */
+  map_text(m, "bare", "",
+           "{\"id\": \"evt_8\", \"type\": \"invoice.paid\", \"created\": 1,"
+           " \"data\": {\"object\": {\"parent\": null}}}",
+           &r);
+  cr_expect_eq(r.items[0].status, HK_MAP_IGNORED);
+  hk_map_result_fini(&r);
+  hk_mapper_free(m);
+}
+
+/* Pipedrive owner ids through a lookup: a hit names the owner; a miss is a
+ * dead letter naming the lookup and the value, unless the value object
+ * gives a default, or a default of null, which leaves the owner out. */
+#define OWNER_RULE(name, table, def)                                           \
+  "{\"name\": \"" name "\", \"source\": \"pipedrive\","                        \
+  " \"extends\": \"pipedrive.deal_created\", \"attrs\": {\"owner\": "          \
+  "{\"path\": \"data.owner_id\", \"lookup\": " table def "}}}"
+
+Test(map_rules, lookup_miss_takes_the_default_else_is_dead) {
+  struct hk_mapper *m = mapper_with(
+      "[" OWNER_RULE("named", "{\"9001\": \"Ana Lima\", \"9002\": \"Ben Okafor\"}", "") "," OWNER_RULE(
+          "no-default", "{\"9002\": \"Ben Okafor\"}",
+          "") "," OWNER_RULE("with-default", "{\"9002\": \"Ben Okafor\"}",
+                             ", \"default\": \"Unassigned\"") "," OWNER_RULE("l"
+                                                                             "e"
+                                                                             "f"
+                                                                             "t"
+                                                                             "-"
+                                                                             "o"
+                                                                             "u"
+                                                                             "t",
+                                                                             "{"
+                                                                             "\"9002\": \"Ben Okafor\"}",
+                                                                             ","
+                                                                             " "
+                                                                             "\"default\": null") "]");
+  struct hk_map_result r;
+  const char *rest = "\"stage_id\": 1, \"pipeline_id\": 1, \"amount\": 8400,"
+                     " \"currency\": \"EUR\", \"person\": 81, \"org\": 14";
+  char want[512];
+  map_fixture(m, "pipedrive", "pipedrive/deal_create.json", &r);
+  cr_assert_eq(r.n, 4);
+  snprintf(want, sizeof want, "{%s, \"owner\": \"Ana Lima\"}", rest);
+  expect_event(&r.items[0],
+               "pipedrive:named:4d5e6f70-8192-4a3b-9c4d-5e6f70819203",
+               "deal.created", "deal:57", 1796120101000, want);
+  cr_expect_eq(r.items[1].status, HK_MAP_DEAD);
+  cr_expect_str_eq(r.items[1].rule, "no-default");
+  cr_expect_str_eq(r.items[1].reason,
+                   "value \"9001\" of field data.owner_id is not in the lookup "
+                   "of attrs.owner, which has no default");
+  cr_expect_str_eq(r.items[1].ptype, "create.deal");
+  snprintf(want, sizeof want, "{%s, \"owner\": \"Unassigned\"}", rest);
+  expect_event(&r.items[2],
+               "pipedrive:with-default:4d5e6f70-8192-4a3b-9c4d-5e6f70819203",
+               "deal.created", "deal:57", 1796120101000, want);
+  snprintf(want, sizeof want, "{%s}", rest);
+  expect_event(&r.items[3],
+               "pipedrive:left-out:4d5e6f70-8192-4a3b-9c4d-5e6f70819203",
+               "deal.created", "deal:57", 1796120101000, want);
+  hk_map_result_fini(&r);
+  hk_mapper_free(m);
+}
+
 Test(map_rules, example_config_maps_stripe_and_hubspot) {
   struct hk_config *cfg = NULL;
   struct hk_config_diag diag;
@@ -700,6 +975,27 @@ Test(map_rules, example_config_maps_stripe_and_hubspot) {
                " \"status\": \"active\", \"currency\": \"eur\","
                " \"renews_at\": 1714592000000, \"plan\": \"pro_monthly\","
                " \"segment\": \"enterprise\"}");
+  hk_map_result_fini(&r);
+  /* The same paid-invoice rule reads both of Stripe's invoice shapes: the
+   * company id in subscription_details before 2025-03-31, in
+   * parent.subscription_details since. Neither is a dead letter. */
+  map_fixture(m, "stripe", "stripe/invoice_paid_2024.json", &r);
+  cr_assert_eq(r.n, 2); /* and stripe.subscription_renewed */
+  expect_event(by_rule(&r, "stripe-invoice-paid"),
+               "stripe:stripe-invoice-paid:evt_1P8xJqLkdIwHu7ixQm3zU5rT",
+               "invoice.paid", "company:8812", 1718000000000,
+               "{\"amount\": 49, \"currency\": \"eur\","
+               " \"invoice\": \"in_1P8xJnLkdIwHu7ixAbc12345\","
+               " \"subscription\": \"sub_1OzYxWLkdIwHu7ixSub00001\"}");
+  hk_map_result_fini(&r);
+  map_fixture(m, "stripe", "stripe/invoice_paid_basil.json", &r);
+  cr_assert_eq(r.n, 1);
+  expect_event(&r.items[0],
+               "stripe:stripe-invoice-paid:evt_1R3kVbLkdIwHu7ixN8pQwXyZ",
+               "invoice.paid", "company:9046", 1746000000000,
+               "{\"amount\": 120, \"currency\": \"usd\","
+               " \"invoice\": \"in_1R3kVZLkdIwHu7ixDef67890\","
+               " \"subscription\": \"sub_1R3kVYLkdIwHu7ixSub00002\"}");
   hk_map_result_fini(&r);
   map_fixture(m, "hubspot", "hubspot/batch.json", &r);
   cr_expect_str_eq(by_rule(&r, "hubspot-mql")->ev.type, "lead.mql");
