@@ -38,8 +38,9 @@
  *     attribute is missing or unreadable, deadline and warn are HK_NEVER
  *     (the clock never breaches) and the attribute is listed in `missing`;
  *   - `missing`: the `requires` attributes absent, null or "" in the start;
- *   - the owner: the start's "owner" attribute when a non-empty string,
- *     else the handoff's owner.
+ *   - the owner: the start's "owner" attribute when a non-empty string or
+ *     an integer (its decimal text: Pipedrive's user ids), else the
+ *     handoff's owner.
  * A pause at p stops the clock's time until a resume at r. For a `within`
  * SLA the remaining allowed time carries over: the deadline becomes
  * hk_calendar_add(r, within - consumed), where consumed is the open time
@@ -553,9 +554,14 @@ static int64_t clock_open(const struct hk_handoff *h,
         hk_calendar_add(h->cal, c->started_ms, share(h->warn_at, sla_ms));
   }
   c->start_id = hk_xstrdup(e->id != NULL ? e->id : "");
-  c->owner = hk_xstrdup(json_is_string(owner) && json_string_length(owner) > 0
-                            ? json_string_value(owner)
-                            : h->owner);
+  if (json_is_string(owner) && json_string_length(owner) > 0) {
+    c->owner = hk_xstrdup(json_string_value(owner));
+  } else if (json_is_integer(owner)) {
+    /* CRMs such as Pipedrive name owners by number: its decimal text. */
+    c->owner = hk_xprintf("%" JSON_INTEGER_FORMAT, json_integer_value(owner));
+  } else {
+    c->owner = hk_xstrdup(h->owner);
+  }
   return sla_ms;
 }
 

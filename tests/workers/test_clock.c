@@ -596,11 +596,15 @@ Test(clock, owner_from_the_start_attrs) {
   add(&evs, "m2", "lead.mql", T0 + HOUR, "{\"owner\": 42}");
   add(&evs, "c2", "lead.contacted", T0 + HOUR + MIN, NULL);
   add(&evs, "m3", "lead.mql", T0 + 2 * HOUR, "{\"owner\": \"\"}");
-  eval("lead", &evs, T0 + 2 * HOUR, &out);
-  cr_assert_eq(out.n, 3);
+  add(&evs, "c3", "lead.contacted", T0 + 2 * HOUR + MIN, NULL);
+  add(&evs, "m4", "lead.mql", T0 + 3 * HOUR, "{\"owner\": true}");
+  eval("lead", &evs, T0 + 3 * HOUR, &out);
+  cr_assert_eq(out.n, 4);
   cr_expect_str_eq(out.items[0].owner, "ana@example.com");
-  cr_expect_str_eq(out.items[1].owner, "SDR team");
+  /* A Pipedrive user id: a number, kept as its decimal text. */
+  cr_expect_str_eq(out.items[1].owner, "42");
   cr_expect_str_eq(out.items[2].owner, "SDR team");
+  cr_expect_str_eq(out.items[3].owner, "SDR team");
   hk_clocks_fini(&out);
   events_fini(&evs);
 }
