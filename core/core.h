@@ -47,6 +47,8 @@
   X(METHOD_NOT_ALLOWED, 405, "method_not_allowed",                             \
     "the method is not allowed here")                                          \
   X(TOO_LARGE, 413, "body_too_large", "the body is over the size limit")       \
+  X(HEADERS_TOO_LARGE, 431, "headers_too_large",                               \
+    "the request has more headers, or longer header names, than the limit")    \
   X(UNSUPPORTED_MEDIA, 415, "unsupported_media_type",                          \
     "the body must be application/json")                                       \
   X(UNAVAILABLE, 503, "redis_unavailable",                                     \
