@@ -20,8 +20,14 @@
 #define HK_CAP_LOG_LINE 4096u
 /* One JSON response body of the status API. */
 #define HK_CAP_RESPONSE ((size_t)4 * 1024 * 1024)
-/* Request headers kept per request, and bytes of one header value. */
-#define HK_CAP_HEADERS 64u
+/* Request headers read per request, and bytes of one header's name
+ * (lower-cased, NUL included) and value. Real senders send 10 to 30
+ * headers and proxies add a few; nginx's own limit (4 buffers of 8k by
+ * default) allows a few hundred short ones. A request over a cap is
+ * refused whole with 431 headers_too_large, never cut short: a dropped
+ * header could be the signature. */
+#define HK_CAP_HEADERS 256u
+#define HK_CAP_HEADER_NAME 128u
 #define HK_CAP_HEADER_VALUE 8192u
 /* Signatures listed in one signature header. */
 #define HK_CAP_SIGNATURES 16u

@@ -1,6 +1,7 @@
 /*
  * core.h -- the door to handoff's cross-cutting basics: the table of errors
- * users can see, logfmt logging, capped buffers, durations and the caps.
+ * users can see, logfmt logging, capped buffers, durations, the caps, and
+ * comparing secrets in constant time.
  *
  * Everything here is small and has no third-party dependency, so every other
  * part of the system may include it.
@@ -46,6 +47,8 @@
   X(METHOD_NOT_ALLOWED, 405, "method_not_allowed",                             \
     "the method is not allowed here")                                          \
   X(TOO_LARGE, 413, "body_too_large", "the body is over the size limit")       \
+  X(HEADERS_TOO_LARGE, 431, "headers_too_large",                               \
+    "the request has more headers, or longer header names, than the limit")    \
   X(UNSUPPORTED_MEDIA, 415, "unsupported_media_type",                          \
     "the body must be application/json")                                       \
   X(UNAVAILABLE, 503, "redis_unavailable",                                     \
@@ -139,6 +142,19 @@ char *hk_xstrdup(const char *s);
 char *hk_xstrndup(const char *s, size_t n);
 /* printf into a new string sized to fit (keys, names). */
 char *hk_xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---------------------------------------------------------------------------
+ * Secrets (ct.c)
+ * ------------------------------------------------------------------------- */
+
+/*
+ * 1 when the len bytes sent equal the slen bytes of secret, else 0. The
+ * time taken depends on len only (what the client chose): neither where
+ * the bytes differ nor the secret's length changes it. An empty or NULL
+ * secret matches nothing. For bearer tokens and shared credentials.
+ */
+int hk_ct_equal_secret(const void *secret, size_t slen, const void *sent,
+                       size_t len);
 
 /* ---------------------------------------------------------------------------
  * Durations and time

@@ -2,10 +2,10 @@
  * fcgi.h -- the door to the HTTP side of handoff-fcgi: routing, replies and
  * the request handler, apart from libfcgi's sockets.
  *
- * route.c, reply.c and query.c are pure and unit-tested by feeding them
- * strings; handle.c turns one parsed request into one reply, calling
- * webhooks/ for the decision and store/ for the queue; api.c answers the
- * status API (/v1) from what the workers keep in Redis; server.c is the
+ * route.c, reply.c, query.c and headers.c are pure and unit-tested by
+ * feeding them strings; handle.c turns one parsed request into one reply,
+ * calling webhooks/ for the decision and store/ for the queue; api.c answers
+ * the status API (/v1) from what the workers keep in Redis; server.c is the
  * libfcgi shell that reads requests and writes replies, one thread per
  * connection.
  */
@@ -163,7 +163,22 @@ void hk_reply_fini(struct hk_reply *r);
 struct hk_req_meta {
   const char *request_id; /* nginx's $request_id, for the logs */
   int body_too_large;     /* the body went over cfg->max_body */
+  /* The headers went over a cap (hk_headers_collect): the error to answer
+   * for any route, before anything else; NULL when they did not. */
+  const struct hk_error *headers_refused;
 };
+
+/*
+ * Collects the HTTP_* params of envp (NULL-terminated) as headers: hs[i]
+ * and names[i] for i < *n, each name lower-cased with '-' for '_'; values
+ * are borrowed from envp. hs and names hold HK_CAP_HEADERS entries. Returns
+ * HK_E_OK, or HK_E_HEADERS_TOO_LARGE with err set (and *n 0) when there
+ * are more than HK_CAP_HEADERS headers or a name is HK_CAP_HEADER_NAME
+ * bytes or longer: never a request with some headers left out. Pure.
+ */
+enum hk_err hk_headers_collect(char *const *envp, struct hk_header *hs,
+                               char (*names)[HK_CAP_HEADER_NAME], size_t *n,
+                               struct hk_error *err) HK_MUST_CHECK;
 
 /*
  * Answers one request: routing, intake through webhooks/ and store/, the

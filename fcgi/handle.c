@@ -1,8 +1,10 @@
 /*
  * handle.c -- one request in, one reply out.
  *
- * The order of the checks of POST /hooks/{source} is the contract's:
- * route (404/405), size (413), then webhooks/ decides content type (415),
+ * Headers over their caps are 431 on any route, first (server.c read
+ * them; a request missing some is not the one that was sent). The order
+ * of the checks of POST /hooks/{source} is then the contract's: route
+ * (404/405), size (413), then webhooks/ decides content type (415),
  * signature (401) and shape (400), and only then is the delivery written to
  * Redis; 202 goes out once Redis confirmed the write, 503 with Retry-After
  * when it could not, so the sender retries and nothing is lost. The write
@@ -185,7 +187,16 @@ void hk_fcgi_handle(const struct hk_config *cfg, const struct hk_sla *sla,
                     const struct hk_req_meta *meta, int64_t now_ms,
                     struct hk_reply *out) {
   struct hk_route route;
-  enum hk_err rc = hk_route_match(req->method, req->path, &route);
+  enum hk_err rc;
+  if (meta->headers_refused != NULL) {
+    /* The headers that were read are not the request that was sent. */
+    rc = meta->headers_refused->code;
+    fail(out, rc, meta->headers_refused->msg, cfg);
+    log_outcome(req, meta, NULL, out, rc, meta->headers_refused->msg, NULL,
+                NULL);
+    return;
+  }
+  rc = hk_route_match(req->method, req->path, &route);
   if (rc != HK_E_OK) {
     fail(out, rc, NULL, cfg);
     out->allow = rc == HK_E_METHOD_NOT_ALLOWED ? route.allow : NULL;

@@ -65,6 +65,7 @@ const char *hk_reply_reason(int status) {
   case 405: return "Method Not Allowed";
   case 413: return "Payload Too Large";
   case 415: return "Unsupported Media Type";
+  case 431: return "Request Header Fields Too Large";
   case 500: return "Internal Server Error";
   case 503: return "Service Unavailable";
   default: return "Unknown";

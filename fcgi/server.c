@@ -92,38 +92,6 @@ void hk_server_clear_config(void) {
  * One request
  * ------------------------------------------------------------------------- */
 
-/* Collects HTTP_* params as lower-case, dash-separated header names. The
- * names are written into names (HK_CAP_HEADERS slots of 64 bytes). */
-static size_t collect_headers(char **envp, struct hk_header *hs,
-                              char names[][64]) {
-  size_t n = 0;
-  for (char **e = envp; *e != NULL && n < HK_CAP_HEADERS; e++) {
-    const char *eq;
-    size_t len;
-    if (strncmp(*e, "HTTP_", 5) != 0 || (eq = strchr(*e, '=')) == NULL) {
-      continue;
-    }
-    len = (size_t)(eq - (*e + 5));
-    if (len == 0 || len >= 64) {
-      continue;
-    }
-    for (size_t i = 0; i < len; i++) {
-      char c = (*e)[5 + i];
-      if (c == '_') {
-        c = '-';
-      } else if (c >= 'A' && c <= 'Z') {
-        c = (char)(c - 'A' + 'a');
-      }
-      names[n][i] = c;
-    }
-    names[n][len] = '\0';
-    hs[n].name = names[n];
-    hs[n].value = eq + 1;
-    n++;
-  }
-  return n;
-}
-
 /* Reads the body into b (capped at its max). Past the cap it keeps reading
  * and discarding, so the connection stays in step; returns 1 when the body
  * went over the cap. */
@@ -150,7 +118,8 @@ static void serve_one(FCGX_Request *fr, const struct cfg_ref *r,
                       struct hk_store *st) {
   const struct hk_config *cfg = r->cfg;
   struct hk_header headers[HK_CAP_HEADERS];
-  char names[HK_CAP_HEADERS][64];
+  char names[HK_CAP_HEADERS][HK_CAP_HEADER_NAME];
+  struct hk_error headers_err = {HK_E_OK, ""};
   struct hk_request req;
   struct hk_req_meta meta;
   struct hk_reply reply;
@@ -162,6 +131,7 @@ static void serve_one(FCGX_Request *fr, const struct cfg_ref *r,
   size_t hlen;
 
   memset(&req, 0, sizeof req);
+  memset(&meta, 0, sizeof meta);
   hk_buf_init(&body, cfg->max_body);
   hk_reply_init(&reply);
   if (uri == NULL) {
@@ -182,7 +152,10 @@ static void serve_one(FCGX_Request *fr, const struct cfg_ref *r,
     req.content_type = NULL;
   }
   req.headers = headers;
-  req.nheaders = collect_headers(fr->envp, headers, names);
+  if (hk_headers_collect(fr->envp, headers, names, &req.nheaders,
+                         &headers_err) != HK_E_OK) {
+    meta.headers_refused = &headers_err;
+  }
   meta.request_id = FCGX_GetParam("REQUEST_ID", fr->envp);
   meta.body_too_large = read_body(fr, &body);
   req.body = body.data != NULL ? body.data : "";

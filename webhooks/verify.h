@@ -149,10 +149,9 @@ enum hk_err hk_parse_ts_sigs(const char *h, char sep, const char *ts_key,
                              struct hk_error *err) HK_MUST_CHECK;
 
 /*
- * Compares a credential sent (len bytes) with every secret of src in
- * constant time, lengths included: both sides are hashed with SHA-256 and
- * the digests compared. Returns 1 when any secret matches, 0 when none
- * does, -1 when hashing failed.
+ * Compares a credential sent (len bytes) with every secret of src with
+ * hk_ct_equal_secret: the time taken depends on len and the number of
+ * secrets only. Returns 1 when any secret matches, else 0.
  */
 int hk_match_credential(const struct hk_source *src, const void *sent,
                         size_t len);

@@ -6,9 +6,10 @@
  *
  * Constant time here means: every candidate is compared with the MAC of
  * every secret, without stopping at the first match, and a credential is
- * compared through its SHA-256 digest so that not even its length decides
- * how long the comparison takes. Only what the sender chose (how many
- * candidates, how long each is) changes the work done.
+ * compared with hk_ct_equal_secret (core/ct.c), whose work depends on the
+ * bytes sent only, so that not even the secret's length decides how long
+ * the comparison takes. Only what the sender chose (how many candidates,
+ * how long each is) changes the work done.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,30 +165,13 @@ enum hk_err hk_parse_ts_sigs(const char *h, char sep, const char *ts_key,
 
 int hk_match_credential(const struct hk_source *src, const void *sent,
                         size_t len) {
-  unsigned char want[HK_HMAC_MAX];
-  unsigned char got[HK_HMAC_MAX];
-  struct hk_span part = {sent, len};
   int match = 0;
-  int failed = 0;
 
-  if (hk_sha256(&part, 1, got) != 0) {
-    failed = 1;
-  }
-  for (size_t s = 0; !failed && s < src->nsecrets; s++) {
+  for (size_t s = 0; s < src->nsecrets; s++) {
     const struct hk_secret *key = &src->secrets[s];
-    struct hk_span secret = {key->bytes, key->len};
-    if (key->bytes == NULL || key->len == 0) {
-      continue;
-    }
-    if (hk_sha256(&secret, 1, want) != 0) {
-      failed = 1;
-    } else {
-      match |= hk_ct_equal(want, got, 32u);
-    }
+    match |= hk_ct_equal_secret(key->bytes, key->len, sent, len);
   }
-  hk_wipe(want, sizeof want);
-  hk_wipe(got, sizeof got);
-  return match ? 1 : failed ? -1 : 0;
+  return match;
 }
 
 const char *hk_json_type_name(const json_t *v) {

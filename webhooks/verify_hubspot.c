@@ -255,9 +255,13 @@ static enum hk_err verify(const struct hk_request *req,
 }
 
 /*
- * A batch: an array of 1 to HK_CAP_HUBSPOT_BATCH event objects, each with
- * "eventId" (a number), "subscriptionType" (a string) and "occurredAt"
- * (Unix milliseconds). Over the cap is a bad request, not bad JSON.
+ * Two shapes come signed by HubSpot. The webhooks API posts a batch: an
+ * array of 1 to HK_CAP_HUBSPOT_BATCH event objects, each with "eventId" (a
+ * number), "subscriptionType" (a string) and "occurredAt" (Unix
+ * milliseconds), all of which HubSpot guarantees; over the cap is a bad
+ * request, not bad JSON. A workflow's "Send a webhook" action (signature
+ * v2, and v3) posts one object whose members the workflow's author chose:
+ * any object is accepted.
  */
 static enum hk_err check_body(const json_t *doc, struct hk_error *err) {
   static const struct {
@@ -270,9 +274,12 @@ static enum hk_err check_body(const json_t *doc, struct hk_error *err) {
   char path[64];
   size_t n = json_array_size(doc);
 
-  if (!json_is_array(doc)) {
+  if (json_is_object(doc)) {
+    n = 0; /* a workflow action's record: nothing to check */
+  } else if (!json_is_array(doc)) {
     rc = hk_fail(err, HK_E_BAD_JSON,
-                 "The body is a JSON %s; HubSpot sends an array of events.",
+                 "The body is a JSON %s; HubSpot sends an array of events or "
+                 "an object.",
                  hk_json_type_name(doc));
   } else if (n == 0) {
     rc = hk_fail(err, HK_E_MISSING_FIELD,

@@ -1,8 +1,11 @@
 /*
- * test_fcgi.c -- routing and reply writing, without a server.
+ * test_fcgi.c -- routing, reply writing and reading the headers from the
+ * FastCGI params, without a server.
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fcgi/fcgi.h"
@@ -160,4 +163,178 @@ Test(reply, head_is_cut_safely_when_the_buffer_is_small) {
   cr_assert_eq(n, strlen(head));
   cr_assert(n < sizeof head);
   hk_reply_fini(&r);
+}
+
+/* ---------------------------------------------------------------------------
+ * Headers from the FastCGI params (headers.c)
+ * ------------------------------------------------------------------------- */
+
+/* An envp of n padding headers, then the given lines, then the
+ * non-header params nginx also passes. Strings are heap copies (freed by
+ * free_env). */
+static char **make_env(size_t npad, const char *const *tail) {
+  size_t ntail = 0;
+  char **env;
+  size_t k = 0;
+
+  while (tail != NULL && tail[ntail] != NULL) {
+    ntail++;
+  }
+  env = calloc(npad + ntail + 3, sizeof *env);
+  cr_assert_not_null(env);
+  env[k++] = strdup("REQUEST_METHOD=POST");
+  for (size_t i = 0; i < npad; i++) {
+    char line[64];
+    snprintf(line, sizeof line, "HTTP_X_PAD_%zu=v%zu", i, i);
+    env[k++] = strdup(line);
+  }
+  for (size_t i = 0; i < ntail; i++) {
+    env[k++] = strdup(tail[i]);
+  }
+  env[k++] = strdup("CONTENT_TYPE=application/json");
+  env[k] = NULL;
+  return env;
+}
+
+static void free_env(char **env) {
+  for (size_t i = 0; env[i] != NULL; i++) {
+    free(env[i]);
+  }
+  free(env);
+}
+
+/* Shared by the header tests: big enough to live off the test's stack. */
+static struct hk_header hs[HK_CAP_HEADERS];
+static char names[HK_CAP_HEADERS][HK_CAP_HEADER_NAME];
+
+Test(headers, lower_case_names_with_dashes) {
+  static const char *const tail[] = {"HTTP_WEBHOOK_SIGNATURE=v1,abc",
+                                     "HTTP_X_EMPTY=", "HTTP_=nameless",
+                                     "HTTPX_NOT=1", NULL};
+  char **env = make_env(0, tail);
+  struct hk_error err = {HK_E_OK, ""};
+  size_t n = 99;
+
+  cr_assert_eq(hk_headers_collect(env, hs, names, &n, &err), HK_E_OK, "%s",
+               err.msg);
+  cr_assert_eq(n, 2);
+  cr_assert_str_eq(hs[0].name, "webhook-signature");
+  cr_assert_str_eq(hs[0].value, "v1,abc");
+  cr_assert_str_eq(hs[1].name, "x-empty");
+  cr_assert_str_eq(hs[1].value, "");
+  free_env(env);
+}
+
+/* 70 headers before the signature, as a proxy chain may add: all read,
+ * the signature last among them. */
+Test(headers, reads_a_signature_after_70_headers) {
+  static const char *const tail[] = {"HTTP_WEBHOOK_SIGNATURE=v1,abc", NULL};
+  char **env = make_env(70, tail);
+  struct hk_error err = {HK_E_OK, ""};
+  struct hk_request req;
+  size_t n = 0;
+
+  cr_assert_eq(hk_headers_collect(env, hs, names, &n, &err), HK_E_OK, "%s",
+               err.msg);
+  cr_assert_eq(n, 71);
+  memset(&req, 0, sizeof req);
+  req.headers = hs;
+  req.nheaders = n;
+  cr_assert_str_eq(hk_request_header(&req, "webhook-signature"), "v1,abc");
+  free_env(env);
+}
+
+Test(headers, reads_exactly_the_cap) {
+  char **env = make_env(HK_CAP_HEADERS, NULL);
+  struct hk_error err = {HK_E_OK, ""};
+  size_t n = 0;
+
+  cr_assert_eq(hk_headers_collect(env, hs, names, &n, &err), HK_E_OK, "%s",
+               err.msg);
+  cr_assert_eq(n, HK_CAP_HEADERS);
+  free_env(env);
+}
+
+/* One past the cap refuses the request whole: never a request read with
+ * its last headers (its signature, perhaps) left out. */
+Test(headers, refuses_one_past_the_cap_with_431) {
+  static const char *const tail[] = {"HTTP_WEBHOOK_SIGNATURE=v1,abc", NULL};
+  char **env = make_env(HK_CAP_HEADERS, tail);
+  struct hk_error err = {HK_E_OK, ""};
+  size_t n = 99;
+
+  cr_assert_eq(hk_headers_collect(env, hs, names, &n, &err),
+               HK_E_HEADERS_TOO_LARGE);
+  cr_assert_eq(err.code, HK_E_HEADERS_TOO_LARGE);
+  cr_assert_eq(hk_err_status(err.code), 431);
+  cr_assert_str_eq(hk_err_code(err.code), "headers_too_large");
+  cr_assert(strstr(err.msg, "256 headers") != NULL, "%s", err.msg);
+  cr_assert_eq(n, 0);
+  free_env(env);
+}
+
+/* An envp of one header whose name is len bytes long. */
+static char **env_with_name_of(size_t len, char *line) {
+  const char *tail[] = {line, NULL};
+
+  memcpy(line, "HTTP_", 5);
+  memset(line + 5, 'X', len);
+  memcpy(line + 5 + len, "=v", 3);
+  return make_env(0, tail);
+}
+
+/* A name fills its slot with its NUL: HK_CAP_HEADER_NAME - 1 bytes fit,
+ * one more is 431. */
+Test(headers, refuses_a_name_over_the_cap_with_431) {
+  char line[HK_CAP_HEADER_NAME + 16];
+  struct hk_error err = {HK_E_OK, ""};
+  size_t n = 99;
+  char **env = env_with_name_of(HK_CAP_HEADER_NAME, line);
+
+  cr_assert_eq(hk_headers_collect(env, hs, names, &n, &err),
+               HK_E_HEADERS_TOO_LARGE);
+  cr_assert_eq(n, 0);
+  free_env(env);
+  env = env_with_name_of(HK_CAP_HEADER_NAME - 1, line);
+  cr_assert_eq(hk_headers_collect(env, hs, names, &n, &err), HK_E_OK, "%s",
+               err.msg);
+  cr_assert_eq(n, 1);
+  cr_assert_eq(strlen(hs[0].name), HK_CAP_HEADER_NAME - 1);
+  free_env(env);
+}
+
+/* The handler answers a refused header set with its 431 on any route,
+ * before routing, the body or Redis (st and commit are never touched). */
+Test(headers, handler_answers_431_before_anything_else) {
+  static const char *const paths[] = {"/hooks/demo", "/v1/health", "/nope"};
+  struct hk_error refused = {HK_E_OK, ""};
+  struct hk_config cfg;
+  struct hk_req_meta meta;
+  struct hk_request req;
+  struct hk_reply reply;
+  json_t *doc;
+
+  memset(&cfg, 0, sizeof cfg);
+  memset(&meta, 0, sizeof meta);
+  (void)hk_fail(&refused, HK_E_HEADERS_TOO_LARGE,
+                "The request has more than %u headers.", HK_CAP_HEADERS);
+  meta.headers_refused = &refused;
+  for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+    memset(&req, 0, sizeof req);
+    req.method = "POST";
+    req.path = paths[i];
+    req.query = "";
+    req.body = "";
+    hk_reply_init(&reply);
+    hk_fcgi_handle(&cfg, NULL, NULL, NULL, &req, &meta, 0, &reply);
+    cr_assert_eq(reply.status, 431, "%s", paths[i]);
+    doc = json_loadb(reply.body, reply.len, 0, NULL);
+    cr_assert_not_null(doc);
+    cr_assert_str_eq(json_string_value(json_object_get(
+                         json_object_get(doc, "error"), "code")),
+                     "headers_too_large");
+    json_decref(doc);
+    hk_reply_fini(&reply);
+  }
+  cr_assert_str_eq(hk_reply_reason(431), "Request Header Fields Too Large");
 }

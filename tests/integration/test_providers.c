@@ -11,11 +11,14 @@
  * no more; a delivery a rule cannot map completely goes to the dead-letter
  * stream, which `handoffctl dlq` lists and retries.
  */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,6 +36,11 @@ static const char sources[] =
 
 static const char rules[] =
     "\"events\": ["
+    "{\"name\": \"cs-kickoff\", \"source\": \"demo\","
+    " \"match\": {\"type\": \"kickoff.held\"}, \"type\": "
+    "\"onboarding.kickoff\","
+    " \"subject\": \"company:{company_id}\","
+    " \"at\": {\"path\": \"occurred_at\", \"format\": \"rfc3339\"}},"
     "{\"name\": \"hs-lifecycle\", \"source\": \"hubspot\","
     " \"match\": {\"subscriptionType\": \"company.propertyChange\","
     " \"propertyName\": \"lifecyclestage\"},"
@@ -378,6 +386,196 @@ Test(providers, standard_webhooks_signed_by_its_library_is_queued) {
   post("/hooks/demo", &h, NULL, body, &r);
   assert_status(&r, 401, "stale_timestamp");
   cr_assert_eq(queued(), 1);
+}
+
+static int one_processed(void) {
+  return hk_redis_int("HGET handoff:stats processed") == 1;
+}
+
+/*
+ * A customer-success tool that follows the spec but puts its data at the
+ * top level (no "data", no "timestamp"): signed by the standardwebhooks
+ * library, queued, and mapped by a config rule that reads the top-level
+ * fields into a journey event with the tool's own event time.
+ */
+Test(providers, standard_webhooks_top_level_body_is_queued_and_mapped) {
+  const char *body = "{\"type\": \"kickoff.held\", \"company_id\": \"9046\", "
+                     "\"occurred_at\": \"2026-11-24T10:00:00Z\"}";
+  char tail[300];
+  struct signed_headers h;
+  struct hk_resp r;
+
+  snprintf(tail, sizeof tail, "standard '%s' msg_cs_1 %lld", HK_TEST_SECRET,
+           (long long)hk_now_s());
+  sign_with_library(tail, body, &h);
+  post("/hooks/demo", &h, NULL, body, &r);
+  assert_status(&r, 202, NULL);
+  cr_assert(strstr(r.body, "\"delivery_id\":\"msg_cs_1\"") != NULL, "%s",
+            r.body);
+  hk_worker_start(0, NULL);
+  cr_assert(hk_wait_until(one_processed, 15000), "processed %lld",
+            hk_redis_int("HGET handoff:stats processed"));
+  cr_assert_eq(hk_redis_int("XLEN handoff:dlq"), 0);
+  cr_assert_eq(hk_redis_int("XLEN handoff:events"), 1);
+  cr_assert_eq(
+      hk_redis_int(
+          "EVAL %s 1 handoff:events",
+          "local ev = cjson.decode(redis.call('XRANGE', KEYS[1], '-', "
+          "'+')[1][2][2]) if ev.type == 'onboarding.kickoff' and ev.subject "
+          "== 'company:9046' and ev.source == 'demo' and ev.at == "
+          "1795514400000 then return 1 end return 0"),
+      1);
+}
+
+/* ---------------------------------------------------------------------------
+ * Headers: as many as a real sender and its proxies send, and a clear
+ * error past the caps, never 401 missing_signature, never 5xx
+ * ------------------------------------------------------------------------- */
+
+/* Posts body signed for demo with npad X-Pad headers (each pad_len bytes
+ * of value) before the signature headers. */
+static void post_padded(size_t npad, size_t pad_len, const char *id,
+                        const char *body, struct hk_resp *r) {
+  const char **headers = calloc(npad + 8, sizeof *headers);
+  char **pads = calloc(npad + 1, sizeof *pads);
+  char tail[300];
+  struct signed_headers h;
+  size_t n = 0;
+
+  cr_assert(headers != NULL && pads != NULL);
+  snprintf(tail, sizeof tail, "standard '%s' %s %lld", HK_TEST_SECRET, id,
+           (long long)hk_now_s());
+  sign_with_library(tail, body, &h);
+  headers[n++] = "Content-Type: application/json";
+  for (size_t i = 0; i < npad; i++) {
+    pads[i] = malloc(pad_len + 32);
+    cr_assert_not_null(pads[i]);
+    int k = snprintf(pads[i], pad_len + 32, "X-Pad-%zu: ", i);
+    cr_assert(k > 0);
+    memset(pads[i] + k, 'p', pad_len);
+    pads[i][(size_t)k + pad_len] = '\0';
+    headers[n++] = pads[i];
+  }
+  for (size_t i = 0; i < h.n; i++) {
+    headers[n++] = h.lines[i];
+  }
+  headers[n] = NULL;
+  cr_assert_eq(hk_http("POST", "/hooks/demo", headers, body, strlen(body), r),
+               0);
+  for (size_t i = 0; i < npad; i++) {
+    free(pads[i]);
+  }
+  free(pads);
+  free(headers);
+}
+
+Test(providers, seventy_headers_before_the_signature_are_read) {
+  struct hk_resp r;
+
+  post_padded(70, 40, "msg_pad_70", "{\"type\":\"lead.created\"}", &r);
+  assert_status(&r, 202, NULL);
+  cr_assert_eq(queued(), 1);
+}
+
+/* More than handoff-fcgi reads (256): its own 431. Far more than nginx's
+ * buffers hold (4 × 8k): nginx's 431, in JSON too. */
+Test(providers, absurdly_many_headers_get_a_clear_431) {
+  struct hk_resp r;
+  char buf[64];
+
+  post_padded(300, 8, "msg_pad_300", "{\"type\":\"lead.created\"}", &r);
+  assert_status(&r, 431, "headers_too_large");
+  cr_assert(strstr(r.content_type, "application/json") != NULL, "%s",
+            r.content_type);
+  post_padded(4000, 8, "msg_pad_4000", "{\"type\":\"lead.created\"}", &r);
+  cr_assert_eq(r.status, 431, "status %ld, body %s", r.status, r.body);
+  cr_assert_str_eq(hk_error_code(&r, buf, sizeof buf), "headers_too_large",
+                   "%s", r.body);
+  cr_assert_eq(queued(), 0);
+}
+
+/* ---------------------------------------------------------------------------
+ * nginx's own errors are JSON (deploy/nginx/handoff.conf)
+ * ------------------------------------------------------------------------- */
+
+/* Sends request (len bytes, ending the connection) to nginx over a plain
+ * socket and reads the status, Content-Type and body of its answer: for
+ * requests libcurl or hk_http would not send as they are. */
+static void raw_http(const char *request, size_t len, struct hk_resp *r) {
+  static char in[131072];
+  struct sockaddr_in a;
+  size_t got = 0;
+  ssize_t n;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  const char *ct;
+  const char *body;
+
+  memset(r, 0, sizeof *r);
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_port = htons((uint16_t)stack.http_port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  cr_assert(fd >= 0);
+  cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+  /* nginx may answer and close before reading all: a short write is
+   * fine, the answer is what counts. */
+  (void)!write(fd, request, len);
+  while (got < sizeof in - 1 &&
+         (n = read(fd, in + got, sizeof in - 1 - got)) > 0) {
+    got += (size_t)n;
+  }
+  close(fd);
+  in[got] = '\0';
+  cr_assert(sscanf(in, "HTTP/1.%*c %ld", &r->status) == 1, "%s", in);
+  ct = strstr(in, "\r\nContent-Type: "); /* as nginx writes it */
+  if (ct != NULL) {
+    snprintf(r->content_type, sizeof r->content_type, "%.*s",
+             (int)strcspn(ct + 16, "\r\n"), ct + 16);
+  }
+  body = strstr(in, "\r\n\r\n");
+  snprintf(r->body, sizeof r->body, "%s", body != NULL ? body + 4 : "");
+}
+
+/* A request line over nginx's large_client_header_buffers (8k). */
+Test(providers, nginx_answers_an_overlong_request_line_with_json_414) {
+  static char req[10100];
+  struct hk_resp r;
+  int k = snprintf(req, sizeof req, "GET /v1/health?x=");
+
+  memset(req + k, 'a', 10000);
+  snprintf(req + k + 10000, sizeof req - (size_t)k - 10000,
+           " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  raw_http(req, strlen(req), &r);
+  assert_status(&r, 414, "uri_too_long");
+  cr_assert(strstr(r.content_type, "application/json") != NULL, "%s",
+            r.content_type);
+}
+
+/* A request nginx cannot parse: its own 400, in JSON. */
+Test(providers, nginx_answers_a_malformed_request_with_json_400) {
+  static const char req[] = "POST /hooks/demo HTTP/1.1\r\nHost: x\r\n"
+                            "Content-Length: 1\r\nContent-Length: 2\r\n"
+                            "Connection: close\r\n\r\nab";
+  static const char garbage[] = "\x01\x02 nonsense\r\n\r\n";
+  struct hk_resp r;
+
+  raw_http(req, sizeof req - 1, &r);
+  assert_status(&r, 400, "bad_request");
+  cr_assert(strstr(r.content_type, "application/json") != NULL, "%s",
+            r.content_type);
+  /* No URI at all: still JSON, never nginx's 500. */
+  raw_http(garbage, sizeof garbage - 1, &r);
+  assert_status(&r, 400, "bad_request");
+  cr_assert_eq(queued(), 0);
+}
+
+Test(providers, nginx_answers_trace_with_json_405) {
+  struct hk_resp r;
+
+  cr_assert_eq(hk_http("TRACE", "/hooks/demo", NULL, NULL, 0, &r), 0);
+  assert_status(&r, 405, "method_not_allowed");
+  cr_assert(strstr(r.content_type, "application/json") != NULL, "%s",
+            r.content_type);
 }
 
 /* ---------------------------------------------------------------------------

@@ -410,7 +410,13 @@ struct body_case {
 ParameterizedTestParameters(verify_hubspot, checks_body) {
   static struct body_case cases[] = {
       {BODY, HK_E_OK},
-      {"{\"eventId\":1}", HK_E_BAD_JSON},
+      /* A workflow's "Send a webhook" action: the record, any object. */
+      {"{\"eventId\":1}", HK_E_OK},
+      {"{\"hs_object_id\":9046,\"properties\":{\"lifecyclestage\":"
+       "\"customer\"}}",
+       HK_E_OK},
+      {"{}", HK_E_OK},
+      {"1", HK_E_BAD_JSON},
       {"\"x\"", HK_E_BAD_JSON},
       {"[]", HK_E_MISSING_FIELD},
       {"[1]", HK_E_MISSING_FIELD},

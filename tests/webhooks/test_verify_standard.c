@@ -437,6 +437,63 @@ Test(verify_standard, messages_hold_no_secret_or_signature) {
       strstr(err.msg, hk_request_header(&f.req, "webhook-signature") + 3));
 }
 
+/* ---- Bodies: the spec leaves the payload to the sender ---- */
+
+/* The data "squashed" at the top level, as a customer-success tool posts
+ * it: no "data", no "timestamp". */
+Test(verify_standard, accepts_a_top_level_body) {
+  struct hk_error err = {HK_E_OK, ""};
+
+  cr_assert_eq(fx_check_body(HK_SOURCE_STANDARD_WEBHOOKS,
+                             "{\"type\":\"kickoff.held\",\"company_id\":"
+                             "\"9046\",\"occurred_at\":"
+                             "\"2026-11-24T10:00:00Z\"}",
+                             &err),
+               HK_E_OK, "%s", err.msg);
+  cr_assert_eq(fx_check_body(HK_SOURCE_STANDARD_WEBHOOKS, "{}", &err), HK_E_OK,
+               "%s", err.msg);
+}
+
+Test(verify_standard, accepts_an_array_body) {
+  struct hk_error err = {HK_E_OK, ""};
+
+  cr_assert_eq(fx_check_body(HK_SOURCE_STANDARD_WEBHOOKS,
+                             "[{\"type\":\"a\"},{\"type\":\"b\"}]", &err),
+               HK_E_OK, "%s", err.msg);
+  cr_assert_eq(fx_check_body(HK_SOURCE_STANDARD_WEBHOOKS, "[]", &err), HK_E_OK,
+               "%s", err.msg);
+}
+
+/* JSON that is no object or array (a scalar) is bad_json, like text that
+ * is not JSON at all (test_intake.c, rejects_bodies_that_are_not_json). */
+Test(verify_standard, refuses_a_scalar_body) {
+  static const char *const scalars[] = {"\"x\"", "12", "true", "null"};
+  struct hk_error err = {HK_E_OK, ""};
+
+  for (size_t i = 0; i < sizeof scalars / sizeof scalars[0]; i++) {
+    assert_fails(fx_check_body(HK_SOURCE_STANDARD_WEBHOOKS, scalars[i], &err),
+                 &err, HK_E_BAD_JSON, 400, "bad_json");
+  }
+}
+
+/* Signed and posted whole: the not-JSON body is 400 bad_json after the
+ * signature passed, the top-level one a delivery. */
+Test(verify_standard, decides_top_level_and_not_json_bodies) {
+  struct fx f;
+  struct hk_error err = {HK_E_OK, ""};
+  struct hk_delivery d;
+
+  fx_init(&f, "{\"type\":\"kickoff.held\",\"company_id\":\"9046\"}");
+  cr_assert_eq(hk_intake_decide(&f.req, &f.src, NOW_MS, &d, &err), HK_E_OK,
+               "%s", err.msg);
+  cr_assert_str_eq(d.delivery_id, TEST_ID);
+  hk_delivery_fini(&d);
+  fx_body(&f, "kickoff.held 9046");
+  fx_sign(&f, TEST_ID, NOW_S, SECRET_A);
+  assert_fails(hk_intake_decide(&f.req, &f.src, NOW_MS, &d, &err), &err,
+               HK_E_BAD_JSON, 400, "bad_json");
+}
+
 Test(verify, has_a_scheme_for_every_kind) {
   static const enum hk_source_kind kinds[] = {HK_SOURCE_STANDARD_WEBHOOKS,
                                               HK_SOURCE_STRIPE,
