@@ -517,7 +517,8 @@ static enum hk_err build_source(const struct hk_source *src, json_t *events,
   s->name = hk_xstrdup(src->name);
   s->prov = source_provider(src, events);
   s->split = src->kind == HK_SOURCE_HUBSPOT || src->kind == HK_SOURCE_HMAC ||
-             src->kind == HK_SOURCE_BASIC || src->kind == HK_SOURCE_TOKEN;
+             src->kind == HK_SOURCE_BASIC || src->kind == HK_SOURCE_TOKEN ||
+             src->kind == HK_SOURCE_STANDARD_WEBHOOKS;
   json_array_foreach(presets, i, e) {
     const char *sel = json_string_value(e);
     int hits = 0;

@@ -1042,6 +1042,29 @@ Test(map_ids, standard_webhooks_use_the_delivery_and_its_timestamp) {
   hk_mapper_free(m);
 }
 
+Test(map_ids, a_standard_webhooks_array_is_one_item_per_element) {
+  /* The spec leaves the payload's shape to the sender: an array of
+   * events is mapped as the generic kinds map theirs. */
+  struct hk_mapper *m = mapper_with(
+      "[{\"name\": \"copy\", \"source\": \"demo\", \"type\": \"{type}\","
+      " \"subject\": \"company:{company_id}\", \"at\": \"occurred_at\"}]");
+  struct hk_map_result r;
+  map_text(m, "demo", "msg_3",
+           "[{\"type\": \"kickoff.held\", \"company_id\": \"9046\","
+           " \"occurred_at\": \"2026-11-22T09:30:00Z\"},"
+           " {\"type\": \"kickoff.held\", \"company_id\": \"9047\","
+           " \"occurred_at\": \"2026-11-22T09:31:00Z\"}]",
+           &r);
+  cr_assert_eq(r.n, 2);
+  expect_event(&r.items[0], r.items[0].ev.id, "kickoff.held", "company:9046",
+               1795339800000, "{}");
+  expect_event(&r.items[1], r.items[1].ev.id, "kickoff.held", "company:9047",
+               1795339860000, "{}");
+  cr_expect_str_neq(r.items[0].ev.id, r.items[1].ev.id);
+  hk_map_result_fini(&r);
+  hk_mapper_free(m);
+}
+
 Test(map_ids, unreadable_at_falls_back_to_receive_time) {
   struct hk_mapper *m = mapper_with(
       "[{\"name\": \"r\", \"source\": \"tool\", \"type\": \"t\","
