@@ -202,9 +202,14 @@ enum hk_err hk_store_dlq_retry(struct hk_store *st, const char *id, int *found,
  *                                  record in the workers' own format
  *   {prefix}due:HANDOFF            zset of subjects scored by the next
  *                                  instant their clocks change state
- *                                  without an event (a warning, a deadline)
+ *                                  without an event (a warning, a deadline);
+ *                                  an open clock with no deadline at
+ *                                  HK_STORE_NO_DEADLINE: every open or
+ *                                  at-risk clock is listed here
  *   {prefix}hcount:HANDOFF         hash of counters: clocks by state,
- *                                  incomplete (started is their sum)
+ *                                  incomplete (started is their sum), and
+ *                                  "at_risk@GOAL", "breached@GOAL" by the
+ *                                  goal's value ("5m")
  *   {prefix}alerts                 stream of alerts to send, field "alert"
  *                                  (JSON) and "attempt"; group "notifiers"
  *   {prefix}alerts:retry           zset of alerts waiting for their next
@@ -241,6 +246,11 @@ enum hk_err hk_store_dlq_retry(struct hk_store *st, const char *id, int *found,
 
 #define HK_STORE_ALERT_GROUP "notifiers"
 #define HK_STORE_NOT_DUE INT64_MAX
+/* The due score of an open clock with no deadline (its deadline attribute
+ * missing): it never comes due, and is listed last among the running
+ * clocks. 2^53 - 1, the largest integer a score (a double) holds exactly,
+ * so it reads back as written. */
+#define HK_STORE_NO_DEADLINE 9007199254740991LL
 
 /*
  * Records changed by check-and-set (clock records, stage records): a field
