@@ -638,12 +638,33 @@ enum hk_err hk_store_queue_stats(struct hk_store *st,
 
 /* KEYS: intake, events, dlq, counts, stats. ARGV: group, intake id, ttl,
  * seen prefix, events maxlen, now_ms, then the delivery's source, kind,
- * delivery_id, received_ms, signed_ms, headers, then the items: kind ("e",
- * "i" or "d"), key, counter, then the event (e) or rule, reason, ptype and
- * body (d). Returns the number of items written. */
+ * delivery_id, received_ms, signed_ms, headers, the journey prefix and
+ * the journey cap, then the items: kind ("e", "i" or "d"), key, counter,
+ * then the event (e) or rule, reason, ptype and body (d). Returns the
+ * number of items written.
+ *
+ * Each event is also indexed by its subject, in {prefix}journey:SUBJECT
+ * (a zset scored by the event's time, member [id, type, source] as JSON,
+ * the newest HK_CAP_JOURNEY kept), so GET /v1/subjects/{subject} finds
+ * every event of the subject, also those no handoff listens to. ZADD of
+ * the same member is a no-op, so an event journaled twice is indexed
+ * once. */
 static const char journal_lua[] =
     "local fresh = 0\n"
-    "local i = 13\n"
+    "local function journey(text)\n"
+    "  local ok, ev = pcall(cjson.decode, text)\n"
+    "  if not ok or type(ev) ~= 'table' or type(ev.subject) ~= 'string'\n"
+    "     or type(ev.at) ~= 'number' then return end\n"
+    "  local k = ARGV[13] .. ev.subject\n"
+    "  redis.call('ZADD', k, string.format('%.0f', ev.at),\n"
+    "    cjson.encode({tostring(ev.id), tostring(ev.type),\n"
+    "                  tostring(ev.source)}))\n"
+    "  local cap = tonumber(ARGV[14])\n"
+    "  if redis.call('ZCARD', k) > cap then\n"
+    "    redis.call('ZREMRANGEBYRANK', k, 0, -cap - 1)\n"
+    "  end\n"
+    "end\n"
+    "local i = 15\n"
     "while i <= #ARGV do\n"
     "  local kind, key, counter = ARGV[i], ARGV[i + 1], ARGV[i + 2]\n"
     "  local at = i + 3\n"
@@ -656,6 +677,7 @@ static const char journal_lua[] =
     "    if kind == 'e' then\n"
     "      redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'event',\n"
     "                 ARGV[at])\n"
+    "      journey(ARGV[at])\n"
     "    elseif kind == 'd' then\n"
     "      redis.call('XADD', KEYS[3], '*', 'source', ARGV[7], 'kind',\n"
     "        ARGV[8], 'delivery_id', ARGV[9], 'received_ms', ARGV[10],\n"
@@ -786,14 +808,16 @@ static void append_journal(struct hk_store *st, const char *sha,
                            int64_t now_ms) {
   static const char kinds[] = {'e', 'i', 'd'};
   const struct hk_entry *e = j->e;
-  char keys[4][300];
-  char ttl[24], maxlen[24], now[24], received[24], signed_at[24];
+  char keys[5][300];
+  char ttl[24], maxlen[24], now[24], received[24], signed_at[24], cap[24];
   struct args a = {NULL, NULL, 0, 0};
 
   snprintf(keys[0], sizeof keys[0], "%sevents", st->conf.prefix);
   snprintf(keys[1], sizeof keys[1], "%sdlq", st->conf.prefix);
   snprintf(keys[2], sizeof keys[2], "%scounts", st->conf.prefix);
   snprintf(keys[3], sizeof keys[3], "%sseen:", st->conf.prefix);
+  snprintf(keys[4], sizeof keys[4], "%sjourney:", st->conf.prefix);
+  snprintf(cap, sizeof cap, "%u", HK_CAP_JOURNEY);
   snprintf(ttl, sizeof ttl, "%" PRId64, ttl_s > 0 ? ttl_s : 1);
   snprintf(maxlen, sizeof maxlen, "%u", HK_CAP_EVENTS_STREAM);
   snprintf(now, sizeof now, "%" PRId64, now_ms);
@@ -819,6 +843,8 @@ static void append_journal(struct hk_store *st, const char *sha,
   arg_str(&a, received);
   arg_str(&a, signed_at);
   arg_str(&a, e->headers != NULL ? e->headers : "{}");
+  arg_str(&a, keys[4]);
+  arg_str(&a, cap);
   for (size_t i = 0; i < j->n; i++) {
     const struct hk_journal_item *it = &j->items[i];
     arg_add(&a, &kinds[it->kind], 1);
