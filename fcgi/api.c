@@ -15,6 +15,10 @@
  * indexes {prefix}cs:HANDOFF:STATE, newest start first. Paging is by key,
  * not offset (query.c has the cursor): a clock that arrives between two
  * pages moves no other clock from one page to the next.
+ *
+ * A subject's journey is its stage record, its clock record in each
+ * handoff, and its journey index ({prefix}journey:SUBJECT, every event the
+ * workers journaled for it): one pipeline of HGETs and one ZRANGE.
  */
 #include <pthread.h>
 #include <stdio.h>
