@@ -15,6 +15,10 @@
  * indexes {prefix}cs:HANDOFF:STATE, newest start first. Paging is by key,
  * not offset (query.c has the cursor): a clock that arrives between two
  * pages moves no other clock from one page to the next.
+ *
+ * A subject's journey is its stage record, its clock record in each
+ * handoff, and its journey index ({prefix}journey:SUBJECT, every event the
+ * workers journaled for it): one pipeline of HGETs and one ZRANGE.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -255,43 +259,76 @@ static enum hk_err due_after(struct hk_store *st, const char *key,
   return HK_E_OK;
 }
 
+/*
+ * A page is filled by reading the index past the cursor a chunk at a time
+ * (limit + 1 entries) and keeping the clocks that belong on it, until it
+ * holds limit + 1 of them or the index ends: the one past the limit is
+ * not listed, it only proves that another page exists. So a page is never
+ * empty while a cursor follows it, and a last page that is exactly full
+ * carries none. The cursor is the position of the last clock listed.
+ * Entries whose record holds no such clock any more (one that changed
+ * since its index was read) are skipped, as are open clocks in a listing
+ * of at_risk.
+ */
+
 /* Running clocks, from the due index. */
 static enum hk_err list_due(struct hk_store *st, const struct hk_handoff *h,
                             const struct hk_clocks_query *q, int64_t now_ms,
                             json_t *list, char **next, struct hk_error *err) {
   char *key = hk_xprintf("due:%s", hk_handoff_name(h));
-  struct entries e = {NULL, NULL, 0};
-  char **records = NULL;
-  size_t page;
-  enum hk_err rc;
+  struct hk_clocks_query pos = *q; /* where the next chunk starts */
+  char *last = NULL;               /* the last member listed (owned) */
+  int64_t last_score = 0;
+  size_t listed = 0;
+  int more = 0;
+  int exhausted = 0;
+  enum hk_err rc = HK_E_OK;
 
-  rc = due_after(st, key, q, q->limit + 1, &e, err);
-  page = e.n < q->limit ? e.n : q->limit;
-  if (rc == HK_E_OK) {
-    records = hk_xcalloc(page + 1, sizeof *records);
-    rc = read_records(st, hk_handoff_name(h), (const char *const *)e.members,
-                      page, records, err);
-  }
-  for (size_t i = 0; rc == HK_E_OK && i < page; i++) {
-    struct hk_clocks cs;
-    const struct hk_clock *c;
-    record_clocks(h, records[i], now_ms, &cs);
-    c = running(&cs);
-    /* A page of at_risk keeps only those: it may hold fewer than limit,
-     * and the cursor still moves past every clock read. */
-    if (c != NULL && (q->state != HK_CLOCK_AT_RISK || c->state == q->state)) {
-      json_array_append_new(list, hk_clock_json(e.members[i], c, 1));
+  pos.member = q->member != NULL ? hk_xstrdup(q->member) : NULL;
+  while (rc == HK_E_OK && !more && !exhausted) {
+    struct entries e = {NULL, NULL, 0};
+    char **records = NULL;
+    rc = due_after(st, key, &pos, q->limit + 1, &e, err);
+    if (rc == HK_E_OK) {
+      exhausted = e.n < q->limit + 1;
+      records = hk_xcalloc(e.n + 1, sizeof *records);
+      rc = read_records(st, hk_handoff_name(h), (const char *const *)e.members,
+                        e.n, records, err);
     }
-    hk_clocks_fini(&cs);
+    for (size_t i = 0; rc == HK_E_OK && i < e.n && !more; i++) {
+      struct hk_clocks cs;
+      const struct hk_clock *c;
+      record_clocks(h, records[i], now_ms, &cs);
+      c = running(&cs);
+      if (c != NULL && (q->state != HK_CLOCK_AT_RISK || c->state == q->state)) {
+        if (listed == q->limit) {
+          more = 1;
+        } else {
+          json_array_append_new(list, hk_clock_json(e.members[i], c, 1));
+          free(last);
+          last = hk_xstrdup(e.members[i]);
+          last_score = e.scores[i];
+          listed++;
+        }
+      }
+      hk_clocks_fini(&cs);
+    }
+    if (rc == HK_E_OK && e.n > 0) {
+      free(pos.member);
+      pos.member = hk_xstrdup(e.members[e.n - 1]);
+      pos.score = e.scores[e.n - 1];
+    }
+    for (size_t i = 0; records != NULL && i < e.n; i++) {
+      free(records[i]);
+    }
+    free(records);
+    entries_fini(&e);
   }
-  if (rc == HK_E_OK && e.n > q->limit) {
-    *next = hk_clocks_cursor(q->state, e.scores[page - 1], e.members[page - 1]);
+  if (rc == HK_E_OK && more) {
+    *next = hk_clocks_cursor(q->state, last_score, last);
   }
-  for (size_t i = 0; records != NULL && i < page; i++) {
-    free(records[i]);
-  }
-  free(records);
-  entries_fini(&e);
+  free(pos.member);
+  free(last);
   free(key);
   return rc;
 }
@@ -302,48 +339,67 @@ static enum hk_err list_state(struct hk_store *st, const struct hk_handoff *h,
                               json_t *list, char **next, struct hk_error *err) {
   char *key =
       hk_xprintf("cs:%s:%s", hk_handoff_name(h), hk_clock_state_name(q->state));
-  struct hk_strings m = {NULL, 0};
-  const char **subjects = NULL;
-  int64_t *starts = NULL;
-  char **records = NULL;
-  size_t page = 0;
-  enum hk_err rc;
+  char *pos = q->member != NULL ? hk_xstrdup(q->member) : NULL;
+  char *last = NULL; /* the last member listed (owned) */
+  size_t listed = 0;
+  int more = 0;
+  int exhausted = 0;
+  enum hk_err rc = HK_E_OK;
 
-  rc = hk_store_zrange_lex_rev(st, key, q->member, q->limit + 1, &m, err);
-  if (rc == HK_E_OK) {
-    page = m.n < q->limit ? m.n : q->limit;
-    subjects = hk_xcalloc(page + 1, sizeof *subjects);
-    starts = hk_xcalloc(page + 1, sizeof *starts);
-    records = hk_xcalloc(page + 1, sizeof *records);
-    /* "%013lld %s": the start, a space, the subject. */
-    for (size_t i = 0; i < page; i++) {
-      starts[i] = strtoll(m.v[i], NULL, 10);
-      subjects[i] = strlen(m.v[i]) > 14 ? m.v[i] + 14 : "";
-    }
-    rc = read_records(st, hk_handoff_name(h), subjects, page, records, err);
-  }
-  for (size_t i = 0; rc == HK_E_OK && i < page; i++) {
-    struct hk_clocks cs;
-    record_clocks(h, records[i], now_ms, &cs);
-    for (size_t j = 0; j < cs.n; j++) {
-      if (cs.items[j].started_ms == starts[i]) {
-        json_array_append_new(list,
-                              hk_clock_json(subjects[i], &cs.items[j], 1));
-        break;
+  while (rc == HK_E_OK && !more && !exhausted) {
+    struct hk_strings m = {NULL, 0};
+    const char **subjects = NULL;
+    int64_t *starts = NULL;
+    char **records = NULL;
+    rc = hk_store_zrange_lex_rev(st, key, pos, q->limit + 1, &m, err);
+    if (rc == HK_E_OK) {
+      exhausted = m.n < q->limit + 1;
+      subjects = hk_xcalloc(m.n + 1, sizeof *subjects);
+      starts = hk_xcalloc(m.n + 1, sizeof *starts);
+      records = hk_xcalloc(m.n + 1, sizeof *records);
+      /* "%013lld %s": the start, a space, the subject. */
+      for (size_t i = 0; i < m.n; i++) {
+        starts[i] = strtoll(m.v[i], NULL, 10);
+        subjects[i] = strlen(m.v[i]) > 14 ? m.v[i] + 14 : "";
       }
+      rc = read_records(st, hk_handoff_name(h), subjects, m.n, records, err);
     }
-    hk_clocks_fini(&cs);
+    for (size_t i = 0; rc == HK_E_OK && i < m.n && !more; i++) {
+      struct hk_clocks cs;
+      record_clocks(h, records[i], now_ms, &cs);
+      for (size_t j = 0; j < cs.n; j++) {
+        if (cs.items[j].started_ms == starts[i]) {
+          if (listed == q->limit) {
+            more = 1;
+          } else {
+            json_array_append_new(list,
+                                  hk_clock_json(subjects[i], &cs.items[j], 1));
+            free(last);
+            last = hk_xstrdup(m.v[i]);
+            listed++;
+          }
+          break;
+        }
+      }
+      hk_clocks_fini(&cs);
+    }
+    if (rc == HK_E_OK && m.n > 0) {
+      free(pos);
+      pos = hk_xstrdup(m.v[m.n - 1]);
+    }
+    for (size_t i = 0; records != NULL && i < m.n; i++) {
+      free(records[i]);
+    }
+    free(records);
+    free(starts);
+    free(subjects);
+    hk_strings_fini(&m);
   }
-  if (rc == HK_E_OK && m.n > q->limit) {
-    *next = hk_clocks_cursor(q->state, 0, m.v[page - 1]);
+  if (rc == HK_E_OK && more) {
+    *next = hk_clocks_cursor(q->state, 0, last);
   }
-  for (size_t i = 0; records != NULL && i < page; i++) {
-    free(records[i]);
-  }
-  free(records);
-  free(starts);
-  free(subjects);
-  hk_strings_fini(&m);
+  free(pos);
+  free(last);
   free(key);
   return rc;
 }
@@ -456,14 +512,40 @@ static json_t *subject_stages(const char *record) {
   return out;
 }
 
-/* The events of the records (one per id, by time then id, each with the
- * handoffs whose records keep it), a new array. */
+/* No handoff: an item of the journey index. */
+#define FROM_JOURNEY ((size_t)-1)
+
+/*
+ * Every journey event of the subject, one per id, by time then id: those
+ * of the journey index (journey: members [id, type, source], scores: the
+ * times) and those the handoffs' clock records keep (records of nh
+ * handoffs; the index holds every event journaled since it exists, the
+ * records also older ones). Each with its source when the index knows
+ * it, the handoffs whose records keep it, and the stages it entered
+ * (from the stage record, stage_record). A new array.
+ */
 static json_t *subject_events(const struct hk_sla *sla, char **records,
-                              size_t nh) {
+                              size_t nh, const struct hk_strings *journey,
+                              const struct hk_strings *scores,
+                              const char *stage_record) {
   struct items l = {NULL, 0, 0};
   json_t *seen = json_object();
   json_t *docs = json_array(); /* the parsed records the items borrow */
   json_t *events = json_array();
+  json_t *stages =
+      stage_record != NULL ? json_loads(stage_record, 0, NULL) : NULL;
+  const char *sname;
+  json_t *sv;
+  for (size_t i = 0; i < journey->n; i++) {
+    json_t *e = json_loads(journey->v[i], 0, NULL);
+    /* [id, type, source] */
+    if (json_is_string(json_array_get(e, 0)) &&
+        json_is_string(json_array_get(e, 1))) {
+      items_add(&l, strtoll(scores->v[i], NULL, 10),
+                json_string_value(json_array_get(e, 0)), e, FROM_JOURNEY);
+    }
+    json_array_append_new(docs, e != NULL ? e : json_null());
+  }
   for (size_t i = 0; i < nh; i++) {
     json_t *doc = records[i] != NULL ? json_loads(records[i], 0, NULL) : NULL;
     size_t k;
@@ -482,7 +564,6 @@ static json_t *subject_events(const struct hk_sla *sla, char **records,
     qsort(l.v, l.n, sizeof *l.v, item_cmp);
   }
   for (size_t i = 0; i < l.n; i++) {
-    const char *handoff = hk_handoff_name(hk_sla_at(sla, l.v[i].handoff));
     json_t *ev = json_object_get(seen, l.v[i].id);
     json_t *hs;
     size_t k;
@@ -490,20 +571,42 @@ static json_t *subject_events(const struct hk_sla *sla, char **records,
     int listed = 0;
     if (ev == NULL) {
       /* The copy that sorts first stands for the id, as in the clocks. */
-      ev = json_pack("{s:s,s:O,s:o,s:[]}", "id", l.v[i].id, "type",
+      ev = json_pack("{s:s,s:O,s:o,s:[],s:[]}", "id", l.v[i].id, "type",
                      json_array_get(l.v[i].doc, 1), "at",
-                     hk_time_json(l.v[i].at), "handoffs");
+                     hk_time_json(l.v[i].at), "handoffs", "stages");
       json_array_append_new(events, ev);
       json_object_set(seen, l.v[i].id, ev);
     }
-    hs = json_object_get(ev, "handoffs");
-    json_array_foreach(hs, k, x) {
-      listed |= strcmp(json_string_value(x), handoff) == 0;
+    if (l.v[i].handoff == FROM_JOURNEY) {
+      const char *source = json_string_value(json_array_get(l.v[i].doc, 2));
+      if (source != NULL && *source != '\0' &&
+          json_object_get(ev, "source") == NULL) {
+        json_object_set_new(ev, "source", json_string(source));
+      }
+      continue;
     }
-    if (!listed) {
-      json_array_append_new(hs, json_string(handoff));
+    {
+      const char *handoff = hk_handoff_name(hk_sla_at(sla, l.v[i].handoff));
+      hs = json_object_get(ev, "handoffs");
+      json_array_foreach(hs, k, x) {
+        listed |= strcmp(json_string_value(x), handoff) == 0;
+      }
+      if (!listed) {
+        json_array_append_new(hs, json_string(handoff));
+      }
     }
   }
+  /* {"STAGE": [entered_ms, event id, …]}: the event that entered it. */
+  json_object_foreach(stages, sname, sv) {
+    json_t *ev =
+        json_object_get(seen, json_string_value(json_array_get(sv, 1)) != NULL
+                                  ? json_string_value(json_array_get(sv, 1))
+                                  : "");
+    if (ev != NULL) {
+      json_array_append_new(json_object_get(ev, "stages"), json_string(sname));
+    }
+  }
+  json_decref(stages);
   json_decref(seen);
   json_decref(docs);
   free(l.v);
@@ -551,6 +654,8 @@ static enum hk_err subject(const struct hk_sla *sla, struct hk_store *st,
   char **owned = hk_xcalloc(nh + 1, sizeof *owned);
   const char **fields = hk_xcalloc(nh + 1, sizeof *fields);
   char **records = hk_xcalloc(nh + 1, sizeof *records);
+  struct hk_strings journey = {NULL, 0};
+  struct hk_strings scores = {NULL, 0};
   int found = 0;
   enum hk_err rc = hk_path_unescape(raw, strlen(raw), &name, err);
 
@@ -567,20 +672,28 @@ static enum hk_err subject(const struct hk_sla *sla, struct hk_store *st,
     fields[nh] = name;
     rc = hk_store_cas_get(st, keys, fields, nh + 1, records, err);
   }
+  if (rc == HK_E_OK) {
+    rc = hk_store_journey(st, name, &journey, &scores, err);
+  }
   for (size_t i = 0; rc == HK_E_OK && i <= nh; i++) {
     found |= records[i] != NULL;
   }
-  if (rc == HK_E_OK && !found) {
-    rc = hk_fail(err, HK_E_UNKNOWN_SUBJECT,
-                 "No clock or stage holds the subject \"%.200s\".", name);
+  if (rc == HK_E_OK && !found && journey.n == 0) {
+    rc =
+        hk_fail(err, HK_E_UNKNOWN_SUBJECT,
+                "No event, clock or stage holds the subject \"%.200s\".", name);
   }
   if (rc == HK_E_OK) {
     hk_reply_json(out, 200,
                   json_pack("{s:s,s:o,s:o,s:o}", "subject", name, "stages",
                             subject_stages(records[nh]), "events",
-                            subject_events(sla, records, nh), "clocks",
+                            subject_events(sla, records, nh, &journey, &scores,
+                                           records[nh]),
+                            "clocks",
                             subject_clocks(sla, name, records, nh, now_ms)));
   }
+  hk_strings_fini(&journey);
+  hk_strings_fini(&scores);
   for (size_t i = 0; i <= nh; i++) {
     free(records[i]);
     free(owned[i]);

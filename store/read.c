@@ -124,3 +124,13 @@ enum hk_err hk_store_zrange_lex_rev(struct hk_store *st, const char *key,
   free(k);
   return rc;
 }
+
+enum hk_err hk_store_journey(struct hk_store *st, const char *subject,
+                             struct hk_strings *members,
+                             struct hk_strings *scores, struct hk_error *err) {
+  char *key = hk_xprintf("journey:%s", subject);
+  enum hk_err rc = hk_store_zrange_score(st, key, INT64_MIN, 0, HK_CAP_JOURNEY,
+                                         members, scores, err);
+  free(key);
+  return rc;
+}

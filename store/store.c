@@ -638,16 +638,28 @@ enum hk_err hk_store_queue_stats(struct hk_store *st,
 
 /* KEYS: intake, events, dlq, counts, stats. ARGV: group, intake id, ttl,
  * seen prefix, events maxlen, now_ms, then the delivery's source, kind,
- * delivery_id, received_ms, signed_ms, headers, then the items: kind ("e",
- * "i" or "d"), key, counter, then the event (e) or rule, reason, ptype and
- * body (d). Returns the number of items written. */
+ * delivery_id, received_ms, signed_ms, headers, the journey cap
+ * (HK_CAP_JOURNEY), then the items: kind ("e", "i" or "d"), key,
+ * counter, then the event, its journey key ("" for none), time and member
+ * (e) or rule, reason, ptype and body (d). Returns the number of items
+ * written.
+ *
+ * Each event is also indexed by its subject, in {prefix}journey:SUBJECT
+ * (a zset scored by the event's time, member [id, type, source] as JSON,
+ * the newest HK_CAP_JOURNEY kept), so GET /v1/subjects/{subject} finds
+ * every event of the subject, also those no handoff listens to. ZADD of
+ * the same member is a no-op, so an event journaled twice is indexed
+ * once. The worker works out key, time and member (journey_args), so
+ * Redis does not parse the event: the index costs it one ZADD and one
+ * ZCARD per event. */
 static const char journal_lua[] =
     "local fresh = 0\n"
-    "local i = 13\n"
+    "local cap = tonumber(ARGV[13])\n"
+    "local i = 14\n"
     "while i <= #ARGV do\n"
     "  local kind, key, counter = ARGV[i], ARGV[i + 1], ARGV[i + 2]\n"
     "  local at = i + 3\n"
-    "  if kind == 'e' then i = i + 4 elseif kind == 'd' then i = i + 7\n"
+    "  if kind == 'e' then i = i + 7 elseif kind == 'd' then i = i + 7\n"
     "  else i = i + 3 end\n"
     "  if redis.call('SET', ARGV[4] .. redis.sha1hex(key), '1', 'NX', 'EX',\n"
     "                ARGV[3]) then\n"
@@ -656,6 +668,13 @@ static const char journal_lua[] =
     "    if kind == 'e' then\n"
     "      redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'event',\n"
     "                 ARGV[at])\n"
+    "      local k = ARGV[at + 1]\n"
+    "      if k ~= '' then\n"
+    "        redis.call('ZADD', k, ARGV[at + 2], ARGV[at + 3])\n"
+    "        if redis.call('ZCARD', k) > cap then\n"
+    "          redis.call('ZREMRANGEBYRANK', k, 0, -cap - 1)\n"
+    "        end\n"
+    "      end\n"
     "    elseif kind == 'd' then\n"
     "      redis.call('XADD', KEYS[3], '*', 'source', ARGV[7], 'kind',\n"
     "        ARGV[8], 'delivery_id', ARGV[9], 'received_ms', ARGV[10],\n"
@@ -780,6 +799,41 @@ static void args_fini(struct args *a) {
   memset(a, 0, sizeof *a);
 }
 
+/* The journey index entry of an event (its JSON text): key
+ * "{prefix}journey:SUBJECT", score (ms) and member "[id, type, source]",
+ * new strings (caller frees); all NULL when the event lacks a subject or a
+ * time (then it is not indexed). */
+static void journey_args(const struct hk_store *st, const char *event,
+                         char **key, char **score, char **member) {
+  json_t *ev = event != NULL ? json_loads(event, 0, NULL) : NULL;
+  const char *subject = json_string_value(json_object_get(ev, "subject"));
+  json_t *at = json_object_get(ev, "at");
+  json_t *m;
+  *key = NULL;
+  *score = NULL;
+  *member = NULL;
+  if (subject != NULL && json_is_integer(at)) {
+    m = json_pack("[s, s, s]",
+                  json_string_value(json_object_get(ev, "id")) != NULL
+                      ? json_string_value(json_object_get(ev, "id"))
+                      : "",
+                  json_string_value(json_object_get(ev, "type")) != NULL
+                      ? json_string_value(json_object_get(ev, "type"))
+                      : "",
+                  json_string_value(json_object_get(ev, "source")) != NULL
+                      ? json_string_value(json_object_get(ev, "source"))
+                      : "");
+    *member = m != NULL ? json_dumps(m, JSON_COMPACT) : NULL;
+    json_decref(m);
+    if (*member == NULL) {
+      abort(); /* out of memory: nothing was acknowledged */
+    }
+    *key = hk_xprintf("%sjourney:%s", st->conf.prefix, subject);
+    *score = hk_xprintf("%" PRId64, (int64_t)json_integer_value(at));
+  }
+  json_decref(ev);
+}
+
 /* Appends the EVALSHA of one delivery's journal to the output buffer. */
 static void append_journal(struct hk_store *st, const char *sha,
                            const struct hk_journal *j, int64_t ttl_s,
@@ -787,13 +841,16 @@ static void append_journal(struct hk_store *st, const char *sha,
   static const char kinds[] = {'e', 'i', 'd'};
   const struct hk_entry *e = j->e;
   char keys[4][300];
-  char ttl[24], maxlen[24], now[24], received[24], signed_at[24];
+  char ttl[24], maxlen[24], now[24], received[24], signed_at[24], cap[24];
+  /* The journey index's key, score and member of each event (owned). */
+  char **owned = hk_xcalloc(3 * j->n + 1, sizeof *owned);
   struct args a = {NULL, NULL, 0, 0};
 
   snprintf(keys[0], sizeof keys[0], "%sevents", st->conf.prefix);
   snprintf(keys[1], sizeof keys[1], "%sdlq", st->conf.prefix);
   snprintf(keys[2], sizeof keys[2], "%scounts", st->conf.prefix);
   snprintf(keys[3], sizeof keys[3], "%sseen:", st->conf.prefix);
+  snprintf(cap, sizeof cap, "%u", HK_CAP_JOURNEY);
   snprintf(ttl, sizeof ttl, "%" PRId64, ttl_s > 0 ? ttl_s : 1);
   snprintf(maxlen, sizeof maxlen, "%u", HK_CAP_EVENTS_STREAM);
   snprintf(now, sizeof now, "%" PRId64, now_ms);
@@ -819,13 +876,19 @@ static void append_journal(struct hk_store *st, const char *sha,
   arg_str(&a, received);
   arg_str(&a, signed_at);
   arg_str(&a, e->headers != NULL ? e->headers : "{}");
+  arg_str(&a, cap);
   for (size_t i = 0; i < j->n; i++) {
     const struct hk_journal_item *it = &j->items[i];
     arg_add(&a, &kinds[it->kind], 1);
     arg_str(&a, it->key);
     arg_str(&a, it->counter);
     if (it->kind == HK_JOURNAL_EVENT) {
+      journey_args(st, it->event, &owned[3 * i], &owned[3 * i + 1],
+                   &owned[3 * i + 2]);
       arg_str(&a, it->event);
+      arg_str(&a, owned[3 * i] != NULL ? owned[3 * i] : "");
+      arg_str(&a, owned[3 * i + 1] != NULL ? owned[3 * i + 1] : "0");
+      arg_str(&a, owned[3 * i + 2] != NULL ? owned[3 * i + 2] : "");
     } else if (it->kind == HK_JOURNAL_DEAD) {
       arg_str(&a, it->rule);
       arg_str(&a, it->reason);
@@ -835,6 +898,10 @@ static void append_journal(struct hk_store *st, const char *sha,
   }
   redisAppendCommandArgv(st->c, (int)a.n, a.v, a.len);
   args_fini(&a);
+  for (size_t i = 0; i < 3 * j->n; i++) {
+    free(owned[i]);
+  }
+  free(owned);
 }
 
 /* One pipelined round of hk_store_journal_many. Returns HK_E_OK, or

@@ -121,7 +121,18 @@ enum hk_err hk_store_consumer_leave(struct hk_store *st, const char *group,
  *                    "ignored:SOURCE:PTYPE", "dead:SOURCE:RULE"
  *   {prefix}seen:H   idempotence keys (H = SHA-1 of the item's key), kept
  *                    for the config's dedupe_ttl
+ *   {prefix}journey:SUBJECT
+ *                    zset of the subject's journey events, scored by event
+ *                    time (ms), member the JSON array [id, type, source];
+ *                    written by the journal script with the event, the
+ *                    newest HK_CAP_JOURNEY kept
  * ------------------------------------------------------------------------- */
+
+/* Journey events kept per subject in {prefix}journey:SUBJECT.
+ * TODO(lead): belongs in core/caps.h with the other caps. */
+#ifndef HK_CAP_JOURNEY
+#define HK_CAP_JOURNEY 1000u
+#endif
 enum hk_journal_kind { HK_JOURNAL_EVENT, HK_JOURNAL_IGNORED, HK_JOURNAL_DEAD };
 
 /* One outcome of a delivery; every pointer borrowed. */
@@ -202,9 +213,14 @@ enum hk_err hk_store_dlq_retry(struct hk_store *st, const char *id, int *found,
  *                                  record in the workers' own format
  *   {prefix}due:HANDOFF            zset of subjects scored by the next
  *                                  instant their clocks change state
- *                                  without an event (a warning, a deadline)
+ *                                  without an event (a warning, a deadline);
+ *                                  an open clock with no deadline at
+ *                                  HK_STORE_NO_DEADLINE: every open or
+ *                                  at-risk clock is listed here
  *   {prefix}hcount:HANDOFF         hash of counters: clocks by state,
- *                                  incomplete (started is their sum)
+ *                                  incomplete (started is their sum), and
+ *                                  "at_risk@GOAL", "breached@GOAL" by the
+ *                                  goal's value ("5m")
  *   {prefix}alerts                 stream of alerts to send, field "alert"
  *                                  (JSON) and "attempt"; group "notifiers"
  *   {prefix}alerts:retry           zset of alerts waiting for their next
@@ -241,6 +257,11 @@ enum hk_err hk_store_dlq_retry(struct hk_store *st, const char *id, int *found,
 
 #define HK_STORE_ALERT_GROUP "notifiers"
 #define HK_STORE_NOT_DUE INT64_MAX
+/* The due score of an open clock with no deadline (its deadline attribute
+ * missing): it never comes due, and is listed last among the running
+ * clocks. 2^53 - 1, the largest integer a score (a double) holds exactly,
+ * so it reads back as written. */
+#define HK_STORE_NO_DEADLINE 9007199254740991LL
 
 /*
  * Records changed by check-and-set (clock records, stage records): a field
@@ -504,6 +525,14 @@ enum hk_err hk_store_zrange_score(struct hk_store *st, const char *key,
                                   size_t count, struct hk_strings *members,
                                   struct hk_strings *scores,
                                   struct hk_error *err) HK_MUST_CHECK;
+
+/* The journey events of subject ({prefix}journey:SUBJECT), oldest first:
+ * members (the JSON [id, type, source]) and scores (event time in ms, as
+ * text), parallel lists (owned); empty when none. */
+enum hk_err hk_store_journey(struct hk_store *st, const char *subject,
+                             struct hk_strings *members,
+                             struct hk_strings *scores,
+                             struct hk_error *err) HK_MUST_CHECK;
 
 /*
  * Up to count members of a sorted set whose scores are all equal, from the

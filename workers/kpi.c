@@ -268,6 +268,7 @@ static const struct metric {
     {"p50_response", "p50 response", 0, 0, U_MS},
     {"p90_response", "p90 response", 0, 0, U_MS},
     {"breached_open", "breached and still open", 0, 0, U_COUNT},
+    {"at_risk_open", "at risk and still open", 0, 0, U_COUNT},
     {"conversion", "conversion", 1, 1, U_SHARE},
     {"median_time_in_stage", "median time in stage", 1, 0, U_MS},
     {"revenue", "revenue", 1, 1, U_MONEY},
@@ -361,6 +362,8 @@ static double kpi_value(const struct metric *m, const json_t *kpi,
     v = json_object_get(w, "response_p90_ms");
   } else if (strcmp(m->name, "breached_open") == 0) {
     v = json_object_get(json_object_get(subject_doc, "running"), "breached");
+  } else if (strcmp(m->name, "at_risk_open") == 0) {
+    v = json_object_get(json_object_get(subject_doc, "running"), "at_risk");
   } else if (strcmp(m->name, "conversion") == 0) {
     v = json_object_get(w, "conversion");
   } else if (strcmp(m->name, "median_time_in_stage") == 0) {
@@ -444,7 +447,7 @@ static json_t *kpi_doc(const char *name, const json_t *conf,
     format_value(m->unit, v, currency != NULL ? currency : "", value,
                  sizeof value);
     snprintf(text, sizeof text, "%s %s vs %s target (%s)", m->label, value,
-             goal, strcmp(m->name, "breached_open") == 0 ? "now" : window);
+             goal, m->unit == U_COUNT && !m->on_stage ? "now" : window);
   }
   json_object_set_new(k, "text", json_string(text));
   return k;
@@ -476,13 +479,160 @@ static void join_two(char **out, const char *a, const char *b) {
   append(out, b);
 }
 
-/* Adds "kpis", "status" and "reason" to the handoff's or stage's document
+/* "5m of business time", "deadline renews_at -120d": the goal whose
+ * value (`within` or `offset`) is v, of the handoff conf, in words. */
+static void goal_words(const json_t *conf, const char *v, char *buf, size_t n) {
+  const json_t *sla = json_object_get(conf, "sla");
+  if (json_object_get(sla, "within") != NULL) {
+    snprintf(buf, n, "%s%s", v,
+             json_object_get(conf, "calendar") != NULL ? " of business time"
+                                                       : "");
+  } else {
+    snprintf(buf, n, "deadline %s %s",
+             json_string_value(
+                 json_object_get(json_object_get(sla, "deadline"), "attr")),
+             v);
+  }
+}
+
+/* The value of the handoff's own SLA ("1h", "-90d"), "" when none. */
+static const char *own_value(const json_t *conf) {
+  const json_t *sla = json_object_get(conf, "sla");
+  const char *v = json_string_value(json_object_get(sla, "within"));
+  if (v == NULL) {
+    v = json_string_value(
+        json_object_get(json_object_get(sla, "deadline"), "offset"));
+  }
+  return v != NULL ? v : "";
+}
+
+/*
+ * The handoff's clocks in state ("breached", "at_risk") in words, lead
+ * ("waiting past the SLA") after their number, with the goals they are
+ * held to: "2 waiting past the SLA (5m of business time)", or with
+ * several goals "3 waiting past the SLA (2 on 5m of business time, 1 on
+ * 1h of business time)". Every goal that has such clocks is named, in the
+ * order the config matches them (its goals, then the SLA's own), then any
+ * goal a reload took out. counts: the hcount fields, where the worker
+ * keeps "STATE@GOAL" by the goal's value; clocks it counted before it
+ * did (no goal recorded) are put on the SLA's own goal. Empty when none.
+ */
+static void clocks_words(const json_t *conf, json_t *counts, const char *state,
+                         const char *lead, char *buf, size_t n) {
+  struct part {
+    const char *value;
+    int64_t n;
+  } parts[32];
+  size_t np = 0;
+  size_t own = 0;
+  int64_t total = sum_of(counts, state);
+  int64_t named = 0;
+  size_t slen = strlen(state);
+  size_t used;
+  const json_t *goals = json_object_get(conf, "goals");
+  const char *f;
+  json_t *v;
+
+  buf[0] = '\0';
+  if (total <= 0) {
+    return;
+  }
+  /* The goals in order, the SLA's own last; a value listed once. */
+  for (size_t i = 0; i <= json_array_size(goals) && np < 31; i++) {
+    const json_t *g = json_array_get(goals, i);
+    const char *value = g == NULL ? own_value(conf)
+                        : json_object_get(g, "within") != NULL
+                            ? json_string_value(json_object_get(g, "within"))
+                            : json_string_value(json_object_get(g, "offset"));
+    size_t k = 0;
+    while (k < np && strcmp(parts[k].value, value != NULL ? value : "") != 0) {
+      k++;
+    }
+    if (k == np) {
+      parts[np].value = value != NULL ? value : "";
+      parts[np].n = 0;
+      np++;
+    }
+    if (g == NULL) {
+      own = k;
+    }
+  }
+  json_object_foreach(counts, f, v) {
+    size_t k = 0;
+    if (strncmp(f, state, slen) != 0 || f[slen] != '@' ||
+        json_integer_value(v) <= 0) {
+      continue;
+    }
+    while (k < np && strcmp(parts[k].value, f + slen + 1) != 0) {
+      k++;
+    }
+    if (k == np && np < 32) {
+      parts[np].value = f + slen + 1;
+      parts[np].n = 0;
+      np++;
+    }
+    if (k < np) {
+      parts[k].n += json_integer_value(v);
+      named += json_integer_value(v);
+    }
+  }
+  if (total > named) {
+    parts[own].n += total - named;
+  }
+  used = (size_t)snprintf(buf, n, "%lld %s (", (long long)total, lead);
+  {
+    size_t shown = 0;
+    size_t with = 0;
+    for (size_t k = 0; k < np; k++) {
+      with += parts[k].n > 0;
+    }
+    for (size_t k = 0; k < np && used < n; k++) {
+      char words[160];
+      if (parts[k].n <= 0) {
+        continue;
+      }
+      goal_words(conf, parts[k].value, words, sizeof words);
+      if (with == 1) {
+        used += (size_t)snprintf(buf + used, n - used, "%s", words);
+      } else {
+        used += (size_t)snprintf(buf + used, n - used, "%s%lld on %s",
+                                 shown > 0 ? ", " : "", (long long)parts[k].n,
+                                 words);
+      }
+      shown++;
+    }
+  }
+  if (used < n) {
+    snprintf(buf + used, n - used, ")");
+  }
+}
+
+/* 1 when a KPI of the config for the handoff name measures metric. */
+static int has_kpi(json_t *cfg_kpis, const char *name, const char *metric) {
+  const char *kname;
+  json_t *kconf;
+  json_object_foreach(cfg_kpis, kname, kconf) {
+    const char *of = json_string_value(json_object_get(kconf, "handoff"));
+    const char *m = json_string_value(json_object_get(kconf, "metric"));
+    if (of != NULL && m != NULL && strcmp(of, name) == 0 &&
+        strcmp(m, metric) == 0) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/*
+ * Adds "kpis", "status" and "reason" to the handoff's or stage's document
  * (kind "handoff" or "stage"): its KPIs from the config, and the verdict.
- * breached: the handoff's clocks breached and still open (0 for a
- * stage). Returns the status. */
+ * conf and counts: the handoff's config and its hcount fields (NULL for a
+ * stage). A handoff with clocks breached and still open is at least
+ * amber; so is one with clocks at risk, unless a KPI of metric
+ * at_risk_open judges them (its thresholds decide). Returns the status.
+ */
 static enum status verdict(json_t *cfg_kpis, const char *kind, const char *name,
-                           const char *owner, const char *sla_text,
-                           int64_t breached, json_t *doc) {
+                           const char *owner, const json_t *conf,
+                           json_t *counts, json_t *doc) {
   json_t *list = json_array();
   size_t unknown = 0;
   enum status worst = S_GREEN;
@@ -492,12 +642,20 @@ static enum status verdict(json_t *cfg_kpis, const char *kind, const char *name,
   const char *kname;
   json_t *kconf;
   char line[512];
+  char at_risk[512] = "";
 
-  if (breached > 0) {
+  if (sum_of(counts, "breached") > 0) {
     worst = S_AMBER;
-    snprintf(line, sizeof line, "%lld waiting past the SLA (%s)",
-             (long long)breached, sla_text);
+    clocks_words(conf, counts, "breached", "waiting past the SLA", line,
+                 sizeof line);
     join(&reason, line);
+  }
+  clocks_words(conf, counts, "at_risk", "at risk of breaching the SLA", at_risk,
+               sizeof at_risk);
+  if (at_risk[0] != '\0' && !has_kpi(cfg_kpis, name, "at_risk_open")) {
+    worst = S_AMBER;
+    join(&reason, at_risk);
+    at_risk[0] = '\0';
   }
   json_object_foreach(cfg_kpis, kname, kconf) {
     const char *of = json_string_value(json_object_get(kconf, kind));
@@ -535,7 +693,13 @@ static enum status verdict(json_t *cfg_kpis, const char *kind, const char *name,
     /* Green: say what was looked at. */
     size_t known = json_array_size(list) - unknown;
     if (strcmp(kind, "handoff") == 0) {
-      join(&reason, "no clock past its SLA");
+      join(&reason, sum_of(counts, "at_risk") > 0 ? "no clock past its SLA"
+                                                  : "no clock past its SLA "
+                                                    "or at risk");
+    }
+    if (at_risk[0] != '\0') {
+      /* At risk, and a KPI says that is still green. */
+      join(&reason, at_risk);
     }
     if (known > 0) {
       join(&reason, unknown > 0 ? "the KPIs with data on target"
@@ -555,22 +719,6 @@ static enum status verdict(json_t *cfg_kpis, const char *kind, const char *name,
   json_object_set_new(doc, "reason", json_string(reason));
   free(reason);
   return worst;
-}
-
-/* "within 1h", "within 1h of business time", "deadline renews_at -90d". */
-static void sla_text(const json_t *conf, char *buf, size_t n) {
-  const json_t *sla = json_object_get(conf, "sla");
-  const char *within = json_string_value(json_object_get(sla, "within"));
-  if (within != NULL) {
-    snprintf(buf, n, "%s%s", within,
-             json_object_get(conf, "calendar") != NULL ? " of business time"
-                                                       : "");
-  } else {
-    const json_t *d = json_object_get(sla, "deadline");
-    snprintf(buf, n, "deadline %s %s",
-             json_string_value(json_object_get(d, "attr")),
-             json_string_value(json_object_get(d, "offset")));
-  }
 }
 
 static void copy_if(json_t *to, const json_t *from, const char *key) {
@@ -604,9 +752,8 @@ static json_t *handoff_doc(const char *name, const json_t *conf,
                            enum status *st) {
   json_t *doc = json_object();
   json_t *running = json_object();
-  const json_t *counts = json_object_get(data, "running");
+  json_t *counts = json_object_get(data, "running");
   const char *cal = json_string_value(json_object_get(conf, "calendar"));
-  char sla[160];
 
   json_object_set_new(doc, "name", json_string(name));
   copy_if(doc, conf, "description");
@@ -624,10 +771,9 @@ static json_t *handoff_doc(const char *name, const json_t *conf,
   json_object_set_new(
       doc, "windows",
       windows_of(json_object_get(data, "days"), now_ms, handoff_window));
-  sla_text(conf, sla, sizeof sla);
   *st = verdict(cfg_kpis, "handoff", name,
-                json_string_value(json_object_get(conf, "owner")), sla,
-                sum_of(counts, "breached"), doc);
+                json_string_value(json_object_get(conf, "owner")), conf, counts,
+                doc);
   return doc;
 }
 
@@ -645,8 +791,18 @@ static json_t *stage_doc(const char *name, const json_t *conf,
   json_object_set_new(
       doc, "windows",
       windows_of(json_object_get(data, "days"), now_ms, stage_window));
+  if (next == NULL) {
+    /* The last stage of a chain has nowhere to move on to: its conversion
+     * is no figure, not 0. */
+    const char *w;
+    json_t *win;
+    json_object_foreach(json_object_get(doc, "windows"), w, win) {
+      json_object_set_new(win, "conversion", json_null());
+    }
+  }
   *st = verdict(cfg_kpis, "stage", name,
-                json_string_value(json_object_get(conf, "owner")), "", 0, doc);
+                json_string_value(json_object_get(conf, "owner")), NULL, NULL,
+                doc);
   return doc;
 }
 
@@ -661,6 +817,9 @@ static json_t *health_entry(const json_t *doc, int with_breached) {
     json_object_set(
         e, "breached_open",
         json_object_get(json_object_get(doc, "running"), "breached"));
+    json_object_set(
+        e, "at_risk",
+        json_object_get(json_object_get(doc, "running"), "at_risk"));
   }
   copy_if(e, doc, "kpis");
   return e;

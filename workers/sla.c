@@ -18,9 +18,11 @@
  * (bit 0 warning, bit 1 breach), the index in "e" of the event that
  * started it (events are only ever appended, so an index stays right),
  * and for a stopped clock the bucket of its response time
- * (hk_kpi_bucket); trailing zeros are left out. The summary is exactly
- * what the counters, the state indexes and the KPI buckets hold of the
- * record (count_entry).
+ * (hk_kpi_bucket), and for a clock at risk or breached the goal it is
+ * held to (goal_value: "5m", the goal's or the SLA's own value, so the
+ * health reason can name it); trailing zeros are left out. The summary is
+ * exactly what the counters, the state indexes and the KPI buckets hold
+ * of the record (count_entry).
  *
  * A batch of changes is read, recomputed and written by optimistic
  * check-and-set: the records are read in one pipeline, and each new record
@@ -200,7 +202,11 @@ static void make_alerts(const struct hk_sla_shell *sh,
  * One check-and-set round
  * ------------------------------------------------------------------------- */
 
-/* The next instant the clocks may change state with no event. */
+/* The next instant the clocks may change state with no event. An open
+ * clock with no deadline (its deadline attribute missing) never comes
+ * due, but stays in the due index at HK_STORE_NO_DEADLINE, so the listing
+ * of running clocks (GET …/clocks?state=open) shows it, last: it is
+ * counted in running.open like any other. */
 static int64_t next_due(const struct hk_clocks *cs) {
   int64_t due = HK_STORE_NOT_DUE;
   for (size_t i = 0; i < cs->n; i++) {
@@ -208,6 +214,9 @@ static int64_t next_due(const struct hk_clocks *cs) {
     int64_t t = HK_NEVER;
     if (c->state == HK_CLOCK_OPEN) {
       t = c->warn_ms < c->deadline_ms ? c->warn_ms : c->deadline_ms;
+      if (t == HK_NEVER) {
+        t = HK_STORE_NO_DEADLINE;
+      }
     } else if (c->state == HK_CLOCK_AT_RISK) {
       t = c->deadline_ms;
     }
@@ -324,6 +333,14 @@ static void count_entry(struct hk_ops *o, const struct hk_handoff *h,
   /* {prefix}hcount:HANDOFF: one counter per state, and "incomplete". */
   hk_ops_incr(o, key, hk_clock_state_name((enum hk_clock_state)state), sign);
   hk_ops_incr(o, key, "incomplete", incomplete ? sign : 0);
+  /* And "STATE@GOAL" for the clocks at risk or breached, by the goal they
+   * are held to, as the summary recorded it. */
+  if (json_is_string(json_array_get(s, 5))) {
+    snprintf(field, sizeof field, "%s@%.100s",
+             hk_clock_state_name((enum hk_clock_state)state),
+             json_string_value(json_array_get(s, 5)));
+    hk_ops_incr(o, key, field, sign);
+  }
   started = entry_start(events, s);
   if (indexed(state) && !has_same(other, s)) {
     char *member = index_member(started, subject);
@@ -363,6 +380,26 @@ static void count_entry(struct hk_ops *o, const struct hk_handoff *h,
  * One record
  * ------------------------------------------------------------------------- */
 
+/* The value of the goal clock c is held to, as the config writes it: the
+ * `within` or `offset` of its goal, else of the handoff's own SLA ("5m",
+ * "-90d"); NULL when the config does not say (borrowed from conf). */
+static const char *goal_value(const json_t *conf, const struct hk_clock *c) {
+  const json_t *sla = json_object_get(conf, "sla");
+  const json_t *g =
+      c->goal >= 0
+          ? json_array_get(json_object_get(conf, "goals"), (size_t)c->goal)
+          : NULL;
+  if (g != NULL) {
+    const char *v = json_string_value(json_object_get(g, "within"));
+    return v != NULL ? v : json_string_value(json_object_get(g, "offset"));
+  }
+  if (json_object_get(sla, "within") != NULL) {
+    return json_string_value(json_object_get(sla, "within"));
+  }
+  return json_string_value(
+      json_object_get(json_object_get(sla, "deadline"), "offset"));
+}
+
 /* One clock record the batch touches. */
 struct pair {
   const struct hk_handoff *h;
@@ -390,6 +427,7 @@ static void compute(void *arg, struct hk_cas_item *it) {
   json_t *summary;
   json_t *alerts;
   json_t *doc;
+  const json_t *conf;
   char key[160];
   int changed = json_array_size(p->adds) == 0; /* a tick re-evaluates */
   int64_t due;
@@ -410,6 +448,8 @@ static void compute(void *arg, struct hk_cas_item *it) {
     return;
   }
   evaluate(p->h, rec.events, cx->now_ms, &cs);
+  conf = json_object_get(json_object_get(cx->sh->cfg->doc, "handoffs"),
+                         hk_handoff_name(p->h));
   summary = json_array();
   alerts = json_array();
   for (i = 0; i < cs.n; i++) {
@@ -428,14 +468,20 @@ static void compute(void *arg, struct hk_cas_item *it) {
     if (c->state == HK_CLOCK_MET || c->state == HK_CLOCK_MET_LATE) {
       bucket = hk_kpi_bucket(c->elapsed_ms);
     }
-    /* [state, missing, alerted, start, bucket], trailing zeros left out,
-     * so a million open clocks stay small: an open clock started by the
-     * record's first event is [0]. missing names the attributes (0 when
-     * none), so what was counted does not depend on the config that
-     * takes it out again. */
+    /* [state, missing, alerted, start, bucket, goal], trailing zeros
+     * left out, so a million open clocks stay small: an open clock
+     * started by the record's first event is [0]. missing names the
+     * attributes (0 when none) and goal the goal's value (only at risk or
+     * breached: what health names), so what was counted does not depend
+     * on the config that takes it out again. */
     {
       json_int_t start = (json_int_t)start_index(rec.events, c);
-      size_t len = bucket != 0                       ? 5
+      const char *goal =
+          c->state == HK_CLOCK_AT_RISK || c->state == HK_CLOCK_BREACHED
+              ? goal_value(conf, c)
+              : NULL;
+      size_t len = goal != NULL                      ? 6
+                   : bucket != 0                     ? 5
                    : start != 0                      ? 4
                    : alerted != 0                    ? 3
                    : json_array_size(c->missing) > 0 ? 2
@@ -455,6 +501,9 @@ static void compute(void *arg, struct hk_cas_item *it) {
       }
       if (len > 4) {
         json_array_append_new(e, json_integer(bucket));
+      }
+      if (len > 5) {
+        json_array_append_new(e, json_string(goal));
       }
     }
     json_array_append_new(summary, e);

@@ -491,3 +491,216 @@ Test(api, a_subject_shows_its_stages_events_and_clocks, .init = up,
                    "company:40");
   json_decref(doc);
 }
+
+/* A stage no handoff listens to (visitor, entered on site.visit) before
+ * the lead's, and a handoff whose deadline is an attribute. */
+static void up_journey(void) {
+  hk_stack_up(
+      "\"events\": [{\"name\": \"journey\", \"source\": \"demo\","
+      " \"type\": \"{type}\", \"subject\": \"company:{data.company_id}\","
+      " \"at\": {\"path\": \"timestamp\", \"format\": \"unix_ms\"},"
+      " \"attrs\": {\"owner\": \"data.owner\","
+      " \"renews_at\": \"data.renews_at\"}}],"
+      "\"stages\": {\"visitor\": {\"owner\": \"Web\", \"entered_on\":"
+      " [\"site.visit\"], \"next\": \"mql\"}, \"mql\": {\"owner\":"
+      " \"Marketing\", \"entered_on\": [\"lead.mql\"], \"next\": \"sql\"},"
+      " \"sql\": {\"owner\": \"SDR team\", \"entered_on\":"
+      " [\"lead.contacted\"]}},"
+      "\"handoffs\": {\"lead_response\": {\"owner\": \"SDR team\","
+      " \"from\": \"mql\", \"to\": \"sql\", \"start\": [\"lead.mql\"],"
+      " \"stop\": [\"lead.contacted\"], \"sla\": {\"within\": \"1h\"}},"
+      " \"renewal\": {\"owner\": \"AM\", \"from\": \"mql\", \"to\": \"sql\","
+      " \"start\": [\"renewal.due\"], \"stop\": [\"renewal.done\"],"
+      " \"sla\": {\"deadline\": {\"attr\": \"renews_at\","
+      " \"offset\": \"-90d\"}}}},");
+}
+
+static int renewals_open(void) {
+  return hk_redis_int("HGET handoff:hcount:renewal open") == 2;
+}
+
+Test(api, the_open_listing_shows_a_clock_with_no_deadline, .init = up_journey,
+     .fini = down, .timeout = 60) {
+  int64_t t = hk_now_ms();
+  char path[256];
+  json_t *doc;
+  json_t *c;
+  char out[8192];
+
+  /* 21: renews in a year; 22: its start lacks renews_at, so its clock
+   * has no deadline (and never breaches), but it is open all the same. */
+  snprintf(path, sizeof path, ",\"renews_at\":%lld",
+           (long long)(t + 365LL * 24 * 3600 * 1000));
+  hk_post_event("renewal.due", 21, t - 60 * 1000, path);
+  hk_post_event("renewal.due", 22, t - 120 * 1000, "");
+  hk_worker_start(0, NULL);
+  cr_assert(hk_wait_until(renewals_open, 10000));
+
+  doc = get_json("/v1/handoffs/renewal/clocks?state=open");
+  cr_assert_eq(json_array_size(json_object_get(doc, "clocks")), 2, "%s",
+               json_dumps(doc, 0));
+  /* The one with a deadline first (more urgent), the other last. */
+  c = json_array_get(json_object_get(doc, "clocks"), 0);
+  cr_assert_str_eq(json_string_value(json_object_get(c, "subject")),
+                   "company:21");
+  c = json_array_get(json_object_get(doc, "clocks"), 1);
+  cr_assert_str_eq(json_string_value(json_object_get(c, "subject")),
+                   "company:22");
+  cr_assert_str_eq(json_string_value(json_object_get(c, "state")), "open");
+  cr_assert(json_is_null(json_object_get(c, "deadline")));
+  cr_assert(json_is_null(json_object_get(doc, "next_cursor")));
+  json_decref(doc);
+  /* One page at a time, the same two. */
+  doc = get_json("/v1/handoffs/renewal/clocks?state=open&limit=1");
+  cr_assert_str_eq(
+      json_string_value(json_object_get(
+          json_array_get(json_object_get(doc, "clocks"), 0), "subject")),
+      "company:21");
+  snprintf(path, sizeof path,
+           "/v1/handoffs/renewal/clocks?state=open&limit=1&cursor=%s",
+           json_string_value(json_object_get(doc, "next_cursor")));
+  json_decref(doc);
+  doc = get_json(path);
+  cr_assert_str_eq(
+      json_string_value(json_object_get(
+          json_array_get(json_object_get(doc, "clocks"), 0), "subject")),
+      "company:22");
+  cr_assert(json_is_null(json_object_get(doc, "next_cursor")));
+  json_decref(doc);
+  /* handoffctl lists the same open clocks. */
+  cr_assert_eq(hk_ctl("clocks renewal --state open", out, sizeof out), 0, "%s",
+               out);
+  cr_assert_not_null(strstr(out, "company:21"), "%s", out);
+  cr_assert_not_null(strstr(out, "company:22"), "%s", out);
+}
+
+static int three_breached(void) {
+  return hk_redis_int("ZCARD handoff:cs:lead_response:breached") == 3;
+}
+
+static int one_at_risk(void) {
+  return hk_redis_int("HGET handoff:hcount:lead_response at_risk") == 1 &&
+         hk_redis_int("HGET handoff:hcount:lead_response open") == 1;
+}
+
+/* The number of clocks of a page, and whether it has a cursor. */
+static size_t page_of(const char *query, int *has_cursor, char *cursor,
+                      size_t cap) {
+  char path[600];
+  json_t *doc;
+  size_t n;
+  snprintf(path, sizeof path, HANDOFF "/clocks?%s", query);
+  doc = get_json(path);
+  n = json_array_size(json_object_get(doc, "clocks"));
+  *has_cursor = json_is_string(json_object_get(doc, "next_cursor"));
+  cr_assert(*has_cursor || json_is_null(json_object_get(doc, "next_cursor")));
+  snprintf(cursor, cap, "%s",
+           *has_cursor ? json_string_value(json_object_get(doc, "next_cursor"))
+                       : "");
+  json_decref(doc);
+  return n;
+}
+
+Test(api, a_page_with_a_cursor_is_never_empty, .init = up, .fini = down,
+     .timeout = 60) {
+  int64_t t = hk_now_ms();
+  char cursor[512];
+  char query[700];
+  int more = 0;
+
+  /* Exactly 3 breached clocks. */
+  for (int i = 1; i <= 3; i++) {
+    hk_post_event("lead.mql", 50 + i, t - 5 * 3600 * 1000 + i * 60000,
+                  ",\"owner\":\"ana\"");
+  }
+  /* 61: open, past 45 of its 60 minutes but not yet 48 (its warning);
+   * 62: at risk, 50 minutes in. In the due index 61 comes first (its
+   * warning is sooner than 62's deadline). */
+  hk_post_event("lead.mql", 61, t - 45 * 60000, ",\"owner\":\"ana\"");
+  hk_post_event("lead.mql", 62, t - 50 * 60000, ",\"owner\":\"ana\"");
+  hk_worker_start(0, NULL);
+  cr_assert(hk_wait_until(three_breached, 10000));
+  cr_assert(hk_wait_until(one_at_risk, 10000));
+
+  /* A last page exactly full carries no cursor. */
+  cr_assert_eq(page_of("state=breached&limit=3", &more, cursor, sizeof cursor),
+               3);
+  cr_assert_eq(more, 0, "a cursor to an empty page: %s", cursor);
+  cr_assert_eq(page_of("state=breached&limit=2", &more, cursor, sizeof cursor),
+               2);
+  cr_assert_eq(more, 1);
+  snprintf(query, sizeof query, "state=breached&limit=2&cursor=%s", cursor);
+  cr_assert_eq(page_of(query, &more, cursor, sizeof cursor), 1);
+  cr_assert_eq(more, 0);
+  /* The running clocks: 2, in one full page. */
+  cr_assert_eq(page_of("state=open&limit=2", &more, cursor, sizeof cursor), 2);
+  cr_assert_eq(more, 0);
+  /* at_risk keeps only 62, though 61 comes first in the index: one clock,
+   * no cursor (the page is not left empty). */
+  cr_assert_eq(page_of("state=at_risk&limit=1", &more, cursor, sizeof cursor),
+               1);
+  cr_assert_eq(more, 0, "%s", cursor);
+}
+
+static int visitor_71(void) {
+  return hk_redis_int("HLEN handoff:stages") == 2 &&
+         hk_redis_int("EXISTS handoff:journey:company:71") == 1;
+}
+
+static int visitor_recorded(void) {
+  return hk_redis_int("HGET handoff:hcount:lead_response open") == 1 &&
+         hk_redis_int("HLEN handoff:stages") == 1;
+}
+
+Test(api, a_subject_shows_the_events_no_handoff_listens_to, .init = up_journey,
+     .fini = down, .timeout = 60) {
+  int64_t t = hk_now_ms() - 10 * 60000;
+  json_t *doc;
+  json_t *events;
+  json_t *e;
+  char *text;
+
+  /* The subject enters visitor first (no handoff listens to site.visit),
+   * then mql, which starts the lead's clock. */
+  hk_post_event("lead.mql", 70, t + 60000, ",\"owner\":\"ana\"");
+  hk_post_event("site.visit", 70, t, "");
+  hk_worker_start(0, NULL);
+  cr_assert(hk_wait_until(visitor_recorded, 10000));
+
+  doc = get_json("/v1/subjects/company%3A70");
+  events = json_object_get(doc, "events");
+  text = json_dumps(doc, JSON_COMPACT);
+  cr_assert_eq(json_array_size(events), 2, "%s", text);
+  e = json_array_get(events, 0);
+  cr_assert_str_eq(json_string_value(json_object_get(e, "type")), "site.visit",
+                   "%s", text);
+  cr_assert_str_eq(json_string_value(json_object_get(e, "source")), "demo");
+  cr_assert_eq(json_array_size(json_object_get(e, "handoffs")), 0);
+  cr_assert_str_eq(
+      json_string_value(json_array_get(json_object_get(e, "stages"), 0)),
+      "visitor", "%s", text);
+  e = json_array_get(events, 1);
+  cr_assert_str_eq(json_string_value(json_object_get(e, "type")), "lead.mql");
+  cr_assert_str_eq(
+      json_string_value(json_array_get(json_object_get(e, "handoffs"), 0)),
+      "lead_response");
+  cr_assert_str_eq(
+      json_string_value(json_array_get(json_object_get(e, "stages"), 0)),
+      "mql");
+  /* Its stages and clock, in time order too. */
+  cr_assert_str_eq(
+      json_string_value(json_object_get(
+          json_array_get(json_object_get(doc, "stages"), 0), "stage")),
+      "visitor");
+  cr_assert_eq(json_array_size(json_object_get(doc, "clocks")), 1);
+  free(text);
+  json_decref(doc);
+
+  /* A subject that only ever visited: its journey all the same. */
+  hk_post_event("site.visit", 71, t, "");
+  cr_assert(hk_wait_until(visitor_71, 10000));
+  doc = get_json("/v1/subjects/company%3A71");
+  cr_assert_eq(json_array_size(json_object_get(doc, "events")), 1);
+  cr_assert_eq(json_array_size(json_object_get(doc, "clocks")), 0);
+  json_decref(doc);
+}

@@ -156,6 +156,8 @@ Test(kpi, a_worker_writes_windows_stages_and_health_from_events) {
       json_real_value(json_object_get(json_object_get(won, "revenue"), "XXX")),
       5.0, 1e-9);
   cr_assert_eq(json_object_size(json_object_get(won, "revenue")), 3);
+  /* won ends the chain (no next): no conversion, not 0. */
+  cr_assert(json_is_null(json_object_get(won, "conversion")));
 
   health = doc("kpi:health");
   cr_assert_str_eq(json_string_value(json_object_get(health, "status")), "red");
@@ -176,4 +178,35 @@ Test(kpi, a_worker_writes_windows_stages_and_health_from_events) {
   json_decref(won_doc);
   json_decref(mql);
   json_decref(h);
+}
+
+static int at_risk_counted(void) {
+  json_t *h = doc("kpi:health");
+  json_t *e = json_array_get(json_object_get(h, "handoffs"), 0);
+  int ok = json_integer_value(json_object_get(e, "at_risk")) == 1;
+  json_decref(h);
+  return ok;
+}
+
+Test(kpi, a_clock_at_risk_makes_health_amber_and_says_so) {
+  const char *const worker[] = {"--kpi-every", "200ms", NULL};
+  json_t *health;
+  json_t *e;
+
+  /* 26 minutes into its 30: past the warning (80%, 24 min), not late. */
+  hk_post_event("lead.mql", 8, hk_now_ms() - 26 * MIN, ",\"email\":\"h@x.io\"");
+  hk_worker_start(0, worker);
+  cr_assert(hk_wait_until(at_risk_counted, 20000));
+  health = doc("kpi:health");
+  e = json_array_get(json_object_get(health, "handoffs"), 0);
+  cr_assert_eq(num(e, "breached_open"), 0);
+  cr_assert_str_eq(json_string_value(json_object_get(e, "status")), "amber");
+  cr_assert_str_eq(json_string_value(json_object_get(e, "reason")),
+                   "1 at risk of breaching the SLA (30m); owner: SDR team",
+                   "%s", json_string_value(json_object_get(e, "reason")));
+  cr_assert_str_eq(json_string_value(json_object_get(health, "status")),
+                   "amber");
+  cr_assert_str_eq(json_string_value(json_object_get(health, "reason")),
+                   "lead_response is amber");
+  json_decref(health);
 }

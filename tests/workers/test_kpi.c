@@ -33,7 +33,12 @@
   "\"handoffs\": {"                                                            \
   "  \"lead\": {\"owner\": \"SDR team\", \"from\": \"mql\", \"to\": \"sql\","  \
   "    \"start\": [\"lead.mql\"], \"stop\": [\"lead.contacted\"],"             \
-  "    \"sla\": {\"within\": \"5m\"}, \"requires\": [\"email\", \"owner\"]}}," \
+  "    \"sla\": {\"within\": \"5m\"}, \"requires\": [\"email\", \"owner\"]},"  \
+  "  \"inbound\": {\"owner\": \"SDR team\", \"from\": \"mql\","                \
+  "    \"to\": \"sql\", \"start\": [\"lead.mql\"],"                            \
+  "    \"stop\": [\"lead.contacted\"], \"sla\": {\"within\": \"1h\"},"         \
+  "    \"goals\": [{\"when\": {\"segment\": \"enterprise\"},"                  \
+  "      \"within\": \"5m\"}]}},"                                              \
   "\"kpis\": {"                                                                \
   "  \"lead_attainment\": {\"handoff\": \"lead\", \"metric\": \"attainment\"," \
   "    \"target\": 0.95, \"amber\": 0.9, \"red\": 0.8, \"window\": \"7d\","    \
@@ -331,4 +336,111 @@ Test(kpi, a_subject_moves_on_when_a_later_stage_follows_its_entry) {
       "EUR");
   json_decref(f);
   hk_stages_free(s);
+}
+
+/* ---------------------------------------------------------------------------
+ * Running clocks in the verdict
+ * ------------------------------------------------------------------------- */
+
+/* The documents with inbound's hcount fields set to running (taken). */
+static json_t *docs_running(json_t *running) {
+  json_t *data = json_pack("{s:{s:{s:{}, s:o}}, s:{}}", "handoffs", "inbound",
+                           "days", "running", running, "stages");
+  return docs_of(data);
+}
+
+static const char *text_of(json_t *o, const char *k) {
+  return json_string_value(json_object_get(o, k));
+}
+
+/* The health entry of the handoff name. */
+static json_t *health_of(json_t *docs, const char *name) {
+  size_t i;
+  json_t *e;
+  json_array_foreach(
+      json_object_get(json_object_get(docs, "kpi:health"), "handoffs"), i, e) {
+    if (strcmp(text_of(e, "name"), name) == 0) {
+      return e;
+    }
+  }
+  return NULL;
+}
+
+Test(kpi, the_breach_reason_names_the_goal_the_clocks_are_held_to) {
+  /* An enterprise lead on the 5-minute goal, not the SLA's own hour. */
+  json_t *docs = docs_running(
+      json_pack("{s:i, s:i, s:i}", "open", 4, "breached", 1, "breached@5m", 1));
+  json_t *doc = json_object_get(docs, "kpi:handoff:inbound");
+  cr_assert_str_eq(text_of(doc, "status"), "amber");
+  cr_assert_str_eq(text_of(doc, "reason"),
+                   "1 waiting past the SLA (5m); owner: SDR team");
+  json_decref(docs);
+
+  /* Two goals breached: each named with its count, in the order the
+   * config matches them (the goals, then the SLA's own). */
+  docs = docs_running(json_pack("{s:i, s:i, s:i}", "breached", 3, "breached@1h",
+                                1, "breached@5m", 2));
+  cr_assert_str_eq(
+      text_of(json_object_get(docs, "kpi:handoff:inbound"), "reason"),
+      "3 waiting past the SLA (2 on 5m, 1 on 1h); owner: SDR team");
+  json_decref(docs);
+
+  /* Clocks counted before the worker recorded goals: the SLA's own. */
+  docs = docs_running(json_pack("{s:i}", "breached", 2));
+  cr_assert_str_eq(
+      text_of(json_object_get(docs, "kpi:handoff:inbound"), "reason"),
+      "2 waiting past the SLA (1h); owner: SDR team");
+  json_decref(docs);
+}
+
+Test(kpi, clocks_at_risk_make_the_handoff_amber_and_are_counted) {
+  json_t *docs = docs_running(
+      json_pack("{s:i, s:i, s:i}", "open", 3, "at_risk", 2, "at_risk@5m", 2));
+  json_t *doc = json_object_get(docs, "kpi:handoff:inbound");
+  json_t *entry = health_of(docs, "inbound");
+  cr_assert_str_eq(text_of(doc, "status"), "amber");
+  cr_assert_str_eq(text_of(doc, "reason"),
+                   "2 at risk of breaching the SLA (5m); owner: SDR team");
+  cr_assert_not_null(entry);
+  cr_assert_eq(num(entry, "at_risk"), 2);
+  cr_assert_eq(num(entry, "breached_open"), 0);
+  cr_assert_str_eq(text_of(entry, "status"), "amber");
+  cr_assert_str_eq(text_of(json_object_get(docs, "kpi:health"), "reason"),
+                   "inbound is amber; stage won is red", "%s",
+                   text_of(json_object_get(docs, "kpi:health"), "reason"));
+  json_decref(docs);
+
+  /* Breached and at risk together: both said, breached first. */
+  docs =
+      docs_running(json_pack("{s:i, s:i, s:i, s:i}", "at_risk", 1, "at_risk@1h",
+                             1, "breached", 1, "breached@5m", 1));
+  cr_assert_str_eq(
+      text_of(json_object_get(docs, "kpi:handoff:inbound"), "reason"),
+      "1 waiting past the SLA (5m); 1 at risk of breaching the SLA (1h); "
+      "owner: SDR team");
+  json_decref(docs);
+
+  /* Nothing running late: green, and it says what it looked at. */
+  docs = docs_running(json_pack("{s:i}", "open", 5));
+  doc = json_object_get(docs, "kpi:handoff:inbound");
+  cr_assert_str_eq(text_of(doc, "status"), "green");
+  cr_assert_str_eq(text_of(doc, "reason"), "no clock past its SLA or at risk");
+  cr_assert_eq(num(health_of(docs, "inbound"), "at_risk"), 0);
+  json_decref(docs);
+}
+
+Test(kpi, the_last_stage_of_a_chain_has_no_conversion) {
+  json_t *docs = docs_of(journey());
+  /* won has no next: 3 entered, and nowhere to move on to. */
+  for (int i = 0; i < 3; i++) {
+    static const char *const w[] = {"24h", "7d", "30d"};
+    json_t *win = at(docs, "kpi:stage:won", w[i]);
+    cr_assert_not_null(json_object_get(win, "conversion"));
+    cr_assert(json_is_null(json_object_get(win, "conversion")), "%s", w[i]);
+  }
+  cr_assert_eq(num(at(docs, "kpi:stage:won", "30d"), "entered"), 3);
+  /* mql, which has a next, keeps its figure. */
+  cr_assert(json_is_real(
+      json_object_get(at(docs, "kpi:stage:mql", "7d"), "conversion")));
+  json_decref(docs);
 }
