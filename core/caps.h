@@ -42,6 +42,8 @@
 
 /* Journey events kept in the {prefix}events stream (trimmed, about). */
 #define HK_CAP_EVENTS_STREAM 1000000u
+/* Journey events kept per subject in {prefix}journey:SUBJECT. */
+#define HK_CAP_JOURNEY 1000u
 /* Outcomes of one delivery written by one journal call. */
 #define HK_CAP_JOURNAL_ITEMS 1000u
 /* Items of one array body (generic senders); intake refuses more (400).

@@ -103,8 +103,9 @@ static const struct command commands[] = {
      "clocks HANDOFF [--config FILE] [--redis ADDR] [--state STATE]\n"
      "         [--limit N] [--json]",
      "        The clocks of one handoff as of now: subject, state, start,\n"
-     "        deadline, stop, owner. STATE is open, at_risk, paused, met,\n"
-     "        breached, met_late or cancelled.\n" REDIS_HELP,
+     "        deadline, stop, owner. STATE is open (every running clock,\n"
+     "        at risk included, as in the status API), at_risk, paused,\n"
+     "        met, breached, met_late or cancelled.\n" REDIS_HELP,
      cmd_clocks},
     {"dlq",
      "dlq list [--config FILE] [--redis ADDR] [--limit N] [--from ID] "
@@ -987,7 +988,10 @@ static size_t print_clocks(const struct hk_handoff *h, const char *subject,
   for (size_t i = 0; i < cs.n && shown < room; i++) {
     const struct hk_clock *c = &cs.items[i];
     char a[32], b[32], d[32];
-    if (want >= 0 && (int)c->state != want) {
+    /* open means running, as in the status API: at risk is open too. */
+    int running = c->state == HK_CLOCK_OPEN || c->state == HK_CLOCK_AT_RISK;
+    if (want >= 0 && (int)c->state != want &&
+        !(want == HK_CLOCK_OPEN && running)) {
       continue;
     }
     shown++;

@@ -128,11 +128,6 @@ enum hk_err hk_store_consumer_leave(struct hk_store *st, const char *group,
  *                    newest HK_CAP_JOURNEY kept
  * ------------------------------------------------------------------------- */
 
-/* Journey events kept per subject in {prefix}journey:SUBJECT.
- * TODO(lead): belongs in core/caps.h with the other caps. */
-#ifndef HK_CAP_JOURNEY
-#define HK_CAP_JOURNEY 1000u
-#endif
 enum hk_journal_kind { HK_JOURNAL_EVENT, HK_JOURNAL_IGNORED, HK_JOURNAL_DEAD };
 
 /* One outcome of a delivery; every pointer borrowed. */

@@ -374,7 +374,7 @@ ParameterizedTestParameters(config_rejects, table) {
            "\"amber\": 2, \"red\": 1"),
        "t.json: $.kpis.k.metric: \"nps\" is not one of: attainment, "
        "incomplete_rate, p50_response, p90_response, breached_open, "
-       "conversion, median_time_in_stage, revenue, entered"},
+       "at_risk_open, conversion, median_time_in_stage, revenue, entered"},
       {KPI("\"stage\": \"a\", \"metric\": \"entered\", \"target\": 3, "
            "\"amber\": 2, \"red\": 1, \"window\": \"90d\""),
        "t.json: $.kpis.k.window: \"90d\" is not one of: 24h, 7d, 30d"},

@@ -640,6 +640,19 @@ Test(api, a_page_with_a_cursor_is_never_empty, .init = up, .fini = down,
   cr_assert_eq(page_of("state=at_risk&limit=1", &more, cursor, sizeof cursor),
                1);
   cr_assert_eq(more, 0, "%s", cursor);
+  /* handoffctl's open is the API's: both running clocks; at_risk, one. */
+  {
+    char out[8192];
+    cr_assert_eq(hk_ctl("clocks lead_response --state open", out, sizeof out),
+                 0, "%s", out);
+    cr_assert_not_null(strstr(out, "company:61"), "%s", out);
+    cr_assert_not_null(strstr(out, "company:62"), "%s", out);
+    cr_assert_eq(
+        hk_ctl("clocks lead_response --state at_risk", out, sizeof out), 0,
+        "%s", out);
+    cr_assert_null(strstr(out, "company:61"), "%s", out);
+    cr_assert_not_null(strstr(out, "company:62"), "%s", out);
+  }
 }
 
 static int visitor_71(void) {

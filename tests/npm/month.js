@@ -339,7 +339,9 @@ function expectedStages(companies, T) {
       }
       for (const k of Object.keys(revenue)) revenue[k] /= 100;
       windows[w] = {
-        entered, moved_on: moved, conversion: entered ? moved / entered : null,
+        entered, moved_on: moved,
+        // The last stage of the chain has nowhere to move on to: null.
+        conversion: entered && i + 1 < STAGES.length ? moved / entered : null,
         median_time_in_stage_ms: nearestRank(times, 50), revenue,
       };
     }

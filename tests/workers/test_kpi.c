@@ -429,6 +429,34 @@ Test(kpi, clocks_at_risk_make_the_handoff_amber_and_are_counted) {
   json_decref(docs);
 }
 
+Test(kpi, an_at_risk_open_kpi_decides_what_clocks_at_risk_mean) {
+  /* With a KPI on them, its thresholds judge the clocks at risk instead of
+   * the default (any one makes the handoff amber). */
+  json_t *doc = json_deep_copy(cfg->doc);
+  json_t *data;
+  json_t *docs;
+  json_object_set_new(json_object_get(doc, "kpis"), "inbound_at_risk",
+                      json_pack("{s:s, s:s, s:i, s:i, s:i, s:s, s:s, s:s}",
+                                "handoff", "inbound", "metric", "at_risk_open",
+                                "target", 0, "amber", 3, "red", 5, "window",
+                                "24h", "owner", "SDR lead", "action",
+                                "Work the queue."));
+  for (int n = 2; n <= 6; n += 2) {
+    static const char *const want[] = {"green", "amber", "red"};
+    data =
+        json_pack("{s:{s:{s:{}, s:{s:i, s:i}}}, s:{}}", "handoffs", "inbound",
+                  "days", "running", "at_risk", n, "at_risk@1h", n, "stages");
+    docs = hk_kpi_documents(doc, data, NOW);
+    json_decref(data);
+    cr_assert_str_eq(
+        text_of(json_object_get(docs, "kpi:handoff:inbound"), "status"),
+        want[n / 2 - 1], "%d at risk: %s", n,
+        text_of(json_object_get(docs, "kpi:handoff:inbound"), "reason"));
+    json_decref(docs);
+  }
+  json_decref(doc);
+}
+
 Test(kpi, the_last_stage_of_a_chain_has_no_conversion) {
   json_t *docs = docs_of(journey());
   /* won has no next: 3 entered, and nowhere to move on to. */
