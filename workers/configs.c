@@ -23,8 +23,8 @@ static void drop_if_unused(struct hk_configs *cs, size_t gen) {
 
 void hk_configs_init(struct hk_configs *cs, const struct hk_config *first) {
   pthread_mutex_init(&cs->lock, NULL);
-  cs->v = hk_xcalloc(1, sizeof *cs->v);
-  cs->owned = hk_xcalloc(1, sizeof *cs->owned);
+  cs->v = hk_xcalloc(1, sizeof(const struct hk_config *));
+  cs->owned = hk_xcalloc(1, sizeof(struct hk_config *));
   cs->refs = hk_xcalloc(1, sizeof *cs->refs);
   cs->v[0] = first;
   cs->n = 1;
@@ -44,8 +44,8 @@ void hk_configs_push(struct hk_configs *cs, struct hk_config *cfg) {
   size_t gen;
   pthread_mutex_lock(&cs->lock);
   gen = cs->n;
-  cs->v = hk_xrealloc(cs->v, (gen + 1) * sizeof *cs->v);
-  cs->owned = hk_xrealloc(cs->owned, (gen + 1) * sizeof *cs->owned);
+  cs->v = hk_xrealloc(cs->v, (gen + 1) * sizeof(const struct hk_config *));
+  cs->owned = hk_xrealloc(cs->owned, (gen + 1) * sizeof(struct hk_config *));
   cs->refs = hk_xrealloc(cs->refs, (gen + 1) * sizeof *cs->refs);
   cs->v[gen] = cfg;
   cs->owned[gen] = cfg;
