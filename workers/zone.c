@@ -293,7 +293,7 @@ static int64_t rule_day(const struct rule_date *d, int64_t y) {
     int64_t first = day_number(y, d->m, 1);
     int64_t next =
         d->m == 12 ? day_number(y + 1, 1, 1) : day_number(y, d->m + 1, 1);
-    day = first + (d->d - weekday(first) + 7) % 7 + 7 * (d->w - 1);
+    day = first + (d->d - weekday(first) + 7) % 7 + INT64_C(7) * (d->w - 1);
     while (day >= next) {
       day -= 7;
     }
@@ -409,19 +409,27 @@ int32_t hk_zone_offset(const struct hk_zone *z, int64_t t, int64_t *until) {
   return lo > 0 ? z->off[lo - 1] : z->off0;
 }
 
+/* Parses tz into r; HK_ZONE_BAD_FOOTER when it is not a TZ string or its
+ * offsets are out of range. */
+static enum hk_zone_err read_rule(const char *tz, struct rule *r) {
+  enum hk_zone_err e = HK_ZONE_OK;
+  if (parse_posix(tz, r) != 0 || r->std < MIN_UTOFF || r->std > MAX_UTOFF ||
+      r->dst < MIN_UTOFF || r->dst > MAX_UTOFF) {
+    e = HK_ZONE_BAD_FOOTER;
+  }
+  return e;
+}
+
 struct hk_zone *hk_zone_from_posix(const char *tz, enum hk_zone_err *err) {
   struct hk_zone *z = hk_xcalloc(1, sizeof *z);
-  if (parse_posix(tz, &z->rule) != 0 || z->rule.std < MIN_UTOFF ||
-      z->rule.std > MAX_UTOFF || z->rule.dst < MIN_UTOFF ||
-      z->rule.dst > MAX_UTOFF) {
+  *err = read_rule(tz, &z->rule);
+  if (*err != HK_ZONE_OK) {
     hk_zone_free(z);
     z = NULL;
-    *err = HK_ZONE_BAD_FOOTER;
   } else {
     z->off0 = z->rule.std;
     z->last = INT64_MIN;
     z->has_rule = 1;
-    *err = HK_ZONE_OK;
   }
   return z;
 }
@@ -464,12 +472,12 @@ static enum hk_zone_err read_header(const unsigned char *buf, size_t len,
                                     size_t tsize, struct header *h,
                                     size_t *block) {
   enum hk_zone_err e = HK_ZONE_OK;
-  if (memcmp(buf, "TZif", len < 4 ? len : 4) != 0) {
+  /* Version 0 is the first; '1' never was one. */
+  if (memcmp(buf, "TZif", len < 4 ? len : 4) != 0 ||
+      (len > 4 && buf[4] != 0 && buf[4] < '2')) {
     e = HK_ZONE_BAD_MAGIC;
   } else if (len < HEADER_LEN) {
     e = HK_ZONE_TRUNCATED;
-  } else if (buf[4] != 0 && buf[4] < '2') {
-    e = HK_ZONE_BAD_MAGIC;
   } else {
     h->version = buf[4] == 0 ? 1 : buf[4] - '0';
     h->isutcnt = be32(buf + 20);
@@ -551,34 +559,25 @@ static enum hk_zone_err read_block(const unsigned char *p,
   return e;
 }
 
-/* The footer at p (len bytes left): "\n" TZ string "\n". */
+/* The footer at p (len bytes left): "\n" TZ string "\n"; an empty TZ
+ * string leaves the last transition's offset in force for ever. */
 static enum hk_zone_err read_footer(const unsigned char *p, size_t len,
                                     struct hk_zone *z) {
   enum hk_zone_err e = HK_ZONE_OK;
-  const unsigned char *nl;
+  const unsigned char *nl = len > 1 ? memchr(p + 1, '\n', len - 1) : NULL;
+  size_t n = nl != NULL ? (size_t)(nl - (p + 1)) : 0;
   char tz[FOOTER_MAX + 1];
-  size_t n;
-  if (len == 0) {
-    e = HK_ZONE_TRUNCATED;
-  } else if (p[0] != '\n') {
-    e = HK_ZONE_BAD_FOOTER;
-  } else if ((nl = memchr(p + 1, '\n', len - 1)) == NULL) {
-    e = HK_ZONE_TRUNCATED;
-  } else if ((n = (size_t)(nl - (p + 1))) > FOOTER_MAX ||
-             memchr(p + 1, '\0', n) != NULL) {
+  if (len == 0 || p[0] != '\n' || nl == NULL) {
+    e = len > 0 && p[0] != '\n' ? HK_ZONE_BAD_FOOTER : HK_ZONE_TRUNCATED;
+  } else if (n > FOOTER_MAX || memchr(p + 1, '\0', n) != NULL) {
     e = HK_ZONE_BAD_FOOTER;
   } else if (n > 0) {
     memcpy(tz, p + 1, n);
     tz[n] = '\0';
-    if (parse_posix(tz, &z->rule) != 0 || z->rule.std < MIN_UTOFF ||
-        z->rule.std > MAX_UTOFF || z->rule.dst < MIN_UTOFF ||
-        z->rule.dst > MAX_UTOFF) {
-      e = HK_ZONE_BAD_FOOTER;
-    } else {
-      /* With no transition at all, last is INT64_MIN and the footer
-       * decides every instant (RFC 9636 section 3.2). */
-      z->has_rule = 1;
-    }
+    /* With no transition at all, last is INT64_MIN and the footer decides
+     * every instant (RFC 9636 section 3.2). */
+    e = read_rule(tz, &z->rule);
+    z->has_rule = e == HK_ZONE_OK;
   }
   return e;
 }

@@ -312,7 +312,7 @@ Test(zone_tzif, refuses_inconsistent_counts) {
 
 Test(zone_tzif, refuses_data_out_of_range) {
   size_t b2 = v1_len() + 44; /* the 64-bit data block */
-  size_t idx = b2 + 3 * 8;
+  size_t idx = b2 + (size_t)3 * 8;
   size_t types = idx + 3;
   struct tzif f;
   /* A type index past typecnt. */
@@ -712,8 +712,8 @@ static int zdump_line(const char *line, char zone[256], int64_t *t,
                8, "zdump line not understood: %s", line);
   m = strstr(months, mon);
   cr_assert(m != NULL && (m - months) % 3 == 0, "month: %s", line);
-  *t = days_from_civil(y, (int)((m - months) / 3) + 1, d) * 86400 + h * 3600 +
-       mi * 60 + s;
+  *t = days_from_civil(y, (int)((m - months) / 3) + 1, d) * 86400 +
+       (int64_t)h * 3600 + (int64_t)mi * 60 + s;
   return 1;
 }
 
