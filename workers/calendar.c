@@ -46,27 +46,19 @@
  * jumps forward (the gap is skipped) or back (the repeated hour is walked
  * again).
  *
- * The zone. Offsets come from the system's zoneinfo through libc, never from
- * tables of our own: with TZ set to the zone, localtime_r gives the wall
- * clock of an instant, and its offset is that wall clock read as UTC minus
- * the instant (tm_gmtoff is not POSIX). Switching TZ and calling tzset()
- * makes glibc read the zone file, and restoring the previous TZ reads
- * another, so the calendar does not switch on every call: it keeps a cache
- * of the zone's changes over a window of time, found by stepping through the
- * window every SCAN_STEP seconds and bisecting to the second where the
- * offset differs. The window starts empty and grows by a year at a time
- * around the instants asked about, so a worker pays for the zone a few
- * times a year of events, and each call of add or between is arithmetic on
- * the cache: about one binary search per local day walked (an hour of
- * business time added and measured back costs under a microsecond). Two changes
- * closer together than SCAN_STEP would be seen as one; no zone has those.
+ * The zone. Offsets come from the system's zoneinfo, never from tables of
+ * our own: hk_calendar_new loads the zone's TZif file once (zone.c), and
+ * each question asks it for the offset at an instant and the next change,
+ * a binary search among the file's transitions or, after the last of them
+ * (2037 in Debian's files), the file's own rule for the year. Each call of
+ * add or between is arithmetic: about one such lookup per local day walked
+ * (an hour of business time added and measured back costs well under a
+ * microsecond). Nothing reads or sets TZ, or calls tzset or localtime, so
+ * the rest of the process may use local time as it likes.
  *
- * Threads. Growing the cache sets the process-wide TZ and restores it,
- * under one process-wide lock, and the cache is written through a const
- * calendar (it is not part of what the calendar means, only of how fast it
- * answers). So one calendar must not be used by two threads at once (each
- * thread of the worker compiles its own), and nothing else of the process
- * may read local time (the rest of handoff uses UTC only).
+ * Threads. A compiled calendar, its zone included, is immutable: nothing
+ * in it is written after hk_calendar_new returns, so any number of threads
+ * may share one calendar with no lock.
  *
  * Bounds. The walk of add ends HK_CAP_CALENDAR_DAYS after from_ms, and gives
  * HK_NEVER when the open time has not passed by then. Instants are taken
@@ -76,13 +68,11 @@
  * HK_NEVER is HK_NEVER when the calendar is ever open.
  */
 #include <stdio.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 
 #include "workers/workers.h"
+#include "workers/zone.h"
 
 #define MINUTE_MS INT64_C(60000)
 #define DAY_S INT64_C(86400)
@@ -90,10 +80,6 @@
 /* 0001-01-01T00:00:00Z and 10000-01-01T00:00:00Z. */
 #define FIRST_MS INT64_C(-62135596800000)
 #define END_MS INT64_C(253402300800000)
-/* How far apart the cache looks at the zone's offset, and by how much the
- * cache's window grows at a time. */
-#define SCAN_STEP INT64_C(21600) /* six hours */
-#define GROW_S (DAY_S * 366)
 
 /* An open span of a weekday, in minutes of the local day: 0 <= from < to
  * <= 1440. */
@@ -102,33 +88,13 @@ struct span {
   int to;
 };
 
-/* A change of the zone's offset: from `at` (seconds since the epoch) on,
- * the wall clock is UTC plus `off` seconds. */
-struct shift {
-  int64_t at;
-  int64_t off;
-};
-
-/* The zone's changes over [lo, hi] (seconds); off_lo is the offset at lo,
- * and shifts lists the changes in (lo, hi] in order. */
-struct zone {
-  int ready;
-  int64_t lo;
-  int64_t hi;
-  int64_t off_lo;
-  struct shift *shifts;
-  size_t n;
-  size_t cap;
-};
-
 struct hk_calendar {
-  char *tz;             /* the value TZ takes: ":Europe/London" */
+  struct hk_zone *zone;
   struct span *week[7]; /* by tm_wday: 0 is Sunday */
   size_t nweek[7];
   int64_t *holidays; /* day numbers, sorted */
   size_t nholidays;
-  int open;          /* some weekday has open time */
-  struct zone *zone; /* a cache; see "The zone" */
+  int open; /* some weekday has open time */
 };
 
 /* ---------------------------------------------------------------------------
@@ -165,145 +131,18 @@ static int weekday(int64_t day) {
 }
 
 /* ---------------------------------------------------------------------------
- * The zone cache
+ * The zone
  * ------------------------------------------------------------------------- */
-
-/* The offset of the zone TZ names at t (seconds), from the wall clock
- * localtime_r gives; 0 when libc cannot convert t. */
-static int64_t libc_offset(int64_t t) {
-  time_t tt = (time_t)t;
-  struct tm tm;
-  int64_t off = 0;
-  if (localtime_r(&tt, &tm) != NULL) {
-    int64_t wall =
-        day_number(tm.tm_year + INT64_C(1900), tm.tm_mon + 1, tm.tm_mday) *
-            DAY_S +
-        INT64_C(3600) * tm.tm_hour + INT64_C(60) * tm.tm_min + tm.tm_sec;
-    off = wall - t;
-  }
-  return off;
-}
-
-static void push_shift(struct shift **v, size_t *n, size_t *cap, int64_t at,
-                       int64_t off) {
-  if (*n == *cap) {
-    *cap = *cap == 0 ? 16 : *cap * 2;
-    *v = hk_xrealloc(*v, *cap * sizeof **v);
-  }
-  (*v)[*n].at = at;
-  (*v)[*n].off = off;
-  (*n)++;
-}
-
-/*
- * Appends to v the changes of offset in (a, b] and returns the offset at a.
- * It looks every SCAN_STEP seconds and, where the offset differs from the
- * last one seen, bisects to the first second of the new offset.
- */
-static int64_t scan(int64_t a, int64_t b, struct shift **v, size_t *n,
-                    size_t *cap) {
-  int64_t first = libc_offset(a);
-  int64_t prev = first;
-  int64_t t = a;
-  while (t < b) {
-    int64_t next = b - t > SCAN_STEP ? t + SCAN_STEP : b;
-    int64_t off = libc_offset(next);
-    if (off == prev) {
-      t = next;
-    } else {
-      int64_t lo = t;
-      int64_t hi = next;
-      while (hi - lo > 1) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (libc_offset(mid) == prev) {
-          lo = mid;
-        } else {
-          hi = mid;
-        }
-      }
-      prev = libc_offset(hi);
-      push_shift(v, n, cap, hi, prev);
-      t = hi;
-    }
-  }
-  return first;
-}
-
-/* TZ is the process's: one calendar at a time may switch it. */
-static pthread_mutex_t tz_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* Grows z to cover [a, b] (seconds), with TZ set to tz meanwhile. */
-static void cover(struct zone *z, const char *tz, int64_t a, int64_t b) {
-  const char *old;
-  char *saved;
-  pthread_mutex_lock(&tz_lock);
-  old = getenv("TZ");
-  saved = old != NULL ? hk_xstrdup(old) : NULL;
-  if (setenv("TZ", tz, 1) != 0) {
-    abort(); /* only ENOMEM: out of memory aborts */
-  }
-  tzset();
-  if (!z->ready) {
-    z->lo = a;
-    z->hi = a;
-    z->off_lo = libc_offset(a);
-    z->ready = 1;
-  }
-  if (b > z->hi) {
-    int64_t hi = b + GROW_S;
-    (void)scan(z->hi, hi, &z->shifts, &z->n, &z->cap);
-    z->hi = hi;
-  }
-  if (a < z->lo) {
-    int64_t lo = a - GROW_S;
-    struct shift *v = NULL;
-    size_t n = 0;
-    size_t cap = 0;
-    z->off_lo = scan(lo, z->lo, &v, &n, &cap);
-    for (size_t i = 0; i < z->n; i++) {
-      push_shift(&v, &n, &cap, z->shifts[i].at, z->shifts[i].off);
-    }
-    free(z->shifts);
-    z->shifts = v;
-    z->n = n;
-    z->cap = cap;
-    z->lo = lo;
-  }
-  if (saved != NULL) {
-    (void)setenv("TZ", saved, 1);
-  } else {
-    (void)unsetenv("TZ");
-  }
-  tzset();
-  pthread_mutex_unlock(&tz_lock);
-  free(saved);
-}
 
 /*
  * The offset at t (ms) in ms, and in *end the end of t's piece: the next
- * change of offset, or the end of the cache's window (the walk then asks
- * again from there).
+ * change of offset, or an earlier instant at which the walk asks again.
  */
 static int64_t offset_at(const struct hk_calendar *c, int64_t t, int64_t *end) {
-  struct zone *z = c->zone;
-  int64_t ts = floor_div(t, 1000);
-  size_t lo = 0;
-  size_t hi;
-  if (!z->ready || ts - 2 * DAY_S < z->lo || ts + 2 * DAY_S > z->hi) {
-    cover(z, c->tz, ts - 2 * DAY_S, ts + 2 * DAY_S);
-  }
-  /* The first change after ts. */
-  hi = z->n;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (z->shifts[mid].at <= ts) {
-      lo = mid + 1;
-    } else {
-      hi = mid;
-    }
-  }
-  *end = (lo < z->n ? z->shifts[lo].at : z->hi) * 1000;
-  return (lo > 0 ? z->shifts[lo - 1].off : z->off_lo) * 1000;
+  int64_t until;
+  int64_t off = hk_zone_offset(c->zone, floor_div(t, 1000), &until);
+  *end = until >= END_MS / 1000 ? END_MS : until * 1000;
+  return off * 1000;
 }
 
 /* ---------------------------------------------------------------------------
@@ -467,51 +306,20 @@ static void read_holidays(struct hk_calendar *c, const json_t *holidays) {
   qsort(c->holidays, c->nholidays, sizeof(int64_t), day_cmp);
 }
 
-/*
- * 1 when name is a zone file of the system's zoneinfo (or $TZDIR). The name
- * is checked as the schema does, so it cannot leave the directory, and the
- * file must open with the TZif magic: the zoneinfo folder also holds text
- * (leapseconds), which glibc would silently take for UTC.
- */
-static int zone_exists(const char *name) {
-  static const char allowed[] = "abcdefghijklmnopqrstuvwxyz"
-                                "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/_+-";
-  const char *dir = getenv("TZDIR");
-  char file[512];
-  struct stat st;
-  char magic[4];
-  FILE *f = NULL;
-  int ok = 0;
-  if (dir == NULL || dir[0] == '\0') {
-    dir = "/usr/share/zoneinfo";
-  }
-  if (name[0] != '\0' && name[0] != '/' && strstr(name, "..") == NULL &&
-      name[strspn(name, allowed)] == '\0' &&
-      (size_t)snprintf(file, sizeof file, "%s/%s", dir, name) < sizeof file &&
-      stat(file, &st) == 0 && S_ISREG(st.st_mode) &&
-      (f = fopen(file, "rb")) != NULL) {
-    ok = fread(magic, 1, sizeof magic, f) == sizeof magic &&
-         memcmp(magic, "TZif", sizeof magic) == 0;
-    (void)fclose(f);
-  }
-  return ok;
-}
-
 struct hk_calendar *hk_calendar_new(const char *name, const json_t *conf,
                                     struct hk_error *err) {
   struct hk_calendar *c = NULL;
   const char *tz = json_string_value(json_object_get(conf, "timezone"));
-  if (tz == NULL || !zone_exists(tz)) {
+  enum hk_zone_err zerr = HK_ZONE_BAD_NAME;
+  struct hk_zone *zone = tz != NULL ? hk_zone_load(tz, &zerr) : NULL;
+  if (zone == NULL) {
     (void)hk_fail(err, HK_E_CONFIG,
                   "$.calendars.%s.timezone: \"%s\" is not a time zone of the "
-                  "system's zoneinfo",
-                  name, tz != NULL ? tz : "");
+                  "system's zoneinfo (%s)",
+                  name, tz != NULL ? tz : "", hk_zone_strerror(zerr));
   } else {
-    size_t len = strlen(tz) + 2;
     c = hk_xcalloc(1, sizeof *c);
-    c->tz = hk_xmalloc(len);
-    (void)snprintf(c->tz, len, ":%s", tz);
-    c->zone = hk_xcalloc(1, sizeof *c->zone);
+    c->zone = zone;
     read_hours(c, json_object_get(conf, "hours"));
     read_holidays(c, json_object_get(conf, "holidays"));
   }
@@ -520,15 +328,11 @@ struct hk_calendar *hk_calendar_new(const char *name, const json_t *conf,
 
 void hk_calendar_free(struct hk_calendar *c) {
   if (c != NULL) {
-    if (c->zone != NULL) {
-      free(c->zone->shifts);
-      free(c->zone);
-    }
+    hk_zone_free(c->zone);
     free(c->holidays);
     for (int w = 0; w < 7; w++) {
       free(c->week[w]);
     }
-    free(c->tz);
     free(c);
   }
 }

@@ -694,9 +694,9 @@ Test(clock_business, office_hours_elapsed_across_the_change) {
 Test(clock_business, one_sla_evaluates_later_then_earlier_years) {
   struct hk_sla *sla = sla_new();
   const struct hk_handoff *h = hk_sla_find(sla, "kickoff_new_york");
-  /* The calendar caches the zone's changes around the instants it is asked
-   * about; a clock years later and then one years earlier must both see
-   * their own offsets. */
+  /* A clock years later and then one years earlier must both see their
+   * own offsets (the calendar once cached the zone's changes around the
+   * instants asked about). */
   struct hk_clock_event late = {"m1", "lead.mql", at("2030-10-25T20:00:00Z"),
                                 NULL};
   struct hk_clock_event early = {"m2", "lead.mql", at("2026-03-06T21:00:00Z"),
