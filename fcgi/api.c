@@ -20,23 +20,17 @@
  * handoff, and its journey index ({prefix}journey:SUBJECT, every event the
  * workers journaled for it): one pipeline of HGETs and one ZRANGE.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fcgi/fcgi.h"
 
-/* Compiled calendars keep a cache of their zone's offsets that one thread
- * at a time may use (workers/calendar.c): the request threads evaluate
- * clocks in turn. */
-static pthread_mutex_t eval_lock = PTHREAD_MUTEX_INITIALIZER;
-
+/* Compiled calendars are immutable (workers/calendar.c): the request
+ * threads evaluate clocks side by side, with no lock. */
 static void record_clocks(const struct hk_handoff *h, const char *record,
                           int64_t now_ms, struct hk_clocks *out) {
-  pthread_mutex_lock(&eval_lock);
   hk_record_clocks(h, record, now_ms, out);
-  pthread_mutex_unlock(&eval_lock);
 }
 
 #define NOT_COMPUTED                                                           \

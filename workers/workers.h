@@ -143,8 +143,10 @@ int hk_map_rfc3339_ms(const char *s, int64_t *ms) HK_MUST_CHECK;
 /* ---------------------------------------------------------------------------
  * Calendars: business time (calendar.c)
  *
- * Pure: the zone comes from the system's zoneinfo through libc; no clock,
- * no logging. A NULL calendar stands for calendar time.
+ * Pure: the zone comes from the system's zoneinfo, read once by
+ * hk_calendar_new (zone.c); no clock, no logging, no TZ. A compiled
+ * calendar is immutable, so threads may share it with no lock. A NULL
+ * calendar stands for calendar time.
  * ------------------------------------------------------------------------- */
 
 /* An instant that never comes: a deadline that cannot be computed, or

@@ -14,12 +14,6 @@
 
 #include "core/core.h"
 
-/* The largest zone file read. tzcode's own limits (2000 transitions, 256
- * types) keep a real file under 40 KiB; the biggest of tzdata 2025b is
- * under 4 KiB. (Belongs in core/caps.h; kept here until it moves.) */
-#ifndef HK_CAP_ZONE_FILE
-#define HK_CAP_ZONE_FILE ((size_t)64 * 1024)
-#endif
 
 /* Why a zone did not load. The file's bytes are untrusted: every way they
  * can be wrong is one of these, never a crash. */
