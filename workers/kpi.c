@@ -758,8 +758,15 @@ static json_t *handoff_doc(const char *name, const json_t *conf,
   json_object_set_new(doc, "name", json_string(name));
   copy_if(doc, conf, "description");
   copy_if(doc, conf, "owner");
-  copy_if(doc, conf, "from");
-  copy_if(doc, conf, "to");
+  /* A handoff may join no stage (a stop that enters none): null. */
+  json_object_set(doc, "from",
+                  json_object_get(conf, "from") != NULL
+                      ? json_object_get(conf, "from")
+                      : json_null());
+  json_object_set(doc, "to",
+                  json_object_get(conf, "to") != NULL
+                      ? json_object_get(conf, "to")
+                      : json_null());
   copy_if(doc, conf, "sla");
   json_object_set_new(doc, "calendar",
                       cal != NULL ? json_string(cal) : json_null());

@@ -457,6 +457,27 @@ Test(kpi, an_at_risk_open_kpi_decides_what_clocks_at_risk_mean) {
   json_decref(doc);
 }
 
+Test(kpi, a_handoff_that_joins_no_stage_says_null) {
+  json_t *doc = json_deep_copy(cfg->doc);
+  json_t *h = json_object_get(json_object_get(doc, "handoffs"), "inbound");
+  json_t *data = json_pack("{s:{}, s:{}}", "handoffs", "stages");
+  json_t *docs;
+  json_t *out;
+  json_object_del(h, "from");
+  json_object_del(h, "to");
+  docs = hk_kpi_documents(doc, data, NOW);
+  json_decref(data);
+  out = json_object_get(docs, "kpi:handoff:inbound");
+  cr_assert_not_null(out);
+  cr_assert(json_is_null(json_object_get(out, "from")));
+  cr_assert(json_is_null(json_object_get(out, "to")));
+  cr_assert_str_eq(json_string_value(json_object_get(
+                       json_object_get(docs, "kpi:handoff:lead"), "from")),
+                   "mql");
+  json_decref(docs);
+  json_decref(doc);
+}
+
 Test(kpi, the_last_stage_of_a_chain_has_no_conversion) {
   json_t *docs = docs_of(journey());
   /* won has no next: 3 entered, and nowhere to move on to. */
