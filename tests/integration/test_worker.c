@@ -46,6 +46,9 @@ Test(worker, processes_and_acknowledges_each_delivery) {
   expected = 5;
   cr_assert(hk_wait_until(all_processed, 10000), "processed %lld",
             hk_redis_int("HGET handoff:stats processed"));
+  /* Each delivery is logged just after its commit: stop the worker (it
+   * finishes what it holds) before reading its log. */
+  cr_assert_eq(hk_worker_stop(0, SIGTERM), 0);
   for (int i = 0; i < 5; i++) {
     char id[64];
     snprintf(id, sizeof id, "delivery=msg_%03d", i);
@@ -79,6 +82,8 @@ Test(worker, a_second_worker_takes_over_what_a_killed_one_left) {
   cr_assert(hk_wait_until(all_processed, 20000), "processed %lld",
             hk_redis_int("HGET handoff:stats processed"));
   cr_assert(hk_worker_log_count(1, "claimed deliveries left pending") >= 1);
+  /* As above: the log is complete once the worker has stopped. */
+  cr_assert_eq(hk_worker_stop(1, SIGTERM), 0);
   /* Every delivery was recorded once, by one worker or the other. The
    * record (its dedupe key, written with the ack in one script) is the
    * proof, not the log: SIGKILL can land between a commit and its log
@@ -182,6 +187,10 @@ static int events_made(void) {
   return hk_redis_int("XLEN handoff:events") == 1;
 }
 
+static int after_reload_logged(void) {
+  return hk_worker_log_has(0, "delivery=after_reload", "events=1");
+}
+
 Test(worker, sighup_loads_new_rules_and_refuses_a_bad_config) {
   struct hk_resp r;
   hk_worker_start(0, NULL);
@@ -201,7 +210,8 @@ Test(worker, sighup_loads_new_rules_and_refuses_a_bad_config) {
       0);
   cr_assert_eq(r.status, 202);
   cr_assert(hk_wait_until(events_made, 10000));
-  cr_assert(hk_worker_log_has(0, "delivery=after_reload", "events=1"));
+  /* The worker logs a delivery just after its commit: wait for the line. */
+  cr_assert(hk_wait_until(after_reload_logged, 5000));
 }
 
 static size_t reloads_wanted;
