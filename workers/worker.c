@@ -1,17 +1,13 @@
 /*
- * worker.c -- the worker's tick.
+ * worker.c -- the worker: its loops (one per --threads), what each turn of
+ * a loop does, and the reloads they share.
  *
- * Each turn of the loop does, in order:
- *   1. every claim interval, XAUTOCLAIM deliveries that another consumer
- *      read but left unacknowledged for claim_idle (it died or hung), and
- *      process them as its own;
- *   2. otherwise read up to `batch` new deliveries, waiting at most
- *      block_ms;
- *   3. process each delivery of the batch, even when a stop was asked
- *      meanwhile (the batch in hand is always finished): map it to journey
- *      events (the mapping rules of the config and the providers' presets),
- *      then write the events, the counters, the dead letters and the
- *      acknowledgement in one atomic step (hk_store_journal).
+ * Each turn runs a list of duties, one function each, listed in order
+ * above loop_run, as Redis's serverCron lists its own. At the heart of
+ * it, a batch of deliveries is mapped to journey events (the mapping rules
+ * of the config and the providers' presets), the events are applied to
+ * the clocks, and then the events, the counters, the dead letters and the
+ * acknowledgement are written in one atomic step (hk_store_journal).
  * A delivery is acknowledged only after it was processed, so a worker killed
  * at any point leaves its unfinished deliveries pending for another.
  */
@@ -380,21 +376,86 @@ struct loop {
   atomic_int *halt;
   char consumer[160];
   pthread_t thread;
+  /* What the loop runs on, compiled from the config generation it holds. */
+  size_t gen;
+  struct hk_mapper *m;
+  struct hk_sla *sla;
+  struct hk_stages *stages;
+  int64_t ttl_s;
+  struct hk_sla_shell sh;
+  /* The Redis address is read once: changing it needs a restart. */
+  struct hk_store *st;
+  /* What the duties keep from one turn to the next. */
+  struct hk_error err; /* the last failure, for the log */
+  int64_t claim_every; /* ms from one claim to the next */
+  int64_t last_claim;  /* when the last claim ran, monotonic ms */
+  int64_t backoff;     /* ms to wait before the next turn; 0 when up */
+  int ready;           /* the consumer group is known to exist */
+  int down;            /* Redis failed (logged once until it is back) */
 };
 
-/* Compiles the newest config's mapping and clocks when a reload published
- * one since generation *gen (reload() checked that it compiles), then
- * drops the hold on the one the loop ran on. */
-static void refresh(struct loop *l, size_t *gen, struct hk_mapper **m,
-                    struct hk_sla **sla, struct hk_stages **stages,
-                    int64_t *ttl_s, struct hk_sla_shell *sh,
-                    struct hk_store *st) {
+/* Compiles the config the loop starts on (the caller checked that it
+ * compiles) and connects its store; loop_close undoes it. */
+static void loop_open(struct loop *l) {
+  const struct hk_config *cfg = hk_configs_acquire(&l->cs->list, &l->gen);
+  l->err = (struct hk_error){HK_E_OK, ""};
+  l->m = hk_mapper_new(cfg, &l->err);
+  l->sla = hk_sla_new(cfg, &l->err);
+  l->stages = hk_stages_new(cfg);
+  l->st = hk_store_new(&cfg->redis);
+  l->ttl_s = dedupe_ttl_s(cfg);
+  hk_sla_shell_init(&l->sh, cfg, l->sla, l->stages, l->st);
+  /* Claims every quarter of claim_idle, kept within 1 to 10 s: a delivery
+   * left pending is taken over soon after it counts as abandoned, without
+   * an XAUTOCLAIM on every turn. */
+  l->claim_every = l->o->claim_idle_ms / 4;
+  if (l->claim_every < 1000) {
+    l->claim_every = 1000;
+  } else if (l->claim_every > 10000) {
+    l->claim_every = 10000;
+  }
+  l->last_claim = 0;
+  l->backoff = 0;
+  l->ready = 0;
+  l->down = 0;
+}
+
+static void loop_close(struct loop *l) {
+  hk_store_free(l->st);
+  hk_mapper_free(l->m);
+  hk_sla_free(l->sla);
+  hk_stages_free(l->stages);
+  hk_configs_release(&l->cs->list, l->gen);
+}
+
+/* ---------------------------------------------------------------------------
+ * The duties of one turn, in the order loop_run calls them. Each that talks
+ * to Redis returns the error (detail in l->err); after one fails, the rest
+ * of the turn is skipped and note_outcome backs off.
+ * ------------------------------------------------------------------------- */
+
+/* 1. After Redis failed, waits before the next try. Returns 0 when a stop
+ * was asked meanwhile, else 1. */
+static int back_off(struct loop *l) {
+  if (l->backoff > 0) {
+    hk_sleep_ms(l->backoff);
+    if (atomic_load(l->halt)) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* 2. When a reload published a config newer than the generation the loop
+ * holds, compiles its mapping, clocks and stages (reload() checked that
+ * they compile), then drops the hold on the one the loop ran on. */
+static void pick_up_reload(struct loop *l) {
   struct hk_error err = {HK_E_OK, ""};
   size_t newest;
   const struct hk_config *cfg;
   struct hk_mapper *m2;
   struct hk_sla *sla2;
-  if (hk_configs_newest(&l->cs->list) == *gen) {
+  if (hk_configs_newest(&l->cs->list) == l->gen) {
     return;
   }
   cfg = hk_configs_acquire(&l->cs->list, &newest);
@@ -407,134 +468,179 @@ static void refresh(struct loop *l, size_t *gen, struct hk_mapper **m,
     hk_configs_release(&l->cs->list, newest);
     return;
   }
-  hk_mapper_free(*m);
-  hk_sla_free(*sla);
-  *m = m2;
-  *sla = sla2;
-  *ttl_s = dedupe_ttl_s(cfg);
-  hk_stages_free(*stages);
-  *stages = hk_stages_new(cfg);
-  hk_sla_shell_init(sh, cfg, *sla, *stages, st);
-  hk_configs_release(&l->cs->list, *gen);
-  *gen = newest;
+  hk_mapper_free(l->m);
+  hk_sla_free(l->sla);
+  l->m = m2;
+  l->sla = sla2;
+  l->ttl_s = dedupe_ttl_s(cfg);
+  hk_stages_free(l->stages);
+  l->stages = hk_stages_new(cfg);
+  hk_sla_shell_init(&l->sh, cfg, l->sla, l->stages, l->st);
+  hk_configs_release(&l->cs->list, l->gen);
+  l->gen = newest;
 }
 
+/* 3. Makes sure the consumer group exists: at the start and after each
+ * failure (Redis may have restarted empty), not on every turn. */
+static enum hk_err join_group(struct loop *l) {
+  enum hk_err rc = l->ready ? HK_E_OK : hk_store_group_ensure(l->st, &l->err);
+  if (rc == HK_E_OK) {
+    l->ready = 1;
+  }
+  return rc;
+}
+
+/* 4. The periodic part: clocks whose warning or deadline came. */
+static enum hk_err fire_due_clocks(struct loop *l) {
+  size_t woken = 0;
+  enum hk_err rc = hk_sla_shell_tick(&l->sh, hk_time_now_ms(), &woken, &l->err);
+  if (rc == HK_E_OK && woken > 0) {
+    char n[24];
+    snprintf(n, sizeof n, "%zu", woken);
+    hk_log(HK_LOG_DEBUG, "clocks re-evaluated", "count", n, (const char *)NULL);
+  }
+  return rc;
+}
+
+/* 5. Every claim interval, takes into b the deliveries another consumer
+ * read but left unacknowledged for claim_idle (it died or hung), and sets
+ * *claimed. */
+static enum hk_err claim_idle(struct loop *l, struct hk_batch *b,
+                              int *claimed) {
+  enum hk_err rc = HK_E_OK;
+  if (hk_time_mono_ms() - l->last_claim >= l->claim_every) {
+    l->last_claim = hk_time_mono_ms();
+    rc = hk_store_claim(l->st, l->consumer, l->o->claim_idle_ms, l->o->batch, b,
+                        &l->err);
+    *claimed = 1;
+  }
+  return rc;
+}
+
+/* 6. Reads up to `batch` new deliveries into b, waiting at most block_ms,
+ * less when a clock comes due sooner. */
+static enum hk_err read_new(struct loop *l, struct hk_batch *b) {
+  return hk_store_read(l->st, l->consumer, l->o->batch,
+                       wait_ms(&l->sh, l->o->block_ms, &l->err), b, &l->err);
+}
+
+/* 7. Processes the batch in hand (run_batch): maps each delivery, applies
+ * the events to clocks and stages, journals and acknowledges; then counts
+ * the batch for /metrics. */
+static enum hk_err process_batch(struct loop *l, const struct hk_batch *b,
+                                 int claimed) {
+  char n[24];
+  int64_t t0;
+  enum hk_err rc;
+  /* A reload that came while the read waited applies to this batch. */
+  pick_up_reload(l);
+  snprintf(n, sizeof n, "%zu", b->n);
+  if (claimed) {
+    hk_log(HK_LOG_WARN, "claimed deliveries left pending by another worker",
+           "count", n, "consumer", l->consumer, (const char *)NULL);
+  }
+  t0 = hk_time_mono_ms();
+  rc = run_batch(l->st, &l->sh, l->m, l->ttl_s, b, claimed, l->o, &l->err);
+  if (rc == HK_E_OK) {
+    /* A count lost to Redis is not worth a retry. */
+    static const char *const fields[] = {"batches", "batch_ms"};
+    int64_t by[2] = {1, hk_time_mono_ms() - t0};
+    struct hk_error ignored = {HK_E_OK, ""};
+    (void)!hk_store_stats_add(l->st, fields, by, 2, &ignored);
+  }
+  return rc;
+}
+
+/* 8. After a failure: logs that Redis is down (once), forgets the group,
+ * and doubles the wait (100 ms to 5 s). After a success: logs that it is
+ * back, if it was down, and waits no more. */
+static void note_outcome(struct loop *l, enum hk_err rc) {
+  if (rc != HK_E_OK) {
+    if (!l->down) {
+      hk_log(HK_LOG_ERROR, "redis unreachable; retrying", "error", l->err.msg,
+             "consumer", l->consumer, (const char *)NULL);
+    }
+    l->down = 1;
+    l->ready = 0;
+    l->backoff =
+        l->backoff == 0 ? 100 : (l->backoff * 2 > 5000 ? 5000 : l->backoff * 2);
+  } else {
+    if (l->down) {
+      hk_log(HK_LOG_INFO, "redis reachable again", "consumer", l->consumer,
+             (const char *)NULL);
+    }
+    l->down = 0;
+    l->backoff = 0;
+  }
+}
+
+/* A clean stop with nothing pending leaves the group, so the consumers of
+ * restarted workers do not pile up. */
+static void leave_group(struct loop *l) {
+  int left = 0;
+  if (hk_store_consumer_leave(l->st, HK_STORE_GROUP, l->consumer, &left,
+                              &l->err) != HK_E_OK) {
+    hk_log(HK_LOG_WARN, "could not leave the consumer group", "consumer",
+           l->consumer, "error", l->err.msg, (const char *)NULL);
+  }
+}
+
+/*
+ * The loop of one consumer. Each turn, until a stop is asked:
+ *   1. back_off: after Redis failed, wait (100 ms, doubling to 5 s); a stop
+ *      asked meanwhile ends the loop;
+ *   2. pick_up_reload: when a reload published a newer config,
+ *      compile its mapping, clocks and stages, and drop the older one;
+ *   3. join_group: make sure the consumer group exists (XGROUP CREATE),
+ *      at the start and after each failure;
+ *   4. fire_due_clocks: re-evaluate the clocks whose warning or deadline
+ *      came, queuing their alerts;
+ *   5. claim_idle: every claim interval, XAUTOCLAIM the deliveries another
+ *      consumer left pending for claim_idle, and process them as its own;
+ *   6. read_new: when none were claimed, XREADGROUP up to `batch` new
+ *      deliveries, waiting at most block_ms, less when a clock comes due
+ *      sooner;
+ *   7. process_batch: pick up a reload that came during the read, then
+ *      finish the whole batch, even when a stop was asked meanwhile: map
+ *      each delivery to events, apply them to the clocks and stages (a
+ *      subject's events together, compare-and-set), journal the outcomes
+ *      and acknowledge (one atomic step per delivery), count the batch for
+ *      /metrics;
+ *   8. note_outcome: log Redis lost or back; after a failure, check the
+ *      group again next time and set the next back-off.
+ * A failure skips the rest of the turn. When the loop stops: leave_group.
+ */
 static void *loop_run(void *arg) {
   struct loop *l = arg;
-  const struct hk_worker_opts *o = l->o;
-  struct hk_error err = {HK_E_OK, ""};
-  size_t gen = 0;
-  const struct hk_config *cfg = hk_configs_acquire(&l->cs->list, &gen);
-  /* The caller checked that this config compiles. */
-  struct hk_mapper *m = hk_mapper_new(cfg, &err);
-  struct hk_sla *sla = hk_sla_new(cfg, &err);
-  struct hk_stages *stages = hk_stages_new(cfg);
-  /* The Redis address is read once: changing it needs a restart. */
-  struct hk_store *st = hk_store_new(&cfg->redis);
-  struct hk_sla_shell sh;
-  int64_t ttl_s = dedupe_ttl_s(cfg);
-  int64_t claim_every = o->claim_idle_ms / 4;
-  int64_t last_claim = 0;
-  int64_t backoff = 0;
-  int ready = 0;
-  int down = 0;
-
-  hk_sla_shell_init(&sh, cfg, sla, stages, st);
-  if (claim_every < 1000) {
-    claim_every = 1000;
-  } else if (claim_every > 10000) {
-    claim_every = 10000;
-  }
+  loop_open(l);
   while (!atomic_load(l->halt)) {
     struct hk_batch b = {NULL, 0};
     int claimed = 0;
-    size_t woken = 0;
     enum hk_err rc;
 
-    if (backoff > 0) {
-      hk_sleep_ms(backoff);
-      if (atomic_load(l->halt)) {
-        break;
-      }
+    if (!back_off(l)) {
+      break;
     }
-    refresh(l, &gen, &m, &sla, &stages, &ttl_s, &sh, st);
-    rc = ready ? HK_E_OK : hk_store_group_ensure(st, &err);
+    pick_up_reload(l);
+    rc = join_group(l);
     if (rc == HK_E_OK) {
-      ready = 1;
-      /* The periodic part: clocks whose warning or deadline came. */
-      rc = hk_sla_shell_tick(&sh, hk_time_now_ms(), &woken, &err);
-    }
-    if (rc == HK_E_OK && woken > 0) {
-      char n[24];
-      snprintf(n, sizeof n, "%zu", woken);
-      hk_log(HK_LOG_DEBUG, "clocks re-evaluated", "count", n,
-             (const char *)NULL);
+      rc = fire_due_clocks(l);
     }
     if (rc == HK_E_OK) {
-      if (hk_time_mono_ms() - last_claim >= claim_every) {
-        last_claim = hk_time_mono_ms();
-        rc = hk_store_claim(st, l->consumer, o->claim_idle_ms, o->batch, &b,
-                            &err);
-        claimed = 1;
-      }
-      if (rc == HK_E_OK && b.n == 0) {
-        claimed = 0;
-        rc = hk_store_read(st, l->consumer, o->batch,
-                           wait_ms(&sh, o->block_ms, &err), &b, &err);
-      }
+      rc = claim_idle(l, &b, &claimed);
+    }
+    if (rc == HK_E_OK && b.n == 0) {
+      claimed = 0;
+      rc = read_new(l, &b);
     }
     if (rc == HK_E_OK && b.n > 0) {
-      char n[24];
-      /* A reload that came while the read waited applies to this batch. */
-      refresh(l, &gen, &m, &sla, &stages, &ttl_s, &sh, st);
-      snprintf(n, sizeof n, "%zu", b.n);
-      if (claimed) {
-        hk_log(HK_LOG_WARN, "claimed deliveries left pending by another worker",
-               "count", n, "consumer", l->consumer, (const char *)NULL);
-      }
-      int64_t t0 = hk_time_mono_ms();
-      rc = run_batch(st, &sh, m, ttl_s, &b, claimed, o, &err);
-      if (rc == HK_E_OK) {
-        /* For /metrics; a count lost to Redis is not worth a retry. */
-        static const char *const fields[] = {"batches", "batch_ms"};
-        int64_t by[2] = {1, hk_time_mono_ms() - t0};
-        struct hk_error ignored = {HK_E_OK, ""};
-        (void)!hk_store_stats_add(st, fields, by, 2, &ignored);
-      }
+      rc = process_batch(l, &b, claimed);
     }
     hk_batch_fini(&b);
-    if (rc != HK_E_OK) {
-      if (!down) {
-        hk_log(HK_LOG_ERROR, "redis unreachable; retrying", "error", err.msg,
-               "consumer", l->consumer, (const char *)NULL);
-      }
-      down = 1;
-      ready = 0;
-      backoff = backoff == 0 ? 100 : (backoff * 2 > 5000 ? 5000 : backoff * 2);
-    } else {
-      if (down) {
-        hk_log(HK_LOG_INFO, "redis reachable again", "consumer", l->consumer,
-               (const char *)NULL);
-      }
-      down = 0;
-      backoff = 0;
-    }
+    note_outcome(l, rc);
   }
-  {
-    /* A clean stop with nothing pending leaves the group, so the consumers
-     * of restarted workers do not pile up. */
-    int left = 0;
-    if (hk_store_consumer_leave(st, HK_STORE_GROUP, l->consumer, &left, &err) !=
-        HK_E_OK) {
-      hk_log(HK_LOG_WARN, "could not leave the consumer group", "consumer",
-             l->consumer, "error", err.msg, (const char *)NULL);
-    }
-  }
-  hk_store_free(st);
-  hk_mapper_free(m);
-  hk_sla_free(sla);
-  hk_stages_free(stages);
-  hk_configs_release(&l->cs->list, gen);
+  leave_group(l);
+  loop_close(l);
   return NULL;
 }
 
