@@ -8,6 +8,7 @@
  * rolling secrets would, and wipes it after use. Basic and token sources
  * sign nothing: their credential is the proof, and this never prints one.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -202,7 +203,18 @@ enum hk_ctl_exit hk_ctl_sign(int argc, char **argv) {
     switch (c) {
     case 'c': config = optarg; break;
     case 'i': id = optarg; break;
-    case 't': ts = strtoll(optarg, NULL, 10); break;
+    case 't': {
+      /* Unix seconds, all digits: a typo must not sign for 1970. */
+      char *end = NULL;
+      errno = 0;
+      ts = strtoll(optarg, &end, 10);
+      if (errno != 0 || end == optarg || *end != '\0' || ts <= 0) {
+        fprintf(stderr, "handoffctl: --timestamp wants unix seconds, not %s\n",
+                optarg);
+        return hk_ctl_bad_usage();
+      }
+      break;
+    }
     default: return hk_ctl_bad_usage();
     }
   }

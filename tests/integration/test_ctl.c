@@ -188,6 +188,19 @@ Test(ctl_sign, needs_only_the_secret_of_its_source, .init = make_dir,
   cr_assert(strstr(out, "webhook-signature: v1,") != NULL, "%s", out);
 }
 
+Test(ctl_sign, refuses_a_timestamp_that_is_not_unix_seconds, .init = make_dir,
+     .fini = remove_dir) {
+  char out[8192], err[8192];
+  write_config("c.json", "");
+  cr_assert_eq(ctl("CTL_TEST_SECRET=" HK_TEST_SECRET,
+                   "sign --config c.json --timestamp 17e8 demo /dev/null", out,
+                   err, sizeof out),
+               2);
+  cr_assert_str_empty(out);
+  cr_assert(strstr(err, "--timestamp wants unix seconds, not 17e8") != NULL,
+            "%s", err);
+}
+
 Test(ctl_sign, exits_78_naming_the_unset_source_secret, .init = make_dir,
      .fini = remove_dir) {
   char out[8192], err[8192];
