@@ -700,9 +700,11 @@ static void check_kpi(struct walk *w, json_t *v) {
   if (metrics[i].unit == U_AMOUNT && !json_has(v, "currency")) {
     hk_config_errf(w, "metric \"revenue\" requires key \"currency\"");
   }
-  if (!threshold(w, v, "target", metrics[i].unit, &t) |
-      !threshold(w, v, "amber", metrics[i].unit, &a) |
-      !threshold(w, v, "red", metrics[i].unit, &r)) {
+  /* All three are checked, so every bad threshold is reported. */
+  int ok_t = threshold(w, v, "target", metrics[i].unit, &t);
+  int ok_a = threshold(w, v, "amber", metrics[i].unit, &a);
+  int ok_r = threshold(w, v, "red", metrics[i].unit, &r);
+  if (!ok_t || !ok_a || !ok_r) {
     return;
   }
   if (metrics[i].lower_is_better ? !(t <= a && a <= r) : !(t >= a && a >= r)) {
