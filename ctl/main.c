@@ -29,7 +29,7 @@
 #include "config/config.h"
 #include "store/store.h"
 #include "webhooks/webhooks.h"
-#include "workers/workers.h"
+#include "journey/journey.h"
 
 /* Exit statuses, every one handoffctl uses (README lists them too). */
 #define EXIT_USAGE 2

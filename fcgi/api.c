@@ -9,7 +9,7 @@
  * written yet is 503 not_ready, with Retry-After.
  *
  * The clock listings read an index, then the records of one page in one
- * pipeline, and evaluate them now with the workers' own pure code
+ * pipeline, and evaluate them now with the pure code of journey/
  * (hk_record_clocks): running clocks (open, at_risk) from the due index
  * {prefix}due:HANDOFF, most urgent first, and the others from the state
  * indexes {prefix}cs:HANDOFF:STATE, newest start first. Paging is by key,
@@ -26,7 +26,7 @@
 
 #include "fcgi/fcgi.h"
 
-/* Compiled calendars are immutable (workers/calendar.c): the request
+/* Compiled calendars are immutable (journey/calendar.c): the request
  * threads evaluate clocks side by side, with no lock. */
 static void record_clocks(const struct hk_handoff *h, const char *record,
                           int64_t now_ms, struct hk_clocks *out) {

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "workers/kpi.h"
+#include "journey/journey.h"
 
 /* ---------------------------------------------------------------------------
  * Buckets

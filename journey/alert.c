@@ -19,7 +19,7 @@
 #include <time.h>
 
 #include "webhooks/webhooks.h"
-#include "workers/workers.h"
+#include "journey/journey.h"
 
 /* Slack refuses a section whose text is over 3000 characters. Counting
  * bytes instead errs on the safe side; an alert over it is refused whole,
