@@ -12,7 +12,7 @@
 
 #include "config/config.h"
 #include "ctl/ctl.h"
-#include "workers/workers.h"
+#include "journey/journey.h"
 
 /* 1 when cfg's mapping rules and handoffs compile, else 0 after saying why.
  * The rules compile only against the presets, and calendars only against

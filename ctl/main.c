@@ -31,7 +31,7 @@
 #include "config/config.h"
 #include "ctl/ctl.h"
 #include "store/store.h"
-#include "workers/workers.h"
+#include "journey/journey.h"
 
 /* The dev stack's Redis socket, relative to the repo root (deploy/dev). */
 #define DEV_REDIS_SOCKET ".run/redis.sock"

@@ -18,7 +18,7 @@
 #include "config/config.h"
 #include "ctl/ctl.h"
 #include "store/store.h"
-#include "workers/workers.h"
+#include "journey/journey.h"
 
 /* ---------------------------------------------------------------------------
  * status

@@ -9,7 +9,7 @@
  * written yet is 503 not_ready, with Retry-After.
  *
  * The clock listings read an index, then the records of one page in one
- * pipeline, and evaluate them now with the workers' own pure code
+ * pipeline, and evaluate them now with the pure code of journey/
  * (hk_record_clocks): running clocks (open, at_risk) from the due index
  * {prefix}due:HANDOFF, most urgent first, and the others from the state
  * indexes {prefix}cs:HANDOFF:STATE, newest start first. Paging is by key,
@@ -26,7 +26,7 @@
 
 #include "fcgi/fcgi.h"
 
-/* Compiled calendars are immutable (workers/calendar.c): the request
+/* Compiled calendars are immutable (journey/calendar.c): the request
  * threads evaluate clocks side by side, with no lock. */
 static void record_clocks(const struct hk_handoff *h, const char *record,
                           int64_t now_ms, struct hk_clocks *out) {
@@ -541,18 +541,20 @@ static json_t *subject_events(const struct hk_sla *sla, char **records,
     json_array_append_new(docs, e != NULL ? e : json_null());
   }
   for (size_t i = 0; i < nh; i++) {
-    json_t *doc = records[i] != NULL ? json_loads(records[i], 0, NULL) : NULL;
+    struct hk_clock_record rec;
     size_t k;
     json_t *e;
-    json_array_append_new(docs, doc != NULL ? doc : json_null());
+    hk_record_parse(records[i], &rec);
+    json_array_append(docs, rec.events);
     /* [id, type, at, attrs?] */
-    json_array_foreach(json_object_get(doc, "e"), k, e) {
+    json_array_foreach(rec.events, k, e) {
       const char *id = json_string_value(json_array_get(e, 0));
       if (id != NULL && json_is_string(json_array_get(e, 1)) &&
           json_is_integer(json_array_get(e, 2))) {
         items_add(&l, json_integer_value(json_array_get(e, 2)), id, e, i);
       }
     }
+    hk_record_fini(&rec);
   }
   if (l.n > 1) {
     qsort(l.v, l.n, sizeof *l.v, item_cmp);

@@ -19,7 +19,7 @@
 #include "core/core.h"
 #include "store/store.h"
 #include "webhooks/webhooks.h"
-#include "workers/workers.h"
+#include "journey/journey.h"
 
 /* ---------------------------------------------------------------------------
  * Routing

@@ -1,8 +1,8 @@
 /*
  * kpi.h -- internal to workers/: the KPI documents of the status API
- * (kpi.c builds them, purely; kpi_shell.c reads the buckets from Redis,
- * writes the documents, and runs the thread that does it) and the stage
- * records (stages.c).
+ * (journey/kpi.c builds them, purely; kpi_shell.c reads the buckets from
+ * Redis, writes the documents, and runs the thread that does it) and the
+ * stage records (stages.c).
  */
 #ifndef HK_WORKERS_KPI_H
 #define HK_WORKERS_KPI_H
@@ -12,18 +12,6 @@
 
 #include "store/store.h"
 #include "workers/workers.h"
-
-/*
- * Every document of the status API as of now_ms, from the config's
- * document (handoffs, stages, kpis) and data:
- *   {"handoffs": {NAME: {"running": {hcount fields},
- *                        "days": {DAY: {"HH|field": n}}}},
- *    "stages":   {NAME: {"days": {DAY: {"HH|field": n}}}}}
- * A new object of key (without the prefix: "kpi:health", "kpi:handoffs",
- * "kpi:handoff:NAME", "kpi:stages", "kpi:stage:NAME") to document. Pure.
- */
-json_t *hk_kpi_documents(const json_t *cfg_doc, const json_t *data,
-                         int64_t now_ms);
 
 /* Reads the buckets of the last 30 days, builds the documents and writes
  * them (the thread also trims, once an hour, the finished clocks' indexes

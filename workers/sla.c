@@ -3,26 +3,12 @@
  * in Redis, wakes the clocks whose warning or deadline came, and queues
  * their alerts.
  *
- * The clocks themselves are computed by the pure hk_clock_eval (clock.c);
- * this file only reads and writes them. One record per handoff and subject
- * (store.h, "SLA clocks") holds
- *
- *   {"e": [[id, type, at, attrs?]…], "s": [[state, missing, alerted,
- *    start, bucket?]…]}
- *
- * "e" is every event of the subject the handoff listens to, slimmed to what
- * the handoff reads (hk_handoff_slim) and kept once per id, as arrays rather
- * than objects to keep a million open clocks small; "s" is the summary of
- * the clocks as last written, in order of start: their state, the names
- * of the attributes the start lacked (0: none), which alerts went out
- * (bit 0 warning, bit 1 breach), the index in "e" of the event that
- * started it (events are only ever appended, so an index stays right),
- * and for a stopped clock the bucket of its response time
- * (hk_kpi_bucket), and for a clock at risk or breached the goal it is
- * held to (goal_value: "5m", the goal's or the SLA's own value, so the
- * health reason can name it); trailing zeros are left out. The summary is
- * exactly what the counters, the state indexes and the KPI buckets hold
- * of the record (count_entry).
+ * The clocks themselves are computed by the pure hk_clock_eval
+ * (journey/clock.c), and the record kept per handoff and subject (store.h,
+ * "SLA clocks") is encoded and decoded by journey/record.c, which describes
+ * it; this file reads and writes records, and moves the counters, the state
+ * indexes and the KPI buckets by what their summaries changed
+ * (count_entry).
  *
  * A batch of changes is read, recomputed and written by optimistic
  * check-and-set: the records are read in one pipeline, and each new record
@@ -45,110 +31,6 @@
 #include "workers/cas.h"
 #include "workers/kpi.h"
 #include "workers/sla_shell.h"
-
-#define ALERTED_WARNING 1
-#define ALERTED_BREACH 2
-/* ---------------------------------------------------------------------------
- * The record
- * ------------------------------------------------------------------------- */
-
-/* The record's parts, parsed; an absent or unreadable record is empty. */
-struct record {
-  json_t *events;  /* array (owned) */
-  json_t *summary; /* array (owned) */
-};
-
-static void record_parse(const char *text, struct record *r) {
-  json_t *doc = text != NULL ? json_loads(text, 0, NULL) : NULL;
-  r->events = json_incref(json_object_get(doc, "e"));
-  r->summary = json_incref(json_object_get(doc, "s"));
-  if (!json_is_array(r->events)) {
-    json_decref(r->events);
-    r->events = json_array();
-  }
-  if (!json_is_array(r->summary)) {
-    json_decref(r->summary);
-    r->summary = json_array();
-  }
-  json_decref(doc);
-}
-
-static void record_fini(struct record *r) {
-  json_decref(r->events);
-  json_decref(r->summary);
-}
-
-/* 1 when events holds this very event (the same id and the same content).
- * Two copies of one id that differ (a retry mapped at another receive time)
- * are both kept: hk_clock_eval lets the one that sorts first stand for the
- * id, whatever order they came in. */
-static int has_event(const json_t *events, const json_t *e) {
-  const char *id = json_string_value(json_array_get(e, 0));
-  size_t i;
-  json_t *x;
-  json_array_foreach(events, i, x) {
-    const char *xid = json_string_value(json_array_get(x, 0));
-    if (xid != NULL && id != NULL && strcmp(xid, id) == 0 && json_equal(x, e)) {
-      return 1;
-    }
-  }
-  return 0;
-}
-
-static int64_t entry_int(const json_t *s, size_t i) {
-  return (int64_t)json_integer_value(json_array_get(s, i));
-}
-
-/* The start time of a summary entry: the time of the record's event at
- * its index; -1 when there is no such event. */
-static int64_t entry_start(const json_t *events, const json_t *s) {
-  const json_t *e = json_array_get(events, (size_t)entry_int(s, 3));
-  return json_is_array(e) ? entry_int(e, 2) : -1;
-}
-
-/* The index in events of the event that started c. */
-static int64_t start_index(const json_t *events, const struct hk_clock *c) {
-  size_t i;
-  json_t *e;
-  json_array_foreach(events, i, e) {
-    const char *id = json_string_value(json_array_get(e, 0));
-    if (entry_int(e, 2) == c->started_ms && id != NULL && c->start_id != NULL &&
-        strcmp(id, c->start_id) == 0) {
-      return (int64_t)i;
-    }
-  }
-  return 0;
-}
-
-/* The alerted bits the old summary records for the clock started at
- * started_ms. */
-static int alerted_of(const json_t *events, const json_t *summary,
-                      int64_t started_ms) {
-  size_t i;
-  json_t *s;
-  json_array_foreach(summary, i, s) {
-    if (entry_start(events, s) == started_ms) {
-      return (int)entry_int(s, 2);
-    }
-  }
-  return 0;
-}
-
-/* The record's form of a slim event {id, type, at, attrs}: [id, type, at]
- * and the attrs when there are any. A new reference. */
-static json_t *compact(const json_t *slim) {
-  json_t *attrs = json_object_get(slim, "attrs");
-  json_t *a =
-      json_pack("[O, O, O]", json_object_get(slim, "id"),
-                json_object_get(slim, "type"), json_object_get(slim, "at"));
-  if (a == NULL) {
-    abort(); /* out of memory, or a slim event without its members */
-  }
-  if (json_object_size(attrs) > 0) {
-    json_array_append(a, attrs);
-  }
-  return a;
-}
 
 /* ---------------------------------------------------------------------------
  * Alerts
@@ -227,37 +109,6 @@ static int64_t next_due(const struct hk_clocks *cs) {
   return due;
 }
 
-/* The clocks of the record's events as of now. The events array is
- * borrowed by the hk_clock_event views for the call only. */
-static void evaluate(const struct hk_handoff *h, const json_t *events,
-                     int64_t now_ms, struct hk_clocks *out) {
-  size_t n = json_array_size(events);
-  struct hk_clock_event *v = hk_xcalloc(n > 0 ? n : 1, sizeof *v);
-  for (size_t i = 0; i < n; i++) {
-    const json_t *e = json_array_get(events, i);
-    v[i].id = json_string_value(json_array_get(e, 0));
-    v[i].type = json_string_value(json_array_get(e, 1));
-    v[i].at_ms = (int64_t)json_integer_value(json_array_get(e, 2));
-    v[i].attrs = json_array_get(e, 3); /* NULL when none */
-    if (v[i].id == NULL) {
-      v[i].id = "";
-    }
-    if (v[i].type == NULL) {
-      v[i].type = "";
-    }
-  }
-  hk_clock_eval(h, v, n, now_ms, out);
-  free(v);
-}
-
-void hk_record_clocks(const struct hk_handoff *h, const char *record,
-                      int64_t now_ms, struct hk_clocks *out) {
-  struct record rec;
-  record_parse(record, &rec);
-  evaluate(h, rec.events, now_ms, out);
-  record_fini(&rec);
-}
-
 /* ---------------------------------------------------------------------------
  * What a summary entry counts
  *
@@ -290,8 +141,8 @@ static int has_same(const json_t *other, const json_t *s) {
   size_t i;
   json_t *x;
   json_array_foreach(other, i, x) {
-    if (entry_int(x, 0) == entry_int(s, 0) &&
-        entry_int(x, 3) == entry_int(s, 3)) {
+    if (hk_record_entry_int(x, 0) == hk_record_entry_int(s, 0) &&
+        hk_record_entry_int(x, 3) == hk_record_entry_int(s, 3)) {
       return 1;
     }
   }
@@ -317,7 +168,7 @@ static void count_entry(struct hk_ops *o, const struct hk_handoff *h,
                         const char *subject, const json_t *events,
                         const json_t *s, const json_t *other, int sign) {
   const char *name = hk_handoff_name(h);
-  int state = (int)entry_int(s, 0);
+  int state = (int)hk_record_entry_int(s, 0);
   const json_t *missing = json_array_get(s, 1);
   int incomplete = json_array_size(missing) > 0;
   char key[160];
@@ -341,7 +192,7 @@ static void count_entry(struct hk_ops *o, const struct hk_handoff *h,
              json_string_value(json_array_get(s, 5)));
     hk_ops_incr(o, key, field, sign);
   }
-  started = entry_start(events, s);
+  started = hk_record_entry_start(events, s);
   if (indexed(state) && !has_same(other, s)) {
     char *member = index_member(started, subject);
     snprintf(key, sizeof key, "cs:%s:%s", name,
@@ -369,7 +220,7 @@ static void count_entry(struct hk_ops *o, const struct hk_handoff *h,
       hk_ops_incr(o, key, field, sign);
     }
   }
-  bucket = (int)entry_int(s, 4);
+  bucket = (int)hk_record_entry_int(s, 4);
   if (bucket > 0) {
     snprintf(field, sizeof field, "%02d|r:%d", (int)(hour % 24), bucket);
     hk_ops_incr(o, key, field, sign);
@@ -422,11 +273,10 @@ struct compute_ctx {
 static void compute(void *arg, struct hk_cas_item *it) {
   const struct compute_ctx *cx = arg;
   struct pair *p = it->user;
-  struct record rec;
+  struct hk_clock_record rec;
   struct hk_clocks cs = {NULL, 0};
   json_t *summary;
   json_t *alerts;
-  json_t *doc;
   const json_t *conf;
   char key[160];
   int changed = json_array_size(p->adds) == 0; /* a tick re-evaluates */
@@ -434,79 +284,36 @@ static void compute(void *arg, struct hk_cas_item *it) {
   size_t i;
   json_t *s;
 
-  record_parse(it->old, &rec);
+  hk_record_parse(it->old, &rec);
   json_array_foreach(p->adds, i, s) {
-    json_t *e = compact(s);
-    if (!has_event(rec.events, e)) {
-      json_array_append(rec.events, e);
+    if (hk_record_add(&rec, s)) {
       changed = 1;
     }
-    json_decref(e);
   }
   if (!changed) {
-    record_fini(&rec);
+    hk_record_fini(&rec);
     return;
   }
-  evaluate(p->h, rec.events, cx->now_ms, &cs);
+  hk_record_eval(p->h, &rec, cx->now_ms, &cs);
   conf = json_object_get(json_object_get(cx->sh->cfg->doc, "handoffs"),
                          hk_handoff_name(p->h));
   summary = json_array();
   alerts = json_array();
   for (i = 0; i < cs.n; i++) {
     const struct hk_clock *c = &cs.items[i];
-    int alerted = alerted_of(rec.events, rec.summary, c->started_ms);
-    int bucket = 0;
-    json_t *e;
-    if (c->state == HK_CLOCK_BREACHED && !(alerted & ALERTED_BREACH)) {
+    int alerted = hk_record_alerted(&rec, c->started_ms);
+    if (c->state == HK_CLOCK_BREACHED &&
+        !(alerted & HK_RECORD_ALERTED_BREACH)) {
       make_alerts(cx->sh, p->h, p->subject, c, "breached", alerts);
       /* A clock found breached at once (a late event) skips the warning. */
-      alerted |= ALERTED_BREACH | ALERTED_WARNING;
-    } else if (c->state == HK_CLOCK_AT_RISK && !(alerted & ALERTED_WARNING)) {
+      alerted |= HK_RECORD_ALERTED_BREACH | HK_RECORD_ALERTED_WARNING;
+    } else if (c->state == HK_CLOCK_AT_RISK &&
+               !(alerted & HK_RECORD_ALERTED_WARNING)) {
       make_alerts(cx->sh, p->h, p->subject, c, "at_risk", alerts);
-      alerted |= ALERTED_WARNING;
+      alerted |= HK_RECORD_ALERTED_WARNING;
     }
-    if (c->state == HK_CLOCK_MET || c->state == HK_CLOCK_MET_LATE) {
-      bucket = hk_kpi_bucket(c->elapsed_ms);
-    }
-    /* [state, missing, alerted, start, bucket, goal], trailing zeros
-     * left out, so a million open clocks stay small: an open clock
-     * started by the record's first event is [0]. missing names the
-     * attributes (0 when none) and goal the goal's value (only at risk or
-     * breached: what health names), so what was counted does not depend
-     * on the config that takes it out again. */
-    {
-      json_int_t start = (json_int_t)start_index(rec.events, c);
-      const char *goal =
-          c->state == HK_CLOCK_AT_RISK || c->state == HK_CLOCK_BREACHED
-              ? goal_value(conf, c)
-              : NULL;
-      size_t len = goal != NULL                      ? 6
-                   : bucket != 0                     ? 5
-                   : start != 0                      ? 4
-                   : alerted != 0                    ? 3
-                   : json_array_size(c->missing) > 0 ? 2
-                                                     : 1;
-      e = json_array();
-      json_array_append_new(e, json_integer((int)c->state));
-      if (len > 1) {
-        json_array_append_new(e, json_array_size(c->missing) > 0
-                                     ? json_copy(c->missing)
-                                     : json_integer(0));
-      }
-      if (len > 2) {
-        json_array_append_new(e, json_integer(alerted));
-      }
-      if (len > 3) {
-        json_array_append_new(e, json_integer(start));
-      }
-      if (len > 4) {
-        json_array_append_new(e, json_integer(bucket));
-      }
-      if (len > 5) {
-        json_array_append_new(e, json_string(goal));
-      }
-    }
-    json_array_append_new(summary, e);
+    json_array_append_new(
+        summary, hk_record_entry_new(&rec, c, alerted, goal_value(conf, c)));
   }
   /* The old summary out, the new one in; an entry in both is the same
    * clock counted the same way, and would only cancel out. */
@@ -532,15 +339,12 @@ static void compute(void *arg, struct hk_cas_item *it) {
   json_array_foreach(alerts, i, s) {
     hk_ops_add(&it->ops, 'X', "alerts", json_string_value(s), NULL);
   }
-  doc = json_pack("{s:O, s:o}", "e", rec.events, "s", summary);
-  it->record = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
-  json_decref(doc);
-  if (it->record == NULL) {
-    abort(); /* out of memory: nothing was acknowledged */
-  }
+  json_decref(rec.summary);
+  rec.summary = summary;
+  it->record = hk_record_dump(&rec);
   json_decref(alerts);
   hk_clocks_fini(&cs);
-  record_fini(&rec);
+  hk_record_fini(&rec);
 }
 
 /* Brings every pair to its new record, and the stage records of the

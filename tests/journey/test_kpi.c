@@ -1,6 +1,7 @@
 /*
- * test_kpi.c -- the KPI documents (kpi.c) from hand-made buckets, and the
- * stage facts (stages.c) from hand-made records.
+ * test_kpi.c -- the KPI documents (journey/kpi.c) from hand-made buckets.
+ * The stage facts (workers/stages.c) are tested in
+ * tests/workers/test_stages.c.
  *
  * Buckets are written as the worker writes them (store.h): per UTC day,
  * "HH|field" counts. Expected figures are worked out by hand from NOW,
@@ -13,7 +14,7 @@
 #include <string.h>
 
 #include "config/config.h"
-#include "workers/kpi.h"
+#include "journey/journey.h"
 
 #define HOUR 3600000LL
 #define DAY (24 * HOUR)
@@ -314,28 +315,6 @@ Test(kpi, no_data_is_unknown_and_does_not_colour_health) {
           "status")),
       "red");
   json_decref(docs);
-}
-
-/* ---------------------------------------------------------------------------
- * Stage facts
- * ------------------------------------------------------------------------- */
-
-Test(kpi, a_subject_moves_on_when_a_later_stage_follows_its_entry) {
-  struct hk_stages *s = hk_stages_new(cfg);
-  /* mql at 1000, sql at 5000, won at 3000 (before sql, after mql). */
-  json_t *f = hk_stages_facts(
-      s, "{\"mql\": [1000, \"a\", null, null], \"sql\": [5000, \"b\", null,"
-         " null], \"won\": [3000, \"c\", 12.5, \"EUR\"]}");
-  /* mql moved on at 3000 (won, further down the chain, came first). */
-  cr_assert_eq(num(json_object_get(f, "mql"), "moved"), 3000);
-  /* sql entered at 5000; won at 3000 came before: not moved on. */
-  cr_assert_null(json_object_get(json_object_get(f, "sql"), "moved"));
-  cr_assert_eq(num(json_object_get(f, "won"), "amount_cents"), 1250);
-  cr_assert_str_eq(
-      json_string_value(json_object_get(json_object_get(f, "won"), "currency")),
-      "EUR");
-  json_decref(f);
-  hk_stages_free(s);
 }
 
 /* ---------------------------------------------------------------------------

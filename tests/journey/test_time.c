@@ -7,7 +7,7 @@
 #include <criterion/parameterized.h>
 #include <stdint.h>
 
-#include "workers/workers.h"
+#include "journey/journey.h"
 
 /* Inline text: Criterion hands parameters to the test process as bytes. */
 struct ok_case {

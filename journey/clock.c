@@ -69,7 +69,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "workers/workers.h"
+#include "journey/journey.h"
 
 /* ---------------------------------------------------------------------------
  * The compiled handoffs

@@ -2,18 +2,18 @@
  * kpi.c -- handoff and stage KPIs over rolling windows, the health verdicts
  * and the documents of the status API.
  *
- * The worker counts each clock into the hour it started (sla.c) and each
- * subject into the hour it entered a stage (stages.c), in hashes of one
- * UTC day ({prefix}hkpi:HANDOFF:DAY, {prefix}skpi:STAGE:DAY, store.h). A
- * window of 24 hours, 7 or 30 days is the current hour and the 23, 167 or
- * 719 before it, so a window's figures are sums of whole hours, whatever
- * the number of clocks: reading them costs the same with ten clocks as
- * with a million. Durations are counted in buckets 10% wide
+ * The worker counts each clock into the hour it started (workers/sla.c) and
+ * each subject into the hour it entered a stage (workers/stages.c), in
+ * hashes of one UTC day ({prefix}hkpi:HANDOFF:DAY, {prefix}skpi:STAGE:DAY,
+ * store.h). A window of 24 hours, 7 or 30 days is the current hour and the
+ * 23, 167 or 719 before it, so a window's figures are sums of whole hours,
+ * whatever the number of clocks: reading them costs the same with ten clocks
+ * as with a million. Durations are counted in buckets 10% wide
  * (hk_kpi_bucket), so percentiles are within 5% of the exact value.
  *
  * hk_kpi_documents is pure: from the hashes read and the time, it builds
- * every document the status API serves; kpi_refresh (below) reads and
- * writes them.
+ * every document the status API serves; workers/kpi_shell.c reads the
+ * hashes and writes the documents.
  */
 #include <math.h>
 #include <pthread.h>
@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "workers/kpi.h"
+#include "journey/journey.h"
 
 /* ---------------------------------------------------------------------------
  * Buckets

@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "workers/workers.h"
+#include "journey/journey.h"
 
 #define MIN_MS INT64_C(60000)
 #define HOUR_MS (60 * MIN_MS)

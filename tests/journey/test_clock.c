@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "config/config.h"
-#include "workers/workers.h"
+#include "journey/journey.h"
 
 #define MIN 60000LL
 #define HOUR (60 * MIN)

@@ -1,19 +1,18 @@
 /*
  * zone.h -- time zones read from the system's zoneinfo (TZif, RFC 8536),
- * one zone at a time, with no process-wide state (internal to workers/).
+ * one zone at a time, with no process-wide state (internal to journey/).
  *
  * A loaded zone is immutable: any number of threads may ask it for offsets
  * at once, with no lock. Nothing here reads or sets TZ, and nothing calls
  * tzset or localtime.
  */
-#ifndef HK_WORKERS_ZONE_H
-#define HK_WORKERS_ZONE_H
+#ifndef HK_JOURNEY_ZONE_H
+#define HK_JOURNEY_ZONE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/core.h"
-
 
 /* Why a zone did not load. The file's bytes are untrusted: every way they
  * can be wrong is one of these, never a crash. */

@@ -80,8 +80,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "workers/map.h"
-#include "workers/workers.h"
+#include "journey/map.h"
+#include "journey/journey.h"
 
 /* ---------------------------------------------------------------------------
  * Providers

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "config/config.h"
-#include "workers/workers.h"
+#include "journey/journey.h"
 
 #define SOURCES                                                                \
   "\"sources\": {"                                                             \

@@ -2,7 +2,7 @@
  * alert.c -- builds the HTTP request a notifier sends for one alert: a Slack
  * incoming-webhook message, or a JSON event signed with the Standard
  * Webhooks scheme. Pure: the time is an argument, nothing is sent and
- * nothing is logged; notify.c does the sending.
+ * nothing is logged; workers/notify.c does the sending.
  *
  * Slack reads its `text` and mrkdwn as markup, so every value taken from an
  * event (handoff, subject, owner, link) has &, < and > escaped: a subject
@@ -19,7 +19,7 @@
 #include <time.h>
 
 #include "webhooks/webhooks.h"
-#include "workers/workers.h"
+#include "journey/journey.h"
 
 /* Slack refuses a section whose text is over 3000 characters. Counting
  * bytes instead errs on the safe side; an alert over it is refused whole,

@@ -1,5 +1,5 @@
 /*
- * test_zone.c -- time zones read from TZif files (workers/zone.c): files
+ * test_zone.c -- time zones read from TZif files (journey/zone.c): files
  * that are wrong in every way a header, a count, an index or a footer can
  * be, each giving its error and never a crash; the footer's POSIX TZ rules
  * (northern and southern hemispheres, negative DST, rule times past 24
@@ -20,8 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "workers/workers.h"
-#include "workers/zone.h"
+#include "journey/journey.h"
+#include "journey/zone.h"
 
 #define ZONEINFO "/usr/share/zoneinfo"
 

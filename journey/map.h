@@ -1,9 +1,9 @@
 /*
- * map.h -- internal to workers/: the table of built-in preset rules that
+ * map.h -- internal to journey/: the table of built-in preset rules that
  * map.c compiles next to the config's own rules.
  */
-#ifndef HK_WORKERS_MAP_H
-#define HK_WORKERS_MAP_H
+#ifndef HK_JOURNEY_MAP_H
+#define HK_JOURNEY_MAP_H
 
 #include <stddef.h>
 

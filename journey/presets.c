@@ -31,7 +31,7 @@
  * Chargebee: subscription lifecycle and successful payments.
  * Paddle Billing: subscription lifecycle and completed transactions.
  */
-#include "workers/map.h"
+#include "journey/map.h"
 
 /* clang-format off */
 static const struct hk_preset presets[] = {

@@ -34,7 +34,7 @@
  * range; a file that breaks any rule gives an error value, never a read
  * past the buffer or an assert.
  */
-#include "workers/zone.h"
+#include "journey/zone.h"
 
 #include <errno.h>
 #include <fcntl.h>

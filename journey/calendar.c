@@ -71,8 +71,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "workers/workers.h"
-#include "workers/zone.h"
+#include "journey/journey.h"
+#include "journey/zone.h"
 
 #define MINUTE_MS INT64_C(60000)
 #define DAY_S INT64_C(86400)

@@ -32,7 +32,7 @@
 #include <string.h>
 
 #include "config/config.h"
-#include "workers/workers.h"
+#include "journey/journey.h"
 
 #define MIN_MS INT64_C(60000)
 #define HOUR_MS (60 * MIN_MS)
