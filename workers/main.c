@@ -89,7 +89,11 @@ static int duration_arg(const char *name, const char *v, int64_t *ms) {
   return 0;
 }
 
-int main(int argc, char **argv) {
+/* Reads the command line into o, *config and *redis. Returns -1 to go
+ * on, else the exit status main returns (after --help, --version or a
+ * usage error, which it has printed). */
+static int parse_args(int argc, char **argv, struct hk_worker_opts *o,
+                      const char **config, const char **redis) {
   static const struct option longs[] = {
       {"config", required_argument, NULL, 'c'},
       {"name", required_argument, NULL, 'n'},
@@ -103,54 +107,39 @@ int main(int argc, char **argv) {
       {"help", no_argument, NULL, 'h'},
       {"version", no_argument, NULL, 'V'},
       {NULL, 0, NULL, 0}};
-  struct hk_worker_opts o = {.batch = 100,
-                             .block_ms = 500,
-                             .claim_idle_ms = 30000,
-                             .threads = 1,
-                             .kpi_every_ms = 2000,
-                             .reload = &reload_flag,
-                             .load = load};
-  struct hk_config *cfg = NULL;
-  const char *config = NULL;
-  const char *redis = NULL;
-  char name[128];
-  struct sigaction sa;
-  enum hk_err rc;
   char *end;
   int c;
-
-  hk_log_init("worker", HK_LOG_INFO);
   while ((c = getopt_long(argc, argv, "c:n:b:r:hV", longs, NULL)) != -1) {
     switch (c) {
-    case 'c': config = optarg; break;
-    case 'n': o.consumer = optarg; break;
-    case 'r': redis = optarg; break;
+    case 'c': *config = optarg; break;
+    case 'n': o->consumer = optarg; break;
+    case 'r': *redis = optarg; break;
     case 'b':
-      o.batch = strtoul(optarg, &end, 10);
-      if (*end != '\0' || o.batch == 0 || o.batch > HK_CAP_BATCH) {
+      o->batch = strtoul(optarg, &end, 10);
+      if (*end != '\0' || o->batch == 0 || o->batch > HK_CAP_BATCH) {
         fprintf(stderr, "handoff-worker: --batch wants 1 to %u\n",
                 HK_CAP_BATCH);
         return EXIT_USAGE;
       }
       break;
     case 'I':
-      if (duration_arg("--claim-idle", optarg, &o.claim_idle_ms) != 0) {
+      if (duration_arg("--claim-idle", optarg, &o->claim_idle_ms) != 0) {
         return EXIT_USAGE;
       }
       break;
     case 'T':
-      if (duration_arg("--throttle", optarg, &o.throttle_ms) != 0) {
+      if (duration_arg("--throttle", optarg, &o->throttle_ms) != 0) {
         return EXIT_USAGE;
       }
       break;
     case 'K':
-      if (duration_arg("--kpi-every", optarg, &o.kpi_every_ms) != 0) {
+      if (duration_arg("--kpi-every", optarg, &o->kpi_every_ms) != 0) {
         return EXIT_USAGE;
       }
       break;
     case 't':
-      o.threads = strtoul(optarg, &end, 10);
-      if (*end != '\0' || o.threads == 0 || o.threads > 64) {
+      o->threads = strtoul(optarg, &end, 10);
+      if (*end != '\0' || o->threads == 0 || o->threads > 64) {
         fprintf(stderr, "handoff-worker: --threads wants 1 to 64\n");
         return EXIT_USAGE;
       }
@@ -169,11 +158,47 @@ int main(int argc, char **argv) {
     default: fputs(usage, stderr); return EXIT_USAGE;
     }
   }
-  if (optind != argc || config == NULL) {
+  if (optind != argc || *config == NULL) {
     fprintf(stderr, "handoff-worker: %s\n\n%s",
-            config == NULL ? "--config is required" : "unexpected argument",
+            *config == NULL ? "--config is required" : "unexpected argument",
             usage);
     return EXIT_USAGE;
+  }
+  return -1;
+}
+
+/* SIGTERM and SIGINT stop, SIGHUP reloads, SIGPIPE is ignored. */
+static void install_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_stop;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  sa.sa_handler = on_hup;
+  sigaction(SIGHUP, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+int main(int argc, char **argv) {
+  struct hk_worker_opts o = {.batch = 100,
+                             .block_ms = 500,
+                             .claim_idle_ms = 30000,
+                             .threads = 1,
+                             .kpi_every_ms = 2000,
+                             .reload = &reload_flag,
+                             .load = load};
+  struct hk_config *cfg = NULL;
+  const char *config = NULL;
+  const char *redis = NULL;
+  char name[128];
+  enum hk_err rc;
+  int done;
+
+  hk_log_init("worker", HK_LOG_INFO);
+  done = parse_args(argc, argv, &o, &config, &redis);
+  if (done >= 0) {
+    return done;
   }
   config_path = config;
   redis_addr = redis;
@@ -188,15 +213,7 @@ int main(int argc, char **argv) {
     snprintf(name, sizeof name, "%s-%ld", host, (long)getpid());
     o.consumer = name;
   }
-
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_stop;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGINT, &sa, NULL);
-  sa.sa_handler = on_hup;
-  sigaction(SIGHUP, &sa, NULL);
-  signal(SIGPIPE, SIG_IGN);
+  install_signals();
 
   hk_log(HK_LOG_INFO, "started", "consumer", o.consumer, "config", config,
          "version", HK_VERSION, (const char *)NULL);
