@@ -80,15 +80,25 @@ static enum hk_err xadd_pipeline(struct hk_store *st, void *ctx,
     char signed_at[24];
     const char *argv[XADD_ARGC];
     size_t lens[XADD_ARGC];
-    char *field = hk_xprintf("%s 202", b->items[i]->d->source);
-    const char *incr[] = {"HINCRBY", st->keys.intake_counts, field, "1"};
+    /* The hot path: the counter's field on the stack, unless the source
+     * name is too long for it (then on the heap, never cut short). */
+    char small[128];
+    char *field = small;
+    const char *incr[] = {"HINCRBY", st->keys.intake_counts, NULL, "1"};
     enum hk_err rc;
+    if ((size_t)snprintf(small, sizeof small, "%s 202",
+                         b->items[i]->d->source) >= sizeof small) {
+      field = hk_xprintf("%s 202", b->items[i]->d->source);
+    }
+    incr[2] = field;
     xadd_args(st, b->items[i]->d, received, signed_at, argv, lens);
     rc = hk_store_append(st, XADD_ARGC, argv, lens, err);
     if (rc == HK_E_OK) {
       rc = hk_store_append(st, 4, incr, NULL, err);
     }
-    free(field);
+    if (field != small) {
+      free(field);
+    }
     if (rc != HK_E_OK) {
       return rc;
     }
