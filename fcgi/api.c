@@ -351,10 +351,8 @@ static enum hk_err list_state(struct hk_store *st, const struct hk_handoff *h,
       subjects = hk_xcalloc(m.n + 1, sizeof *subjects);
       starts = hk_xcalloc(m.n + 1, sizeof *starts);
       records = hk_xcalloc(m.n + 1, sizeof *records);
-      /* "%013lld %s": the start, a space, the subject. */
       for (size_t i = 0; i < m.n; i++) {
-        starts[i] = strtoll(m.v[i], NULL, 10);
-        subjects[i] = strlen(m.v[i]) > 14 ? m.v[i] + 14 : "";
+        subjects[i] = hk_store_index_subject(m.v[i], &starts[i]);
       }
       rc = read_records(st, hk_handoff_name(h), subjects, m.n, records, err);
     }

@@ -139,9 +139,19 @@ void hk_reply_text(struct hk_reply *out, int status, const char *content_type,
                    char *text, size_t len);
 
 /*
- * The Prometheus text exposition (format 0.0.4) of the figures the store
- * gathered (hk_store_metrics; borrowed, not changed): a new string (caller
- * frees), its length in *len. Pure.
+ * Gathers the figures of GET /metrics into a new object (*out, owned):
+ * queue (hk_store_queue_stats), stats, counts, intake (hashes of counters,
+ * name to integer) and handoffs (each of the nh named handoffs' counters).
+ * HK_E_UNAVAILABLE with err set when Redis failed.
+ */
+enum hk_err hk_metrics_gather(struct hk_store *st, const char *const *handoffs,
+                              size_t nh, json_t **out,
+                              struct hk_error *err) HK_MUST_CHECK;
+
+/*
+ * The Prometheus text exposition (format 0.0.4) of the figures
+ * (hk_metrics_gather; borrowed, not changed): a new string (caller frees),
+ * its length in *len. Pure.
  */
 char *hk_metrics_format(json_t *figures, size_t *len);
 

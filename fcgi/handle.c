@@ -146,7 +146,7 @@ static void handle_metrics(const struct hk_config *cfg, struct hk_store *st,
   json_object_foreach(handoffs, key, v) {
     names[n++] = key;
   }
-  rc = hk_store_metrics(st, names, n, &figures, &err);
+  rc = hk_metrics_gather(st, names, n, &figures, &err);
   if (rc != HK_E_OK) {
     fail(out, rc, NULL, cfg);
     log_outcome(req, meta, NULL, out, rc, err.msg, NULL, NULL);

@@ -1,8 +1,9 @@
 /*
- * metrics.c -- GET /metrics: the Prometheus text exposition (format 0.0.4)
- * of what the store gathered. Pure: figures in, text out.
+ * metrics.c -- GET /metrics: the figures gathered through the store's
+ * door (hk_metrics_gather, the one function here that does I/O) and their
+ * Prometheus text exposition (format 0.0.4; pure: figures in, text out).
  *
- * The figures (hk_store_metrics) are a JSON object of Redis' own counters:
+ * The figures are a JSON object of Redis' own counters:
  *   queue      {length, pending, lag, processed, consumers}
  *   stats      the workers' counters (processed, batches, batch_ms,
  *              alerts_sent, alerts_retried, alerts_dead, alerts_dropped)
@@ -208,4 +209,49 @@ char *hk_metrics_format(json_t *figures, size_t *len) {
   putf(&b, "handoff_worker_batch_seconds_total %.3f\n",
        (double)num(stats, "batch_ms") / 1000.0);
   return hk_buf_take(&b.b, len);
+}
+
+/* ---------------------------------------------------------------------------
+ * Gathering the figures
+ * ------------------------------------------------------------------------- */
+
+enum hk_err hk_metrics_gather(struct hk_store *st, const char *const *handoffs,
+                              size_t nh, json_t **out, struct hk_error *err) {
+  static const char *const keys[] = {"stats", "counts", "intake:counts"};
+  static const char *const fields[] = {"stats", "counts", "intake"};
+  struct hk_queue_stats q;
+  json_t *doc;
+  json_t *hashes = NULL;
+  json_t *hs;
+  enum hk_err rc;
+
+  *out = NULL;
+  rc = hk_store_queue_stats(st, &q, err);
+  if (rc != HK_E_OK) {
+    return rc;
+  }
+  doc = json_pack("{s:{s:I,s:I,s:I,s:I,s:I}}", "queue", "length",
+                  (json_int_t)q.length, "pending", (json_int_t)q.pending, "lag",
+                  (json_int_t)q.lag, "processed", (json_int_t)q.processed,
+                  "consumers", (json_int_t)q.consumers);
+  rc = hk_store_hashes(st, keys, 3, &hashes, err);
+  for (size_t i = 0; rc == HK_E_OK && i < 3; i++) {
+    json_object_set(doc, fields[i], json_array_get(hashes, i));
+  }
+  json_decref(hashes);
+  hs = json_object();
+  for (size_t i = 0; rc == HK_E_OK && i < nh; i++) {
+    json_t *c = NULL;
+    rc = hk_store_counters(st, handoffs[i], &c, err);
+    if (rc == HK_E_OK) {
+      json_object_set_new(hs, handoffs[i], c);
+    }
+  }
+  json_object_set_new(doc, "handoffs", hs);
+  if (rc == HK_E_OK) {
+    *out = doc;
+  } else {
+    json_decref(doc);
+  }
+  return rc;
 }

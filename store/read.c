@@ -2,7 +2,7 @@
  * read.c -- the reads of the status API: the documents the workers write,
  * and pages of the clock indexes.
  *
- * Read-only and one round trip each, on the connection handling of store.c
+ * Read-only and one round trip each, on the connection of conn.c
  * (store_internal.h). Records by field are read with hk_store_cas_get.
  */
 #include <inttypes.h>
@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/reply.h"
 #include "store/store_internal.h"
 
 enum hk_err hk_store_get(struct hk_store *st, const char *key, char **out,
@@ -35,18 +36,6 @@ enum hk_err hk_store_get(struct hk_store *st, const char *key, char **out,
   }
   free(k);
   return rc;
-}
-
-/* Copies the string elements of r[from], r[from + step]… into s. */
-static void strings_of(const redisReply *r, size_t from, size_t step,
-                       struct hk_strings *s) {
-  s->v = hk_xcalloc(r->elements / step + 1, sizeof *s->v);
-  s->n = 0;
-  for (size_t i = from; i < r->elements; i += step) {
-    const redisReply *e = r->element[i];
-    s->v[s->n++] = e->type == REDIS_REPLY_STRING ? hk_xstrndup(e->str, e->len)
-                                                 : hk_xstrdup("");
-  }
 }
 
 enum hk_err hk_store_zrange_score(struct hk_store *st, const char *key,
@@ -77,8 +66,8 @@ enum hk_err hk_store_zrange_score(struct hk_store *st, const char *key,
   r = hk_store_command(st, 9, argv, NULL, err);
   if (r != NULL) {
     if (r->type == REDIS_REPLY_ARRAY && r->elements % 2 == 0) {
-      strings_of(r, 0, 2, members);
-      strings_of(r, 1, 2, scores);
+      hk_resp_strings(r, 0, 2, members);
+      hk_resp_strings(r, 1, 2, scores);
       rc = HK_E_OK;
     } else {
       hk_fail(err, HK_E_UNAVAILABLE, "unexpected reply to ZRANGE BYSCORE");
@@ -113,7 +102,7 @@ enum hk_err hk_store_zrange_lex_rev(struct hk_store *st, const char *key,
   r = hk_store_command(st, 9, argv, NULL, err);
   if (r != NULL) {
     if (r->type == REDIS_REPLY_ARRAY) {
-      strings_of(r, 0, 1, out);
+      hk_resp_strings(r, 0, 1, out);
       rc = HK_E_OK;
     } else {
       hk_fail(err, HK_E_UNAVAILABLE, "unexpected reply to ZRANGE BYLEX");
@@ -128,7 +117,7 @@ enum hk_err hk_store_zrange_lex_rev(struct hk_store *st, const char *key,
 enum hk_err hk_store_journey(struct hk_store *st, const char *subject,
                              struct hk_strings *members,
                              struct hk_strings *scores, struct hk_error *err) {
-  char *key = hk_xprintf("journey:%s", subject);
+  char *key = hk_xprintf(HK_KEYF_JOURNEY, subject);
   enum hk_err rc = hk_store_zrange_score(st, key, INT64_MIN, 0, HK_CAP_JOURNEY,
                                          members, scores, err);
   free(key);

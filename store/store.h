@@ -11,6 +11,12 @@
  *                    missed
  *   {prefix}stats    hash of counters the worker keeps (processed, …)
  *
+ * The files of store/ each store one thing: conn.c (the connection, its
+ * one retry rule and the script loader), intake.c, journal.c, dlq.c,
+ * clocks.c, kpi.c, alerts.c, read.c (the status API's reads), commit.c
+ * (the group commit of intake); keys.h names every key, reply.c reads
+ * every reply, lua/ holds the scripts.
+ *
  * One struct hk_store is one connection, used by one thread at a time. It
  * connects lazily and, after any I/O error, drops the connection and
  * reconnects on the next call, so a Redis restart needs no restart of ours.
@@ -258,6 +264,15 @@ enum hk_err hk_store_dlq_retry(struct hk_store *st, const char *id, int *found,
  * so it reads back as written. */
 #define HK_STORE_NO_DEADLINE 9007199254740991LL
 
+/* The member of a clock in a state index ({prefix}cs:HANDOFF:STATE):
+ * "%013lld %s", start ms zero-padded and subject, so members sort by
+ * start. A new string (caller frees). */
+char *hk_store_index_member(int64_t started_ms, const char *subject);
+
+/* The subject of a state-index member (borrowed from member; "" when
+ * there is none), and its start in *started_ms (may be NULL). */
+const char *hk_store_index_subject(const char *member, int64_t *started_ms);
+
 /*
  * Records changed by check-and-set (clock records, stage records): a field
  * of a hash, read in one pipeline, and written, each by one script, only
@@ -403,15 +418,6 @@ enum hk_err hk_store_clocks_scan(struct hk_store *st, const char *handoff,
                                  struct hk_strings *subjects,
                                  struct hk_strings *records,
                                  struct hk_error *err) HK_MUST_CHECK;
-
-/*
- * Gathers the figures of GET /metrics into a new object (*out, owned):
- * queue (hk_store_queue_stats), stats, counts, intake (hashes of counters,
- * name to integer) and handoffs (each of the nh named handoffs' counters).
- */
-enum hk_err hk_store_metrics(struct hk_store *st, const char *const *handoffs,
-                             size_t nh, json_t **out,
-                             struct hk_error *err) HK_MUST_CHECK;
 
 /* Counts one request to POST /hooks/{source} answered with status, in
  * {prefix}intake:counts ("SOURCE STATUS"). Accepted deliveries are counted

@@ -127,12 +127,9 @@ static int indexed(int state) {
          state == HK_CLOCK_CANCELLED;
 }
 
-/* "%013lld %s": the member of a clock in a state index. A new string. */
+/* The member of a clock in a state index. A new string. */
 static char *index_member(int64_t started_ms, const char *subject) {
-  size_t n = strlen(subject) + 32;
-  char *m = hk_xmalloc(n);
-  snprintf(m, n, "%013" PRId64 " %s", started_ms, subject);
-  return m;
+  return hk_store_index_member(started_ms, subject);
 }
 
 /* 1 when other (a summary) holds an entry of the same state and start

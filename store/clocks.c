@@ -1,0 +1,259 @@
+/*
+ * clocks.c -- the SLA clocks: records changed by check-and-set
+ * (hk_store_cas_get, hk_store_cas_put with lua/cas_put.lua), the due
+ * indexes (lua/due_take.lua, lua/due_next.lua), pages of a handoff's
+ * records, and its counters. The design is in store.h.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/reply.h"
+#include "store/store_internal.h"
+
+void hk_strings_fini(struct hk_strings *s) {
+  for (size_t i = 0; i < s->n; i++) {
+    free(s->v[i]);
+  }
+  free(s->v);
+  s->v = NULL;
+  s->n = 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Check-and-set
+ * ------------------------------------------------------------------------- */
+
+struct cas_get {
+  const char *const *keys;
+  const char *const *fields;
+  size_t n;
+  char **out;
+  size_t got;
+};
+
+static void cas_get_clear(struct cas_get *g) {
+  for (size_t i = 0; i < g->n; i++) {
+    free(g->out[i]);
+    g->out[i] = NULL;
+  }
+}
+
+static void cas_get_take(void *ctx, redisReply *r) {
+  struct cas_get *g = ctx;
+  /* nil: no record yet. An error (LOADING, WRONGTYPE…) fails the whole. */
+  if (r->type == REDIS_REPLY_STRING) {
+    g->out[g->got] = hk_xstrndup(r->str, r->len);
+  }
+  g->got++;
+  freeReplyObject(r);
+}
+
+static enum hk_err cas_get_run(struct hk_store *st, void *ctx,
+                               struct hk_error *err) {
+  struct cas_get *g = ctx;
+  enum hk_err rc;
+  g->got = 0;
+  cas_get_clear(g);
+  for (size_t i = 0; i < g->n; i++) {
+    char *key = hk_store_key(st, g->keys[i]);
+    const char *get[] = {"HGET", key, g->fields[i]};
+    rc = hk_store_append(st, 3, get, NULL, err);
+    free(key);
+    if (rc != HK_E_OK) {
+      return rc;
+    }
+  }
+  rc = hk_store_read_replies(st, g->n, cas_get_take, g, err);
+  if (rc != HK_E_OK) {
+    cas_get_clear(g);
+  }
+  return rc;
+}
+
+enum hk_err hk_store_cas_get(struct hk_store *st, const char *const *keys,
+                             const char *const *fields, size_t n, char **out,
+                             struct hk_error *err) {
+  struct cas_get g = {keys, fields, n, out, 0};
+  for (size_t i = 0; i < n; i++) {
+    out[i] = NULL;
+  }
+  if (n == 0) {
+    return HK_E_OK;
+  }
+  return hk_store_round(st, HK_RETRY, cas_get_run, &g, err);
+}
+
+struct cas_puts {
+  struct hk_store *st;
+  const struct hk_cas_put *p;
+  int *written;
+};
+
+/* The arguments of one put (lua/cas_put.lua). */
+static void cas_put_build(void *ctx, size_t at, struct hk_args *a) {
+  const struct cas_puts *all = ctx;
+  const struct hk_cas_put *p = &all->p[at];
+  static const char letters[] = "IZRX";
+
+  hk_args_str(a, "1");
+  hk_args_own(a, hk_store_key(all->st, p->key));
+  hk_args_str(a, p->field);
+  hk_args_str(a, p->old != NULL ? p->old : "");
+  hk_args_str(a, p->record);
+  for (size_t i = 0; i < p->nops; i++) {
+    const struct hk_store_op *o = &p->ops[i];
+    const char *l = strchr(letters, o->kind);
+    hk_args_add(a, l != NULL && *l != '\0' ? l : "-", 1);
+    hk_args_own(a, hk_store_key(all->st, o->key));
+    hk_args_str(a, o->a);
+    hk_args_str(a, o->b);
+  }
+}
+
+static void cas_put_take(void *ctx, size_t i, redisReply *r) {
+  struct cas_puts *all = ctx;
+  all->written[i] = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+  freeReplyObject(r);
+}
+
+enum hk_err hk_store_cas_put(struct hk_store *st, const struct hk_cas_put *p,
+                             size_t n, int *written, struct hk_error *err) {
+  struct cas_puts all = {st, p, written};
+  for (size_t i = 0; i < n; i++) {
+    written[i] = 0;
+  }
+  /* No second try on a new connection: a put whose reply was lost may have
+   * been written, and the caller finds out by reading the record again. */
+  return hk_store_eval_many(st, HK_SCRIPT_CAS_PUT, HK_ONCE, n, cas_put_build,
+                            cas_put_take, &all, err);
+}
+
+/* ---------------------------------------------------------------------------
+ * The due indexes
+ * ------------------------------------------------------------------------- */
+
+/* NUMKEYS and the due index of each handoff. */
+static void due_keys(const struct hk_store *st, struct hk_args *a,
+                     const char *const *handoffs, size_t nh) {
+  hk_args_own(a, hk_xprintf("%zu", nh));
+  for (size_t i = 0; i < nh; i++) {
+    hk_args_own(a, hk_keys_fmt(&st->keys, HK_KEYF_DUE, handoffs[i]));
+  }
+}
+
+enum hk_err hk_store_due_take(struct hk_store *st, const char *const *handoffs,
+                              size_t nh, int64_t now_ms, int64_t lease_ms,
+                              size_t count, struct hk_strings *out,
+                              struct hk_error *err) {
+  struct hk_args a = {0};
+  redisReply *r;
+
+  out->v = NULL;
+  out->n = 0;
+  if (nh == 0) {
+    return HK_E_OK;
+  }
+  due_keys(st, &a, handoffs, nh);
+  hk_args_own(&a, hk_xprintf("%" PRId64, now_ms));
+  hk_args_own(&a, hk_xprintf("%" PRId64, now_ms + lease_ms));
+  hk_args_own(&a, hk_xprintf("%zu", count));
+  for (size_t i = 0; i < nh; i++) {
+    hk_args_str(&a, handoffs[i]);
+  }
+  r = hk_store_eval(st, HK_SCRIPT_DUE_TAKE, &a, err);
+  hk_args_fini(&a);
+  if (r == NULL) {
+    return HK_E_UNAVAILABLE;
+  }
+  if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
+    out->v = hk_xcalloc(r->elements, sizeof *out->v);
+    for (size_t i = 0; i < r->elements; i++) {
+      if (r->element[i]->type == REDIS_REPLY_STRING) {
+        out->v[out->n++] = hk_xstrndup(r->element[i]->str, r->element[i]->len);
+      }
+    }
+  }
+  freeReplyObject(r);
+  return HK_E_OK;
+}
+
+enum hk_err hk_store_due_next(struct hk_store *st, const char *const *handoffs,
+                              size_t nh, int64_t *next_ms,
+                              struct hk_error *err) {
+  struct hk_args a = {0};
+  redisReply *r;
+  enum hk_err rc = HK_E_OK;
+
+  *next_ms = HK_STORE_NOT_DUE;
+  if (nh == 0) {
+    return HK_E_OK;
+  }
+  due_keys(st, &a, handoffs, nh);
+  r = hk_store_eval(st, HK_SCRIPT_DUE_NEXT, &a, err);
+  hk_args_fini(&a);
+  if (r == NULL) {
+    return HK_E_UNAVAILABLE;
+  }
+  if (r->type != REDIS_REPLY_NIL) {
+    rc = hk_resp_score(r, next_ms, err);
+  }
+  freeReplyObject(r);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * Records and counters of a handoff
+ * ------------------------------------------------------------------------- */
+
+enum hk_err hk_store_clocks_scan(struct hk_store *st, const char *handoff,
+                                 char cursor[32], size_t count,
+                                 struct hk_strings *subjects,
+                                 struct hk_strings *records,
+                                 struct hk_error *err) {
+  /* The hash of a handoff's clock records, one field per subject: a field
+   * costs far less memory than a key of its own. */
+  char *key = hk_keys_fmt(&st->keys, HK_KEYF_CLOCKS, handoff);
+  char cnt[24];
+  const char *argv[] = {"HSCAN", key, cursor, "COUNT", cnt};
+  redisReply *r;
+  enum hk_err rc = HK_E_UNAVAILABLE;
+
+  subjects->v = NULL;
+  subjects->n = 0;
+  records->v = NULL;
+  records->n = 0;
+  snprintf(cnt, sizeof cnt, "%zu", count);
+  r = hk_store_command(st, 5, argv, NULL, err);
+  if (r != NULL) {
+    rc = hk_resp_scan(r, cursor, subjects, records, err);
+    freeReplyObject(r);
+  }
+  free(key);
+  return rc;
+}
+
+enum hk_err hk_store_counters(struct hk_store *st, const char *handoff,
+                              json_t **out, struct hk_error *err) {
+  /* Every clock is in one state: started is their sum. */
+  static const char *const states[] = {
+      "open", "at_risk", "paused", "met", "breached", "met_late", "cancelled"};
+  char *key = hk_keys_fmt(&st->keys, HK_KEYF_HCOUNT, handoff);
+  const char *argv[] = {"HGETALL", key};
+  redisReply *r = hk_store_command(st, 2, argv, NULL, err);
+  json_int_t started = 0;
+
+  free(key);
+  *out = NULL;
+  if (r == NULL) {
+    return HK_E_UNAVAILABLE;
+  }
+  *out = hk_resp_counters(r);
+  freeReplyObject(r);
+  for (size_t i = 0; i < sizeof states / sizeof *states; i++) {
+    started += json_integer_value(json_object_get(*out, states[i]));
+  }
+  json_object_set_new(*out, "started", json_integer(started));
+  return HK_E_OK;
+}

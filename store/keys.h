@@ -1,0 +1,57 @@
+/*
+ * keys.h -- private to store/: every key name of the Redis schema (the
+ * table is in store.h) and the formats of the members store/ builds.
+ *
+ * Keys are the configured prefix and a suffix. A suffix is one of the
+ * HK_KEY_* names, or one of the HK_KEYF_* formats filled with a handoff, a
+ * subject or a state. Every key is built by hk_keys_fmt into memory of its
+ * own size (hk_xprintf), so a long prefix or subject is never cut short.
+ * The state-index member ("%013lld %s") is part of the door
+ * (hk_store_index_member), because the status API reads it back.
+ */
+#ifndef HK_STORE_KEYS_H
+#define HK_STORE_KEYS_H
+
+#define HK_KEY_INTAKE "intake"
+#define HK_KEY_STATS "stats"
+#define HK_KEY_INTAKE_COUNTS "intake:counts"
+#define HK_KEY_EVENTS "events"
+#define HK_KEY_DLQ "dlq"
+#define HK_KEY_COUNTS "counts"
+#define HK_KEY_SEEN "seen:" /* + SHA-1 of the item key, in the script */
+#define HK_KEY_ALERTS "alerts"
+#define HK_KEY_ALERTS_RETRY "alerts:retry"
+
+#define HK_KEYF_JOURNEY "journey:%s"   /* subject */
+#define HK_KEYF_CLOCKS "clocks:%s"     /* handoff */
+#define HK_KEYF_DUE "due:%s"           /* handoff */
+#define HK_KEYF_HCOUNT "hcount:%s"     /* handoff */
+#define HK_KEYF_STATE_INDEX "cs:%s:%s" /* handoff, state */
+
+/* The state-index member: start ms on HK_INDEX_START_DIGITS digits, a
+ * space, the subject. Zero-padded so members sort by start. */
+#define HK_INDEX_START_DIGITS 13
+#define HK_INDEX_MEMBER "%013" PRId64 " %s"
+
+/* The fixed keys of one prefix, built once per connection (owned). */
+struct hk_keys {
+  char *prefix;
+  char *intake;
+  char *stats;
+  char *intake_counts;
+  char *events;
+  char *dlq;
+  char *counts;
+  char *seen;
+  char *alerts;
+  char *alerts_retry;
+};
+
+void hk_keys_init(struct hk_keys *k, const char *prefix);
+void hk_keys_fini(struct hk_keys *k);
+
+/* prefix + the suffix fmt formats: a new string (caller frees). */
+char *hk_keys_fmt(const struct hk_keys *k, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif

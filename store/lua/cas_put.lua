@@ -1,0 +1,31 @@
+-- cas_put.lua -- writes a record only if it is still the one read, with
+-- the changes that go with it (hk_store_cas_put).
+--
+-- KEYS[1]  the record's hash ({prefix}clocks:HANDOFF, {prefix}stages)
+-- ARGV[1]  the field (the subject)
+-- ARGV[2]  the record as read ('' for none)
+-- ARGV[3]  the new record
+-- ARGV[4..] the changes, four arguments each (struct hk_store_op): the
+--   operation letter, its key (prefixed), a, b:
+--   I  HINCRBY key a(field) b(by)      Z  ZADD key a(score) b(member)
+--   R  ZREM key a(member)              X  XADD key alert=a attempt=0
+-- Returns 1 when written, 0 when the record was not the old one any more.
+--
+-- The keys of the changes come in ARGV: they are the same Redis, and the
+-- script is the unit of atomicity.
+if (redis.call('HGET', KEYS[1], ARGV[1]) or '') ~= ARGV[2] then
+  return 0
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+local i = 4
+while i <= #ARGV do
+  local op, k = ARGV[i], ARGV[i + 1]
+  if op == 'I' then redis.call('HINCRBY', k, ARGV[i + 2], ARGV[i + 3])
+  elseif op == 'Z' then redis.call('ZADD', k, ARGV[i + 2], ARGV[i + 3])
+  elseif op == 'R' then redis.call('ZREM', k, ARGV[i + 2])
+  elseif op == 'X' then
+    redis.call('XADD', k, '*', 'alert', ARGV[i + 2], 'attempt', '0')
+  end
+  i = i + 4
+end
+return 1

@@ -1,0 +1,438 @@
+/*
+ * test_scripts.c -- each Lua script of store/lua on its own against a real
+ * redis-server (started on a free loopback port for each test, as
+ * tests/integration/harness.c does), asserting what it writes; and the
+ * loader (store/conn.c) finding its scripts again after SCRIPT FLUSH.
+ */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/store_internal.h"
+
+static pid_t server;
+static int port;
+static redisContext *rc;
+
+static int free_port(void) {
+  struct sockaddr_in a;
+  socklen_t len = sizeof a;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  cr_assert(fd >= 0);
+  cr_assert(bind(fd, (struct sockaddr *)&a, sizeof a) == 0);
+  cr_assert(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+/* Whether redis answers PING (connecting when needed). */
+static int answers(void) {
+  redisReply *r;
+  int ok;
+  if (rc == NULL) {
+    struct timeval tv = {0, 200000};
+    rc = redisConnectWithTimeout("127.0.0.1", port, tv);
+    if (rc == NULL || rc->err != 0) {
+      redisFree(rc);
+      rc = NULL;
+      return 0;
+    }
+  }
+  r = redisCommand(rc, "PING");
+  ok = r != NULL && r->type == REDIS_REPLY_STATUS;
+  freeReplyObject(r);
+  return ok;
+}
+
+static void start(void) {
+  char p[16];
+  struct timespec pause = {0, 10 * 1000 * 1000};
+  port = free_port();
+  snprintf(p, sizeof p, "%d", port);
+  server = fork();
+  cr_assert(server >= 0);
+  if (server == 0) {
+    /* Its log would bury the test's own output. */
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    dup2(null, 2);
+    execl("/usr/bin/redis-server", "redis-server", "--port", p, "--bind",
+          "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel",
+          "warning", (char *)NULL);
+    _exit(127);
+  }
+  /* Wait for the condition (PING answered), polling, at most 10 s. */
+  for (int i = 0; i < 1000 && !answers(); i++) {
+    nanosleep(&pause, NULL);
+  }
+  cr_assert(answers(), "redis did not answer PING within 10 s");
+}
+
+static void stop(void) {
+  redisFree(rc);
+  rc = NULL;
+  if (server > 0) {
+    kill(server, SIGTERM);
+    waitpid(server, NULL, 0);
+  }
+}
+
+TestSuite(lua, .init = start, .fini = stop, .timeout = 30);
+TestSuite(loader, .init = start, .fini = stop, .timeout = 30);
+
+/* A command of NUL-terminated arguments; the reply (caller frees). */
+static redisReply *cmd(int argc, const char **argv) {
+  redisReply *r = redisCommandArgv(rc, argc, argv, NULL);
+  cr_assert(r != NULL);
+  return r;
+}
+
+/* EVAL of script which with the NULL-terminated arguments (numkeys,
+ * keys, argv). */
+static redisReply *eval(enum hk_script which, ...) {
+  const char *argv[64];
+  int argc = 0;
+  va_list ap;
+  argv[argc++] = "EVAL";
+  argv[argc++] = hk_script_text(which);
+  va_start(ap, which);
+  for (const char *s = va_arg(ap, const char *); s != NULL;
+       s = va_arg(ap, const char *)) {
+    cr_assert(argc < 64);
+    argv[argc++] = s;
+  }
+  va_end(ap);
+  return cmd(argc, argv);
+}
+
+static long long integer(const char *fmt, const char *a, const char *b) {
+  redisReply *r = redisCommand(rc, fmt, a, b);
+  long long v;
+  cr_assert(r != NULL);
+  v = r->type == REDIS_REPLY_INTEGER  ? r->integer
+      : r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10)
+                                      : -1;
+  freeReplyObject(r);
+  return v;
+}
+
+/* A string reply as a new string, "(nil)" for nil. */
+static char *text(const char *fmt, const char *a, const char *b) {
+  redisReply *r = redisCommand(rc, fmt, a, b);
+  char *s;
+  cr_assert(r != NULL);
+  s = r->type == REDIS_REPLY_STRING ? hk_xstrndup(r->str, r->len)
+                                    : hk_xstrdup("(nil)");
+  freeReplyObject(r);
+  return s;
+}
+
+static void expect_text(const char *want, const char *fmt, const char *a,
+                        const char *b) {
+  char *got = text(fmt, a, b);
+  cr_assert_str_eq(got, want, "%s %s %s", fmt, a, b);
+  free(got);
+}
+
+/* The value of field name of the first entry of the stream key. */
+static char *first_field(const char *key, const char *name) {
+  redisReply *r = redisCommand(rc, "XRANGE %s - + COUNT 1", key);
+  char *out = NULL;
+  cr_assert(r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 1);
+  for (size_t i = 0; i + 1 < r->element[0]->element[1]->elements; i += 2) {
+    redisReply *k = r->element[0]->element[1]->element[i];
+    redisReply *v = r->element[0]->element[1]->element[i + 1];
+    if (strcmp(k->str, name) == 0) {
+      out = hk_xstrndup(v->str, v->len);
+    }
+  }
+  freeReplyObject(r);
+  cr_assert(out != NULL, "no field %s in %s", name, key);
+  return out;
+}
+
+static void expect_field(const char *key, const char *name, const char *want) {
+  char *got = first_field(key, name);
+  cr_assert_str_eq(got, want, "%s.%s", key, name);
+  free(got);
+}
+
+/* ------------------------------------------------------------------------ */
+
+Test(lua, consumer_leave_removes_only_an_idle_consumer) {
+  redisReply *r;
+  freeReplyObject(redisCommand(rc, "XGROUP CREATE s g 0 MKSTREAM"));
+  freeReplyObject(redisCommand(rc, "XADD s * a 1"));
+  freeReplyObject(
+      redisCommand(rc, "XREADGROUP GROUP g busy COUNT 1 STREAMS s >"));
+  freeReplyObject(redisCommand(rc, "XGROUP CREATECONSUMER s g idle"));
+  r = eval(HK_SCRIPT_CONSUMER_LEAVE, "1", "s", "g", "busy", NULL);
+  cr_assert_eq(r->integer, 0);
+  freeReplyObject(r);
+  r = eval(HK_SCRIPT_CONSUMER_LEAVE, "1", "s", "g", "idle", NULL);
+  cr_assert_eq(r->integer, 1);
+  freeReplyObject(r);
+  r = redisCommand(rc, "XINFO CONSUMERS s g");
+  cr_assert_eq(r->elements, 1);
+  freeReplyObject(r);
+  r = eval(HK_SCRIPT_CONSUMER_LEAVE, "1", "s", "nogroup", "idle", NULL);
+  cr_assert_eq(r->integer, 0);
+  freeReplyObject(r);
+}
+
+/* Runs the journal of intake entry id with an event, an ignored item and a
+ * dead letter; returns the script's count. */
+static long long journal(const char *id) {
+  redisReply *r =
+      eval(HK_SCRIPT_JOURNAL, "5", "p:intake", "p:events", "p:dlq", "p:counts",
+           "p:stats", "workers", id, "60", "p:seen:", "1000", "1700000000999",
+           "demo", "standard-webhooks", "d1", "1700000000001", "1700000000000",
+           "{}", "2", "e", "k-event", "mapped:demo:lead", "{\"id\":\"e1\"}",
+           "p:journey:s1", "1700000000500", "[\"e1\",\"lead\",\"demo\"]", "i",
+           "k-ignored", "ignored:demo:ping", "d", "k-dead", "dead:demo:r1",
+           "r1", "no mapping", "order.created", "{\"b\":2}", NULL);
+  long long n;
+  cr_assert_eq(r->type, REDIS_REPLY_INTEGER, "%s",
+               r->type == REDIS_REPLY_ERROR ? r->str : "");
+  n = r->integer;
+  freeReplyObject(r);
+  return n;
+}
+
+Test(lua, journal_writes_every_outcome_once_and_acknowledges) {
+  redisReply *r;
+  char *id;
+  freeReplyObject(
+      redisCommand(rc, "XGROUP CREATE p:intake workers 0 MKSTREAM"));
+  r = redisCommand(rc, "XADD p:intake * source demo");
+  id = hk_xstrndup(r->str, r->len);
+  freeReplyObject(r);
+  freeReplyObject(redisCommand(
+      rc, "XREADGROUP GROUP workers w COUNT 1 STREAMS p:intake >"));
+
+  cr_assert_eq(journal(id), 3);
+  cr_assert_eq(integer("XLEN %s", "p:events", NULL), 1);
+  expect_field("p:events", "event", "{\"id\":\"e1\"}");
+  cr_assert_eq(integer("HGET %s %s", "p:counts", "mapped:demo:lead"), 1);
+  cr_assert_eq(integer("HGET %s %s", "p:counts", "ignored:demo:ping"), 1);
+  cr_assert_eq(integer("HGET %s %s", "p:counts", "dead:demo:r1"), 1);
+  expect_field("p:dlq", "rule", "r1");
+  expect_field("p:dlq", "reason", "no mapping");
+  expect_field("p:dlq", "ptype", "order.created");
+  expect_field("p:dlq", "body", "{\"b\":2}");
+  expect_field("p:dlq", "intake_id", id);
+  expect_field("p:dlq", "failed_ms", "1700000000999");
+  expect_field("p:dlq", "delivery_id", "d1");
+  cr_assert_eq(
+      integer("ZSCORE %s %s", "p:journey:s1", "[\"e1\",\"lead\",\"demo\"]"),
+      1700000000500LL);
+  cr_assert_eq(integer("HGET %s %s", "p:stats", "processed"), 1);
+  r = redisCommand(rc, "XPENDING p:intake workers");
+  cr_assert_eq(r->element[0]->integer, 0);
+  freeReplyObject(r);
+
+  /* Twice: nothing changes. */
+  cr_assert_eq(journal(id), 0);
+  cr_assert_eq(integer("XLEN %s", "p:events", NULL), 1);
+  cr_assert_eq(integer("XLEN %s", "p:dlq", NULL), 1);
+  cr_assert_eq(integer("HGET %s %s", "p:counts", "mapped:demo:lead"), 1);
+  cr_assert_eq(integer("HGET %s %s", "p:stats", "processed"), 1);
+  free(id);
+}
+
+Test(lua, journal_keeps_the_newest_journey_entries_up_to_the_cap) {
+  freeReplyObject(
+      redisCommand(rc, "XGROUP CREATE p:intake workers 0 MKSTREAM"));
+  for (int i = 0; i < 3; i++) {
+    char key[16];
+    char at[16];
+    char member[16];
+    redisReply *r;
+    snprintf(key, sizeof key, "k%d", i);
+    snprintf(at, sizeof at, "%d", 100 + i);
+    snprintf(member, sizeof member, "[\"e%d\"]", i);
+    r = eval(HK_SCRIPT_JOURNAL, "5", "p:intake", "p:events", "p:dlq",
+             "p:counts", "p:stats", "workers", "0-1", "60", "p:seen:", "1000",
+             "0", "demo", "k", "d", "0", "0", "{}", "2", "e", key, "c", "{}",
+             "p:journey:s", at, member, NULL);
+    cr_assert_eq(r->integer, 1);
+    freeReplyObject(r);
+  }
+  cr_assert_eq(integer("ZCARD %s", "p:journey:s", NULL), 2);
+  cr_assert_eq(integer("ZSCORE %s %s", "p:journey:s", "[\"e2\"]"), 102);
+  cr_assert_eq(integer("ZSCORE %s %s", "p:journey:s", "[\"e0\"]"), -1);
+}
+
+Test(lua, dlq_retry_queues_a_delivery_or_an_alert_again) {
+  redisReply *r;
+  char *delivery;
+  char *alert;
+  r = redisCommand(rc, "XADD p:dlq * source demo kind k delivery_id d1 "
+                       "received_ms 1 signed_ms 2 headers {} body B rule r");
+  delivery = hk_xstrndup(r->str, r->len);
+  freeReplyObject(r);
+  r = redisCommand(rc, "XADD p:dlq * kind alert alert {\"x\":1}");
+  alert = hk_xstrndup(r->str, r->len);
+  freeReplyObject(r);
+
+  r = eval(HK_SCRIPT_DLQ_RETRY, "3", "p:dlq", "p:intake", "p:alerts", delivery,
+           NULL);
+  cr_assert_eq(r->type, REDIS_REPLY_STRING);
+  freeReplyObject(r);
+  expect_field("p:intake", "retried_from", delivery);
+  expect_field("p:intake", "body", "B");
+  expect_field("p:intake", "received_ms", "1");
+
+  r = eval(HK_SCRIPT_DLQ_RETRY, "3", "p:dlq", "p:intake", "p:alerts", alert,
+           NULL);
+  cr_assert_eq(r->type, REDIS_REPLY_STRING);
+  freeReplyObject(r);
+  expect_field("p:alerts", "alert", "{\"x\":1}");
+  expect_field("p:alerts", "attempt", "0");
+  cr_assert_eq(integer("XLEN %s", "p:dlq", NULL), 0);
+
+  r = eval(HK_SCRIPT_DLQ_RETRY, "3", "p:dlq", "p:intake", "p:alerts", alert,
+           NULL);
+  cr_assert_eq(r->type, REDIS_REPLY_NIL);
+  freeReplyObject(r);
+  free(delivery);
+  free(alert);
+}
+
+Test(lua, cas_put_writes_only_over_the_record_read) {
+  redisReply *r;
+  freeReplyObject(redisCommand(rc, "HSET p:clocks:h s1 old"));
+  freeReplyObject(redisCommand(rc, "ZADD p:due:h 5 s1"));
+  r = eval(HK_SCRIPT_CAS_PUT, "1", "p:clocks:h", "s1", "stale", "new", "I",
+           "p:hcount:h", "open", "1", NULL);
+  cr_assert_eq(r->integer, 0);
+  freeReplyObject(r);
+  expect_text("old", "HGET %s %s", "p:clocks:h", "s1");
+  cr_assert_eq(integer("EXISTS %s", "p:hcount:h", NULL), 0);
+
+  r = eval(HK_SCRIPT_CAS_PUT, "1", "p:clocks:h", "s1", "old", "new", "I",
+           "p:hcount:h", "open", "2", "Z", "p:cs:h:met", "0", "m1", "R",
+           "p:due:h", "s1", "", "X", "p:alerts", "{\"a\":1}", "", NULL);
+  cr_assert_eq(r->integer, 1);
+  freeReplyObject(r);
+  expect_text("new", "HGET %s %s", "p:clocks:h", "s1");
+  cr_assert_eq(integer("HGET %s %s", "p:hcount:h", "open"), 2);
+  cr_assert_eq(integer("ZSCORE %s %s", "p:cs:h:met", "m1"), 0);
+  cr_assert_eq(integer("ZCARD %s", "p:due:h", NULL), 0);
+  expect_field("p:alerts", "alert", "{\"a\":1}");
+  expect_field("p:alerts", "attempt", "0");
+
+  /* No record yet: "" is what was read. */
+  r = eval(HK_SCRIPT_CAS_PUT, "1", "p:clocks:h", "s2", "", "first", NULL);
+  cr_assert_eq(r->integer, 1);
+  freeReplyObject(r);
+  expect_text("first", "HGET %s %s", "p:clocks:h", "s2");
+}
+
+Test(lua, due_take_leases_what_came_due) {
+  redisReply *r;
+  freeReplyObject(redisCommand(rc, "ZADD p:due:a 10 s1 20 s2 900 s3"));
+  freeReplyObject(redisCommand(rc, "ZADD p:due:b 30 t1"));
+  r = eval(HK_SCRIPT_DUE_TAKE, "2", "p:due:a", "p:due:b", "100", "500", "3",
+           "a", "b", NULL);
+  cr_assert_eq(r->type, REDIS_REPLY_ARRAY);
+  cr_assert_eq(r->elements, 3);
+  cr_assert_str_eq(r->element[0]->str, "a:s1");
+  cr_assert_str_eq(r->element[1]->str, "a:s2");
+  cr_assert_str_eq(r->element[2]->str, "b:t1");
+  freeReplyObject(r);
+  cr_assert_eq(integer("ZSCORE %s %s", "p:due:a", "s1"), 500);
+  cr_assert_eq(integer("ZSCORE %s %s", "p:due:b", "t1"), 500);
+  cr_assert_eq(integer("ZSCORE %s %s", "p:due:a", "s3"), 900);
+
+  r = eval(HK_SCRIPT_DUE_TAKE, "1", "p:due:a", "100", "500", "1", "a", NULL);
+  cr_assert_eq(r->elements, 0);
+  freeReplyObject(r);
+}
+
+Test(lua, due_next_answers_the_earliest_score_as_written) {
+  redisReply *r = eval(HK_SCRIPT_DUE_NEXT, "1", "p:due:a", NULL);
+  cr_assert_eq(r->type, REDIS_REPLY_NIL);
+  freeReplyObject(r);
+  freeReplyObject(redisCommand(rc, "ZADD p:due:a 9007199254740991 s1"));
+  freeReplyObject(redisCommand(rc, "ZADD p:due:b 200000000000000 s2"));
+  r = eval(HK_SCRIPT_DUE_NEXT, "2", "p:due:a", "p:due:b", NULL);
+  cr_assert_eq(r->type, REDIS_REPLY_STRING);
+  cr_assert_str_eq(r->str, "200000000000000");
+  freeReplyObject(r);
+}
+
+Test(lua, alerts_due_moves_due_retries_back_to_the_stream) {
+  redisReply *r;
+  freeReplyObject(redisCommand(rc, "ZADD p:alerts:retry 50 %s 500 %s",
+                               "2|{\"a\":1}", "1|{\"b\":2}"));
+  r = eval(HK_SCRIPT_ALERTS_DUE, "2", "p:alerts:retry", "p:alerts", "100",
+           NULL);
+  cr_assert_eq(r->integer, 1);
+  freeReplyObject(r);
+  expect_field("p:alerts", "alert", "{\"a\":1}");
+  expect_field("p:alerts", "attempt", "2");
+  cr_assert_eq(integer("ZCARD %s", "p:alerts:retry", NULL), 1);
+}
+
+/* ------------------------------------------------------------------------ */
+
+static struct hk_store *store_here(void) {
+  static char host[] = "127.0.0.1";
+  static char prefix[] = "p:";
+  struct hk_redis_conf conf;
+  memset(&conf, 0, sizeof conf);
+  conf.host = host;
+  conf.port = port;
+  conf.prefix = prefix;
+  conf.connect_timeout_ms = 500;
+  conf.timeout_ms = 2000;
+  return hk_store_new(&conf);
+}
+
+Test(loader, loads_a_script_again_after_script_flush) {
+  struct hk_store *st = store_here();
+  struct hk_error err = {HK_E_OK, ""};
+  const char *h[] = {"a"};
+  int64_t next = 0;
+  freeReplyObject(redisCommand(rc, "ZADD p:due:a 42 s1"));
+  cr_assert_eq(hk_store_due_next(st, h, 1, &next, &err), HK_E_OK, "%s",
+               err.msg);
+  cr_assert_eq(next, 42);
+  freeReplyObject(redisCommand(rc, "SCRIPT FLUSH"));
+  cr_assert_eq(hk_store_due_next(st, h, 1, &next, &err), HK_E_OK, "%s",
+               err.msg);
+  cr_assert_eq(next, 42);
+  hk_store_free(st);
+}
+
+Test(loader, reloads_in_a_pipeline_after_script_flush) {
+  struct hk_store *st = store_here();
+  struct hk_error err = {HK_E_OK, ""};
+  struct hk_cas_put p[2] = {{"clocks:h", "s1", NULL, "r1", NULL, 0},
+                            {"clocks:h", "s2", NULL, "r2", NULL, 0}};
+  struct hk_cas_put again = {"clocks:h", "s1", "r1", "r1b", NULL, 0};
+  int written[2] = {0, 0};
+  cr_assert_eq(hk_store_cas_put(st, p, 2, written, &err), HK_E_OK, "%s",
+               err.msg);
+  cr_assert(written[0] && written[1]);
+  freeReplyObject(redisCommand(rc, "SCRIPT FLUSH"));
+  cr_assert_eq(hk_store_cas_put(st, &again, 1, written, &err), HK_E_OK, "%s",
+               err.msg);
+  cr_assert_eq(written[0], 1);
+  expect_text("r1b", "HGET %s %s", "p:clocks:h", "s1");
+  hk_store_free(st);
+}
