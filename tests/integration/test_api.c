@@ -660,9 +660,13 @@ static int visitor_71(void) {
          hk_redis_int("EXISTS handoff:journey:company:71") == 1;
 }
 
+/* Both deliveries journaled (the journey index holds each event), the
+ * clock open and the stage record written: the worker may take the two
+ * deliveries in one batch or in two. */
 static int visitor_recorded(void) {
   return hk_redis_int("HGET handoff:hcount:lead_response open") == 1 &&
-         hk_redis_int("HLEN handoff:stages") == 1;
+         hk_redis_int("HLEN handoff:stages") == 1 &&
+         hk_redis_int("ZCARD handoff:journey:company:70") == 2;
 }
 
 Test(api, a_subject_shows_the_events_no_handoff_listens_to, .init = up_journey,
