@@ -11,7 +11,7 @@
 
 #include "config/config.h"
 #include "tests/fuzz/fuzz.h"
-#include "workers/workers.h"
+#include "journey/journey.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
