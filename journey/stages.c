@@ -251,12 +251,20 @@ static int may_precede(const struct hk_event *ev, const json_t *e) {
   return strcmp(ev->id, eid != NULL ? eid : "") <= 0;
 }
 
+/* The entry of a stage, or NULL when there is none. A member that is not
+ * an array is no entry (the facts count none), so an event replaces it. */
+static const json_t *entry_in(const struct hk_stage_record *r,
+                              const char *stage) {
+  const json_t *e = json_object_get(r->stages, stage);
+  return json_is_array(e) ? e : NULL;
+}
+
 int hk_stage_record_add(const struct hk_stage_list *s,
                         struct hk_stage_record *r, const struct hk_event *ev) {
   int changed = 0;
   for (size_t i = 0; i < s->n; i++) {
     const struct stage *st = &s->v[i];
-    const json_t *e = json_object_get(r->stages, st->name);
+    const json_t *e = entry_in(r, st->name);
     json_t *cand;
     if (!enters(st, ev->type) || (e != NULL && !may_precede(ev, e))) {
       continue;
@@ -276,7 +284,7 @@ int hk_stage_record_takes(const struct hk_stage_list *s,
                           const struct hk_stage_record *r,
                           const struct hk_event *ev) {
   for (size_t i = 0; i < s->n; i++) {
-    const json_t *e = json_object_get(r->stages, s->v[i].name);
+    const json_t *e = entry_in(r, s->v[i].name);
     if (enters(&s->v[i], ev->type) && (e == NULL || may_precede(ev, e))) {
       return 1;
     }
