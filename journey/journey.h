@@ -444,7 +444,8 @@ json_t *hk_kpi_documents(const json_t *cfg_doc, const json_t *data,
                          int64_t now_ms);
 
 /* ---------------------------------------------------------------------------
- * Alerts (alert.c builds them; workers/notify.c sends them with libcurl)
+ * Alerts (alert.c encodes and decodes the alert queued for the sender and
+ * builds the notifier's request; workers/notify.c sends it with libcurl)
  * ------------------------------------------------------------------------- */
 
 /* One alert; every pointer borrowed. */
