@@ -325,13 +325,18 @@ void hk_stage_record_facts(const struct hk_stage_list *s,
          steps++, d = s->v[d].next) {
       const json_t *e = json_object_get(r->stages, s->v[d].name);
       int64_t at;
+      int64_t took;
       if (!json_is_array(e)) {
         continue;
       }
       at = entry_at(e);
-      if (at >= f[i].at_ms && (!f[i].moved || at - f[i].at_ms < f[i].took_ms)) {
+      /* Times come from outside: a span past int64 saturates. */
+      if (__builtin_sub_overflow(at, f[i].at_ms, &took)) {
+        took = INT64_MAX;
+      }
+      if (at >= f[i].at_ms && (!f[i].moved || took < f[i].took_ms)) {
         f[i].moved = 1;
-        f[i].took_ms = at - f[i].at_ms;
+        f[i].took_ms = took;
       }
     }
   }

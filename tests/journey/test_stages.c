@@ -166,6 +166,18 @@ Test(stage_record, facts_follow_the_next_chain) {
   hk_stage_record_fini(&r);
 }
 
+Test(stage_record, time_to_move_on_past_int64_saturates) {
+  struct hk_stage_record r;
+  struct hk_stage_fact f[3];
+  hk_stage_record_parse("{\"mql\":[-9223372036854775808,\"a\",null,null],"
+                        "\"sql\":[9223372036854775807,\"b\",null,null]}",
+                        &r);
+  hk_stage_record_facts(list, &r, f);
+  cr_assert_eq(f[0].moved, 1);
+  cr_assert_eq(f[0].took_ms, INT64_MAX);
+  hk_stage_record_fini(&r);
+}
+
 Test(stage_record, takes_only_events_that_can_change_it) {
   struct hk_stage_record r;
   hk_stage_record_parse("{\"mql\":[2000,\"e1\",null,null]}", &r);
@@ -260,5 +272,6 @@ ParameterizedTest(struct bad_stages *c, stage_record,
       strstr(text, "\"won\":[-9223372036854775807,\"m1\",null,null]"), "%s",
       text);
   free(text);
+  hk_event_fini(&ev);
   hk_stage_record_fini(&r);
 }
