@@ -477,30 +477,22 @@ static void items_add(struct items *l, int64_t at, const char *id, json_t *doc,
   l->n++;
 }
 
-/* The stages the subject entered, by time: from its stage record
- * {"STAGE": [entered_ms, event id, amount, currency], …}. */
+/* The stages the subject entered, by time: from its stage record, decoded
+ * by journey/stages.c. */
 static json_t *subject_stages(const char *record) {
-  json_t *doc = record != NULL ? json_loads(record, 0, NULL) : NULL;
+  struct hk_stage_record rec;
+  struct hk_stage_entry *v;
   json_t *out = json_array();
-  struct items l = {NULL, 0, 0};
-  const char *name;
-  json_t *v;
-  json_object_foreach(doc, name, v) {
-    json_t *at = json_array_get(v, 0);
-    if (json_is_integer(at)) {
-      items_add(&l, json_integer_value(at), name, v, 0);
-    }
-  }
-  if (l.n > 1) {
-    qsort(l.v, l.n, sizeof *l.v, item_cmp);
-  }
-  for (size_t i = 0; i < l.n; i++) {
+  size_t n;
+  hk_stage_record_parse(record, &rec);
+  n = hk_stage_record_entries(&rec, &v);
+  for (size_t i = 0; i < n; i++) {
     json_array_append_new(out,
-                          json_pack("{s:s,s:o}", "stage", l.v[i].id,
-                                    "entered_at", hk_time_json(l.v[i].at)));
+                          json_pack("{s:s,s:o}", "stage", v[i].stage,
+                                    "entered_at", hk_time_json(v[i].at_ms)));
   }
-  free(l.v);
-  json_decref(doc);
+  free(v);
+  hk_stage_record_fini(&rec);
   return out;
 }
 

@@ -10,6 +10,9 @@
  * jansson, which escapes JSON itself, and is signed over exactly the bytes
  * sent. Header values come from the alert id, so an id holding a control
  * character is refused rather than allowed to split a header.
+ *
+ * It also encodes and decodes the alert as queued for the sender
+ * (hk_alert_dump, hk_alert_parse), the one place that format lives.
  */
 #include <assert.h>
 #include <stdint.h>
@@ -345,6 +348,123 @@ static enum hk_err build_webhook(const struct hk_notifier *n,
   }
   free(sig);
   return rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * The queued alert: what the SLA engine hands the sender
+ *
+ * One compact JSON object per alert and notifier, queued in
+ * {prefix}alerts by the same script that records the alert in the clock's
+ * summary (workers/sla.c), read back by the sender (workers/deliver.c), and
+ * kept as is in a dead letter (handoffctl dlq shows its id and notifier):
+ *
+ *   {"id": "HANDOFF:SUBJECT:STARTED_MS:STATE", "notifier": N,
+ *    "handoff": H, "subject": S, "state": "at_risk" | "breached",
+ *    "owner": O | null, "started": ms, "deadline": ms,
+ *    "link": "/v1/subjects/S-escaped" | null}
+ * ------------------------------------------------------------------------- */
+
+char *hk_alert_id_new(const char *handoff, const char *subject,
+                      int64_t started_ms, const char *state) {
+  /* Sized to fit, never cut: a cut could split a UTF-8 character, and
+   * would make the two alerts of a clock share an id. */
+  size_t n = strlen(handoff) + strlen(subject) + strlen(state) + 32;
+  char *id = hk_xmalloc(n);
+  snprintf(id, n, "%s:%s:%lld:%s", handoff, subject, (long long)started_ms,
+           state);
+  return id;
+}
+
+char *hk_alert_link_new(const char *subject) {
+  char *escaped = hk_path_escape(subject);
+  size_t n = strlen(escaped) + 16;
+  char *link = hk_xmalloc(n);
+  snprintf(link, n, "/v1/subjects/%s", escaped);
+  free(escaped);
+  return link;
+}
+
+char *hk_alert_dump(const struct hk_alert *a, const char *notifier) {
+  json_t *doc;
+  char *text;
+  if (a->id == NULL || notifier == NULL || a->handoff == NULL ||
+      a->subject == NULL || a->state == NULL) {
+    return NULL;
+  }
+  /* "o" steals each value; a NULL one (not UTF-8) fails the whole pack,
+   * which then frees the others. */
+  doc = json_pack(
+      "{s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:o}", "id", json_string(a->id),
+      "notifier", json_string(notifier), "handoff", json_string(a->handoff),
+      "subject", json_string(a->subject), "state", json_string(a->state),
+      "owner", string_or_null(a->owner), "started", (json_int_t)a->started_ms,
+      "deadline", (json_int_t)a->deadline_ms, "link", string_or_null(a->link));
+  text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+  json_decref(doc);
+  return text;
+}
+
+/* The string member key of doc into *out; 0, or -1 when it is absent or
+ * not a string (null too, unless nullable). */
+static int get_string(const json_t *doc, const char *key, int nullable,
+                      const char **out) {
+  const json_t *v = json_object_get(doc, key);
+  *out = json_string_value(v);
+  return *out != NULL || (nullable && (v == NULL || json_is_null(v))) ? 0 : -1;
+}
+
+static int get_int(const json_t *doc, const char *key, int64_t *out) {
+  const json_t *v = json_object_get(doc, key);
+  *out = (int64_t)json_integer_value(v);
+  return json_is_integer(v) ? 0 : -1;
+}
+
+enum hk_err hk_alert_parse(const char *text, json_t **doc, struct hk_alert *a,
+                           const char **notifier, struct hk_error *err) {
+  const char *bad = NULL;
+  memset(a, 0, sizeof *a);
+  *notifier = NULL;
+  *doc = text != NULL ? json_loads(text, 0, NULL) : NULL;
+  if (!json_is_object(*doc)) {
+    json_decref(*doc);
+    *doc = NULL;
+    return hk_fail(err, HK_E_BAD_JSON, "the queued alert is not a JSON object");
+  }
+  /* Every member is read, whatever fails, so the caller can still name
+   * the alert and its notifier in a log line or a dead letter. */
+  if (get_string(*doc, "link", 1, &a->link) != 0) {
+    bad = "link";
+  }
+  if (get_string(*doc, "owner", 1, &a->owner) != 0) {
+    bad = "owner";
+  }
+  if (get_int(*doc, "deadline", &a->deadline_ms) != 0) {
+    bad = "deadline";
+  }
+  if (get_int(*doc, "started", &a->started_ms) != 0) {
+    bad = "started";
+  }
+  if (get_string(*doc, "state", 0, &a->state) != 0) {
+    bad = "state";
+  }
+  if (get_string(*doc, "subject", 0, &a->subject) != 0) {
+    bad = "subject";
+  }
+  if (get_string(*doc, "handoff", 0, &a->handoff) != 0) {
+    bad = "handoff";
+  }
+  if (get_string(*doc, "notifier", 0, notifier) != 0) {
+    bad = "notifier";
+  }
+  if (get_string(*doc, "id", 0, &a->id) != 0) {
+    bad = "id";
+  }
+  if (bad != NULL) {
+    return hk_fail(err, HK_E_MISSING_FIELD,
+                   "the queued alert's %s is missing or of the wrong type",
+                   bad);
+  }
+  return HK_E_OK;
 }
 
 /* ---------------------------------------------------------------------------

@@ -2,8 +2,9 @@
  * journey.h -- the door to the domain of handoff: what a journey is and how
  * it is judged, with no I/O. The mapping from a queued delivery to journey
  * events (map.c, presets.c), business calendars (calendar.c, zone.c), SLA
- * clocks (clock.c), the clock record's format (record.c), the KPI
- * documents (kpi.c) and the alert requests (alert.c).
+ * clocks (clock.c), the clock record's format (record.c), the stage
+ * record's format (stages.c), the KPI documents (kpi.c), and the alerts:
+ * the queued alert's JSON and the notifier requests (alert.c).
  *
  * Pure: time is an argument, nothing here logs, talks to Redis or the
  * network, or reads the environment beyond the zoneinfo files a calendar
@@ -333,6 +334,90 @@ json_t *hk_record_entry_new(const struct hk_clock_record *r,
                             const char *goal);
 
 /* ---------------------------------------------------------------------------
+ * Stage records (stages.c): the text kept per subject in {prefix}stages
+ *
+ *   {"STAGE": [at_ms, "event id", amount | null, "CUR" | null], …}
+ *
+ * One entry per stage the subject entered: the earliest event of the
+ * stage's `entered_on` types by (time, id), so any order of events gives
+ * the same record (stages.c opens with the details). The worker writes
+ * them (workers/stages.c); the status API reads them.
+ * ------------------------------------------------------------------------- */
+
+/* The stages of a config, compiled; immutable. */
+struct hk_stage_list;
+
+/* The stages of cfg ($.stages, in the config's order). Returns a new list
+ * (free with hk_stage_list_free; it borrows nothing). */
+struct hk_stage_list *hk_stage_list_new(const struct hk_config *cfg);
+
+/* NULL-safe. */
+void hk_stage_list_free(struct hk_stage_list *s);
+
+size_t hk_stage_list_count(const struct hk_stage_list *s);
+/* Borrowed; NULL when out of range. */
+const char *hk_stage_list_name(const struct hk_stage_list *s, size_t i);
+/* 1 when events of that type enter some stage, else 0. */
+int hk_stage_list_wants(const struct hk_stage_list *s, const char *type);
+
+/* A decoded stage record: an object (owned), never NULL once parsed. */
+struct hk_stage_record {
+  json_t *stages;
+};
+
+/* Decodes text (may be NULL); an absent or unreadable record, or one that
+ * is not an object, is empty, so *r is always initialized
+ * (hk_stage_record_fini). */
+void hk_stage_record_parse(const char *text, struct hk_stage_record *r);
+
+void hk_stage_record_fini(struct hk_stage_record *r);
+
+/* Encodes r as compact JSON, keys sorted: a new string (free). */
+char *hk_stage_record_dump(const struct hk_stage_record *r);
+
+/* Enters ev (borrowed; id and type set) into every stage of s it enters
+ * and comes first in. Returns 1 when r changed, else 0. Adding the same
+ * events again, in any order, changes nothing. */
+int hk_stage_record_add(const struct hk_stage_list *s,
+                        struct hk_stage_record *r, const struct hk_event *ev);
+
+/* 1 when adding ev could change r (some stage it enters is absent, or ev
+ * may come before its entry), else 0. Entries only ever move earlier, so
+ * a stale copy of a record answers safely for the newer one. */
+int hk_stage_record_takes(const struct hk_stage_list *s,
+                          const struct hk_stage_record *r,
+                          const struct hk_event *ev);
+
+/* What a record counts of one stage (the KPI buckets move by these). */
+struct hk_stage_fact {
+  int entered;     /* the record has the stage */
+  int64_t at_ms;   /* entry */
+  int moved;       /* entered a later stage of the `next` chain at or
+                      after at_ms */
+  int64_t took_ms; /* until then */
+  int has_amount;
+  int64_t cents;
+  const char *currency; /* borrowed from the record; "XXX" when none */
+};
+
+/* The facts of r per stage of s: f has hk_stage_list_count(s) items. */
+void hk_stage_record_facts(const struct hk_stage_list *s,
+                           const struct hk_stage_record *r,
+                           struct hk_stage_fact *f);
+
+/* One stage the subject entered; strings borrowed from the record. */
+struct hk_stage_entry {
+  const char *stage;
+  int64_t at_ms;
+  const char *event_id; /* the event that entered it; "" when none */
+};
+
+/* The entries of r whose time is an integer, by time then stage, in a
+ * new array *out (free; its strings borrowed from r). Returns how many. */
+size_t hk_stage_record_entries(const struct hk_stage_record *r,
+                               struct hk_stage_entry **out);
+
+/* ---------------------------------------------------------------------------
  * KPIs (kpi.c)
  *
  * Durations (response times, time in stage) are counted in buckets whose
@@ -359,7 +444,8 @@ json_t *hk_kpi_documents(const json_t *cfg_doc, const json_t *data,
                          int64_t now_ms);
 
 /* ---------------------------------------------------------------------------
- * Alerts (alert.c builds them; workers/notify.c sends them with libcurl)
+ * Alerts (alert.c encodes and decodes the alert queued for the sender and
+ * builds the notifier's request; workers/notify.c sends it with libcurl)
  * ------------------------------------------------------------------------- */
 
 /* One alert; every pointer borrowed. */
@@ -374,6 +460,39 @@ struct hk_alert {
   const char *link; /* the clock in the status API, e.g.
                        "/v1/subjects/company%3A8812" */
 };
+
+/*
+ * The alert as queued for the sender ({prefix}alerts), one per notifier:
+ * compact JSON {id, notifier, handoff, subject, state, owner, started,
+ * deadline, link} (alert.c has the details). Returns a new string (free),
+ * or NULL when id, notifier, handoff, subject or state is NULL or a member
+ * is not UTF-8. owner and link may be NULL (written as null).
+ */
+char *hk_alert_dump(const struct hk_alert *a, const char *notifier);
+
+/*
+ * Decodes a queued alert. *doc is set to a new reference (json_decref it
+ * whatever the return; NULL when text is not a JSON object) that *a's
+ * strings and *notifier borrow. *a and *notifier are always initialized,
+ * with what members could be read (NULL, 0 when not). Returns HK_E_OK;
+ * HK_E_BAD_JSON when text (may be NULL) is not a JSON object; or
+ * HK_E_MISSING_FIELD, err naming the member, when id, notifier, handoff,
+ * subject or state is not a string, started or deadline not an integer,
+ * or owner or link neither a string nor null.
+ */
+enum hk_err hk_alert_parse(const char *text, json_t **doc, struct hk_alert *a,
+                           const char **notifier,
+                           struct hk_error *err) HK_MUST_CHECK;
+
+/* An alert's id, "HANDOFF:SUBJECT:STARTED_MS:STATE": unique per clock (a
+ * subject's clocks of a handoff differ in start) and state. A new string
+ * (free), never cut. */
+char *hk_alert_id_new(const char *handoff, const char *subject,
+                      int64_t started_ms, const char *state);
+
+/* The subject's page in the status API, "/v1/subjects/" and the subject
+ * escaped as one path segment. A new string (free). */
+char *hk_alert_link_new(const char *subject);
 
 /* The HTTP request a notifier sends; members owned. */
 struct hk_alert_request {

@@ -33,20 +33,6 @@ struct hk_deliverer {
   atomic_int stop;
 };
 
-/* Copies the fields of the queued JSON into a (borrowing from doc). */
-static void alert_view(const json_t *doc, struct hk_alert *a) {
-  memset(a, 0, sizeof *a);
-  a->id = json_string_value(json_object_get(doc, "id"));
-  a->handoff = json_string_value(json_object_get(doc, "handoff"));
-  a->subject = json_string_value(json_object_get(doc, "subject"));
-  a->state = json_string_value(json_object_get(doc, "state"));
-  a->owner = json_string_value(json_object_get(doc, "owner"));
-  a->started_ms = (int64_t)json_integer_value(json_object_get(doc, "started"));
-  a->deadline_ms =
-      (int64_t)json_integer_value(json_object_get(doc, "deadline"));
-  a->link = json_string_value(json_object_get(doc, "link"));
-}
-
 /* Sends one alert and settles it. Returns HK_E_UNAVAILABLE only when Redis
  * failed (the alert then stays pending, to be taken again). */
 /* Counts one outcome for /metrics; a count lost to Redis is not worth a
@@ -61,20 +47,23 @@ static void count(struct hk_store *st, const char *field) {
 static enum hk_err deliver_one(struct hk_deliverer *d, struct hk_store *st,
                                const struct hk_alert_entry *e,
                                struct hk_error *err) {
-  json_t *doc = json_loads(e->alert, 0, NULL);
-  const char *name = json_string_value(json_object_get(doc, "notifier"));
-  const struct hk_notifier *n =
-      name != NULL ? hk_config_notifier(d->cfg, name) : NULL;
+  json_t *doc;
+  const char *name;
+  const struct hk_notifier *n;
   struct hk_alert a;
   struct hk_alert_request rq;
   struct hk_error why = {HK_E_OK, ""};
+  struct hk_error bad = {HK_E_OK, ""};
   int64_t now = hk_time_now_ms();
   long status = 0;
   char code[16];
   char attempt[16];
   enum hk_err rc;
 
-  alert_view(doc, &a);
+  /* Read whatever fails: the notifier decides first whether the alert is
+   * dropped or kept, then a malformed one becomes a dead letter. */
+  (void)!hk_alert_parse(e->alert, &doc, &a, &name, &bad);
+  n = name != NULL ? hk_config_notifier(d->cfg, name) : NULL;
   memset(&rq, 0, sizeof rq);
   snprintf(attempt, sizeof attempt, "%d", e->attempt + 1);
   if (n == NULL) {
@@ -97,9 +86,10 @@ static enum hk_err deliver_one(struct hk_deliverer *d, struct hk_store *st,
     count(st, "alerts_dropped");
     goto out;
   }
-  if (a.id == NULL || a.handoff == NULL || a.subject == NULL ||
-      a.state == NULL) {
-    rc = hk_store_alert_dead(st, e, "the queued alert is malformed", now, err);
+  if (bad.code != HK_E_OK) {
+    hk_log(HK_LOG_ERROR, "malformed alert; dead-lettered", "alert", a.id,
+           "notifier", name, "error", bad.msg, (const char *)NULL);
+    rc = hk_store_alert_dead(st, e, bad.msg, now, err);
     goto out;
   }
   if (hk_alert_build(n, &a, now, &rq, &why) == HK_E_OK &&

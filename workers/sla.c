@@ -37,7 +37,7 @@
  * ------------------------------------------------------------------------- */
 
 /* Appends to alerts (an array of strings) one alert JSON per notifier of
- * the handoff for clock c now in state. */
+ * the handoff for clock c now in state (journey/alert.c encodes them). */
 static void make_alerts(const struct hk_sla_shell *sh,
                         const struct hk_handoff *h, const char *subject,
                         const struct hk_clock *c, const char *state,
@@ -45,39 +45,31 @@ static void make_alerts(const struct hk_sla_shell *sh,
   json_t *conf = json_object_get(json_object_get(sh->cfg->doc, "handoffs"),
                                  hk_handoff_name(h));
   json_t *notify = json_object_get(conf, "notify");
-  char *escaped = hk_path_escape(subject);
-  size_t n = strlen(escaped) + 16;
-  char *link = hk_xmalloc(n);
+  char *id = hk_alert_id_new(hk_handoff_name(h), subject, c->started_ms, state);
+  char *link = hk_alert_link_new(subject);
+  struct hk_alert a = {
+      .id = id,
+      .handoff = hk_handoff_name(h),
+      .subject = subject,
+      .state = state,
+      .owner = c->owner != NULL ? c->owner : hk_handoff_owner(h),
+      .started_ms = c->started_ms,
+      .deadline_ms = c->deadline_ms,
+      .link = link,
+  };
   size_t i;
   json_t *name;
 
-  snprintf(link, n, "/v1/subjects/%s", escaped);
   json_array_foreach(notify, i, name) {
-    /* Sized to fit, never cut: a cut could split a UTF-8 character, and
-     * would make the two alerts of a clock share an id. */
-    size_t idn = strlen(hk_handoff_name(h)) + strlen(subject) + 48;
-    char *id = hk_xmalloc(idn);
-    json_t *a;
-    char *text;
-    snprintf(id, idn, "%s:%s:%" PRId64 ":%s", hk_handoff_name(h), subject,
-             c->started_ms, state);
-    a = json_pack("{s:s, s:O, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "id", id,
-                  "notifier", name, "handoff", hk_handoff_name(h), "subject",
-                  subject, "state", state, "owner",
-                  c->owner != NULL ? c->owner : hk_handoff_owner(h), "started",
-                  (json_int_t)c->started_ms, "deadline",
-                  (json_int_t)c->deadline_ms, "link", link);
-    text = a != NULL ? json_dumps(a, JSON_COMPACT) : NULL;
+    char *text = hk_alert_dump(&a, json_string_value(name));
     if (text == NULL) {
       abort(); /* out of memory: nothing was acknowledged */
     }
     json_array_append_new(alerts, json_string(text));
     free(text);
-    free(id);
-    json_decref(a);
   }
   free(link);
-  free(escaped);
+  free(id);
 }
 
 /* ---------------------------------------------------------------------------

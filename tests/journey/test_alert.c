@@ -461,3 +461,157 @@ Test(alert, backoff_of_a_configured_notifier) {
   cr_assert_eq(hk_alert_backoff_ms(n, 5), 32000);
   hk_config_free(cfg);
 }
+
+/* ---------------------------------------------------------------------------
+ * The queued alert (suite `alert_queued`): what the SLA engine hands the
+ * sender, encoded by hk_alert_dump and read back by hk_alert_parse
+ * ------------------------------------------------------------------------- */
+
+Test(alert_queued, id_and_link_of_a_clock) {
+  char *id =
+      hk_alert_id_new("lead_response", "company:8812", STARTED_MS, "at_risk");
+  char *link = hk_alert_link_new("company:8812 é");
+  cr_assert_str_eq(id, "lead_response:company:8812:1795511100000:at_risk");
+  cr_assert_str_eq(link, "/v1/subjects/company%3A8812%20%C3%A9");
+  free(id);
+  free(link);
+}
+
+Test(alert_queued, dump_is_exact_and_parses_back) {
+  char *text = hk_alert_dump(&lead_alert, "slack");
+  struct hk_alert a;
+  struct hk_error err = {HK_E_OK, ""};
+  const char *notifier;
+  json_t *doc;
+  cr_assert_str_eq(text, "{\"id\":\"lead_response.company:8812.0.at_risk\","
+                         "\"notifier\":\"slack\",\"handoff\":\"lead_response\","
+                         "\"subject\":\"company:8812\",\"state\":\"at_risk\","
+                         "\"owner\":\"SDR team\",\"started\":1795511100000,"
+                         "\"deadline\":1795514700000,"
+                         "\"link\":\"/v1/subjects/company%3A8812\"}");
+  cr_assert_eq(hk_alert_parse(text, &doc, &a, &notifier, &err), HK_E_OK, "%s",
+               err.msg);
+  cr_assert_str_eq(notifier, "slack");
+  cr_assert_str_eq(a.id, lead_alert.id);
+  cr_assert_str_eq(a.handoff, lead_alert.handoff);
+  cr_assert_str_eq(a.subject, lead_alert.subject);
+  cr_assert_str_eq(a.state, lead_alert.state);
+  cr_assert_str_eq(a.owner, lead_alert.owner);
+  cr_assert_str_eq(a.link, lead_alert.link);
+  cr_assert_eq(a.started_ms, STARTED_MS);
+  cr_assert_eq(a.deadline_ms, DEADLINE_MS);
+  json_decref(doc);
+  free(text);
+}
+
+Test(alert_queued, no_owner_or_link_round_trips_as_null) {
+  struct hk_alert in = lead_alert;
+  struct hk_alert a;
+  struct hk_error err = {HK_E_OK, ""};
+  const char *notifier;
+  json_t *doc;
+  char *text;
+  in.owner = NULL;
+  in.link = NULL;
+  in.deadline_ms = HK_NEVER;
+  text = hk_alert_dump(&in, "hook");
+  cr_assert_not_null(strstr(text, "\"owner\":null"));
+  cr_assert_eq(hk_alert_parse(text, &doc, &a, &notifier, &err), HK_E_OK);
+  cr_assert_null(a.owner);
+  cr_assert_null(a.link);
+  cr_assert_eq(a.deadline_ms, HK_NEVER);
+  json_decref(doc);
+  free(text);
+}
+
+Test(alert_queued, dump_refuses_what_it_cannot_write) {
+  struct hk_alert in = lead_alert;
+  cr_assert_null(hk_alert_dump(&lead_alert, NULL));
+  in.subject = "\xff\xfe";
+  cr_assert_null(hk_alert_dump(&in, "slack"));
+  in = lead_alert;
+  in.state = NULL;
+  cr_assert_null(hk_alert_dump(&in, "slack"));
+}
+
+struct bad_alert {
+  char text[200];
+  enum hk_err code;
+  char msg[96];
+  char notifier[16]; /* read even so; "" when it cannot be */
+};
+
+#define GOOD_TAIL                                                              \
+  "\"handoff\":\"h\",\"subject\":\"s\",\"state\":\"breached\","                \
+  "\"started\":1,\"deadline\":2"
+
+ParameterizedTestParameters(alert_queued, malformed_alert_is_an_error) {
+  static struct bad_alert cases[] = {
+      {"", HK_E_BAD_JSON, "the queued alert is not a JSON object", ""},
+      {"{\"id\":", HK_E_BAD_JSON, "the queued alert is not a JSON object", ""},
+      {"[\"id\"]", HK_E_BAD_JSON, "the queued alert is not a JSON object", ""},
+      {"{\"notifier\":\"n\"," GOOD_TAIL "}", HK_E_MISSING_FIELD,
+       "the queued alert's id is missing or of the wrong type", "n"},
+      {"{\"id\":7,\"notifier\":\"n\"," GOOD_TAIL "}", HK_E_MISSING_FIELD,
+       "the queued alert's id is missing or of the wrong type", "n"},
+      {"{\"id\":\"i\"," GOOD_TAIL "}", HK_E_MISSING_FIELD,
+       "the queued alert's notifier is missing or of the wrong type", ""},
+      {"{\"id\":\"i\",\"notifier\":\"n\",\"handoff\":null,"
+       "\"subject\":\"s\",\"state\":\"breached\",\"started\":1,"
+       "\"deadline\":2}",
+       HK_E_MISSING_FIELD,
+       "the queued alert's handoff is missing or of the wrong type", "n"},
+      {"{\"id\":\"i\",\"notifier\":\"n\",\"handoff\":\"h\","
+       "\"subject\":\"s\",\"state\":\"breached\",\"started\":\"1\","
+       "\"deadline\":2}",
+       HK_E_MISSING_FIELD,
+       "the queued alert's started is missing or of the wrong type", "n"},
+      {"{\"id\":\"i\",\"notifier\":\"n\",\"handoff\":\"h\","
+       "\"subject\":\"s\",\"state\":\"breached\",\"started\":1,"
+       "\"deadline\":2.5}",
+       HK_E_MISSING_FIELD,
+       "the queued alert's deadline is missing or of the wrong type", "n"},
+      {"{\"id\":\"i\",\"notifier\":\"n\"," GOOD_TAIL ",\"owner\":[]}",
+       HK_E_MISSING_FIELD,
+       "the queued alert's owner is missing or of the wrong type", "n"},
+      {"{\"id\":\"i\",\"notifier\":\"n\"," GOOD_TAIL ",\"link\":5}",
+       HK_E_MISSING_FIELD,
+       "the queued alert's link is missing or of the wrong type", "n"},
+      /* Past 64 bits jansson refuses the whole text. */
+      {"{\"id\":\"i\",\"notifier\":\"n\",\"handoff\":\"h\","
+       "\"subject\":\"s\",\"state\":\"breached\","
+       "\"started\":99999999999999999999999,\"deadline\":2}",
+       HK_E_BAD_JSON, "the queued alert is not a JSON object", ""},
+  };
+  return cr_make_param_array(struct bad_alert, cases,
+                             sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(struct bad_alert *c, alert_queued,
+                  malformed_alert_is_an_error) {
+  struct hk_alert a;
+  struct hk_error err = {HK_E_OK, ""};
+  const char *notifier;
+  json_t *doc;
+  cr_assert_eq(hk_alert_parse(c->text, &doc, &a, &notifier, &err), c->code,
+               "%s", c->text);
+  cr_assert_eq(err.code, c->code);
+  cr_assert_str_eq(err.msg, c->msg);
+  if (c->notifier[0] != '\0') {
+    cr_assert_str_eq(notifier, c->notifier);
+  } else {
+    cr_assert_null(notifier);
+  }
+  json_decref(doc);
+}
+
+Test(alert_queued, parse_of_null_is_bad_json) {
+  struct hk_alert a;
+  struct hk_error err = {HK_E_OK, ""};
+  const char *notifier = "x";
+  json_t *doc;
+  cr_assert_eq(hk_alert_parse(NULL, &doc, &a, &notifier, &err), HK_E_BAD_JSON);
+  cr_assert_null(doc);
+  cr_assert_null(notifier);
+  cr_assert_null(a.id);
+}
