@@ -101,28 +101,8 @@ struct hk_calendar {
  * Dates as day numbers
  * ------------------------------------------------------------------------- */
 
-static int64_t floor_div(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) {
-    q--;
-  }
-  return q;
-}
-
-/*
- * The days from 1970-01-01 to the proleptic Gregorian date y-m-d. Years are
- * counted from March, so that a leap day is the last day of its year and
- * the days before a month follow one formula.
- */
-static int64_t day_number(int64_t y, int m, int d) {
-  int64_t mar_y = m > 2 ? y : y - 1;
-  int64_t mar_m = m > 2 ? m - 3 : m + 9; /* 0 is March, 11 February */
-  int64_t days = 365 * mar_y + floor_div(mar_y, 4) - floor_div(mar_y, 100) +
-                 floor_div(mar_y, 400);
-  days += (153 * mar_m + 2) / 5 + (d - 1);
-  /* 0000-03-01 is 719468 days before 1970-01-01. */
-  return days - 719468;
-}
+/* hk_zone_floor_div and hk_zone_day_number (zone.h) do the arithmetic of
+ * dates: days since 1970-01-01, proleptic Gregorian. */
 
 /* 0 for Sunday, as tm_wday; 1970-01-01 was a Thursday. */
 static int weekday(int64_t day) {
@@ -140,7 +120,7 @@ static int weekday(int64_t day) {
  */
 static int64_t offset_at(const struct hk_calendar *c, int64_t t, int64_t *end) {
   int64_t until;
-  int64_t off = hk_zone_offset(c->zone, floor_div(t, 1000), &until);
+  int64_t off = hk_zone_offset(c->zone, hk_zone_floor_div(t, 1000), &until);
   *end = until >= END_MS / 1000 ? END_MS : until * 1000;
   return off * 1000;
 }
@@ -176,7 +156,7 @@ static int next_open(const struct hk_calendar *c, int64_t t, int64_t limit,
     int64_t piece_end;
     int64_t off = offset_at(c, t, &piece_end);
     int64_t wall = t + off;
-    int64_t day = floor_div(wall, DAY_MS);
+    int64_t day = hk_zone_floor_div(wall, DAY_MS);
     int64_t into = wall - day * DAY_MS;
     int64_t next_day = (day + 1) * DAY_MS - off;
     if (!is_holiday(c, day)) {
@@ -300,7 +280,7 @@ static void read_holidays(struct hk_calendar *c, const json_t *holidays) {
     int m = 0;
     int d = 0;
     if (s != NULL && sscanf(s, "%4d-%2d-%2d", &y, &m, &d) == 3) {
-      c->holidays[c->nholidays++] = day_number(y, m, d);
+      c->holidays[c->nholidays++] = hk_zone_day_number(y, m, d);
     }
   }
   qsort(c->holidays, c->nholidays, sizeof(int64_t), day_cmp);

@@ -75,7 +75,7 @@ const char *hk_zone_strerror(enum hk_zone_err e) {
  * Dates as day numbers (days since 1970-01-01, proleptic Gregorian)
  * ------------------------------------------------------------------------- */
 
-static int64_t floor_div(int64_t a, int64_t b) {
+int64_t hk_zone_floor_div(int64_t a, int64_t b) {
   int64_t q = a / b;
   if ((a % b != 0) && ((a < 0) != (b < 0))) {
     q--;
@@ -84,11 +84,11 @@ static int64_t floor_div(int64_t a, int64_t b) {
 }
 
 /* Years are counted from March, so that a leap day ends its year. */
-static int64_t day_number(int64_t y, int m, int d) {
+int64_t hk_zone_day_number(int64_t y, int m, int d) {
   int64_t mar_y = m > 2 ? y : y - 1;
   int64_t mar_m = m > 2 ? m - 3 : m + 9;
-  int64_t days = 365 * mar_y + floor_div(mar_y, 4) - floor_div(mar_y, 100) +
-                 floor_div(mar_y, 400);
+  int64_t days = 365 * mar_y + hk_zone_floor_div(mar_y, 4) -
+                 hk_zone_floor_div(mar_y, 100) + hk_zone_floor_div(mar_y, 400);
   days += (153 * mar_m + 2) / 5 + (d - 1);
   return days - 719468; /* 0000-03-01 is 719468 days before 1970-01-01 */
 }
@@ -97,7 +97,7 @@ static int64_t day_number(int64_t y, int m, int d) {
  * civil_from_days, year only). */
 static int64_t year_of(int64_t day) {
   int64_t z = day + 719468;
-  int64_t era = floor_div(z, 146097);
+  int64_t era = hk_zone_floor_div(z, 146097);
   int64_t doe = z - era * 146097;
   int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
   int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
@@ -284,15 +284,15 @@ static int parse_posix(const char *s, struct rule *r) {
 
 /* The local date (day number) on which d falls in year y. */
 static int64_t rule_day(const struct rule_date *d, int64_t y) {
-  int64_t day = day_number(y, 1, 1);
+  int64_t day = hk_zone_day_number(y, 1, 1);
   if (d->kind == JULIAN_NO_LEAP) {
     day += d->n - 1 + (is_leap(y) && d->n >= 60 ? 1 : 0);
   } else if (d->kind == JULIAN_ZERO) {
     day += d->n;
   } else {
-    int64_t first = day_number(y, d->m, 1);
-    int64_t next =
-        d->m == 12 ? day_number(y + 1, 1, 1) : day_number(y, d->m + 1, 1);
+    int64_t first = hk_zone_day_number(y, d->m, 1);
+    int64_t next = d->m == 12 ? hk_zone_day_number(y + 1, 1, 1)
+                              : hk_zone_day_number(y, d->m + 1, 1);
     day = first + (d->d - weekday(first) + 7) % 7 + INT64_C(7) * (d->w - 1);
     while (day >= next) {
       day -= 7;
@@ -324,7 +324,7 @@ static int32_t rule_offset(const struct rule *r, int64_t t, int64_t *until) {
   } else if (tc < -RULE_SPAN) {
     tc = -RULE_SPAN;
   }
-  y = year_of(floor_div(tc, DAY_S));
+  y = year_of(hk_zone_floor_div(tc, DAY_S));
   for (int64_t k = y - 2; k <= y + 1; k++) {
     ev[n].at = rule_day(&r->start, k) * DAY_S + r->start.time - r->std;
     ev[n++].off = r->dst;
@@ -346,7 +346,7 @@ static int32_t rule_offset(const struct rule *r, int64_t t, int64_t *until) {
     cur = ev[i++].off;
   }
   /* Every change before the next UTC year is among the eight. */
-  *until = day_number(y + 1, 1, 1) * DAY_S;
+  *until = hk_zone_day_number(y + 1, 1, 1) * DAY_S;
   for (; i < n; i++) {
     int last_at_instant = i + 1 == n || ev[i + 1].at != ev[i].at;
     if (last_at_instant && ev[i].off != cur) {

@@ -69,4 +69,11 @@ void hk_zone_free(struct hk_zone *z);
  */
 int32_t hk_zone_offset(const struct hk_zone *z, int64_t t, int64_t *until);
 
+/* a / b rounded toward minus infinity (b > 0). */
+int64_t hk_zone_floor_div(int64_t a, int64_t b);
+
+/* The days from 1970-01-01 to the proleptic Gregorian date y-m-d (m 1-12,
+ * d 1-31; no check), negative before. */
+int64_t hk_zone_day_number(int64_t y, int m, int d);
+
 #endif
