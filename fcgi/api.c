@@ -516,10 +516,6 @@ static json_t *subject_events(const struct hk_sla *sla, char **records,
   json_t *seen = json_object();
   json_t *docs = json_array(); /* the parsed records the items borrow */
   json_t *events = json_array();
-  json_t *stages =
-      stage_record != NULL ? json_loads(stage_record, 0, NULL) : NULL;
-  const char *sname;
-  json_t *sv;
   for (size_t i = 0; i < journey->n; i++) {
     json_t *e = json_loads(journey->v[i], 0, NULL);
     /* [id, type, source] */
@@ -582,17 +578,24 @@ static json_t *subject_events(const struct hk_sla *sla, char **records,
       }
     }
   }
-  /* {"STAGE": [entered_ms, event id, …]}: the event that entered it. */
-  json_object_foreach(stages, sname, sv) {
-    json_t *ev =
-        json_object_get(seen, json_string_value(json_array_get(sv, 1)) != NULL
-                                  ? json_string_value(json_array_get(sv, 1))
-                                  : "");
-    if (ev != NULL) {
-      json_array_append_new(json_object_get(ev, "stages"), json_string(sname));
+  /* Each stage entry names the event that entered it (journey/stages.c
+   * owns the record's format). */
+  if (stage_record != NULL) {
+    struct hk_stage_record rec;
+    struct hk_stage_entry *entries = NULL;
+    size_t n;
+    hk_stage_record_parse(stage_record, &rec);
+    n = hk_stage_record_entries(&rec, &entries);
+    for (size_t i = 0; i < n; i++) {
+      json_t *ev = json_object_get(seen, entries[i].event_id);
+      if (ev != NULL) {
+        json_array_append_new(json_object_get(ev, "stages"),
+                              json_string(entries[i].stage));
+      }
     }
+    free(entries);
+    hk_stage_record_fini(&rec);
   }
-  json_decref(stages);
   json_decref(seen);
   json_decref(docs);
   free(l.v);
