@@ -212,7 +212,21 @@ static int unix_accepts(const char *path) {
   return ok;
 }
 
-void hk_redis_start(void) {
+/* 1 when *pid has exited (it is reaped and *pid cleared), else 0. */
+static int reaped(pid_t *pid) {
+  int status;
+  if (*pid > 0 && waitpid(*pid, &status, WNOHANG) == *pid) {
+    *pid = 0;
+    return 1;
+  }
+  return 0;
+}
+
+/* Starts redis-server on stack.redis_port and waits until it answers.
+ * Returns 1 when it does, 0 when it exited first: the port was taken
+ * between free_port() and its bind (by any socket of the machine,
+ * outgoing ones included), so the caller tries again. */
+static int redis_spawn_ready(void) {
   char port[16];
   const char *argv[] = {"/usr/bin/redis-server",
                         NULL,
@@ -239,10 +253,29 @@ void hk_redis_start(void) {
   argv[1] = conf;
   snprintf(port, sizeof port, "%d", stack.redis_port);
   stack.redis = spawn(argv, path_in("redis.log"));
-  for (int i = 0; i < 1000 && !redis_ready(); i++) {
+  for (int i = 0; i < 1000; i++) {
+    if (redis_ready()) {
+      return 1;
+    }
+    if (reaped(&stack.redis)) {
+      return 0;
+    }
     msleep(10);
   }
-  cr_assert(redis_ready(), "redis did not answer PING within 10 s");
+  cr_assert_fail("redis did not answer PING within 10 s");
+  return 0;
+}
+
+/* A restart keeps the port (the config names it): a moment's wait when
+ * something else holds it. */
+void hk_redis_start(void) {
+  for (int i = 0; i < 50; i++) {
+    if (redis_spawn_ready()) {
+      return;
+    }
+    msleep(100);
+  }
+  cr_assert_fail("redis could not bind port %d", stack.redis_port);
 }
 
 void hk_redis_stop(void) {
@@ -279,10 +312,17 @@ void hk_fcgi_stop(void) {
   stop_pid(&stack.fcgi, SIGTERM);
 }
 
-static void nginx_start(void) {
+/* Starts nginx on stack.http_port; 1 when it listens, 0 when it exited
+ * (the port was taken meanwhile). */
+static int nginx_spawn_ready(void) {
+  /* path_in() rotates four buffers: these outlive more than four calls. */
+  char conf_path[400];
+  char pidfile[400];
   char conf[4096];
-  const char *argv[] = {"/usr/sbin/nginx",     "-p", stack.dir, "-c",
-                        path_in("nginx.conf"), NULL};
+  const char *argv[] = {"/usr/sbin/nginx", "-p", stack.dir, "-c",
+                        conf_path,         NULL};
+  snprintf(conf_path, sizeof conf_path, "%s/nginx.conf", stack.dir);
+  snprintf(pidfile, sizeof pidfile, "%s/nginx.pid", stack.dir);
   /* The snippet's `include fastcgi_params` resolves beside nginx.conf. */
   {
     FILE *in = fopen("/etc/nginx/fastcgi_params", "r");
@@ -315,12 +355,36 @@ static void nginx_start(void) {
            geteuid() == 0 ? "user root;\n" : "", stack.dir, stack.dir,
            stack.dir, stack.dir, stack.dir, stack.dir, stack.dir,
            stack.fcgi_sock, stack.http_port, HK_SOURCE_DIR);
-  write_file(path_in("nginx.conf"), conf);
+  write_file(conf_path, conf);
+  unlink(pidfile);
   stack.nginx = spawn(argv, path_in("nginx.log"));
-  for (int i = 0; i < 500 && !port_open(stack.http_port); i++) {
+  /* Ready once it wrote its pid file (after binding) and the port answers;
+   * an nginx that exited found the port taken. */
+  for (int i = 0; i < 1000; i++) {
+    struct stat sb;
+    if (stat(pidfile, &sb) == 0 && port_open(stack.http_port) &&
+        !reaped(&stack.nginx)) {
+      return 1;
+    }
+    if (reaped(&stack.nginx)) {
+      return 0;
+    }
     msleep(10);
   }
-  cr_assert(port_open(stack.http_port), "nginx did not start");
+  cr_assert_fail("nginx did not start within 10 s");
+  return 0;
+}
+
+static void nginx_start(void) {
+  for (int i = 0;; i++) {
+    cr_assert(i < 10, "nginx found no free port in 10 tries");
+    do {
+      stack.http_port = free_port();
+    } while (stack.http_port == stack.redis_port);
+    if (nginx_spawn_ready()) {
+      return;
+    }
+  }
 }
 
 void hk_stack_up(const char *extra_config) {
@@ -333,11 +397,18 @@ void hk_stack_up_with(const char *extra_config, const char *extra_sources) {
   snprintf(stack.dir, sizeof stack.dir, "/tmp/hk-it-XXXXXX");
   cr_assert(mkdtemp(stack.dir) != NULL);
   chmod(stack.dir, 0755);
-  stack.redis_port = free_port();
-  stack.http_port = free_port();
   snprintf(stack.fcgi_sock, sizeof stack.fcgi_sock, "%s/fcgi.sock", stack.dir);
   setenv("HK_TEST_SECRET", HK_TEST_SECRET, 1);
   setenv("HK_TEST_TOKEN", HK_TEST_TOKEN, 1);
+  /* A free port can be taken again before redis binds it: a new one then.
+   * The config is written once redis holds its port. */
+  for (int i = 0;; i++) {
+    cr_assert(i < 10, "redis found no free port in 10 tries");
+    stack.redis_port = free_port();
+    if (redis_spawn_ready()) {
+      break;
+    }
+  }
   snprintf(config, sizeof config,
            "{\n"
            "  \"redis\": {\"host\": \"127.0.0.1\", \"port\": %d,"
@@ -352,7 +423,6 @@ void hk_stack_up_with(const char *extra_config, const char *extra_sources) {
            "}\n",
            stack.redis_port, extra_config, extra_sources);
   write_file(path_in("handoff.json"), config);
-  hk_redis_start();
   fcgi_start();
   nginx_start();
 }

@@ -1,7 +1,7 @@
 /*
  * test_scripts.c -- each Lua script of store/lua on its own against a real
- * redis-server (started on a free loopback port for each test, as
- * tests/integration/harness.c does), asserting what it writes; and the
+ * redis-server (started on a unix socket of its own for each test, and
+ * ready once it answers PING), asserting what it writes; and the
  * loader (store/conn.c) finding its scripts again after SCRIPT FLUSH.
  */
 #include <arpa/inet.h>
@@ -21,22 +21,11 @@
 #include "store/store_internal.h"
 
 static pid_t server;
-static int port;
+/* A unix socket in a folder of its own: no TCP port another test could
+ * take between choosing it and redis binding it. */
+static char dir[64];
+static char sock[128];
 static redisContext *rc;
-
-static int free_port(void) {
-  struct sockaddr_in a;
-  socklen_t len = sizeof a;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  memset(&a, 0, sizeof a);
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  cr_assert(fd >= 0);
-  cr_assert(bind(fd, (struct sockaddr *)&a, sizeof a) == 0);
-  cr_assert(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
-  close(fd);
-  return ntohs(a.sin_port);
-}
 
 /* Whether redis answers PING (connecting when needed). */
 static int answers(void) {
@@ -44,7 +33,7 @@ static int answers(void) {
   int ok;
   if (rc == NULL) {
     struct timeval tv = {0, 200000};
-    rc = redisConnectWithTimeout("127.0.0.1", port, tv);
+    rc = redisConnectUnixWithTimeout(sock, tv);
     if (rc == NULL || rc->err != 0) {
       redisFree(rc);
       rc = NULL;
@@ -58,10 +47,10 @@ static int answers(void) {
 }
 
 static void start(void) {
-  char p[16];
   struct timespec pause = {0, 10 * 1000 * 1000};
-  port = free_port();
-  snprintf(p, sizeof p, "%d", port);
+  snprintf(dir, sizeof dir, "/tmp/hk-scripts-XXXXXX");
+  cr_assert(mkdtemp(dir) != NULL);
+  snprintf(sock, sizeof sock, "%s/redis.sock", dir);
   server = fork();
   cr_assert(server >= 0);
   if (server == 0) {
@@ -69,9 +58,9 @@ static void start(void) {
     int null = open("/dev/null", O_WRONLY);
     dup2(null, 1);
     dup2(null, 2);
-    execl("/usr/bin/redis-server", "redis-server", "--port", p, "--bind",
-          "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel",
-          "warning", (char *)NULL);
+    execl("/usr/bin/redis-server", "redis-server", "--port", "0",
+          "--unixsocket", sock, "--dir", dir, "--save", "", "--appendonly",
+          "no", "--loglevel", "warning", (char *)NULL);
     _exit(127);
   }
   /* Wait for the condition (PING answered), polling, at most 10 s. */
@@ -88,6 +77,8 @@ static void stop(void) {
     kill(server, SIGTERM);
     waitpid(server, NULL, 0);
   }
+  unlink(sock);
+  rmdir(dir);
 }
 
 TestSuite(lua, .init = start, .fini = stop, .timeout = 30);
@@ -391,12 +382,10 @@ Test(lua, alerts_due_moves_due_retries_back_to_the_stream) {
 /* ------------------------------------------------------------------------ */
 
 static struct hk_store *store_here(void) {
-  static char host[] = "127.0.0.1";
   static char prefix[] = "p:";
   struct hk_redis_conf conf;
   memset(&conf, 0, sizeof conf);
-  conf.host = host;
-  conf.port = port;
+  conf.unix_path = sock;
   conf.prefix = prefix;
   conf.connect_timeout_ms = 500;
   conf.timeout_ms = 2000;
