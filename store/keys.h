@@ -21,6 +21,7 @@
 #define HK_KEY_SEEN "seen:" /* + SHA-1 of the item key, in the script */
 #define HK_KEY_ALERTS "alerts"
 #define HK_KEY_ALERTS_RETRY "alerts:retry"
+#define HK_KEY_SUBJECTS "subjects"
 
 #define HK_KEYF_JOURNEY "journey:%s"   /* subject */
 #define HK_KEYF_CLOCKS "clocks:%s"     /* handoff */
@@ -45,6 +46,7 @@ struct hk_keys {
   char *seen;
   char *alerts;
   char *alerts_retry;
+  char *subjects;
 };
 
 void hk_keys_init(struct hk_keys *k, const char *prefix);
