@@ -17,7 +17,11 @@
   X(HK_SCRIPT_DLQ_RETRY, dlq_retry)                                            \
   X(HK_SCRIPT_DUE_TAKE, due_take)                                              \
   X(HK_SCRIPT_DUE_NEXT, due_next)                                              \
-  X(HK_SCRIPT_ALERTS_DUE, alerts_due)
+  X(HK_SCRIPT_ALERTS_DUE, alerts_due)                                          \
+  X(HK_SCRIPT_STREAM_TRIM, stream_trim)                                        \
+  X(HK_SCRIPT_HISTORY_TRIM, history_trim)                                      \
+  X(HK_SCRIPT_SUBJECT_DROP, subject_drop)                                      \
+  X(HK_SCRIPT_INTAKE_SETTLED, intake_settled)
 
 #define HK_SCRIPT_ENUM(e, name) e,
 enum hk_script { HK_SCRIPTS(HK_SCRIPT_ENUM) HK_SCRIPT__COUNT };

@@ -22,6 +22,7 @@
 #include "store/store.h"
 #include "workers/configs.h"
 #include "workers/kpi.h"
+#include "workers/retention.h"
 #include "workers/sla_shell.h"
 #include "workers/workers.h"
 
@@ -383,6 +384,7 @@ struct loop {
   struct hk_stages *stages;
   int64_t ttl_s;
   struct hk_sla_shell sh;
+  struct hk_retention keep; /* the retention duty's (retention.h) */
   /* The Redis address is read once: changing it needs a restart. */
   struct hk_store *st;
   /* What the duties keep from one turn to the next. */
@@ -415,6 +417,8 @@ static void loop_open(struct loop *l) {
     l->claim_every = 10000;
   }
   l->last_claim = 0;
+  memset(&l->keep, 0, sizeof l->keep);
+  l->keep.every_ms = l->o->retention_every_ms;
   l->backoff = 0;
   l->ready = 0;
   l->down = 0;
@@ -500,6 +504,12 @@ static enum hk_err fire_due_clocks(struct loop *l) {
     hk_log(HK_LOG_DEBUG, "clocks re-evaluated", "count", n, (const char *)NULL);
   }
   return rc;
+}
+
+/* 4b. What aged out goes, and forget requests are carried out
+ * (retention.c: one pass a minute by one worker, requests every second). */
+static enum hk_err keep_bounded(struct loop *l) {
+  return hk_retention_duty(&l->keep, &l->sh, l->m, l->consumer, &l->err);
 }
 
 /* 5. Every claim interval, takes into b the deliveries another consumer
@@ -594,7 +604,8 @@ static void leave_group(struct loop *l) {
  *   3. join_group: make sure the consumer group exists (XGROUP CREATE),
  *      at the start and after each failure;
  *   4. fire_due_clocks: re-evaluate the clocks whose warning or deadline
- *      came, queuing their alerts;
+ *      came, queuing their alerts; keep_bounded: the retention pass (once
+ *      a minute, one worker at a time) and the forget requests;
  *   5. claim_idle: every claim interval, XAUTOCLAIM the deliveries another
  *      consumer left pending for claim_idle, and process them as its own;
  *   6. read_new: when none were claimed, XREADGROUP up to `batch` new
@@ -625,6 +636,9 @@ static void *loop_run(void *arg) {
     rc = join_group(l);
     if (rc == HK_E_OK) {
       rc = fire_due_clocks(l);
+    }
+    if (rc == HK_E_OK) {
+      rc = keep_bounded(l);
     }
     if (rc == HK_E_OK) {
       rc = claim_idle(l, &b, &claimed);

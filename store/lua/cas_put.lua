@@ -4,7 +4,7 @@
 -- KEYS[1]  the record's hash ({prefix}clocks:HANDOFF, {prefix}stages)
 -- ARGV[1]  the field (the subject)
 -- ARGV[2]  the record as read ('' for none)
--- ARGV[3]  the new record
+-- ARGV[3]  the new record; '' deletes the field (the subject is erased)
 -- ARGV[4..] the changes, four arguments each (struct hk_store_op): the
 --   operation letter, its key (prefixed), a, b:
 --   I  HINCRBY key a(field) b(by)      Z  ZADD key a(score) b(member)
@@ -16,7 +16,11 @@
 if (redis.call('HGET', KEYS[1], ARGV[1]) or '') ~= ARGV[2] then
   return 0
 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+if ARGV[3] == '' then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+else
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+end
 local i = 4
 while i <= #ARGV do
   local op, k = ARGV[i], ARGV[i + 1]
