@@ -7,6 +7,7 @@
  *   handoffctl dlq list|retry [--config FILE] [--redis ADDR] …
  *   handoffctl status [--config FILE] [--redis ADDR] [--json]
  *   handoffctl clocks HANDOFF [--config FILE] [--state S] [--limit N] [--json]
+ *   handoffctl forget SUBJECT [--config FILE] [--redis ADDR] [--timeout DUR]
  *   handoffctl COMMAND --help
  *
  * check-config prints every problem of the file, one per line, and exits
@@ -100,6 +101,17 @@ static const struct hk_ctl_command commands[] = {
      "        they were (after fixing the rule or the endpoint) and remove\n"
      "        them; --all takes the oldest 1000 at a time.\n" REDIS_HELP,
      hk_ctl_dlq},
+    {"forget", "forget SUBJECT [--config FILE] [--redis ADDR] [--timeout DUR]",
+     "        Erase a subject (a right-to-erasure request): its journey\n"
+     "        events, clocks, stage records, the dead letters and the raw\n"
+     "        deliveries that name it, and its counts in every KPI. A\n"
+     "        worker carries it out, logging the OS user who asked; this\n"
+     "        waits until it is done (at most DUR, 2m by default; on a\n"
+     "        terminal it shows how long it has waited) and prints what\n"
+     "        was removed. Forgetting twice, or a subject never seen, is\n"
+     "        fine. Exits 1 when no worker did it in time (the request\n"
+     "        stays queued).\n" REDIS_HELP,
+     hk_ctl_forget},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
