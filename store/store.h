@@ -245,7 +245,8 @@ enum hk_err hk_store_dlq_retry(struct hk_store *st, const char *id, int *found,
  *                                  "HH|STATE", "HH|incomplete",
  *                                  "HH|missing:ATTR", "HH|r:BIN" (response
  *                                  times, workers/kpi.c's buckets); the
- *                                  workers delete the days 36 to 90 back
+ *                                  retention pass deletes the days older
+ *                                  than history.keep
  *   {prefix}stages                 hash: one field per subject, its stage
  *                                  record (workers/stages.c)
  *   {prefix}skpi:STAGE:DAY         hash of the subjects that entered the
