@@ -326,11 +326,11 @@ Test(openapi, every_route_and_error_matches_the_spec) {
             "method_not_allowed");
     if (strcmp(routes[i].template, "/v1/subjects/{subject}") == 0) {
       /* DELETE forgets a subject: a read token may not. */
-      refused("DELETE", routes[i].path, HK_TEST_TOKEN, routes[i].template,
-              403, "forbidden");
+      refused("DELETE", routes[i].path, HK_TEST_TOKEN, routes[i].template, 403,
+              "forbidden");
     } else {
-      refused("DELETE", routes[i].path, HK_TEST_TOKEN, routes[i].template,
-              405, "method_not_allowed");
+      refused("DELETE", routes[i].path, HK_TEST_TOKEN, routes[i].template, 405,
+              "method_not_allowed");
     }
     fetch("HEAD", routes[i].path, HK_TEST_TOKEN, &g);
     cr_assert_eq(g.status, 200, "HEAD %s: %ld", routes[i].path, g.status);
