@@ -29,13 +29,15 @@
 #define DAY_MS 86400000LL
 /* Entries removed per script call, and calls per stream per pass. */
 #define TRIM_CHUNK 5000
-#define TRIM_CALLS 20
+#define TRIM_CALLS 50
 /* Subjects erased per chunk, chunks per pass. */
 #define EXPIRE_CHUNK 200
-#define EXPIRE_CHUNKS 10
+#define EXPIRE_CHUNKS 50
 /* Histories trimmed per script call, calls per pass. */
 #define HISTORY_CHUNK 1000
-#define HISTORY_CALLS 20
+#define HISTORY_CALLS 50
+/* Each step stops taking new chunks once the pass ran this long. */
+#define PASS_BUDGET_MS 3000
 /* KPI days looked at behind the horizon. */
 #define KPI_DAYS_BACK 400
 /* Entries of a stream read at once when looking for a subject. */
@@ -74,6 +76,12 @@ int64_t hk_retention_horizon(int64_t now_ms, int64_t newest_ms,
  * One pass
  * ------------------------------------------------------------------------- */
 
+/* 1 while a pass that started at t0 (monotonic ms) is within
+ * PASS_BUDGET_MS. */
+static int in_time(int64_t t0) {
+  return hk_time_mono_ms() - t0 < PASS_BUDGET_MS;
+}
+
 /* What a pass removed, for its log line. */
 struct removed {
   int64_t intake, alerts, events, dlq, history, kpi_days, listed;
@@ -82,11 +90,11 @@ struct removed {
 
 /* Trims stream to keep_from_ms, a chunk at a time, within the budget. */
 static enum hk_err trim(struct hk_store *st, const char *stream,
-                        int64_t keep_from_ms, int64_t *removed,
+                        int64_t keep_from_ms, int64_t t0, int64_t *removed,
                         struct hk_error *err) {
   enum hk_err rc = HK_E_OK;
   int more = 1;
-  for (int i = 0; rc == HK_E_OK && more && i < TRIM_CALLS; i++) {
+  for (int i = 0; rc == HK_E_OK && more && i < TRIM_CALLS && in_time(t0); i++) {
     int64_t n = 0;
     rc = hk_store_trim(st, stream, keep_from_ms, TRIM_CHUNK, &n, &more, err);
     *removed += n;
@@ -105,11 +113,11 @@ static enum hk_err bump_erase_gen(struct hk_store *st, struct hk_error *err) {
 /* Erases the subjects whose newest event is older than the horizon: their
  * records with what they count now (not the KPI buckets: those go by the
  * day), then their histories. */
-static enum hk_err expire(struct hk_sla_shell *sh, int64_t horizon,
+static enum hk_err expire(struct hk_sla_shell *sh, int64_t horizon, int64_t t0,
                           struct removed *out, struct hk_error *err) {
   struct hk_erase how = {0, horizon};
   enum hk_err rc = HK_E_OK;
-  for (int c = 0; rc == HK_E_OK && c < EXPIRE_CHUNKS; c++) {
+  for (int c = 0; rc == HK_E_OK && c < EXPIRE_CHUNKS && in_time(t0); c++) {
     struct hk_strings subs = {NULL, 0};
     size_t erased = 0;
     size_t dropped = 0;
@@ -192,7 +200,8 @@ static void log_pass(const struct removed *r, int64_t horizon, int64_t ms) {
 }
 
 /* One pass: what aged out goes (see the top of the file). */
-static enum hk_err pass(struct hk_sla_shell *sh, struct hk_error *err) {
+static enum hk_err pass(struct hk_retention *rt, struct hk_sla_shell *sh,
+                        struct hk_error *err) {
   struct hk_store *st = sh->st;
   struct removed r = {0};
   struct hk_keep keep;
@@ -206,21 +215,21 @@ static enum hk_err pass(struct hk_sla_shell *sh, struct hk_error *err) {
   rc = hk_store_stat_get(st, "newest_event_ms", &newest, err);
   horizon = hk_retention_horizon(now, newest, keep.history_ms);
   if (rc == HK_E_OK) {
-    rc = trim(st, "intake", now - keep.intake_ms, &r.intake, err);
+    rc = trim(st, "intake", now - keep.intake_ms, t0, &r.intake, err);
   }
   if (rc == HK_E_OK) {
-    rc = trim(st, "events", now - keep.intake_ms, &r.events, err);
+    rc = trim(st, "events", now - keep.intake_ms, t0, &r.events, err);
   }
   if (rc == HK_E_OK) {
-    rc = trim(st, "alerts", now - keep.intake_ms, &r.alerts, err);
+    rc = trim(st, "alerts", now - keep.intake_ms, t0, &r.alerts, err);
   }
   if (rc == HK_E_OK) {
-    rc = trim(st, "dlq", now - keep.dlq_ms, &r.dlq, err);
+    rc = trim(st, "dlq", now - keep.dlq_ms, t0, &r.dlq, err);
   }
   if (rc == HK_E_OK) {
-    rc = expire(sh, horizon, &r, err);
+    rc = expire(sh, horizon, t0, &r, err);
   }
-  for (int i = 0; rc == HK_E_OK && i < HISTORY_CALLS; i++) {
+  for (int i = 0; rc == HK_E_OK && i < HISTORY_CALLS && in_time(t0); i++) {
     size_t visited = 0;
     int64_t n = 0;
     rc = hk_store_history_trim(st, horizon, HISTORY_CHUNK, &visited, &n, err);
@@ -229,8 +238,10 @@ static enum hk_err pass(struct hk_sla_shell *sh, struct hk_error *err) {
       break;
     }
   }
-  if (rc == HK_E_OK) {
+  /* The KPI days move a day at a time: once per day of the horizon. */
+  if (rc == HK_E_OK && horizon / DAY_MS != rt->purged_day) {
     rc = purge_kpis(sh->cfg, st, horizon, &r, err);
+    rt->purged_day = rc == HK_E_OK ? horizon / DAY_MS : rt->purged_day;
   }
   if (rc == HK_E_OK) {
     log_pass(&r, horizon, hk_time_mono_ms() - t0);
@@ -529,7 +540,7 @@ enum hk_err hk_retention_duty(struct hk_retention *r, struct hk_sla_shell *sh,
     rc = hk_store_lock(sh->st, "retention:lock", owner,
                        every - 1000 > 0 ? every - 1000 : every, &got, err);
     if (rc == HK_E_OK && got) {
-      rc = pass(sh, err);
+      rc = pass(r, sh, err);
     }
   }
   return rc;

@@ -418,6 +418,7 @@ static void loop_open(struct loop *l) {
   }
   l->last_claim = 0;
   memset(&l->keep, 0, sizeof l->keep);
+  l->keep.purged_day = INT64_MIN;
   l->keep.every_ms = l->o->retention_every_ms;
   l->backoff = 0;
   l->ready = 0;
