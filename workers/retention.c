@@ -502,9 +502,10 @@ static enum hk_err forget_all(struct hk_sla_shell *sh,
 
 /* Every HK_FORGET_POLL_MS: the requests queued, and whether another
  * worker erased records this loop may remember. */
-static enum hk_err poll(struct hk_retention *r, struct hk_sla_shell *sh,
-                        const struct hk_mapper *m, const char *owner,
-                        struct hk_error *err) {
+static enum hk_err poll_requests(struct hk_retention *r,
+                                 struct hk_sla_shell *sh,
+                                 const struct hk_mapper *m, const char *owner,
+                                 struct hk_error *err) {
   struct hk_letters reqs = {NULL, 0};
   int64_t gen = 0;
   enum hk_err rc = hk_store_stream_page(sh->st, "forget", NULL, 16, &reqs, err);
@@ -532,7 +533,7 @@ enum hk_err hk_retention_duty(struct hk_retention *r, struct hk_sla_shell *sh,
   enum hk_err rc = HK_E_OK;
   if (r->last_poll == 0 || now - r->last_poll >= HK_FORGET_POLL_MS) {
     r->last_poll = now;
-    rc = poll(r, sh, m, owner, err);
+    rc = poll_requests(r, sh, m, owner, err);
   }
   if (rc == HK_E_OK && (r->last_pass == 0 || now - r->last_pass >= every)) {
     int got = 0;
