@@ -164,8 +164,12 @@ static int four_processed(void) {
   return hk_redis_int("HGET handoff:stats processed") >= 4;
 }
 
+/* The UTC day of the expired journey's events. */
+static long long old_day;
+
 static int only_pending_left(void) {
   return hk_redis_int("XLEN handoff:intake") == 2 &&
+         hk_redis_int("EXISTS handoff:hkpi:lead_response:%lld", old_day) == 0 &&
          hk_redis_int("XLEN handoff:events") == 0 &&
          hk_redis_int("EXISTS handoff:journey:company:101") == 0 &&
          hk_redis_int("ZCARD handoff:journey:company:202") == 1;
@@ -177,6 +181,7 @@ TestSuite(retention, .init = up_retention, .fini = hk_stack_down,
 Test(retention, leaves_only_unacknowledged_deliveries_and_recent_events) {
   int64_t now = hk_now_ms();
   int64_t old = now - 72 * HOUR;
+  old_day = (long long)(old / (24 * HOUR));
   const char *const worker[] = {
       "--retention-every", "200ms", "--kpi-every", "200ms",
       "--claim-idle",      "1h",    NULL};
