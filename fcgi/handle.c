@@ -9,9 +9,9 @@
  * while Redis is over redis.memory_guard of its maxmemory, guard.c), and
  * only then is the delivery written to Redis; 202 goes out once Redis
  * confirmed the write, 503 with Retry-After when it could not (Redis down,
- * or over its maxmemory: -OOM), so the sender retries and nothing is lost. The
- * write goes through the group commit when the shell has one: the request waits
- * for its own XADD's reply either way.
+ * or over its maxmemory: -OOM), so the sender retries and nothing is
+ * lost. The write goes through the group commit when the shell has one:
+ * the request waits for its own XADD's reply either way.
  *
  * The status API (/v1/…, api.c) checks the route (404/405), then the
  * bearer token (401), and only then names, query and Redis.
