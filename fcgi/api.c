@@ -6,8 +6,8 @@
  * seconds and served as stored, one GET each, unparsed: reading them costs
  * the same with ten clocks as with a million. /v1/health adds the live
  * queue and Redis's memory (as the guard last read it) to the health
- * document: spliced in as text while both are fine, else parsed. A document no
- * worker has written yet is 503 not_ready, with Retry-After.
+ * document: spliced in as text while both are fine, else parsed. A
+ * document no worker has written yet is 503 not_ready, with Retry-After.
  *
  * The clock listings read an index, then the records of one page in one
  * pipeline, and evaluate them now with the pure code of journey/

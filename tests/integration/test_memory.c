@@ -99,9 +99,8 @@ static int healthz_reads_room(void) {
 
 static int healthz_degraded(void) {
   json_t *doc = healthz();
-  int ok =
-      strcmp(json_string_value(json_object_get(doc, "status")), "degraded") ==
-      0;
+  int ok = strcmp(json_string_value(json_object_get(doc, "status")),
+                  "degraded") == 0;
   json_decref(doc);
   return ok;
 }
@@ -194,8 +193,8 @@ Test(memory, fills_up_refuses_with_503_and_loses_nothing_acknowledged) {
   doc = healthz();
   cr_assert(strstr(json_string_value(json_object_get(doc, "reason")),
                    "maxmemory") != NULL);
-  cr_assert_eq(json_integer_value(
-                   json_object_get(json_object_get(doc, "memory"), "max_bytes")),
+  cr_assert_eq(json_integer_value(json_object_get(
+                   json_object_get(doc, "memory"), "max_bytes")),
                want_max);
   json_decref(doc);
   {
@@ -208,8 +207,8 @@ Test(memory, fills_up_refuses_with_503_and_loses_nothing_acknowledged) {
     cr_assert(strstr(json_string_value(json_object_get(doc, "reason")),
                      "over the memory guard") != NULL,
               "%s", r.body);
-    cr_assert(json_is_true(
-        json_object_get(json_object_get(doc, "memory"), "over")));
+    cr_assert(
+        json_is_true(json_object_get(json_object_get(doc, "memory"), "over")));
     json_decref(doc);
   }
   cr_assert_eq(hk_http("GET", "/metrics", NULL, NULL, 0, &r), 0);
