@@ -8,7 +8,7 @@
 
 #include "fcgi/fcgi.h"
 
-#define MIB (1024 * 1024)
+#define MIB (1024LL * 1024LL)
 
 Test(guard, is_over_at_the_share_of_maxmemory_and_not_below) {
   struct hk_memory m = {1, 90 * MIB, 100 * MIB};
