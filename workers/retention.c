@@ -124,6 +124,7 @@ static enum hk_err expire(struct hk_sla_shell *sh, int64_t horizon, int64_t t0,
     struct hk_strings subs = {NULL, 0};
     size_t erased = 0;
     size_t dropped = 0;
+    size_t listed;
     rc = hk_store_subjects_older(sh->st, horizon, EXPIRE_CHUNK, &subs, err);
     if (rc == HK_E_OK && subs.n > 0 && c == 0) {
       rc = bump_erase_gen(sh->st, err);
@@ -136,11 +137,12 @@ static enum hk_err expire(struct hk_sla_shell *sh, int64_t horizon, int64_t t0,
       rc = hk_store_subjects_drop(sh->st, (const char *const *)subs.v, subs.n,
                                   horizon, &dropped, err);
     }
+    listed = subs.n;
     out->records += erased;
     out->subjects += dropped;
     hk_strings_fini(&subs);
-    if (subs.n < EXPIRE_CHUNK || dropped == 0) {
-      break;
+    if (listed < EXPIRE_CHUNK || dropped == 0) {
+      break; /* none left, or none of these could go: the next pass */
     }
   }
   return rc;
