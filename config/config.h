@@ -69,6 +69,17 @@ struct hk_redis_conf {
   char *prefix; /* key prefix, "handoff:" by default */
   int64_t connect_timeout_ms;
   int64_t timeout_ms;
+  /* redis.sentinel: when sentinel_master is set, the primary is asked of
+   * the sentinels (host, port and unix_path are then unused). */
+  char *sentinel_master; /* NULL: no sentinels */
+  char **sentinel_hosts; /* nsentinels of each */
+  int *sentinel_ports;
+  size_t nsentinels;
+  char *sentinel_password; /* NULL when none */
+  /* A delivery's 202 waits until this many replicas hold its XADD (WAIT),
+   * at most wait_timeout_ms; 0: no wait. */
+  int min_replicas_acked;
+  int64_t wait_timeout_ms;
 };
 
 struct hk_api_token {

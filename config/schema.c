@@ -440,6 +440,30 @@ static void check_redis(struct walk *w, json_t *v) {
   if (json_has(v, "unix") && json_has(v, "host")) {
     hk_config_errf(w, "set \"host\" or \"unix\", not both");
   }
+  if (json_has(v, "sentinel") && (json_has(v, "unix") || json_has(v, "host"))) {
+    hk_config_errf(w, "set \"sentinel\" or \"host\"/\"unix\", not both");
+  }
+}
+
+/* "host:port" or "[v6]:port" of a sentinel. */
+static void check_node(struct walk *w, json_t *v) {
+  const char *s = json_string_value(v);
+  const char *colon = strrchr(s, ':');
+  char *end = NULL;
+  long port = colon != NULL ? strtol(colon + 1, &end, 10) : 0;
+  size_t hlen = colon != NULL ? (size_t)(colon - s) : 0;
+  if (colon == NULL || end == colon + 1 || *end != '\0' || port < 1 ||
+      port > 65535 || hlen == 0 ||
+      (s[0] == '[' ? s[hlen - 1] != ']' : memchr(s, ':', hlen) != NULL) ||
+      !all_in(s, LOWER UPPER DIGIT ".-_:[]")) {
+    hk_config_errf(w, "must be \"host:port\" such as \"10.0.0.5:26379\"");
+  }
+}
+
+static void check_nodes(struct walk *w, json_t *v) {
+  if (json_array_size(v) > 16) {
+    hk_config_errf(w, "holds more than 16 sentinels");
+  }
 }
 
 static void check_tokens(struct walk *w, json_t *v) {
@@ -789,6 +813,22 @@ static const struct node n_host = {
     .types = T_STRING, .flags = N_NONEMPTY, .check = check_host};
 static const struct node n_prefix = {
     .types = T_STRING, .flags = N_NONEMPTY, .check = check_prefix};
+static const struct node n_node = {
+    .types = T_STRING, .flags = N_NONEMPTY, .check = check_node};
+static const struct node n_nodes = {.types = T_ARRAY,
+                                    .flags = N_NONEMPTY,
+                                    .items = &n_node,
+                                    .check = check_nodes};
+static const struct node n_master = {
+    .types = T_STRING, .flags = N_NONEMPTY, .check = check_host};
+static const struct field f_sentinel[] = {
+    {"master", &n_master, F_REQUIRED, NULL},
+    {"nodes", &n_nodes, F_REQUIRED, NULL},
+    {"password", &n_ref, 0, NULL},
+    {NULL, NULL, 0, NULL},
+};
+static const struct node n_sentinel = {.types = T_OBJECT, .fields = f_sentinel};
+static const struct node n_acked = {.types = T_INT, .min = 0, .max = 16};
 static const struct field f_redis[] = {
     {"host", &n_host, 0, NULL},
     {"port", &n_port, 0, "6379"},
@@ -798,6 +838,9 @@ static const struct field f_redis[] = {
     {"prefix", &n_prefix, 0, "\"handoff:\""},
     {"connect_timeout", &n_duration, 0, "\"500ms\""},
     {"timeout", &n_duration, 0, "\"2s\""},
+    {"sentinel", &n_sentinel, 0, NULL},
+    {"min_replicas_acked", &n_acked, 0, NULL},
+    {"wait_timeout", &n_duration, 0, "\"1s\""},
     {NULL, NULL, 0, NULL},
 };
 static const struct node n_redis = {
