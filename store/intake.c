@@ -67,6 +67,66 @@ struct xadds {
   size_t done; /* items[0, done) have their outcome */
 };
 
+/* Waits until conf.min_replicas_acked replicas hold the XADDs of
+ * items[from, n) (one WAIT for the batch, sent after its XADDs on the same
+ * connection, so it covers them all), at most conf.wait_timeout_ms. Not
+ * reached in time: every item written fails, its sender gets a 503 and
+ * sends it again (the worker's dedupe makes the second copy harmless). */
+static enum hk_err replicas_ack(struct hk_store *st, struct xadds *b,
+                                size_t from, struct hk_error *err) {
+  char want[16];
+  char ms[24];
+  const char *argv[] = {"WAIT", want, ms};
+  void *reply = NULL;
+  long long got = -1;
+  snprintf(want, sizeof want, "%d", st->conf.min_replicas_acked);
+  snprintf(ms, sizeof ms, "%" PRId64,
+           st->conf.wait_timeout_ms > 0 ? st->conf.wait_timeout_ms : 1);
+  if (hk_store_append(st, 3, argv, NULL, err) == HK_E_OK &&
+      redisGetReply(st->c, &reply) == REDIS_OK) {
+    const redisReply *r = reply;
+    got = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    freeReplyObject(reply);
+  } else if (st->c != NULL) {
+    hk_store_io_fail(st, err);
+  }
+  if (got >= st->conf.min_replicas_acked) {
+    return HK_E_OK;
+  }
+  for (size_t i = from; i < b->n; i++) {
+    if (b->items[i]->rc != HK_E_OK) {
+      continue;
+    }
+    b->items[i]->rc = HK_E_UNAVAILABLE;
+    if (got >= 0) {
+      hk_fail(&b->items[i]->err, HK_E_UNAVAILABLE,
+              "only %lld of %d replicas acknowledged the write within %s ms",
+              got, st->conf.min_replicas_acked, ms);
+    } else {
+      b->items[i]->err = *err;
+    }
+  }
+  /* The batch is settled: nothing of it is written again. */
+  return HK_E_OK;
+}
+
+/* The connection was lost while reading the replies of items[from, n):
+ * when replicas must acknowledge, those written already were never
+ * waited for, so they fail too (the sender retries). */
+static enum hk_err unacked(struct hk_store *st, struct xadds *b, size_t from,
+                           struct hk_error *err) {
+  enum hk_err rc = hk_store_io_fail(st, err);
+  if (st->conf.min_replicas_acked > 0) {
+    for (size_t i = from; i < b->done; i++) {
+      if (b->items[i]->rc == HK_E_OK) {
+        b->items[i]->rc = HK_E_UNAVAILABLE;
+        b->items[i]->err = *err;
+      }
+    }
+  }
+  return rc;
+}
+
 /* Appends the XADDs of items[done, n) to the output buffer, then reads
  * their replies in order; hiredis writes the whole buffer before the first
  * read, so the batch costs one round trip. Advances done past every item
@@ -75,6 +135,11 @@ struct xadds {
 static enum hk_err xadd_pipeline(struct hk_store *st, void *ctx,
                                  struct hk_error *err) {
   struct xadds *b = ctx;
+  size_t from = b->done;
+  enum hk_err waited = HK_E_OK;
+  if (from == b->n) {
+    return HK_E_OK;
+  }
   for (size_t i = b->done; i < b->n; i++) {
     char received[24];
     char signed_at[24];
@@ -106,19 +171,23 @@ static enum hk_err xadd_pipeline(struct hk_store *st, void *ctx,
   for (size_t i = b->done; i < b->n; i++) {
     void *reply = NULL;
     if (redisGetReply(st->c, &reply) != REDIS_OK) {
-      return hk_store_io_fail(st, err);
+      return unacked(st, b, from, err);
     }
+    hk_store_check_reply(st, reply);
     xadd_outcome(st, b->items[i], reply);
     freeReplyObject(reply);
     b->done = i + 1;
     /* The count of the accepted request. The XADD's fate is settled: a
      * count lost with the connection is not worth a second delivery. */
     if (redisGetReply(st->c, &reply) != REDIS_OK) {
-      return hk_store_io_fail(st, err);
+      return unacked(st, b, from, err);
     }
     freeReplyObject(reply);
   }
-  return HK_E_OK;
+  if (st->conf.min_replicas_acked > 0) {
+    waited = replicas_ack(st, b, from, err);
+  }
+  return waited;
 }
 
 void hk_store_enqueue_many(struct hk_store *st, struct hk_store_xadd **items,
