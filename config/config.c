@@ -302,6 +302,8 @@ static void decode_intake(struct hk_config *cfg) {
       (size_t)json_integer_value(json_object_get(in, "max_body_bytes"));
   /* Retry-After is in whole seconds: round up. */
   cfg->retry_after_s = (duration(in, "retry_after") + 999) / 1000;
+  cfg->stall_amber_ms = duration(in, "stall_amber");
+  cfg->stall_red_ms = duration(in, "stall_red");
 }
 
 /* Checks the text of a secret the scheme gives a form to. */

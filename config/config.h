@@ -108,6 +108,10 @@ struct hk_config {
   struct hk_redis_conf redis;
   size_t max_body;       /* intake.max_body_bytes, default 1 MiB */
   int64_t retry_after_s; /* intake.retry_after, Retry-After of 503s */
+  /* intake.stall_amber, stall_red: deliveries waiting with no worker read
+   * for this long make the health amber, then red */
+  int64_t stall_amber_ms;
+  int64_t stall_red_ms;
   /* The enabled sources; one whose secrets are all optional and unset is
    * left out (so POSTs to it get 404). */
   struct hk_source *sources;

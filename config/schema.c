@@ -853,9 +853,23 @@ static const struct field f_intake[] = {
     {"max_body_bytes", &n_body, 0, "1048576"},
     {"retry_after", &n_duration, 0, "\"5s\""},
     {"dedupe_ttl", &n_duration, 0, "\"7d\""},
+    {"stall_amber", &n_duration, 0, "\"30s\""},
+    {"stall_red", &n_duration, 0, "\"2m\""},
     {NULL, NULL, 0, NULL},
 };
-static const struct node n_intake = {.types = T_OBJECT, .fields = f_intake};
+static void check_intake(struct walk *w, json_t *v) {
+  int64_t amber = 0;
+  int64_t red = 0;
+  if (hk_config_duration(json_string_value(json_object_get(v, "stall_amber")),
+                         0, &amber) &&
+      hk_config_duration(json_string_value(json_object_get(v, "stall_red")), 0,
+                         &red) &&
+      red < amber) {
+    hk_config_errf(w, "\"stall_red\" must not be shorter than \"stall_amber\"");
+  }
+}
+static const struct node n_intake = {
+    .types = T_OBJECT, .fields = f_intake, .check = check_intake};
 
 /* $.sources.NAME */
 static const char *const hashes[] = {"sha256", "sha1", NULL};

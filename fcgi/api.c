@@ -87,9 +87,33 @@ static int rank(const char *status) {
   return status != NULL && strcmp(status, "amber") == 0 ? 1 : 0;
 }
 
+/* Seconds since any worker last read, as JSON ("null" when none did). */
+static const char *read_age(const struct hk_queue_stats *q, int64_t now_ms,
+                            char *buf, size_t cap) {
+  if (q->last_read_ms < 0) {
+    return "null";
+  }
+  snprintf(buf, cap, "%lld",
+           (long long)(now_ms > q->last_read_ms
+                           ? (now_ms - q->last_read_ms) / 1000
+                           : 0));
+  return buf;
+}
+
+/* Adds the workers' figures to the queue member. */
+static void queue_readers(json_t *queue, const struct hk_queue_stats *q,
+                          int64_t now_ms) {
+  char age[24];
+  json_object_set_new(queue, "workers", json_integer((json_int_t)q->workers));
+  json_object_set_new(
+      queue, "last_read_s",
+      json_loads(read_age(q, now_ms, age, sizeof age), JSON_DECODE_ANY, NULL));
+}
+
 /* The health document, the queue added: the status the worst of both, the
  * reasons of the parts that are not green joined. */
-static enum hk_err health(struct hk_store *st, struct hk_reply *out,
+static enum hk_err health(const struct hk_config *cfg, struct hk_store *st,
+                          int64_t now_ms, struct hk_reply *out,
                           struct hk_error *err) {
   struct hk_queue_stats q;
   char *text = NULL;
@@ -98,6 +122,8 @@ static enum hk_err health(struct hk_store *st, struct hk_reply *out,
   const char *status;
   const char *reason;
   int stalled;
+  int stall;
+  char why[160];
   enum hk_err rc = hk_store_get(st, "kpi:health", &text, &len, err);
 
   if (rc == HK_E_OK) {
@@ -111,18 +137,25 @@ static enum hk_err health(struct hk_store *st, struct hk_reply *out,
    * they processed: what matters is deliveries waiting with nobody to read
    * them (lag, or the whole stream when Redis cannot say). */
   stalled = q.consumers == 0 && (q.lag > 0 || (q.lag < 0 && q.length > 0));
+  /* Consumers killed stay in the group: judge from what workers did. */
+  stall = hk_queue_stall(&q, now_ms, cfg->stall_amber_ms, cfg->stall_red_ms,
+                         why, sizeof why);
+  stalled = stalled || stall > 0;
   if (text != NULL && !stalled && len > 2 && text[0] == '{' &&
       text[len - 1] == '}') {
     /* The usual case: the document as stored with the queue spliced in,
      * never parsed, so the answer costs the same however big the
      * document is (a worker wrote it as one compact JSON object). */
-    char queue[256];
+    char age[24];
+    char queue[320];
     int qn =
         snprintf(queue, sizeof queue,
                  ",\"queue\":{\"length\":%lld,\"pending\":%lld,"
-                 "\"lag\":%lld,\"processed\":%lld,\"consumers\":%lld}}",
+                 "\"lag\":%lld,\"processed\":%lld,\"consumers\":%lld,"
+                 "\"workers\":%lld,\"last_read_s\":%s}}",
                  (long long)q.length, (long long)q.pending, (long long)q.lag,
-                 (long long)q.processed, (long long)q.consumers);
+                 (long long)q.processed, (long long)q.consumers,
+                 (long long)q.workers, read_age(&q, now_ms, age, sizeof age));
     char *body = hk_xmalloc(len - 1 + (size_t)qn + 1);
     memcpy(body, text, len - 1);
     memcpy(body + len - 1, queue, (size_t)qn + 1);
@@ -143,15 +176,17 @@ static enum hk_err health(struct hk_store *st, struct hk_reply *out,
   status = json_string_value(json_object_get(doc, "status"));
   reason = json_string_value(json_object_get(doc, "reason"));
   if (stalled) {
-    size_t n = (reason != NULL ? strlen(reason) : 0) + sizeof QUEUE_STALLED + 4;
+    const char *said = stall > 0 ? why : QUEUE_STALLED;
+    size_t n = (reason != NULL ? strlen(reason) : 0) + strlen(said) + 4;
     char *joined = hk_xmalloc(n);
     if (rank(status) > 0 && reason != NULL && *reason != '\0') {
-      snprintf(joined, n, "%s; %s", reason, QUEUE_STALLED);
+      snprintf(joined, n, "%s; %s", reason, said);
     } else {
-      snprintf(joined, n, "%s", QUEUE_STALLED);
+      snprintf(joined, n, "%s", said);
     }
-    if (rank(status) < 1) {
-      json_object_set_new(doc, "status", json_string("amber"));
+    if (rank(status) < (stall > 1 ? 2 : 1)) {
+      json_object_set_new(doc, "status",
+                          json_string(stall > 1 ? "red" : "amber"));
     }
     json_object_set_new(doc, "reason", json_string(joined));
     free(joined);
@@ -162,6 +197,7 @@ static enum hk_err health(struct hk_store *st, struct hk_reply *out,
                                 (json_int_t)q.pending, "lag", (json_int_t)q.lag,
                                 "processed", (json_int_t)q.processed,
                                 "consumers", (json_int_t)q.consumers));
+  queue_readers(json_object_get(doc, "queue"), &q, now_ms);
   hk_reply_json(out, 200, doc);
   return HK_E_OK;
 }
@@ -706,7 +742,7 @@ enum hk_err hk_api_handle(const struct hk_config *cfg, const struct hk_sla *sla,
   char key[128];
   const char *name = route->param;
   switch (route->id) {
-  case HK_ROUTE_HEALTH: return health(st, out, err);
+  case HK_ROUTE_HEALTH: return health(cfg, st, now_ms, out, err);
   case HK_ROUTE_HANDOFFS:
     return serve_doc(st, "kpi:handoffs", "the handoff KPIs", out, err);
   case HK_ROUTE_HANDOFF:

@@ -325,6 +325,95 @@ enum hk_err hk_store_consumer_leave(struct hk_store *st, const char *group,
  * The queue's figures and the intake counters
  * ------------------------------------------------------------------------- */
 
+/* The time part of a stream id ("1700000000000-3"), or -1. */
+static int64_t id_ms(const char *id) {
+  char *end = NULL;
+  long long ms = strtoll(id, &end, 10);
+  return end != id && *end == '-' ? (int64_t)ms : -1;
+}
+
+/* The id of the first entry of an XRANGE reply into id ("" when none). */
+static void first_id(const redisReply *r, char id[HK_STREAM_ID_MAX]) {
+  id[0] = '\0';
+  if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+      r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements > 0) {
+    (void)!hk_resp_stream_id(r->element[0]->element[0], id, NULL);
+  }
+}
+
+/* The lag and the oldest waiting delivery, from the group's
+ * last-delivered-id: the first entry past it (XRANGE (id + COUNT 1) and
+ * the oldest pending one (XPENDING's summary). */
+static enum hk_err queue_waiting(struct hk_store *st,
+                                 struct hk_queue_stats *out,
+                                 struct hk_error *err) {
+  char after[HK_STREAM_ID_MAX + 1];
+  char unread[HK_STREAM_ID_MAX];
+  char oldest[HK_STREAM_ID_MAX] = "";
+  const char *range[] = {"XRANGE", st->keys.intake, after, "+", "COUNT", "1"};
+  const char *pend[] = {"XPENDING", st->keys.intake, HK_STORE_GROUP};
+  redisReply *r;
+  snprintf(after, sizeof after, "(%s", out->last_delivered);
+  r = hk_store_command(st, 6, range, NULL, err);
+  if (r == NULL) {
+    return HK_E_UNAVAILABLE;
+  }
+  first_id(r, unread);
+  freeReplyObject(r);
+  if (unread[0] == '\0') {
+    out->lag = 0; /* whatever entries-read says after a restart */
+  } else if (out->lag < 1 || out->lag > out->length) {
+    out->lag = out->length > 0 ? out->length : 1;
+  }
+  if (out->pending > 0) {
+    r = hk_store_command(st, 3, pend, NULL, err);
+    if (r == NULL) {
+      return HK_E_UNAVAILABLE;
+    }
+    if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2) {
+      (void)!hk_resp_stream_id(r->element[1], oldest, NULL);
+    }
+    freeReplyObject(r);
+  }
+  out->oldest_ms = oldest[0] != '\0' ? id_ms(oldest) : id_ms(unread);
+  return HK_E_OK;
+}
+
+/* The workers' heartbeats: the newest last read, and how many are alive
+ * (their keys not expired). */
+static enum hk_err queue_readers(struct hk_store *st,
+                                 struct hk_queue_stats *out,
+                                 struct hk_error *err) {
+  char *zkey = hk_store_key(st, "workers");
+  const char *zr[] = {"ZREVRANGE", zkey, "0", "999", "WITHSCORES"};
+  struct hk_args a = {0};
+  redisReply *r = hk_store_command(st, 5, zr, NULL, err);
+  redisReply *e;
+  free(zkey);
+  if (r == NULL) {
+    return HK_E_UNAVAILABLE;
+  }
+  if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) {
+    freeReplyObject(r);
+    return HK_E_OK;
+  }
+  out->last_read_ms = atoll(r->element[1]->str);
+  hk_args_str(&a, "EXISTS");
+  for (size_t i = 0; i + 1 < r->elements; i += 2) {
+    hk_args_own(&a,
+                hk_xprintf("%sworker:%s", st->conf.prefix, r->element[i]->str));
+  }
+  e = hk_store_command(st, (int)a.n, a.v, a.len, err);
+  hk_args_fini(&a);
+  freeReplyObject(r);
+  if (e == NULL) {
+    return HK_E_UNAVAILABLE;
+  }
+  out->workers = e->type == REDIS_REPLY_INTEGER ? e->integer : 0;
+  freeReplyObject(e);
+  return HK_E_OK;
+}
+
 enum hk_err hk_store_queue_stats(struct hk_store *st,
                                  struct hk_queue_stats *out,
                                  struct hk_error *err) {
@@ -333,11 +422,10 @@ enum hk_err hk_store_queue_stats(struct hk_store *st,
   const char *stats[] = {"HGET", st->keys.stats, "processed"};
   redisReply *r;
   enum hk_err rc;
-  out->length = 0;
-  out->pending = 0;
+  memset(out, 0, sizeof *out);
   out->lag = -1;
-  out->processed = 0;
-  out->consumers = 0;
+  out->last_read_ms = -1;
+  out->oldest_ms = -1;
 
   r = hk_store_command(st, 2, xlen, NULL, err);
   if (r == NULL) {
@@ -356,6 +444,13 @@ enum hk_err hk_store_queue_stats(struct hk_store *st,
   }
   hk_resp_groups(r, HK_STORE_GROUP, out);
   freeReplyObject(r);
+  if (out->last_delivered[0] != '\0' &&
+      queue_waiting(st, out, err) != HK_E_OK) {
+    return HK_E_UNAVAILABLE;
+  }
+  if (queue_readers(st, out, err) != HK_E_OK) {
+    return HK_E_UNAVAILABLE;
+  }
 
   r = hk_store_command(st, 3, stats, NULL, err);
   if (r == NULL) {
@@ -363,6 +458,143 @@ enum hk_err hk_store_queue_stats(struct hk_store *st,
   }
   rc = r->type == REDIS_REPLY_NIL ? HK_E_OK
                                   : hk_resp_int(r, &out->processed, err);
+  freeReplyObject(r);
+  return rc;
+}
+
+int hk_queue_stall(const struct hk_queue_stats *q, int64_t now_ms,
+                   int64_t amber_ms, int64_t red_ms, char *why, size_t cap) {
+  int64_t waiting =
+      (q->lag > 0 ? q->lag : 0) + (q->pending > 0 ? q->pending : 0);
+  int64_t since = q->last_read_ms >= 0 ? q->last_read_ms : q->oldest_ms;
+  int64_t idle = since >= 0 && now_ms > since ? now_ms - since : 0;
+  int level = idle >= red_ms ? 2 : (idle >= amber_ms ? 1 : 0);
+  if (cap > 0) {
+    why[0] = '\0';
+  }
+  if (waiting == 0 || level == 0) {
+    return 0;
+  }
+  if (q->last_read_ms >= 0) {
+    snprintf(why, cap, "no worker has read for %lld s while %lld %s",
+             (long long)(idle / 1000), (long long)waiting,
+             waiting == 1 ? "delivery waits" : "deliveries wait");
+  } else {
+    snprintf(
+        why, cap, "no worker has ever read, and %lld %s, the oldest for %lld s",
+        (long long)waiting, waiting == 1 ? "delivery waits" : "deliveries wait",
+        (long long)(idle / 1000));
+  }
+  return level;
+}
+
+/* ---------------------------------------------------------------------------
+ * Heartbeats and dead consumers
+ * ------------------------------------------------------------------------- */
+
+/* The SET and ZADD of one heartbeat, pipelined. */
+struct beat {
+  const char *consumer;
+  int64_t read_ms;
+  int64_t ttl_ms;
+};
+
+static enum hk_err beat_run(struct hk_store *st, void *ctx,
+                            struct hk_error *err) {
+  const struct beat *b = ctx;
+  char read[24];
+  char ttl[24];
+  char *key = hk_xprintf("%sworker:%s", st->conf.prefix, b->consumer);
+  char *zkey = hk_store_key(st, "workers");
+  const char *set[] = {"SET", key, read, "PX", ttl};
+  const char *zadd[] = {"ZADD", zkey, read, b->consumer};
+  enum hk_err rc;
+  snprintf(read, sizeof read, "%" PRId64, b->read_ms);
+  snprintf(ttl, sizeof ttl, "%" PRId64, b->ttl_ms > 0 ? b->ttl_ms : 1);
+  rc = hk_store_append(st, 5, set, NULL, err);
+  if (rc == HK_E_OK) {
+    rc = hk_store_append(st, 4, zadd, NULL, err);
+  }
+  if (rc == HK_E_OK) {
+    rc = hk_store_read_replies(st, 2, NULL, NULL, err);
+  }
+  free(key);
+  free(zkey);
+  return rc;
+}
+
+enum hk_err hk_store_heartbeat(struct hk_store *st, const char *consumer,
+                               int64_t read_ms, int64_t ttl_ms,
+                               struct hk_error *err) {
+  struct beat b = {consumer, read_ms, ttl_ms};
+  return hk_store_round(st, HK_RETRY, beat_run, &b, err);
+}
+
+/* 1 when the heartbeat key of consumer exists; -1 when Redis failed. */
+static int beating(struct hk_store *st, const char *consumer,
+                   struct hk_error *err) {
+  char *key = hk_xprintf("%sworker:%s", st->conf.prefix, consumer);
+  const char *argv[] = {"EXISTS", key};
+  redisReply *r = hk_store_command(st, 2, argv, NULL, err);
+  int yes = r == NULL ? -1 : (r->type == REDIS_REPLY_INTEGER && r->integer > 0);
+  free(key);
+  freeReplyObject(r);
+  return yes;
+}
+
+/* Forgets consumer's last read in {prefix}workers. */
+static void forget(struct hk_store *st, const char *consumer) {
+  struct hk_error ignored = {HK_E_OK, ""};
+  char *zkey = hk_store_key(st, "workers");
+  const char *argv[] = {"ZREM", zkey, consumer};
+  freeReplyObject(hk_store_command(st, 3, argv, NULL, &ignored));
+  free(zkey);
+}
+
+enum hk_err hk_store_reap_consumers(struct hk_store *st, const char *self,
+                                    size_t *removed, struct hk_error *err) {
+  const char *argv[] = {"XINFO", "CONSUMERS", st->keys.intake, HK_STORE_GROUP};
+  redisReply *r = hk_store_command(st, 4, argv, NULL, err);
+  enum hk_err rc = HK_E_OK;
+  *removed = 0;
+  if (r == NULL) {
+    return HK_E_UNAVAILABLE;
+  }
+  /* [[name, N, pending, N, idle, N, …], …] */
+  for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+    const redisReply *c = r->element[i];
+    const char *name = NULL;
+    long long pending = -1;
+    int alive;
+    int left = 0;
+    for (size_t k = 0; c->type == REDIS_REPLY_ARRAY && k + 1 < c->elements;
+         k += 2) {
+      if (strcmp(c->element[k]->str, "name") == 0) {
+        name = c->element[k + 1]->str;
+      } else if (strcmp(c->element[k]->str, "pending") == 0) {
+        pending = c->element[k + 1]->integer;
+      }
+    }
+    if (name == NULL || pending != 0 || strcmp(name, self) == 0) {
+      continue;
+    }
+    alive = beating(st, name, err);
+    if (alive != 0) {
+      rc = alive < 0 ? HK_E_UNAVAILABLE : HK_E_OK;
+      if (rc != HK_E_OK) {
+        break;
+      }
+      continue;
+    }
+    rc = hk_store_consumer_leave(st, HK_STORE_GROUP, name, &left, err);
+    if (rc != HK_E_OK) {
+      break;
+    }
+    if (left) {
+      forget(st, name);
+      (*removed)++;
+    }
+  }
   freeReplyObject(r);
   return rc;
 }

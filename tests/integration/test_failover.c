@@ -433,3 +433,215 @@ Test(failover, no_acknowledged_delivery_is_lost_when_the_primary_dies,
                n / 2 / 2);
   free(retry);
 }
+
+/* ---------------------------------------------------------------------------
+ * Workers killed, and a stall, on one Redis
+ * ------------------------------------------------------------------------- */
+
+#define JOURNEY_CONFIG                                                         \
+  "\"events\": [{\"name\": \"journey\", \"source\": \"demo\","                 \
+  " \"type\": \"{type}\", \"subject\": \"company:{data.company_id}\","         \
+  " \"at\": {\"path\": \"timestamp\", \"format\": \"unix_ms\"}}],"
+
+static void one_up(void) {
+  hk_stack_up(JOURNEY_CONFIG "\"intake\": {\"stall_amber\": \"2s\","
+                             " \"stall_red\": \"5s\"},");
+}
+
+static long long counted(const char *type) {
+  long long v = hk_redis_int("HGET handoff:counts mapped:demo:%s", type);
+  return v < 0 ? 0 : v;
+}
+
+static long long pending(void) {
+  return hk_redis_int("EVAL %s 1 handoff:intake",
+                      "local ok, p = pcall(redis.call, 'XPENDING', KEYS[1],"
+                      " 'workers') if ok then return p[1] end return -1");
+}
+
+static int none_pending(void) {
+  return counted("lead.mql") == want_total / 2 &&
+         counted("lead.contacted") == want_total / 2 &&
+         hk_redis_int("XLEN handoff:intake") == want_total && pending() == 0;
+}
+
+/* The entries consumer holds pending. */
+static long long held_by(const char *consumer) {
+  return hk_redis_int(
+      "EVAL %s 1 handoff:intake %s",
+      "local ok, p = pcall(redis.call, 'XPENDING', KEYS[1], 'workers', '-',"
+      " '+', 1000, ARGV[1]) if ok then return #p end return -1",
+      consumer);
+}
+
+#define MAX_KILLS 64
+
+/* Each killed victim's name, when it was killed, what it held, and when
+ * the last of that was claimed (0: not yet). */
+struct victims {
+  char name[MAX_KILLS][32];
+  int64_t killed[MAX_KILLS];
+  long long held[MAX_KILLS];
+  int64_t claimed[MAX_KILLS];
+  long n;
+};
+
+static long unclaimed(struct victims *v) {
+  long left = 0;
+  for (long k = 0; k < v->n; k++) {
+    if (v->claimed[k] == 0 && held_by(v->name[k]) == 0) {
+      v->claimed[k] = hk_now_ms();
+    }
+    left += v->claimed[k] == 0;
+  }
+  return left;
+}
+
+Test(failover, a_worker_killed_again_and_again_loses_nothing, .init = one_up,
+     .fini = hk_stack_down, .timeout = 300) {
+  long kills = env_count("HK_FAILOVER_KILLS", 5);
+  long n = kills * 40;
+  int64_t t0 = hk_now_ms() - 3 * 3600 * 1000LL;
+  const char *const steady[] = {"--claim-idle", "2s", NULL};
+  const char *victim[] = {"--claim-idle", "2s",         "--batch",
+                          "20",           "--throttle", "30ms",
+                          "--name",       NULL,         NULL};
+  static struct victims v;
+  int64_t worst = 0;
+  long with_pending = 0;
+  cr_assert_leq(kills, MAX_KILLS);
+  memset(&v, 0, sizeof v);
+  want_total = n;
+  hk_worker_start(0, steady);
+  snprintf(v.name[0], sizeof v.name[0], "victim-0");
+  victim[7] = v.name[0];
+  hk_worker_start(1, victim);
+  for (long i = 0; i < n; i++) {
+    struct hk_resp r;
+    cr_assert(post_delivery(i, t0, &r) == 0 && r.status == 202,
+              "delivery %ld got %ld", i, r.status);
+    if (i % 40 == 20) {
+      /* Mid-stream, as an OOM kill or a lost host would. */
+      cr_assert_eq(hk_worker_stop(1, SIGKILL), 128 + SIGKILL);
+      v.killed[v.n] = hk_now_ms();
+      v.held[v.n] = held_by(v.name[v.n]);
+      with_pending += v.held[v.n] > 0;
+      v.n++;
+      snprintf(v.name[v.n], sizeof v.name[v.n], "victim-%ld", v.n);
+      victim[7] = v.name[v.n];
+      hk_worker_start(1, victim);
+    }
+    (void)unclaimed(&v);
+    msleep(5);
+  }
+  for (int64_t until = hk_now_ms() + 30000;
+       unclaimed(&v) > 0 && hk_now_ms() < until;) {
+    msleep(20);
+  }
+  cr_assert(hk_wait_until(none_pending, 30000),
+            "lost or stuck: mql %lld, contacted %lld of %ld each; %lld pending",
+            counted("lead.mql"), counted("lead.contacted"), n / 2, pending());
+  for (long k = 0; k < v.n; k++) {
+    cr_assert(v.claimed[k] > 0, "%s's deliveries were never claimed",
+              v.name[k]);
+    if (v.held[k] > 0 && v.claimed[k] - v.killed[k] > worst) {
+      worst = v.claimed[k] - v.killed[k];
+    }
+  }
+  fprintf(stderr,
+          "worker kills: %ld SIGKILLs (%ld holding deliveries), %ld "
+          "deliveries, 0 lost; the longest wait for a claim %lld ms "
+          "(claim-idle 2 s)\n",
+          kills, with_pending, n, (long long)worst);
+  /* Claimed within claim-idle and the claim interval (1 s), with slack
+   * for a batch and the polling. */
+  cr_assert_leq(worst, 2000 + 1000 + 1500);
+}
+
+static char health_status[32];
+static char health_reason[512];
+
+/* Reads /v1/health into health_status and health_reason. */
+static void read_health(void) {
+  struct hk_resp r;
+  const char *const auth[] = {"Authorization: Bearer " HK_TEST_TOKEN, NULL};
+  const char *p;
+  health_status[0] = '\0';
+  health_reason[0] = '\0';
+  if (hk_http("GET", "/v1/health", auth, NULL, 0, &r) != 0 || r.status != 200) {
+    return;
+  }
+  p = strstr(r.body, "\"status\":");
+  if (p != NULL) {
+    sscanf(p, "\"status\":%*[ \"]%31[a-z]", health_status);
+  }
+  p = strstr(r.body, "\"reason\":");
+  if (p != NULL) {
+    sscanf(p, "\"reason\":%*[ \"]%511[^\"]", health_reason);
+  }
+}
+
+static int health_is(const char *status) {
+  read_health();
+  return strcmp(health_status, status) == 0;
+}
+
+static int is_green(void) {
+  return health_is("green");
+}
+
+static int is_amber_stalled(void) {
+  return health_is("amber") &&
+         strstr(health_reason, "no worker has read for") != NULL;
+}
+
+static int is_red_stalled(void) {
+  return health_is("red") &&
+         strstr(health_reason, "no worker has read for") != NULL;
+}
+
+static int one_consumer(void) {
+  return hk_redis_int("EVAL %s 0", "return #redis.call('XINFO','CONSUMERS',"
+                                   "'handoff:intake','workers')") == 1;
+}
+
+Test(failover, a_stall_turns_health_amber_then_red_and_green_again,
+     .init = one_up, .fini = hk_stack_down, .timeout = 120) {
+  int64_t t0 = hk_now_ms() - 3 * 3600 * 1000LL;
+  const char *const args[] = {"--claim-idle", "1s", "--kpi-every", "500ms",
+                              NULL};
+  char out[4096];
+  struct hk_resp r;
+  const char *const auth[] = {"Authorization: Bearer " HK_TEST_TOKEN, NULL};
+  want_total = 2;
+  hk_worker_start(0, args);
+  cr_assert(post_delivery(0, t0, &r) == 0 && r.status == 202);
+  cr_assert(post_delivery(1, t0, &r) == 0 && r.status == 202);
+  cr_assert(hk_wait_until(none_pending, 10000));
+  cr_assert(hk_wait_until(is_green, 10000), "not green: %s: %s", health_status,
+            health_reason);
+
+  /* The only worker dies; its consumer stays in the group. */
+  cr_assert_eq(hk_worker_stop(0, SIGKILL), 128 + SIGKILL);
+  for (long i = 2; i < 12; i++) {
+    cr_assert(post_delivery(i, t0, &r) == 0 && r.status == 202);
+  }
+  cr_assert(hk_wait_until(is_amber_stalled, 10000), "not amber: %s: %s",
+            health_status, health_reason);
+  cr_assert(hk_wait_until(is_red_stalled, 10000), "not red: %s: %s",
+            health_status, health_reason);
+  cr_assert_eq(hk_ctl("status", out, sizeof out), 4, "%s", out);
+  cr_assert(strstr(out, "no worker has read for") != NULL, "%s", out);
+  cr_assert(hk_http("GET", "/metrics", auth, NULL, 0, &r) == 0);
+  cr_assert(strstr(r.body, "handoff_workers_alive 0") != NULL, "%s", r.body);
+  cr_assert(strstr(r.body, "handoff_queue_last_read_age_seconds ") != NULL);
+
+  /* A worker comes back: it reads, and removes the dead consumer. */
+  want_total = 12;
+  hk_worker_start(1, args);
+  cr_assert(hk_wait_until(none_pending, 15000));
+  cr_assert(hk_wait_until(is_green, 10000), "not green again: %s: %s",
+            health_status, health_reason);
+  cr_assert(hk_wait_until(one_consumer, 15000),
+            "the dead consumer stayed in the group");
+}
