@@ -8,6 +8,9 @@
  *   HK_FAILOVER_DELIVERIES   deliveries of the failover run (default 600;
  *                            the issue's full run is 5000)
  *   HK_FAILOVER_KILLS        times a worker is SIGKILLed (default 5; 20)
+ *   HK_FAILOVER_REPLICAS     replicas (default 1, the issue's two
+ *                            redis-servers; 2 shows the wait without the
+ *                            old primary's return)
  * The failover test prints the time from the kill to the first 202 on the
  * new primary.
  */
@@ -34,8 +37,12 @@
 
 static int sent_port[NSENT];
 static pid_t sent_pid[NSENT];
-static int replica_port;
-static pid_t replica_pid;
+/* HK_FAILOVER_REPLICAS: 1 (the redis-server x2) or 2. */
+#define MAX_REPLICAS 2
+static int nreplicas;
+static int replica_ports[MAX_REPLICAS];
+static pid_t replica_pids[MAX_REPLICAS];
+static int replica_port; /* the one being started */
 static char redis_json[512];
 
 static void msleep(int ms) {
@@ -184,7 +191,7 @@ static int sentinels_agree(void) {
     if (r != NULL) {
       freeReplyObject(r);
     }
-    if (slaves < 1 || others < NSENT - 1) {
+    if (slaves < nreplicas || others < NSENT - 1) {
       return 0;
     }
   }
@@ -198,7 +205,7 @@ static void write_text(const char *path, const char *text) {
   fclose(f);
 }
 
-static void replica_start(void) {
+static void replica_start(int k) {
   char port[16];
   char primary[16];
   char dir[300];
@@ -221,7 +228,8 @@ static void replica_start(void) {
                         "127.0.0.1",
                         primary,
                         NULL};
-  snprintf(dir, sizeof dir, "%s/replica", stack.dir);
+  replica_port = replica_ports[k];
+  snprintf(dir, sizeof dir, "%s/replica-%d", stack.dir, k);
   mkdir(dir, 0755);
   snprintf(conf, sizeof conf, "%s/redis.conf", dir);
   snprintf(log, sizeof log, "%s/redis.log", dir);
@@ -230,7 +238,7 @@ static void replica_start(void) {
   write_text(conf, text);
   snprintf(port, sizeof port, "%d", replica_port);
   snprintf(primary, sizeof primary, "%d", stack.redis_port);
-  replica_pid = spawn(argv, log);
+  replica_pids[k] = spawn(argv, log);
   cr_assert(hk_wait_until(replica_linked, 15000),
             "the replica did not sync with the primary");
 }
@@ -258,7 +266,11 @@ static void sentinel_start(int i) {
  * handoff-fcgi and the workers find the primary through the sentinels. */
 static void ha_up(void) {
   char extra[2048];
-  replica_port = free_port();
+  nreplicas = (int)env_count("HK_FAILOVER_REPLICAS", 1);
+  nreplicas = nreplicas > MAX_REPLICAS ? MAX_REPLICAS : nreplicas;
+  for (int k = 0; k < nreplicas; k++) {
+    replica_ports[k] = free_port();
+  }
   for (int i = 0; i < NSENT; i++) {
     sent_port[i] = free_port();
   }
@@ -280,7 +292,9 @@ static void ha_up(void) {
            " \"from\": \"mql\", \"to\": \"sql\", \"start\": [\"lead.mql\"],"
            " \"stop\": [\"lead.contacted\"], \"sla\": {\"within\": \"1h\"}}},");
   hk_stack_up(extra);
-  replica_start();
+  for (int k = 0; k < nreplicas; k++) {
+    replica_start(k);
+  }
   for (int i = 0; i < NSENT; i++) {
     sentinel_start(i);
   }
@@ -292,7 +306,9 @@ static void ha_down(void) {
   for (int i = 0; i < NSENT; i++) {
     stop(&sent_pid[i], SIGTERM);
   }
-  stop(&replica_pid, SIGTERM);
+  for (int k = 0; k < nreplicas; k++) {
+    stop(&replica_pids[k], SIGTERM);
+  }
   hk_stack_down();
   hk_stack_redis_json = NULL;
 }
@@ -416,9 +432,9 @@ Test(failover, no_acknowledged_delivery_is_lost_when_the_primary_dies,
   cr_assert(t_first > 0, "no 202 within 60 s of the kill");
   resend_all(retry, n, t0);
   fprintf(stderr,
-          "failover: %ld deliveries, %ld refused with 503 and resent; "
-          "kill to first 202 on the new primary: %lld ms\n",
-          n, refused, (long long)(t_first - t_kill));
+          "failover: %d replica(s), %ld deliveries, %ld refused with 503 and "
+          "resent; kill to first 202 on the new primary: %lld ms\n",
+          nreplicas, n, refused, (long long)(t_first - t_kill));
   cr_assert(primary_port() != old_port, "no failover happened");
   cr_assert(hk_wait_until(all_journaled, 60000),
             "lost deliveries: lead.mql %lld, lead.contacted %lld of %ld each",
