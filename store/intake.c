@@ -341,29 +341,37 @@ static void first_id(const redisReply *r, char id[HK_STREAM_ID_MAX]) {
   }
 }
 
+/* Entries past the last-delivered-id counted one by one, at most: */
+#define LAG_COUNTED 100
+
 /* The lag and the oldest waiting delivery, from the group's
- * last-delivered-id: the first entry past it (XRANGE (id + COUNT 1) and
- * the oldest pending one (XPENDING's summary). */
+ * last-delivered-id: the entries past it (XRANGE (id + COUNT 100), exact
+ * up to 100 whatever Redis's own figure says (after an AOF reload the
+ * group's entries-read is gone, and Redis's lag with it, or worse); past
+ * that Redis's figure when it is plausible, else "at least 100". The
+ * oldest pending one comes from XPENDING's summary. */
 static enum hk_err queue_waiting(struct hk_store *st,
                                  struct hk_queue_stats *out,
                                  struct hk_error *err) {
   char after[HK_STREAM_ID_MAX + 1];
+  char count[16];
   char unread[HK_STREAM_ID_MAX];
   char oldest[HK_STREAM_ID_MAX] = "";
-  const char *range[] = {"XRANGE", st->keys.intake, after, "+", "COUNT", "1"};
+  const char *range[] = {"XRANGE", st->keys.intake, after, "+", "COUNT", count};
   const char *pend[] = {"XPENDING", st->keys.intake, HK_STORE_GROUP};
   redisReply *r;
+  int64_t n;
   snprintf(after, sizeof after, "(%s", out->last_delivered);
+  snprintf(count, sizeof count, "%d", LAG_COUNTED);
   r = hk_store_command(st, 6, range, NULL, err);
   if (r == NULL) {
     return HK_E_UNAVAILABLE;
   }
   first_id(r, unread);
+  n = r->type == REDIS_REPLY_ARRAY ? (int64_t)r->elements : 0;
   freeReplyObject(r);
-  if (unread[0] == '\0') {
-    out->lag = 0; /* whatever entries-read says after a restart */
-  } else if (out->lag < 1 || out->lag > out->length) {
-    out->lag = out->length > 0 ? out->length : 1;
+  if (n < LAG_COUNTED || out->lag < LAG_COUNTED || out->lag > out->length) {
+    out->lag = n;
   }
   if (out->pending > 0) {
     r = hk_store_command(st, 3, pend, NULL, err);

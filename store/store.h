@@ -453,9 +453,10 @@ struct hk_queue_stats {
 
 /*
  * The queue's figures. The lag is the entries after the group's
- * last-delivered-id: 0 when the stream holds none past it, else Redis's
- * own figure bounded by the stream's length, so a restart that loses the
- * group's entries-read (an AOF reload) cannot fake a backlog.
+ * last-delivered-id, counted (exact up to 100; past that Redis's own
+ * figure when it lies between 100 and the stream's length, else 100), so
+ * a restart that loses the group's entries-read (an AOF reload) cannot
+ * fake a backlog, whatever XLEN says.
  */
 enum hk_err hk_store_queue_stats(struct hk_store *st,
                                  struct hk_queue_stats *out,

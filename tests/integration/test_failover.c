@@ -661,3 +661,53 @@ Test(failover, a_stall_turns_health_amber_then_red_and_green_again,
   cr_assert(hk_wait_until(one_consumer, 15000),
             "the dead consumer stayed in the group");
 }
+
+static long long health_lag;
+
+static long long want_lag;
+
+static int lag_is(void) {
+  struct hk_resp r;
+  const char *const auth[] = {"Authorization: Bearer " HK_TEST_TOKEN, NULL};
+  const char *p;
+  health_lag = -2;
+  if (hk_http("GET", "/v1/health", auth, NULL, 0, &r) != 0 || r.status != 200) {
+    return 0;
+  }
+  p = strstr(r.body, "\"lag\":");
+  if (p != NULL) {
+    health_lag = atoll(p + 6);
+  }
+  return health_lag == want_lag;
+}
+
+Test(failover, a_redis_restart_does_not_fake_a_backlog, .init = one_up,
+     .fini = hk_stack_down, .timeout = 120) {
+  int64_t t0 = hk_now_ms() - 3 * 3600 * 1000LL;
+  const char *const args[] = {"--claim-idle", "1s", NULL};
+  struct hk_resp r;
+  want_total = 40;
+  hk_worker_start(0, args);
+  for (long i = 0; i < want_total; i++) {
+    cr_assert(post_delivery(i, t0, &r) == 0 && r.status == 202);
+  }
+  cr_assert(hk_wait_until(none_pending, 15000));
+  cr_assert_eq(hk_worker_stop(0, SIGTERM), 0);
+  /* Processed entries trimmed, as retention does, then Redis restarts
+   * from its AOF: the group's entries-read is gone, and Redis's own lag
+   * with it. One new delivery waits. */
+  cr_assert(hk_redis_int("EVAL %s 1 handoff:intake",
+                         "local e = redis.call('XRANGE', KEYS[1], '-', '+',"
+                         " 'COUNT', 20) for _, x in ipairs(e) do"
+                         " redis.call('XDEL', KEYS[1], x[1]) end return #e") ==
+            20);
+  hk_redis_stop();
+  hk_redis_start();
+  cr_assert(post_delivery(40, t0, &r) == 0 && r.status == 202);
+  want_lag = 1;
+  cr_assert(hk_wait_until(lag_is, 10000),
+            "lag %lld after the restart, with 1 delivery waiting", health_lag);
+  want_lag = 0;
+  hk_worker_start(1, args);
+  cr_assert(hk_wait_until(lag_is, 10000), "lag %lld once read", health_lag);
+}
