@@ -447,6 +447,12 @@ Test(failover, no_acknowledged_delivery_is_lost_when_the_primary_dies,
                (n / 2 + 1) / 2);
   cr_assert_eq(on_primary("HGET handoff:hcount:lead_response %s", "met_late"),
                n / 2 / 2);
+  /* One clock per subject, none counted twice, none left open. */
+  cr_assert_eq(on_primary("HLEN %s", "handoff:clocks:lead_response"), n / 2);
+  cr_assert_eq(on_primary("ZCARD %s", "handoff:due:lead_response"), 0);
+  cr_assert_eq(on_primary("HGET handoff:hcount:lead_response %s", "open"), 0);
+  cr_assert_eq(on_primary("HGET handoff:hcount:lead_response %s", "breached"),
+               0);
   free(retry);
 }
 
