@@ -281,6 +281,8 @@ static void decode_redis(struct walk *w, struct hk_config *cfg,
   cfg->redis.connect_timeout_ms = duration(r, "connect_timeout");
   cfg->redis.timeout_ms = duration(r, "timeout");
   decode_sentinel(w, cfg, r, flags);
+  cfg->redis.memory_guard =
+      json_number_value(json_object_get(r, "memory_guard"));
   if (pw != NULL) {
     struct hk_secret s;
     size_t m2 = hk_config_path_key(w, "password");

@@ -80,6 +80,9 @@ struct hk_redis_conf {
    * at most wait_timeout_ms; 0: no wait. */
   int min_replicas_acked;
   int64_t wait_timeout_ms;
+  /* The share of Redis's maxmemory above which handoff-fcgi refuses
+   * deliveries with 503 (redis.memory_guard, 0 < share <= 1). */
+  double memory_guard;
 };
 
 struct hk_api_token {

@@ -358,6 +358,14 @@ static void check_warn_at(struct walk *w, json_t *v) {
   }
 }
 
+/* A share of Redis's maxmemory; 1 refuses only where Redis would. */
+static void check_memory_guard(struct walk *w, json_t *v) {
+  double x = json_number_value(v);
+  if (!(x > 0.0 && x <= 1.0)) {
+    hk_config_errf(w, "must be a share above 0 and at most 1, such as 0.9");
+  }
+}
+
 static void check_scale(struct walk *w, json_t *v) {
   if (json_number_value(v) == 0.0) {
     hk_config_errf(w, "must not be 0");
@@ -829,6 +837,8 @@ static const struct field f_sentinel[] = {
 };
 static const struct node n_sentinel = {.types = T_OBJECT, .fields = f_sentinel};
 static const struct node n_acked = {.types = T_INT, .min = 0, .max = 16};
+static const struct node n_memory_guard = {.types = T_NUMBER,
+                                           .check = check_memory_guard};
 static const struct field f_redis[] = {
     {"host", &n_host, 0, NULL},
     {"port", &n_port, 0, "6379"},
@@ -841,6 +851,7 @@ static const struct field f_redis[] = {
     {"sentinel", &n_sentinel, 0, NULL},
     {"min_replicas_acked", &n_acked, 0, NULL},
     {"wait_timeout", &n_duration, 0, "\"1s\""},
+    {"memory_guard", &n_memory_guard, 0, "0.9"},
     {NULL, NULL, 0, NULL},
 };
 static const struct node n_redis = {

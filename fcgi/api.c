@@ -5,8 +5,9 @@
  * The KPI documents ({prefix}kpi:…) are computed by one worker every few
  * seconds and served as stored, one GET each, unparsed: reading them costs
  * the same with ten clocks as with a million. /v1/health adds the live
- * queue to the health document, so it is parsed. A document no worker has
- * written yet is 503 not_ready, with Retry-After.
+ * queue and Redis's memory (as the guard last read it) to the health
+ * document: spliced in as text while both are fine, else parsed. A
+ * document no worker has written yet is 503 not_ready, with Retry-After.
  *
  * The clock listings read an index, then the records of one page in one
  * pipeline, and evaluate them now with the pure code of journey/
@@ -110,20 +111,72 @@ static void queue_readers(json_t *queue, const struct hk_queue_stats *q,
       json_loads(read_age(q, now_ms, age, sizeof age), JSON_DECODE_ANY, NULL));
 }
 
-/* The health document, the queue added: the status the worst of both, the
- * reasons of the parts that are not green joined. */
+/* doc's status raised to at least worst ("amber", "red") with why joined
+ * to its reason (after it when the document is not green already). */
+static void health_add(json_t *doc, const char *worst, const char *why) {
+  const char *status = json_string_value(json_object_get(doc, "status"));
+  const char *reason = json_string_value(json_object_get(doc, "reason"));
+  size_t n = (reason != NULL ? strlen(reason) : 0) + strlen(why) + 4;
+  char *joined = hk_xmalloc(n);
+  if (rank(status) > 0 && reason != NULL && *reason != '\0') {
+    snprintf(joined, n, "%s; %s", reason, why);
+  } else {
+    snprintf(joined, n, "%s", why);
+  }
+  if (rank(status) < rank(worst)) {
+    json_object_set_new(doc, "status", json_string(worst));
+  }
+  json_object_set_new(doc, "reason", json_string(joined));
+  free(joined);
+}
+
+/* The "memory" member of /v1/health as text (",\"memory\":{…}"), or ""
+ * when mem is unknown. */
+static void memory_text(const struct hk_memory *mem, double share, char *buf,
+                        size_t cap) {
+  if (mem == NULL) {
+    snprintf(buf, cap, "%s", "");
+    return;
+  }
+  snprintf(buf, cap,
+           ",\"memory\":{\"used_bytes\":%lld,\"max_bytes\":%lld,"
+           "\"guard\":%.15g,\"over\":%s}",
+           (long long)mem->used, (long long)mem->max, share,
+           hk_memory_over(mem, share) ? "true" : "false");
+}
+
+/* The queue and memory members as text to splice before the stored
+ * document's closing brace (",\"queue\":{…}…}"); returns its length. */
+static int queue_text(const struct hk_queue_stats *q, int64_t now_ms,
+                      const char *memory, char *buf, size_t cap) {
+  char age[24];
+  return snprintf(buf, cap,
+                  ",\"queue\":{\"length\":%lld,\"pending\":%lld,"
+                  "\"lag\":%lld,\"processed\":%lld,\"consumers\":%lld,"
+                  "\"workers\":%lld,\"last_read_s\":%s}%s}",
+                  (long long)q->length, (long long)q->pending,
+                  (long long)q->lag, (long long)q->processed,
+                  (long long)q->consumers, (long long)q->workers,
+                  read_age(q, now_ms, age, sizeof age), memory);
+}
+
+/* The health document, the queue and Redis's memory added: the status the
+ * worst of the parts, the reasons of the parts that are not green joined.
+ * Deliveries waiting while no worker reads are amber, then red (the
+ * workers' heartbeats, hk_queue_stall); Redis over the memory guard is
+ * red: deliveries are being refused. */
 static enum hk_err health(const struct hk_config *cfg, struct hk_store *st,
-                          int64_t now_ms, struct hk_reply *out,
-                          struct hk_error *err) {
+                          const struct hk_memory *mem, int64_t now_ms,
+                          struct hk_reply *out, struct hk_error *err) {
   struct hk_queue_stats q;
   char *text = NULL;
   size_t len = 0;
   json_t *doc = NULL;
-  const char *status;
-  const char *reason;
+  double share = cfg->redis.memory_guard;
   int stalled;
   int stall;
   char why[160];
+  int full = hk_memory_over(mem, share);
   enum hk_err rc = hk_store_get(st, "kpi:health", &text, &len, err);
 
   if (rc == HK_E_OK) {
@@ -140,22 +193,16 @@ static enum hk_err health(const struct hk_config *cfg, struct hk_store *st,
   /* Consumers killed stay in the group: judge from what workers did. */
   stall = hk_queue_stall(&q, now_ms, cfg->stall_amber_ms, cfg->stall_red_ms,
                          why, sizeof why);
-  stalled = stalled || stall > 0;
-  if (text != NULL && !stalled && len > 2 && text[0] == '{' &&
-      text[len - 1] == '}') {
+  if (text != NULL && !stalled && stall == 0 && !full && len > 2 &&
+      text[0] == '{' && text[len - 1] == '}') {
     /* The usual case: the document as stored with the queue spliced in,
      * never parsed, so the answer costs the same however big the
      * document is (a worker wrote it as one compact JSON object). */
-    char age[24];
-    char queue[320];
-    int qn =
-        snprintf(queue, sizeof queue,
-                 ",\"queue\":{\"length\":%lld,\"pending\":%lld,"
-                 "\"lag\":%lld,\"processed\":%lld,\"consumers\":%lld,"
-                 "\"workers\":%lld,\"last_read_s\":%s}}",
-                 (long long)q.length, (long long)q.pending, (long long)q.lag,
-                 (long long)q.processed, (long long)q.consumers,
-                 (long long)q.workers, read_age(&q, now_ms, age, sizeof age));
+    char memory[256];
+    char queue[640];
+    int qn;
+    memory_text(mem, share, memory, sizeof memory);
+    qn = queue_text(&q, now_ms, memory, queue, sizeof queue);
     char *body = hk_xmalloc(len - 1 + (size_t)qn + 1);
     memcpy(body, text, len - 1);
     memcpy(body + len - 1, queue, (size_t)qn + 1);
@@ -173,23 +220,15 @@ static enum hk_err health(const struct hk_config *cfg, struct hk_store *st,
     doc = json_pack("{s:s,s:n,s:s,s:[],s:[]}", "status", "amber", "computed_at",
                     "reason", NOT_COMPUTED, "handoffs", "stages");
   }
-  status = json_string_value(json_object_get(doc, "status"));
-  reason = json_string_value(json_object_get(doc, "reason"));
-  if (stalled) {
-    const char *said = stall > 0 ? why : QUEUE_STALLED;
-    size_t n = (reason != NULL ? strlen(reason) : 0) + strlen(said) + 4;
-    char *joined = hk_xmalloc(n);
-    if (rank(status) > 0 && reason != NULL && *reason != '\0') {
-      snprintf(joined, n, "%s; %s", reason, said);
-    } else {
-      snprintf(joined, n, "%s", said);
-    }
-    if (rank(status) < (stall > 1 ? 2 : 1)) {
-      json_object_set_new(doc, "status",
-                          json_string(stall > 1 ? "red" : "amber"));
-    }
-    json_object_set_new(doc, "reason", json_string(joined));
-    free(joined);
+  if (stall > 0) {
+    health_add(doc, stall > 1 ? "red" : "amber", why);
+  } else if (stalled) {
+    health_add(doc, "amber", QUEUE_STALLED);
+  }
+  if (full) {
+    char mwhy[256];
+    hk_memory_reason(mem, share, mwhy, sizeof mwhy);
+    health_add(doc, "red", mwhy);
   }
   json_object_set_new(doc, "queue",
                       json_pack("{s:I,s:I,s:I,s:I,s:I}", "length",
@@ -198,6 +237,9 @@ static enum hk_err health(const struct hk_config *cfg, struct hk_store *st,
                                 "processed", (json_int_t)q.processed,
                                 "consumers", (json_int_t)q.consumers));
   queue_readers(json_object_get(doc, "queue"), &q, now_ms);
+  if (mem != NULL) {
+    json_object_set_new(doc, "memory", hk_memory_json(mem, share));
+  }
   hk_reply_json(out, 200, doc);
   return HK_E_OK;
 }
@@ -737,12 +779,13 @@ static enum hk_err subject(const struct hk_sla *sla, struct hk_store *st,
 
 enum hk_err hk_api_handle(const struct hk_config *cfg, const struct hk_sla *sla,
                           struct hk_store *st, const struct hk_route *route,
-                          const struct hk_request *req, int64_t now_ms,
+                          const struct hk_request *req,
+                          const struct hk_memory *mem, int64_t now_ms,
                           struct hk_reply *out, struct hk_error *err) {
   char key[128];
   const char *name = route->param;
   switch (route->id) {
-  case HK_ROUTE_HEALTH: return health(cfg, st, now_ms, out, err);
+  case HK_ROUTE_HEALTH: return health(cfg, st, mem, now_ms, out, err);
   case HK_ROUTE_HANDOFFS:
     return serve_doc(st, "kpi:handoffs", "the handoff KPIs", out, err);
   case HK_ROUTE_HANDOFF:
