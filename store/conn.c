@@ -248,6 +248,7 @@ static enum hk_err connect_primary(struct hk_store *st, struct hk_error *err) {
                    "%" PRId64 " ms",
                    st->conf.sentinel_master, st->retry_at - now);
   }
+  char failed[320] = ""; /* an address that failed in this round */
   for (size_t k = 0; k < n; k++) {
     size_t i = (st->first_sentinel + k) % n;
     char *host = NULL;
@@ -257,6 +258,12 @@ static enum hk_err connect_primary(struct hk_store *st, struct hk_error *err) {
       continue;
     }
     snprintf(what, sizeof what, "the primary %s:%d", host, port);
+    if (strcmp(what, failed) == 0) {
+      /* Named by another sentinel too: a dead host costs one connect
+       * timeout a round, not one per sentinel. */
+      free(host);
+      continue;
+    }
     st->c = open_to(st, host, port, st->conf.password, what, err);
     if (st->c != NULL && !is_primary(st->c)) {
       hk_fail(err, HK_E_UNAVAILABLE, "%s:%d does not answer ROLE as a primary",
@@ -273,6 +280,7 @@ static enum hk_err connect_primary(struct hk_store *st, struct hk_error *err) {
       st->retry_at = 0;
       return HK_E_OK;
     }
+    memcpy(failed, what, sizeof failed);
     free(host);
   }
   st->backoff =
