@@ -376,8 +376,12 @@ static void restart_old_when_moved(int old_port, int *restarted) {
 
 TestSuite(failover, .timeout = 300);
 
-Test(failover, no_acknowledged_delivery_is_lost_when_the_primary_dies,
-     .init = ha_up, .fini = ha_down) {
+/* Posts the deliveries at a steady rate; a third of the way, the primary
+ * is SIGKILLed (then started again once the sentinels moved), or, with
+ * switchover, the sentinels are asked to fail over (SENTINEL FAILOVER:
+ * the primary lives on, demoted to replica, and connections to it get
+ * -READONLY). Every 202 must end as a journey event. */
+static void run_failover(int switchover) {
   long n = env_count("HK_FAILOVER_DELIVERIES", 600) / 2 * 2;
   long kill_at = n / 3;
   unsigned char *retry = calloc((size_t)n, 1);
@@ -387,6 +391,7 @@ Test(failover, no_acknowledged_delivery_is_lost_when_the_primary_dies,
   int old_port = stack.redis_port;
   int restarted = 0;
   long refused = 0;
+  int64_t last_refused = 0;
   const char *const worker_args[] = {"--claim-idle", "2s", NULL};
   int64_t next = hk_now_ms();
 
@@ -395,7 +400,13 @@ Test(failover, no_acknowledged_delivery_is_lost_when_the_primary_dies,
   hk_worker_start(0, worker_args);
   for (long i = 0; i < n; i++) {
     struct hk_resp r;
-    if (i == kill_at) {
+    if (i == kill_at && switchover) {
+      redisReply *f = at(sent_port[0], "SENTINEL FAILOVER %s", MASTER);
+      cr_assert(f != NULL && f->type != REDIS_REPLY_ERROR,
+                "SENTINEL FAILOVER refused");
+      freeReplyObject(f);
+      t_kill = hk_now_ms();
+    } else if (i == kill_at) {
       stop(&stack.redis, SIGKILL);
       t_kill = hk_now_ms();
     }
@@ -408,8 +419,9 @@ Test(failover, no_acknowledged_delivery_is_lost_when_the_primary_dies,
       cr_assert(r.retry_after[0] != '\0', "a 503 without Retry-After");
       retry[i] = 1;
       refused++;
+      last_refused = hk_now_ms();
     }
-    if (t_kill > 0) {
+    if (t_kill > 0 && !switchover) {
       restart_old_when_moved(old_port, &restarted);
     }
     /* A steady rate: one delivery every 10 ms at most. */
@@ -420,7 +432,9 @@ Test(failover, no_acknowledged_delivery_is_lost_when_the_primary_dies,
   }
   while (t_first == 0 && hk_now_ms() - t_kill < 60000) {
     struct hk_resp r;
-    restart_old_when_moved(old_port, &restarted);
+    if (!switchover) {
+      restart_old_when_moved(old_port, &restarted);
+    }
     for (long i = 0; i < n && t_first == 0; i++) {
       if (retry[i] && post_delivery(i, t0, &r) == 0 && r.status == 202) {
         retry[i] = 0;
@@ -432,9 +446,12 @@ Test(failover, no_acknowledged_delivery_is_lost_when_the_primary_dies,
   cr_assert(t_first > 0, "no 202 within 60 s of the kill");
   resend_all(retry, n, t0);
   fprintf(stderr,
-          "failover: %d replica(s), %ld deliveries, %ld refused with 503 and "
-          "resent; kill to first 202 on the new primary: %lld ms\n",
-          nreplicas, n, refused, (long long)(t_first - t_kill));
+          "failover (%s): %d replica(s), %ld deliveries, %ld refused with 503 "
+          "and resent, the last %lld ms after it; first 202 after it: %lld "
+          "ms\n",
+          switchover ? "SENTINEL FAILOVER" : "SIGKILL", nreplicas, n, refused,
+          (long long)(last_refused > 0 ? last_refused - t_kill : 0),
+          (long long)(t_first - t_kill));
   cr_assert(primary_port() != old_port, "no failover happened");
   cr_assert(hk_wait_until(all_journaled, 60000),
             "lost deliveries: lead.mql %lld, lead.contacted %lld of %ld each",
@@ -454,6 +471,16 @@ Test(failover, no_acknowledged_delivery_is_lost_when_the_primary_dies,
   cr_assert_eq(on_primary("HGET handoff:hcount:lead_response %s", "breached"),
                0);
   free(retry);
+}
+
+Test(failover, no_acknowledged_delivery_is_lost_when_the_primary_dies,
+     .init = ha_up, .fini = ha_down) {
+  run_failover(0);
+}
+
+Test(failover, no_acknowledged_delivery_is_lost_in_a_switchover, .init = ha_up,
+     .fini = ha_down) {
+  run_failover(1);
 }
 
 /* ---------------------------------------------------------------------------
