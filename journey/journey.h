@@ -395,6 +395,8 @@ struct hk_stage_fact {
   int moved;       /* entered a later stage of the `next` chain at or
                       after at_ms */
   int64_t took_ms; /* until then */
+  int to;          /* moved: the stage it reached first (its index), skips
+                      included */
   int has_amount;
   int64_t cents;
   const char *currency; /* borrowed from the record; "XXX" when none */

@@ -243,6 +243,8 @@ enum hk_err hk_store_dlq_retry(struct hk_store *st, const char *id, int *found,
  *   {prefix}skpi:STAGE:DAY         hash of the subjects that entered the
  *                                  stage that day, by hour: "HH|entered",
  *                                  "HH|moved", "HH|t:BIN" (time in stage),
+ *                                  "HH|to:STAGE" (the later stage reached
+ *                                  first: the flows),
  *                                  "HH|rev:CUR" (revenue in cents)
  *   {prefix}kpi:health, kpi:handoffs, kpi:handoff:NAME, kpi:stages,
  *   kpi:stage:NAME                 the documents of the status API, JSON,
