@@ -55,7 +55,8 @@
     return names.slice(0, 3).map((k) => k + ' (' + m[k] + ')').join(', ');
   }
 
-  const WORDS = { green: 'On track', amber: 'At risk', red: 'Off track', unknown: 'No data' };
+  const WORDS = { green: 'Green', amber: 'Amber', red: 'Red', unknown: 'No data' };
+  const MEANS = { green: 'on track', amber: 'at risk', red: 'off track', unknown: 'not computed yet' };
   const SHAPES = { green: '●', amber: '▲', red: '■', unknown: '○' };
 
   // -------------------------------------------------------------------------
@@ -140,7 +141,9 @@
 
   function drawVerdict(health) {
     const v = $('#verdict-status');
-    v.replaceChildren(badge(health.status));
+    const b = badge(health.status);
+    b.append(': ' + MEANS[WORDS[health.status] ? health.status : 'unknown']);
+    v.replaceChildren(b);
     $('#verdict-reason').textContent = health.reason || '';
     const parts = [];
     health.handoffs.forEach((h, i) => parts.push({ kind: 'handoff', p: h, api: 'health.handoffs.' + i }));
@@ -155,8 +158,11 @@
       list.append(el('li', { class: x.p.status },
         badge(x.p.status), ' ', el('strong', { text: x.p.name }), ' (' + x.kind + '): ',
         fig('span', x.p.reason, x.api + '.reason'),
-        el('div', { class: 'who' }, 'Owner: ' + (k && k.owner ? k.owner : x.p.owner) +
-          (k && k.action && k.status !== 'green' ? '. Action plan: ' + k.action : ''))));
+        // The reason names the owner and the action plan when a KPI is off;
+        // else they are said here.
+        k && k.action && x.p.reason.includes(k.action) ? null
+          : el('div', { class: 'who' }, 'Owner: ' + x.p.owner +
+            (k && k.action ? '. Action plan: ' + k.action : ''))));
     }
   }
 
@@ -185,9 +191,11 @@
     const stages = stageOrder(data.stages.stages);
     const idx = new Map(data.stages.stages.map((s, i) => [s.name, i]));
     const pos = new Map(stages.map((s, i) => [s.name, i]));
-    const BW = 190, GAP = 90, BH = 168, TOP = 70, X0 = 20;
+    const BW = 172, GAP = 56, TOP = 96, X0 = 8, LANE = 40;
+    const nk = Math.max(0, ...stages.map((s) => Math.min(2, (s.kpis || []).length)));
+    const BH = 64 + (4 + 3 * nk) * 19 + 14;
     const width = X0 * 2 + stages.length * BW + (stages.length - 1) * GAP;
-    const flowsTop = TOP + BH + 30;
+    const flowsTop = TOP + BH + 26;
     let flowsH = 40;
     const root = svg('svg', { width, viewBox: '0 0 ' + width + ' 0', role: 'img',
       'aria-label': 'Journey map, window ' + w + ': ' + stages.map((s) => {
@@ -198,6 +206,9 @@
     for (const [k, c] of Object.entries(COLOURS)) {
       const m = svg('marker', { id: 'arrow-' + k, viewBox: '0 0 10 10', refX: 9, refY: 5,
         markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' });
+      m.setAttribute('markerUnits', 'userSpaceOnUse');
+      m.setAttribute('markerWidth', 10);
+      m.setAttribute('markerHeight', 10);
       m.append(svg('path', { d: 'M0 0L10 5L0 10z', fill: c }));
       defs.append(m);
     }
@@ -213,24 +224,28 @@
       g.append(svg('rect', { x, y: TOP, width: BW, height: BH, rx: 6, fill: '#fff',
         stroke: COLOURS[st], 'stroke-width': st === 'green' ? 1.5 : 3 }));
       g.append(svg('text', { x: x + 10, y: TOP + 22, 'font-weight': 700, 'font-size': 15 }, s.name));
-      g.append(svg('text', { x: x + BW - 10, y: TOP + 22, 'text-anchor': 'end', fill: COLOURS[st],
-        'font-size': 13, 'font-weight': 700 }, SHAPES[st] + ' ' + WORDS[st]));
+      g.append(svg('text', { x: x + 10, y: TOP + 41, fill: COLOURS[st],
+        'font-size': 13, 'font-weight': 700 }, SHAPES[st] + ' ' + WORDS[st] + ', ' + MEANS[st]));
       const rows = [
         ['entered', fmtCount(win.entered), api + '.entered'],
         ['moved on', fmtCount(win.moved_on), api + '.moved_on'],
         ['conversion', fmtShare(win.conversion), api + '.conversion'],
         ['median time', fmtMs(win.median_time_in_stage_ms), api + '.median_time_in_stage_ms'],
       ];
-      (s.kpis || []).slice(0, 2).forEach((k, j) => rows.push([
-        SHAPES[k.status] + ' ' + k.name.slice(0, 16), fmtKpi(k.value, k.unit),
-        'stages.stages.' + i + '.kpis.' + j + '.value', 'target ' + fmtKpi(k.target, k.unit)]));
+      (s.kpis || []).slice(0, 2).forEach((k, j) => {
+        rows.push([SHAPES[k.status] + ' ' + k.name.slice(0, 22), '', null, k.text]);
+        rows.push(['now', fmtKpi(k.value, k.unit), 'stages.stages.' + i + '.kpis.' + j + '.value', null, 14]);
+        rows.push(['target', fmtKpi(k.target, k.unit), 'stages.stages.' + i + '.kpis.' + j + '.target', null, 14]);
+      });
       rows.forEach((r, j) => {
-        const y = TOP + 44 + j * 20;
-        g.append(svg('text', { x: x + 10, y, 'font-size': 13, fill: '#4d5560' }, r[0]));
-        const t = svg('text', { x: x + BW - 10, y, 'text-anchor': 'end', 'font-size': 13,
-          'font-weight': 600, 'data-api': r[2] }, r[1]);
-        if (r[3]) t.append(svg('title', {}, r[3]));
-        g.append(t);
+        const y = TOP + 64 + j * 19;
+        const l = svg('text', { x: x + 10 + (r[4] || 0), y, 'font-size': 13, fill: '#4d5560' }, r[0]);
+        if (r[3]) l.append(svg('title', {}, r[3]));
+        g.append(l);
+        if (r[2]) {
+          g.append(svg('text', { x: x + BW - 10, y, 'text-anchor': 'end', 'font-size': 13,
+            'font-weight': 600, 'data-api': r[2] }, r[1]));
+        }
       });
       root.append(g);
     });
@@ -245,23 +260,26 @@
       lanes.set(key, lane + 1);
       const st = WORDS[h.status] ? h.status : 'unknown';
       const win = h.windows[w];
-      const y = TOP - 12 - lane * 26;
-      const x1 = a + BW * 0.75, x2 = b + BW * 0.25;
+      const y = TOP - 14 - lane * LANE;
+      const x1 = a + BW * 0.5 + 20, x2 = b + BW * 0.5 - 20;
       const g = svg('g', { 'data-handoff': h.name });
       g.append(svg('path', { d: 'M' + x1 + ' ' + TOP + ' L' + x1 + ' ' + y + ' L' + x2 + ' ' + y + ' L' + x2 + ' ' + TOP,
         fill: 'none', stroke: COLOURS[st], 'stroke-width': st === 'green' ? 2 : 3.5,
         'stroke-dasharray': st === 'red' ? '7 4' : (st === 'amber' ? '3 3' : null),
         'marker-end': 'url(#arrow-' + st + ')' }));
-      const label = svg('text', { x: (x1 + x2) / 2, y: y - 5, 'text-anchor': 'middle', 'font-size': 12 });
-      label.append(svg('tspan', { fill: COLOURS[st], 'font-weight': 700 }, SHAPES[st] + ' ' + h.name + ' '));
-      label.append(svg('tspan', { 'data-api': 'handoffs.handoffs.' + i + '.windows.' + w + '.attainment' }, fmtShare(win.attainment)));
+      const lx = Math.min(x1, x2) + 6;
+      g.append(svg('text', { x: lx, y: y - 20, 'font-size': 12, fill: COLOURS[st], 'font-weight': 700 },
+        SHAPES[st] + ' ' + h.name + ' (' + WORDS[st] + ')'));
+      const label = svg('text', { x: lx, y: y - 5, 'font-size': 12 });
+      label.append(svg('tspan', {}, 'attainment '));
+      label.append(svg('tspan', { 'data-api': 'handoffs.handoffs.' + i + '.windows.' + w + '.attainment', 'font-weight': 700 }, fmtShare(win.attainment)));
       label.append(svg('tspan', {}, ' · p90 '));
       label.append(svg('tspan', { 'data-api': 'handoffs.handoffs.' + i + '.windows.' + w + '.response_p90_ms' }, fmtMs(win.response_p90_ms)));
       g.append(label);
       root.append(g);
     });
     const maxLane = Math.max(1, ...lanes.values());
-    const shift = Math.max(0, maxLane * 26 - 40);
+    const shift = Math.max(0, (maxLane - 1) * LANE);
 
     // Flows: below the boxes, from each stage to the stage its subjects
     // reached first; a skip arcs lower the more stages it jumps.
@@ -275,16 +293,16 @@
       for (const [to, n] of Object.entries(flows)) {
         if (!pos.has(to) || n <= 0) continue;
         const span = pos.get(to) - pos.get(s.name);
-        const depth = 26 + Math.abs(span - 1) * 30;
-        flowsH = Math.max(flowsH, depth + 60);
+        const depth = 34 + Math.abs(span - 1) * 34;
+        flowsH = Math.max(flowsH, depth + 30);
         const x1 = x + BW / 2, x2 = xOf(to) + BW / 2 - 8;
         const y0 = flowsTop;
         const skip = span > 1;
         fl.append(svg('path', { d: 'M' + x1 + ' ' + y0 + ' C' + x1 + ' ' + (y0 + depth) + ' ' + x2 + ' ' + (y0 + depth) + ' ' + x2 + ' ' + y0,
-          fill: 'none', stroke: skip ? '#7a3e9d' : '#1f4e79', 'stroke-width': Math.min(8, 1.5 + Math.log2(1 + n)),
+          fill: 'none', stroke: skip ? '#7a3e9d' : '#1f4e79', 'stroke-width': Math.min(7, 1 + Math.log2(1 + n)),
           'stroke-dasharray': skip ? '6 3' : null, 'marker-end': 'url(#arrow-unknown)' }));
-        const t = svg('text', { x: (x1 + x2) / 2, y: y0 + depth * 0.75 + 4, 'text-anchor': 'middle', 'font-size': 12,
-          fill: skip ? '#7a3e9d' : '#1f4e79' });
+        const t = svg('text', { x: (x1 + x2) / 2, y: y0 + depth * 0.75 + 16, 'text-anchor': 'middle', 'font-size': 12,
+          fill: skip ? '#7a3e9d' : '#1f4e79', 'font-weight': 600 });
         t.append(svg('tspan', { 'data-api': 'stages.stages.' + i + '.windows.' + w + '.flows.' + to }, String(n)));
         t.append(svg('tspan', {}, skip ? ' skip to ' + to : ' to ' + to));
         fl.append(t);
@@ -368,7 +386,7 @@
       g.append(svg('title', { 'data-api': 'series.days.' + i + '.attainment' },
         d.day + ': ' + fmtShare(d.attainment) + ' of ' + (d.met + d.met_late + d.breached) + ' judged, ' + d.started + ' started'));
       root.append(g);
-      if (i % 7 === 0 || i === s.days.length - 1) {
+      if (i % 7 === 1) {
         root.append(svg('text', { x: x + bw / 2, y: H - 6, 'text-anchor': 'middle', 'font-size': 11, fill: '#4d5560' }, d.day.slice(5)));
       }
     });
@@ -397,8 +415,8 @@
           c.state === 'breached' ? 'Breached' : 'At risk')),
         el('td', { text: c.handoff }),
         el('td', {}, el('a', { href: subjectHref(c.subject), 'data-subject': c.subject, text: c.subject })),
-        el('td', { text: fmtTime(c.deadline) }),
-        el('td', { text: when }),
+        el('td', { class: 'nowrap', text: fmtTime(c.deadline) }),
+        el('td', { class: 'nowrap', text: when }),
         el('td', { text: c.owner }),
         el('td', { text: (c.missing || []).join(', ') || '—' })));
     }
@@ -494,6 +512,7 @@
     $('#computed').textContent = 'Figures computed at ' + fmtTime(d.handoffs.computed_at) +
       ' by the workers; read at ' + new Date(state.lastOk).toISOString().slice(11, 19) + ' UTC. Refreshes every 30 s.';
     document.body.dataset.loaded = String(state.lastOk);
+    if (performance.getEntriesByName('figures-drawn').length === 0) performance.mark('figures-drawn');
   }
 
   async function loadSeries() {
@@ -542,6 +561,7 @@
     $('#series-pick').addEventListener('change', (ev) => { state.pick = ev.target.value; loadSeries(); });
     $('#subject-back').addEventListener('click', (ev) => { ev.preventDefault(); location.hash = ''; });
     window.addEventListener('hashchange', route);
+    window.addEventListener('hk-refresh', refresh);
     refresh().then(route);
     setInterval(refresh, REFRESH_MS);
   }
