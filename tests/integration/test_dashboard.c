@@ -100,8 +100,8 @@ Test(dashboard, the_page_shows_the_apis_numbers_in_a_real_browser) {
   cr_assert_eq(node("month.js", args), 0, "the scripted month did not load");
   (void)mkdir(HK_BIN_DIR "/tests/artefacts", 0755);
   snprintf(args, sizeof args,
-           "--url http://127.0.0.1:%d --token '%s' --out '%s'",
-           stack.http_port, HK_TEST_TOKEN, ARTEFACTS);
+           "--url http://127.0.0.1:%d --token '%s' --out '%s'", stack.http_port,
+           HK_TEST_TOKEN, ARTEFACTS);
   cr_assert_eq(node("dashboard.js", args), 0,
                "the page differs from the API or fails a check (report "
                "above; screenshots in %s)",
