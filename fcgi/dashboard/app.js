@@ -261,7 +261,7 @@
       const st = WORDS[h.status] ? h.status : 'unknown';
       const win = h.windows[w];
       const y = TOP - 14 - lane * LANE;
-      const x1 = a + BW * 0.5 + 20, x2 = b + BW * 0.5 - 20;
+      const x1 = a + BW * 0.5 + 20 + lane * 8, x2 = b + BW * 0.5 - 20 - lane * 8;
       const g = svg('g', { 'data-handoff': h.name });
       g.append(svg('path', { d: 'M' + x1 + ' ' + TOP + ' L' + x1 + ' ' + y + ' L' + x2 + ' ' + y + ' L' + x2 + ' ' + TOP,
         fill: 'none', stroke: COLOURS[st], 'stroke-width': st === 'green' ? 2 : 3.5,
@@ -406,7 +406,14 @@
     if (list.length === 0) {
       body.append(el('tr', {}, el('td', { colspan: 7, text: 'No clock is breached or at risk now.' })));
     }
-    for (const c of list) {
+    const SHOWN = 25;
+    if (list.length > SHOWN) {
+      $('#clocks-more').textContent = 'The ' + SHOWN + ' most urgent of ' + list.length +
+        ' read (up to 20 per handoff and state); every one: /v1/handoffs/{name}/clocks or handoffctl clocks.';
+    } else {
+      $('#clocks-more').textContent = '';
+    }
+    for (const c of list.slice(0, SHOWN)) {
       const st = c.state === 'breached' ? 'red' : 'amber';
       const dl = c.deadline ? Date.parse(c.deadline) : null;
       const when = dl === null ? '—' : (dl < now ? 'late by ' + fmtMs(now - dl) : 'due in ' + fmtMs(dl - now));

@@ -137,8 +137,10 @@ async function bench(a) {
       await client.send('Network.enable');
       await client.send('Network.setCacheDisabled', { cacheDisabled: true });
       let bytes = 0;
+      let decoded = 0;
       let requests = 0;
       client.on('Network.loadingFinished', (e) => { bytes += e.encodedDataLength; requests += 1; });
+      client.on('Network.dataReceived', (e) => { decoded += e.dataLength; });
       await page.evaluateOnNewDocument((t) => localStorage.setItem('handoff.token', t), a.token);
       await page.goto(a.url + '/dashboard/', { waitUntil: 'load' });
       await waitReady(page, 0);
@@ -152,7 +154,7 @@ async function bench(a) {
           figures_drawn_ms: drawn ? drawn.startTime : null,
           figures: document.querySelectorAll('[data-api]').length };
       });
-      if (i > 0) runs.push(Object.assign(t, { transfer_bytes: bytes, requests })); // the first warms the server
+      if (i > 0) runs.push(Object.assign(t, { transfer_bytes: bytes, decoded_bytes: decoded, requests })); // the first warms the server
       await page.close();
     }
   } finally {
@@ -163,7 +165,8 @@ async function bench(a) {
     bench: 'page', when: new Date().toISOString(), chromium: CHROMIUM,
     config: a.config || null,
     median: { figures_drawn_ms: med('figures_drawn_ms'), first_contentful_paint_ms: med('first_contentful_paint_ms'),
-      load_ms: med('load_ms'), transfer_bytes: med('transfer_bytes'), requests: med('requests') },
+      load_ms: med('load_ms'), transfer_bytes: med('transfer_bytes'), decoded_bytes: med('decoded_bytes'),
+      requests: med('requests') },
     targets: { first_render_ms: 1000, transfer_bytes: 150 * 1024 },
     runs,
   };
@@ -182,6 +185,8 @@ async function shot(a) {
     await page.goto(a.url + '/dashboard/', { waitUntil: 'load' });
     await waitReady(page, 0);
     await page.screenshot({ path: a['shot-only'], fullPage: true });
+    const map = await page.$('#map svg');
+    await map.screenshot({ path: a['shot-only'].replace(/\.png$/, '-map.png') });
   } finally {
     await browser.close();
   }
