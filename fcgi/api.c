@@ -23,6 +23,7 @@
  * handoff, and its journey index ({prefix}journey:SUBJECT, every event the
  * workers journaled for it): one pipeline of HGETs and one ZRANGE.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -495,8 +496,7 @@ static enum hk_err series(const struct hk_config *cfg, struct hk_store *st,
     return hk_fail(err, HK_E_BAD_QUERY, "This route takes no parameter.");
   }
   for (int i = 0; i < SERIES_DAYS; i++) {
-    keys[i] = hk_xprintf("hkpi:%s:%lld", name,
-                         (long long)(today - SERIES_DAYS + 1 + i));
+    keys[i] = hk_xprintf("hkpi:%s:%" PRId64, name, today - SERIES_DAYS + 1 + i);
   }
   rc =
       hk_store_hashes(st, (const char *const *)keys, SERIES_DAYS, &hashes, err);

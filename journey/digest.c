@@ -290,12 +290,12 @@ json_t *hk_digest_build(const struct hk_digest *d, const json_t *health,
   gather(d, health, "handoff", previous, kpis, parts);
   gather(d, health, "stage", previous, kpis, parts);
   n = json_array_size(kpis);
-  v = hk_xcalloc(n + 1, sizeof *v);
+  v = hk_xcalloc(n + 1, sizeof(void *));
   for (size_t i = 0; i < n; i++) {
     v[i] = json_array_get(kpis, i);
     counts[rank(json_string_value(json_object_get(v[i], "status")))]++;
   }
-  qsort(v, n, sizeof *v, kpi_cmp);
+  qsort(v, n, sizeof(void *), kpi_cmp);
   for (size_t i = 0; i < n; i++) {
     json_array_append(sorted, v[i]);
   }

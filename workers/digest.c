@@ -20,8 +20,8 @@
 
 #include "workers/kpi.h"
 
-#define GRACE_MS (24 * 3600000LL) /* a digest later than this is skipped */
-#define SENT_MS (8 * 24 * 3600000LL)
+#define GRACE_MS 86400000LL /* a day: a digest later than this is skipped */
+#define SENT_MS 691200000LL /* eight days, longer than a period */
 #define MIN_RETRY_MS 60000
 
 struct hk_digests {
@@ -34,7 +34,7 @@ struct hk_digests *hk_digests_new(const struct hk_config *cfg) {
   json_t *all = json_object_get(cfg->doc, "digests");
   const char *name;
   json_t *conf;
-  ds->v = hk_xcalloc(json_object_size(all) + 1, sizeof *ds->v);
+  ds->v = hk_xcalloc(json_object_size(all) + 1, sizeof(void *));
   json_object_foreach(all, name, conf) {
     struct hk_error err = {HK_E_OK, ""};
     struct hk_digest *d = hk_digest_new(name, cfg->doc, &err);

@@ -184,7 +184,7 @@ Test(digest, two_workers_post_one_digest_per_period) {
   {
     int64_t until = hk_now_ms() + 4000;
     while (hk_now_ms() < until) {
-      struct timespec ts = {0, 100 * 1000 * 1000};
+      struct timespec ts = {0, 100000000L};
       nanosleep(&ts, NULL);
     }
   }

@@ -65,7 +65,7 @@ Test(digest, without_a_calendar_the_zone_is_utc) {
   struct hk_digest *d = hk_digest_new("weekly", cfg, &err);
   cr_assert_not_null(d, "%s", err.msg);
   cr_assert_eq(hk_digest_period(d, MON_30_MAR_0000_UTC + 3 * DAY),
-               MON_30_MAR_0000_UTC + 2 * DAY + 6 * HOUR + 30 * 60000);
+               MON_30_MAR_0000_UTC + 2 * DAY + 6 * HOUR + 30 * 60000LL);
   hk_digest_free(d);
   json_decref(cfg);
 }
