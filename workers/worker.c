@@ -618,6 +618,11 @@ static void note_outcome(struct loop *l, enum hk_err rc) {
  * restarted workers do not pile up. */
 static void leave_group(struct loop *l) {
   int left = 0;
+  struct hk_error ignored = {HK_E_OK, ""};
+  /* Not alive any more: the heartbeat expires now, the last read stays. */
+  if (l->last_read > 0) {
+    (void)!hk_store_heartbeat(l->st, l->consumer, l->last_read, 1, &ignored);
+  }
   if (hk_store_consumer_leave(l->st, HK_STORE_GROUP, l->consumer, &left,
                               &l->err) != HK_E_OK) {
     hk_log(HK_LOG_WARN, "could not leave the consumer group", "consumer",
