@@ -30,6 +30,8 @@
 #define HK_KEYF_HCOUNT "hcount:%s"           /* handoff */
 #define HK_KEYF_STATE_INDEX "cs:%s:%s"       /* handoff, state */
 #define HK_KEYF_FORGET_DONE "forget:done:%s" /* request id */
+#define HK_KEYF_DIGEST "digest:%s:%" PRId64  /* digest, period start ms */
+#define HK_KEYF_DIGEST_LAST "digest:%s:last" /* digest */
 
 /* The state-index member: start ms on HK_INDEX_START_DIGITS digits, a
  * space, the subject. Zero-padded so members sort by start. */

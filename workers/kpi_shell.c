@@ -146,6 +146,8 @@ static void *run(void *arg) {
   const struct hk_config *cfg = t->newest(t->arg);
   struct hk_store *st = hk_store_new(&cfg->redis);
   int down = 0;
+  struct hk_digests *digests = NULL;
+  const struct hk_config *digests_cfg = NULL;
 
   while (!atomic_load(&t->stop)) {
     struct hk_error err = {HK_E_OK, ""};
@@ -160,6 +162,15 @@ static void *run(void *arg) {
       /* The bucket days and listed clocks that aged out go with the
        * retention pass (retention.c), by history.keep. */
       rc = hk_kpi_refresh(cfg, st, now, &err);
+      if (rc == HK_E_OK) {
+        /* The weekly digests read the documents just written. */
+        if (cfg != digests_cfg) {
+          hk_digests_free(digests);
+          digests = hk_digests_new(cfg);
+          digests_cfg = cfg;
+        }
+        hk_digests_tick(digests, cfg, st, now);
+      }
     }
     if (rc != HK_E_OK && !down) {
       hk_log(HK_LOG_WARN, "KPI documents not written; retrying", "error",
@@ -172,6 +183,7 @@ static void *run(void *arg) {
       hk_sleep_ms(left < 100 ? left : 100);
     }
   }
+  hk_digests_free(digests);
   hk_store_free(st);
   return NULL;
 }
