@@ -98,8 +98,7 @@ ParameterizedTest(struct route_case *c, route, matches) {
   cr_assert_eq(r.raw != NULL,
                r.id == HK_ROUTE_SUBJECT || r.id == HK_ROUTE_FORGET ||
                    r.id == HK_ROUTE_ASSET,
-               "%s %s",
-               c->method, c->path);
+               "%s %s", c->method, c->path);
 }
 
 Test(route, the_subject_is_the_rest_of_the_path_as_sent) {
