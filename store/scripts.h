@@ -17,7 +17,12 @@
   X(HK_SCRIPT_DLQ_RETRY, dlq_retry)                                            \
   X(HK_SCRIPT_DUE_TAKE, due_take)                                              \
   X(HK_SCRIPT_DUE_NEXT, due_next)                                              \
-  X(HK_SCRIPT_ALERTS_DUE, alerts_due)
+  X(HK_SCRIPT_ALERTS_DUE, alerts_due)                                          \
+  X(HK_SCRIPT_RESTATE_BEGIN, restate_begin)                                    \
+  X(HK_SCRIPT_RESTATE_TAKE, restate_take)                                      \
+  X(HK_SCRIPT_RESTATE_DONE, restate_done)                                      \
+  X(HK_SCRIPT_RESTATE_STATE, restate_state)                                    \
+  X(HK_SCRIPT_RESTATE_SWITCH, restate_switch)
 
 #define HK_SCRIPT_ENUM(e, name) e,
 enum hk_script { HK_SCRIPTS(HK_SCRIPT_ENUM) HK_SCRIPT__COUNT };

@@ -27,6 +27,8 @@ struct hk_store {
   char *where;               /* "host:port" or "unix:path", for messages */
   struct hk_keys keys;
   char sha[HK_SCRIPT__COUNT][41]; /* "" until loaded on this connection */
+  char *fence_key; /* {prefix}gen of the live prefix, or NULL: no fence */
+  char fence_gen[24];
 };
 
 /* Whether a piece of work may run a second time after a lost connection. */
