@@ -40,13 +40,12 @@
  * committer's buffers, not the requests in flight. */
 #define HK_CAP_COMMIT_BATCH 256u
 
-/* Journey events kept in the {prefix}events stream (trimmed, about). */
-#define HK_CAP_EVENTS_STREAM 1000000u
 /* A zone file of the system's zoneinfo (TZif); tzcode's own limits (2000
  * transitions, 256 types) keep one under 40 KiB, and the largest of
  * tzdata 2025b is under 4 KiB. */
 #define HK_CAP_ZONE_FILE ((size_t)64 * 1024)
-/* Journey events kept per subject in {prefix}journey:SUBJECT. */
+/* Journey events of a subject the status API reads (its newest); the
+ * history {prefix}journey:SUBJECT itself is trimmed by time, not count. */
 #define HK_CAP_JOURNEY 1000u
 /* Outcomes of one delivery written by one journal call. */
 #define HK_CAP_JOURNAL_ITEMS 1000u

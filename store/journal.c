@@ -19,22 +19,27 @@ static const char *str_or_empty(const json_t *ev, const char *name) {
   return s != NULL ? s : "";
 }
 
-/* The journey index entry of an event (its JSON text): key
- * "{prefix}journey:SUBJECT", score (ms) and member "[id, type, source]",
- * new strings (caller frees); all NULL when the event lacks a subject or a
- * time (then it is not indexed). */
+/* The journey history entry of an event (its JSON text): key
+ * "{prefix}journey:SUBJECT", score (ms), member the compact event
+ * [id, type, source, attrs, rule] (attrs {} when it has none) and the
+ * subject, new strings (caller frees); all NULL when the event lacks a
+ * subject or a time (then it is not kept). */
 static void journey_args(const struct hk_store *st, const char *event,
-                         char **key, char **score, char **member) {
+                         char **key, char **score, char **member, char **subj) {
   json_t *ev = event != NULL ? json_loads(event, 0, NULL) : NULL;
   const char *subject = json_string_value(json_object_get(ev, "subject"));
   json_t *at = json_object_get(ev, "at");
+  json_t *attrs = json_object_get(ev, "attrs");
   json_t *m;
   *key = NULL;
   *score = NULL;
   *member = NULL;
+  *subj = NULL;
   if (subject != NULL && json_is_integer(at)) {
-    m = json_pack("[s, s, s]", str_or_empty(ev, "id"), str_or_empty(ev, "type"),
-                  str_or_empty(ev, "source"));
+    m = json_pack("[s, s, s, o, s]", str_or_empty(ev, "id"),
+                  str_or_empty(ev, "type"), str_or_empty(ev, "source"),
+                  json_is_object(attrs) ? json_incref(attrs) : json_object(),
+                  str_or_empty(ev, "rule"));
     *member = m != NULL ? json_dumps(m, JSON_COMPACT) : NULL;
     json_decref(m);
     if (*member == NULL) {
@@ -42,6 +47,7 @@ static void journey_args(const struct hk_store *st, const char *event,
     }
     *key = hk_keys_fmt(&st->keys, HK_KEYF_JOURNEY, subject);
     *score = hk_xprintf("%" PRId64, (int64_t)json_integer_value(at));
+    *subj = hk_xstrdup(subject);
   }
   json_decref(ev);
 }
@@ -62,17 +68,17 @@ static void journal_build(void *ctx, size_t at, struct hk_args *a) {
   const struct hk_journal *j = &all->js[at];
   const struct hk_entry *e = j->e;
 
-  hk_args_str(a, "5");
+  hk_args_str(a, "6");
   hk_args_str(a, st->keys.intake);
   hk_args_str(a, st->keys.events);
   hk_args_str(a, st->keys.dlq);
   hk_args_str(a, st->keys.counts);
   hk_args_str(a, st->keys.stats);
+  hk_args_str(a, st->keys.subjects);
   hk_args_str(a, HK_STORE_GROUP);
   hk_args_str(a, e->id);
   hk_args_own(a, hk_xprintf("%" PRId64, all->ttl_s > 0 ? all->ttl_s : 1));
   hk_args_str(a, st->keys.seen);
-  hk_args_own(a, hk_xprintf("%u", HK_CAP_EVENTS_STREAM));
   hk_args_own(a, hk_xprintf("%" PRId64, all->now_ms));
   hk_args_str(a, e->source);
   hk_args_str(a, e->kind);
@@ -80,7 +86,6 @@ static void journal_build(void *ctx, size_t at, struct hk_args *a) {
   hk_args_own(a, hk_xprintf("%" PRId64, e->received_ms));
   hk_args_own(a, hk_xprintf("%" PRId64, e->signed_ms));
   hk_args_str(a, e->headers != NULL ? e->headers : "{}");
-  hk_args_own(a, hk_xprintf("%u", HK_CAP_JOURNEY));
   for (size_t i = 0; i < j->n; i++) {
     const struct hk_journal_item *it = &j->items[i];
     hk_args_add(a, &kinds[it->kind], 1);
@@ -90,11 +95,13 @@ static void journal_build(void *ctx, size_t at, struct hk_args *a) {
       char *key;
       char *score;
       char *member;
-      journey_args(st, it->event, &key, &score, &member);
+      char *subject;
+      journey_args(st, it->event, &key, &score, &member, &subject);
       hk_args_str(a, it->event);
       hk_args_own(a, key != NULL ? key : hk_xstrdup(""));
       hk_args_own(a, score != NULL ? score : hk_xstrdup("0"));
       hk_args_own(a, member != NULL ? member : hk_xstrdup(""));
+      hk_args_own(a, subject != NULL ? subject : hk_xstrdup(""));
     } else if (it->kind == HK_JOURNAL_DEAD) {
       hk_args_str(a, it->rule);
       hk_args_str(a, it->reason);

@@ -22,6 +22,7 @@ void hk_keys_init(struct hk_keys *k, const char *prefix) {
   k->seen = hk_xprintf("%s" HK_KEY_SEEN, prefix);
   k->alerts = hk_xprintf("%s" HK_KEY_ALERTS, prefix);
   k->alerts_retry = hk_xprintf("%s" HK_KEY_ALERTS_RETRY, prefix);
+  k->subjects = hk_xprintf("%s" HK_KEY_SUBJECTS, prefix);
 }
 
 void hk_keys_fini(struct hk_keys *k) {
@@ -35,6 +36,7 @@ void hk_keys_fini(struct hk_keys *k) {
   free(k->seen);
   free(k->alerts);
   free(k->alerts_retry);
+  free(k->subjects);
   memset(k, 0, sizeof *k);
 }
 

@@ -53,6 +53,7 @@ struct hk_keys {
   char *seen;
   char *alerts;
   char *alerts_retry;
+  char *subjects;
 };
 
 void hk_keys_init(struct hk_keys *k, const char *prefix);

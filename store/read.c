@@ -114,12 +114,43 @@ enum hk_err hk_store_zrange_lex_rev(struct hk_store *st, const char *key,
   return rc;
 }
 
+/* Reverses a list in place. */
+static void strings_reverse(struct hk_strings *s) {
+  for (size_t i = 0; i < s->n / 2; i++) {
+    char *t = s->v[i];
+    s->v[i] = s->v[s->n - 1 - i];
+    s->v[s->n - 1 - i] = t;
+  }
+}
+
 enum hk_err hk_store_journey(struct hk_store *st, const char *subject,
                              struct hk_strings *members,
                              struct hk_strings *scores, struct hk_error *err) {
-  char *key = hk_xprintf(HK_KEYF_JOURNEY, subject);
-  enum hk_err rc = hk_store_zrange_score(st, key, INT64_MIN, 0, HK_CAP_JOURNEY,
-                                         members, scores, err);
-  free(key);
+  char *k = hk_keys_fmt(&st->keys, HK_KEYF_JOURNEY, subject);
+  char cnt[24];
+  const char *argv[] = {"ZRANGE", k,       "+inf", "-inf", "BYSCORE",
+                        "REV",    "LIMIT", "0",    cnt,    "WITHSCORES"};
+  redisReply *r;
+  enum hk_err rc = HK_E_UNAVAILABLE;
+
+  members->v = NULL;
+  members->n = 0;
+  scores->v = NULL;
+  scores->n = 0;
+  snprintf(cnt, sizeof cnt, "%u", HK_CAP_JOURNEY);
+  r = hk_store_command(st, 10, argv, NULL, err);
+  if (r != NULL) {
+    if (r->type == REDIS_REPLY_ARRAY && r->elements % 2 == 0) {
+      hk_resp_strings(r, 0, 2, members);
+      hk_resp_strings(r, 1, 2, scores);
+      strings_reverse(members);
+      strings_reverse(scores);
+      rc = HK_E_OK;
+    } else {
+      hk_fail(err, HK_E_UNAVAILABLE, "unexpected reply to ZRANGE REV");
+    }
+    freeReplyObject(r);
+  }
+  free(k);
   return rc;
 }

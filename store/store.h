@@ -117,8 +117,9 @@ enum hk_err hk_store_consumer_leave(struct hk_store *st, const char *group,
 /* ---------------------------------------------------------------------------
  * The journal: what a worker made of one delivery
  *
- *   {prefix}events   stream of journey events, field "event" (JSON), trimmed
- *                    to about HK_CAP_EVENTS_STREAM entries
+ *   {prefix}events   stream of journey events, field "event" (JSON), a
+ *                    recent feed: the retention duty trims it by time,
+ *                    with the intake (intake.keep)
  *   {prefix}dlq      stream of dead letters: the delivery's own fields
  *                    (source, kind, delivery_id, received_ms, signed_ms,
  *                    headers, body) plus rule, reason, ptype, intake_id and
@@ -128,10 +129,17 @@ enum hk_err hk_store_consumer_leave(struct hk_store *st, const char *group,
  *   {prefix}seen:H   idempotence keys (H = SHA-1 of the item's key), kept
  *                    for the config's dedupe_ttl
  *   {prefix}journey:SUBJECT
- *                    zset of the subject's journey events, scored by event
- *                    time (ms), member the JSON array [id, type, source];
- *                    written by the journal script with the event, the
- *                    newest HK_CAP_JOURNEY kept
+ *                    zset of the subject's journey events, the history:
+ *                    scored by event time (ms), member the compact event,
+ *                    the JSON array [id, type, source, attrs, rule] (attrs
+ *                    {} when none; members written before are
+ *                    [id, type, source]); written by the journal script
+ *                    with the event, trimmed by time (history.keep) by the
+ *                    retention duty
+ *   {prefix}subjects zset: every subject with a history, scored by its
+ *                    newest event time (ms), written with the event (ZADD
+ *                    GT); {prefix}stats field newest_event_ms is the
+ *                    newest event time of all
  * ------------------------------------------------------------------------- */
 
 enum hk_journal_kind { HK_JOURNAL_EVENT, HK_JOURNAL_IGNORED, HK_JOURNAL_DEAD };
@@ -527,9 +535,11 @@ enum hk_err hk_store_zrange_score(struct hk_store *st, const char *key,
                                   struct hk_strings *scores,
                                   struct hk_error *err) HK_MUST_CHECK;
 
-/* The journey events of subject ({prefix}journey:SUBJECT), oldest first:
- * members (the JSON [id, type, source]) and scores (event time in ms, as
- * text), parallel lists (owned); empty when none. */
+/* The newest HK_CAP_JOURNEY journey events of subject
+ * ({prefix}journey:SUBJECT), oldest first: members (the JSON
+ * [id, type, source, attrs, rule], or [id, type, source] when written
+ * before) and scores (event time in ms, as text), parallel lists (owned);
+ * empty when none. */
 enum hk_err hk_store_journey(struct hk_store *st, const char *subject,
                              struct hk_strings *members,
                              struct hk_strings *scores,

@@ -3,53 +3,60 @@
 --
 -- KEYS[1]  {prefix}intake     KEYS[2]  {prefix}events
 -- KEYS[3]  {prefix}dlq        KEYS[4]  {prefix}counts
--- KEYS[5]  {prefix}stats
+-- KEYS[5]  {prefix}stats      KEYS[6]  {prefix}subjects
 -- ARGV[1]  the group          ARGV[2]  the delivery's intake id
 -- ARGV[3]  idempotence ttl (s)
 -- ARGV[4]  the seen-key prefix ({prefix}seen:)
--- ARGV[5]  events stream maxlen (HK_CAP_EVENTS_STREAM)
--- ARGV[6]  now (ms), stamps dead letters
--- ARGV[7..12]  the delivery's source, kind, delivery_id, received_ms,
+-- ARGV[5]  now (ms), stamps dead letters
+-- ARGV[6..11]  the delivery's source, kind, delivery_id, received_ms,
 --              signed_ms, headers
--- ARGV[13] the journey cap (HK_CAP_JOURNEY)
--- ARGV[14..] the items: kind ('e', 'i' or 'd'), key, counter, then
---   e: the event, its journey key ('' for none), time and member
+-- ARGV[12..] the items: kind ('e', 'i' or 'd'), key, counter, then
+--   e: the event, its journey key ('' for none), time, member and subject
 --   d: rule, reason, ptype and body
 -- Returns the number of items written.
 --
 -- An item whose key was seen within the ttl changes nothing. Each event is
--- also indexed in {prefix}journey:SUBJECT (member [id, type, source],
--- scored by event time, the newest cap kept); ZADD of the same member is a
--- no-op, so an event journaled twice is indexed once.
+-- also kept in {prefix}journey:SUBJECT (member [id, type, source, attrs,
+-- rule], scored by event time; the retention duty trims it by time); ZADD
+-- of the same member is a no-op, so an event journaled twice is kept once.
+-- {prefix}subjects scores each subject by its newest event time (ZADD GT)
+-- and stats field newest_event_ms is the newest event time of all: the
+-- retention duty reads both. The events stream is trimmed by time there
+-- too, not here.
 local fresh = 0
-local cap = tonumber(ARGV[13])
-local i = 14
+local newest = nil
+local i = 12
 while i <= #ARGV do
   local kind, key, counter = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local at = i + 3
-  if kind == 'e' then i = i + 7 elseif kind == 'd' then i = i + 7
+  if kind == 'e' then i = i + 8 elseif kind == 'd' then i = i + 7
   else i = i + 3 end
   if redis.call('SET', ARGV[4] .. redis.sha1hex(key), '1', 'NX', 'EX',
                 ARGV[3]) then
     fresh = fresh + 1
     redis.call('HINCRBY', KEYS[4], counter, 1)
     if kind == 'e' then
-      redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'event',
-                 ARGV[at])
+      redis.call('XADD', KEYS[2], '*', 'event', ARGV[at])
       local k = ARGV[at + 1]
       if k ~= '' then
+        local t = tonumber(ARGV[at + 2])
         redis.call('ZADD', k, ARGV[at + 2], ARGV[at + 3])
-        if redis.call('ZCARD', k) > cap then
-          redis.call('ZREMRANGEBYRANK', k, 0, -cap - 1)
-        end
+        redis.call('ZADD', KEYS[6], 'GT', ARGV[at + 2], ARGV[at + 4])
+        if newest == nil or t > newest then newest = t end
       end
     elseif kind == 'd' then
-      redis.call('XADD', KEYS[3], '*', 'source', ARGV[7], 'kind',
-        ARGV[8], 'delivery_id', ARGV[9], 'received_ms', ARGV[10],
-        'signed_ms', ARGV[11], 'headers', ARGV[12], 'body', ARGV[at + 3],
+      redis.call('XADD', KEYS[3], '*', 'source', ARGV[6], 'kind',
+        ARGV[7], 'delivery_id', ARGV[8], 'received_ms', ARGV[9],
+        'signed_ms', ARGV[10], 'headers', ARGV[11], 'body', ARGV[at + 3],
         'rule', ARGV[at], 'reason', ARGV[at + 1], 'ptype', ARGV[at + 2],
-        'intake_id', ARGV[2], 'failed_ms', ARGV[6])
+        'intake_id', ARGV[2], 'failed_ms', ARGV[5])
     end
+  end
+end
+if newest ~= nil then
+  local was = tonumber(redis.call('HGET', KEYS[5], 'newest_event_ms'))
+  if was == nil or newest > was then
+    redis.call('HSET', KEYS[5], 'newest_event_ms', string.format('%d', newest))
   end
 end
 if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 1 then

@@ -184,17 +184,19 @@ Test(lua, consumer_leave_removes_only_an_idle_consumer) {
   freeReplyObject(r);
 }
 
+#define MEMBER_E1 "[\"e1\",\"lead\",\"demo\",{\"a\":1},\"r\"]"
+
 /* Runs the journal of intake entry id with an event, an ignored item and a
  * dead letter; returns the script's count. */
 static long long journal(const char *id) {
-  redisReply *r =
-      eval(HK_SCRIPT_JOURNAL, "5", "p:intake", "p:events", "p:dlq", "p:counts",
-           "p:stats", "workers", id, "60", "p:seen:", "1000", "1700000000999",
-           "demo", "standard-webhooks", "d1", "1700000000001", "1700000000000",
-           "{}", "2", "e", "k-event", "mapped:demo:lead", "{\"id\":\"e1\"}",
-           "p:journey:s1", "1700000000500", "[\"e1\",\"lead\",\"demo\"]", "i",
-           "k-ignored", "ignored:demo:ping", "d", "k-dead", "dead:demo:r1",
-           "r1", "no mapping", "order.created", "{\"b\":2}", NULL);
+  redisReply *r = eval(
+      HK_SCRIPT_JOURNAL, "6", "p:intake", "p:events", "p:dlq", "p:counts",
+      "p:stats", "p:subjects", "workers", id, "60", "p:seen:", "1700000000999",
+      "demo", "standard-webhooks", "d1", "1700000000001", "1700000000000", "{}",
+      "e", "k-event", "mapped:demo:lead", "{\"id\":\"e1\"}", "p:journey:s1",
+      "1700000000500", MEMBER_E1, "s1", "i", "k-ignored", "ignored:demo:ping",
+      "d", "k-dead", "dead:demo:r1", "r1", "no mapping", "order.created",
+      "{\"b\":2}", NULL);
   long long n;
   cr_assert_eq(r->type, REDIS_REPLY_INTEGER, "%s",
                r->type == REDIS_REPLY_ERROR ? r->str : "");
@@ -227,9 +229,11 @@ Test(lua, journal_writes_every_outcome_once_and_acknowledges) {
   expect_field("p:dlq", "intake_id", id);
   expect_field("p:dlq", "failed_ms", "1700000000999");
   expect_field("p:dlq", "delivery_id", "d1");
-  cr_assert_eq(
-      integer("ZSCORE %s %s", "p:journey:s1", "[\"e1\",\"lead\",\"demo\"]"),
-      1700000000500LL);
+  cr_assert_eq(integer("ZSCORE %s %s", "p:journey:s1", MEMBER_E1),
+               1700000000500LL);
+  cr_assert_eq(integer("ZSCORE %s %s", "p:subjects", "s1"), 1700000000500LL);
+  cr_assert_eq(integer("HGET %s %s", "p:stats", "newest_event_ms"),
+               1700000000500LL);
   cr_assert_eq(integer("HGET %s %s", "p:stats", "processed"), 1);
   r = redisCommand(rc, "XPENDING p:intake workers");
   cr_assert_eq(r->element[0]->integer, 0);
@@ -244,7 +248,8 @@ Test(lua, journal_writes_every_outcome_once_and_acknowledges) {
   free(id);
 }
 
-Test(lua, journal_keeps_the_newest_journey_entries_up_to_the_cap) {
+Test(lua, journal_keeps_every_journey_entry_and_the_newest_times) {
+  static const int ats[] = {102, 100, 101};
   freeReplyObject(
       redisCommand(rc, "XGROUP CREATE p:intake workers 0 MKSTREAM"));
   for (int i = 0; i < 3; i++) {
@@ -253,18 +258,21 @@ Test(lua, journal_keeps_the_newest_journey_entries_up_to_the_cap) {
     char member[16];
     redisReply *r;
     snprintf(key, sizeof key, "k%d", i);
-    snprintf(at, sizeof at, "%d", 100 + i);
+    snprintf(at, sizeof at, "%d", ats[i]);
     snprintf(member, sizeof member, "[\"e%d\"]", i);
-    r = eval(HK_SCRIPT_JOURNAL, "5", "p:intake", "p:events", "p:dlq",
-             "p:counts", "p:stats", "workers", "0-1", "60", "p:seen:", "1000",
-             "0", "demo", "k", "d", "0", "0", "{}", "2", "e", key, "c", "{}",
-             "p:journey:s", at, member, NULL);
+    r = eval(HK_SCRIPT_JOURNAL, "6", "p:intake", "p:events", "p:dlq",
+             "p:counts", "p:stats", "p:subjects", "workers", "0-1", "60",
+             "p:seen:", "0", "demo", "k", "d", "0", "0", "{}", "e", key, "c",
+             "{}", "p:journey:s", at, member, "s", NULL);
     cr_assert_eq(r->integer, 1);
     freeReplyObject(r);
   }
-  cr_assert_eq(integer("ZCARD %s", "p:journey:s", NULL), 2);
-  cr_assert_eq(integer("ZSCORE %s %s", "p:journey:s", "[\"e2\"]"), 102);
-  cr_assert_eq(integer("ZSCORE %s %s", "p:journey:s", "[\"e0\"]"), -1);
+  /* No count cap: history goes by time, in the retention duty. */
+  cr_assert_eq(integer("ZCARD %s", "p:journey:s", NULL), 3);
+  cr_assert_eq(integer("ZSCORE %s %s", "p:journey:s", "[\"e1\"]"), 100);
+  /* The newest time stays the newest whatever the order of arrival. */
+  cr_assert_eq(integer("ZSCORE %s %s", "p:subjects", "s"), 102);
+  cr_assert_eq(integer("HGET %s %s", "p:stats", "newest_event_ms"), 102);
 }
 
 Test(lua, dlq_retry_queues_a_delivery_or_an_alert_again) {
