@@ -57,6 +57,8 @@ enum hk_ctl_exit hk_ctl_queue(int argc, char **argv);
 enum hk_ctl_exit hk_ctl_dlq(int argc, char **argv);
 enum hk_ctl_exit hk_ctl_status(int argc, char **argv);
 enum hk_ctl_exit hk_ctl_clocks(int argc, char **argv);
+enum hk_ctl_exit hk_ctl_restate(int argc, char **argv);
+enum hk_ctl_exit hk_ctl_replay(int argc, char **argv);
 
 /* A bad command line: prints the running command's usage (or the whole
  * usage before one is known) on stderr. Returns HK_CTL_EXIT_USAGE. */

@@ -180,6 +180,10 @@ int main(int argc, char **argv) {
   int fd;
   int rc;
   int sig = 0;
+  struct hk_store *gen_store;
+  struct hk_error gen_err = {HK_E_OK, ""};
+  json_t *marker = NULL;
+  int64_t gen = 0;
 
   memset(&o, 0, sizeof o);
   hk_log_init("fcgi", HK_LOG_INFO);
@@ -201,6 +205,12 @@ int main(int argc, char **argv) {
     return EXIT_FAILURE;
   }
   hk_server_set_config(cfg, sla);
+  /* The config generation of Redis, read about once a second: a
+   * restate's --apply moves it on after replacing the config file, and
+   * the file is loaded again as for SIGHUP. */
+  gen_store = hk_store_new(&cfg->redis);
+  (void)!hk_store_restate_poll(gen_store, &gen, &marker, &gen_err);
+  json_decref(marker);
 
   /* Signals go to this thread's sigwait only; the request threads inherit
    * the mask. A client that hangs up must not kill us with SIGPIPE. */
@@ -224,8 +234,23 @@ int main(int argc, char **argv) {
            o.config, "version", HK_VERSION, (const char *)NULL);
   }
   for (;;) {
-    if (sigwait(&set, &sig) != 0) {
-      continue;
+    struct timespec second = {1, 0};
+    sig = sigtimedwait(&set, NULL, &second);
+    if (sig < 0) {
+      int64_t now_gen = gen;
+      marker = NULL;
+      if (hk_store_restate_poll(gen_store, &now_gen, &marker, &gen_err) ==
+              HK_E_OK &&
+          now_gen != gen) {
+        gen = now_gen;
+        sig = SIGHUP; /* the file was replaced: load it again */
+        hk_log(HK_LOG_INFO, "config generation moved on; reloading",
+               (const char *)NULL);
+      }
+      json_decref(marker);
+      if (sig < 0) {
+        continue;
+      }
     }
     if (sig == SIGHUP) {
       struct hk_sla *next_sla = NULL;
@@ -246,6 +271,7 @@ int main(int argc, char **argv) {
          sig == SIGINT ? "SIGINT" : "SIGTERM", (const char *)NULL);
   hk_server_stop();
   hk_server_clear_config();
+  hk_store_free(gen_store);
   close(fd);
   if (o.listen != NULL &&
       (o.listen[0] == '/' || strncmp(o.listen, "unix:", 5) == 0)) {
