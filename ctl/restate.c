@@ -94,8 +94,8 @@ static int64_t field_int(const json_t *m, const char *k) {
 
 struct progress {
   int tty;
-  int64_t t0;         /* monotonic ms when chunks began */
-  int64_t last_line;  /* monotonic ms of the last plain line */
+  int64_t t0;        /* monotonic ms when chunks began */
+  int64_t last_line; /* monotonic ms of the last plain line */
 };
 
 static void show(struct progress *p, const json_t *m) {
@@ -215,16 +215,16 @@ static void compare(struct hk_store *st, const char *kind, const char *name,
   json_t *now = doc(st, shadow);
   printf("%s %s\n  %-24s %12s %12s\n", kind, name, "", "measured", "restated");
   for (size_t w = 0; w < 3; w++) {
-    const json_t *a = json_object_get(json_object_get(was, "windows"),
-                                      windows[w]);
-    const json_t *b = json_object_get(json_object_get(now, "windows"),
-                                      windows[w]);
+    const json_t *a =
+        json_object_get(json_object_get(was, "windows"), windows[w]);
+    const json_t *b =
+        json_object_get(json_object_get(now, "windows"), windows[w]);
     for (size_t f = 0; figures[f] != NULL; f++) {
       char x[32], y[32];
       figure(a, figures[f], x, sizeof x);
       figure(b, figures[f], y, sizeof y);
-      printf("  %-4s %-19s %12s %12s%s\n", f == 0 ? windows[w] : "",
-             figures[f], x, y, strcmp(x, y) != 0 ? "  *" : "");
+      printf("  %-4s %-19s %12s %12s%s\n", f == 0 ? windows[w] : "", figures[f],
+             x, y, strcmp(x, y) != 0 ? "  *" : "");
     }
   }
   json_decref(was);
@@ -237,8 +237,9 @@ static void compare(struct hk_store *st, const char *kind, const char *name,
 static void side_by_side(struct hk_store *st, const struct hk_config *old,
                          const struct hk_config *neu) {
   static const char *const hf[] = {
-      "started", "met",  "met_late",        "breached",        "cancelled",
-      "open",    "incomplete", "attainment", "response_p50_ms",
+      "started",         "met",        "met_late",
+      "breached",        "cancelled",  "open",
+      "incomplete",      "attainment", "response_p50_ms",
       "response_p90_ms", NULL};
   static const char *const sf[] = {"entered", "moved_on", "conversion",
                                    "median_time_in_stage_ms", NULL};
@@ -251,8 +252,7 @@ static void side_by_side(struct hk_store *st, const struct hk_config *old,
       compare(st, kinds[g], name, g == 0 ? hf : sf);
     }
     json_object_foreach(json_object_get(old->doc, groups[g]), name, v) {
-      if (json_object_get(json_object_get(neu->doc, groups[g]), name) ==
-          NULL) {
+      if (json_object_get(json_object_get(neu->doc, groups[g]), name) == NULL) {
         compare(st, kinds[g], name, g == 0 ? hf : sf);
       }
     }
@@ -312,8 +312,8 @@ static int by_text(const void *a, const void *b) {
  * so a key made after the scan is switched too. */
 static void named_keys(const struct hk_config *cfg, struct hk_strings *s,
                        size_t *cap) {
-  static const char *const states[] = {"paused", "breached", "met",
-                                       "met_late", "cancelled"};
+  static const char *const states[] = {"paused", "breached", "met", "met_late",
+                                       "cancelled"};
   int64_t today = hk_time_now_ms() / 86400000LL;
   const char *name;
   json_t *v;
@@ -469,7 +469,7 @@ static enum hk_ctl_exit restate_run(struct hk_store *st, const char *id,
     } else if (switch_in(st, id, old, neu, &gen, &err) != HK_E_OK || gen == 0) {
       fprintf(stderr, "handoffctl: the switch failed: %s\n",
               gen == 0 && err.code == HK_E_OK ? "the restate was not ready"
-                                               : err.msg);
+                                              : err.msg);
       rc = HK_CTL_EXIT_UNAVAILABLE;
     } else {
       char g[24];
@@ -645,8 +645,7 @@ enum hk_ctl_exit hk_ctl_replay(int argc, char **argv) {
            "source", source != NULL ? source : "(all)", (const char *)NULL);
   }
   /* Progress until the workers processed the copies (at most 10 min). */
-  while ((left = waiting(st, &err)) > 0 &&
-         hk_time_mono_ms() - t0 < 600000) {
+  while ((left = waiting(st, &err)) > 0 && hk_time_mono_ms() - t0 < 600000) {
     fprintf(stderr, "%sreplay: %" PRId64 " of %" PRId64 " deliveries left%s",
             isatty(STDERR_FILENO) ? "\r" : "", left, copied,
             isatty(STDERR_FILENO) ? " " : "\n");

@@ -11,8 +11,7 @@
 #include "store/reply.h"
 #include "store/store_internal.h"
 
-void hk_store_fence(struct hk_store *st, const char *live_prefix,
-                    int64_t gen) {
+void hk_store_fence(struct hk_store *st, const char *live_prefix, int64_t gen) {
   free(st->fence_key);
   st->fence_key = NULL;
   st->fence_gen[0] = '\0';
@@ -341,7 +340,8 @@ enum hk_err hk_store_restate_clear(struct hk_store *st, const char *id,
   int ours = 1;
   if (id != NULL) {
     r = hk_store_command(st, 3, get, NULL, err);
-    ours = r != NULL && r->type == REDIS_REPLY_STRING && strcmp(r->str, id) == 0;
+    ours =
+        r != NULL && r->type == REDIS_REPLY_STRING && strcmp(r->str, id) == 0;
     if (r == NULL) {
       free(key);
       return HK_E_UNAVAILABLE;
@@ -375,9 +375,9 @@ static const redisReply *field_of(const redisReply *fields, const char *name) {
 /* Copies one page of intake entries (XRANGE reply r); sets next to the id
  * after the last one. Returns the number of entries read. */
 static size_t replay_page(struct hk_store *st, const redisReply *r,
-                          const char *source, int64_t *copied,
-                          int64_t *skipped, char next[HK_STREAM_ID_MAX + 2],
-                          struct hk_error *err, enum hk_err *rc) {
+                          const char *source, int64_t *copied, int64_t *skipped,
+                          char next[HK_STREAM_ID_MAX + 2], struct hk_error *err,
+                          enum hk_err *rc) {
   size_t sent = 0;
   for (size_t i = 0; i < r->elements && *rc == HK_E_OK; i++) {
     const redisReply *e = r->element[i];
@@ -437,8 +437,8 @@ enum hk_err hk_store_replay(struct hk_store *st, int64_t start_ms,
            top->element[0]->element[0]->str);
   freeReplyObject(top);
   for (;;) {
-    const char *argv[] = {"XRANGE", st->keys.intake, start, end, "COUNT",
-                          "500"};
+    const char *argv[] = {"XRANGE", st->keys.intake, start,
+                          end,      "COUNT",         "500"};
     redisReply *r = hk_store_command(st, 6, argv, NULL, err);
     size_t n;
     if (r == NULL) {

@@ -112,8 +112,8 @@ enum hk_err hk_restate_poll(struct hk_restate *r, struct hk_store *live,
     return rc;
   }
   id = json_string_value(json_object_get(marker, "id"));
-  if (r->id != NULL && (id == NULL || strcmp(id, r->id) != 0 ||
-                        *gen != r->gen)) {
+  if (r->id != NULL &&
+      (id == NULL || strcmp(id, r->id) != 0 || *gen != r->gen)) {
     disarm(r);
   }
   if (r->id == NULL && r->cfg == NULL && id != NULL) {
@@ -323,15 +323,22 @@ enum hk_err hk_restate_work(struct hk_restate *r, struct hk_store *live,
   if (r->id == NULL) {
     return HK_E_OK;
   }
-  rc = hk_store_restate_take(live, r->id, hk_time_now_ms(),
-                             HK_RESTATE_LEASE_MS, &work, &chunk, &subjects,
-                             err);
+  rc = hk_store_restate_take(live, r->id, hk_time_now_ms(), HK_RESTATE_LEASE_MS,
+                             &work, &chunk, &subjects, err);
   if (rc == HK_E_OK && work == HK_RESTATE_CHUNK) {
     r->busy = 1;
     rc = restate_chunk(r, live, live_cfg, &subjects, &events, err);
     if (rc == HK_E_OK) {
       rc = hk_store_restate_done(live, r->id, chunk, (int64_t)subjects.n,
                                  events, hk_time_now_ms(), &last, err);
+    }
+    {
+      char k[24], e[24];
+      snprintf(k, sizeof k, "%" PRId64, chunk);
+      snprintf(e, sizeof e, "%" PRId64, events);
+      hk_log(HK_LOG_DEBUG, "restate chunk", "restate", r->id, "chunk", k,
+             "events", e, "error", rc == HK_E_OK ? "" : err->msg,
+             (const char *)NULL);
     }
   }
   if (rc == HK_E_OK && (last || work == HK_RESTATE_FINISH)) {

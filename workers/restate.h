@@ -12,8 +12,7 @@
 #include "workers/kpi.h"
 #include "workers/sla_shell.h"
 
-/* Subjects per chunk of work, and how long a chunk is leased. */
-#define HK_RESTATE_CHUNK 100
+/* How long a chunk of work is leased (handoffctl sets its size). */
 #define HK_RESTATE_LEASE_MS 30000
 /* How often a loop looks at the marker and the generation. */
 #define HK_RESTATE_POLL_MS 1000

@@ -249,9 +249,8 @@ static enum hk_err journal(struct hk_store *st, int64_t ttl_s,
  */
 static enum hk_err run_batch(struct hk_store *st, struct hk_sla_shell *sh,
                              struct hk_restate *rs, const struct hk_mapper *m,
-                             int64_t ttl_s,
-                             const struct hk_batch *b, int claimed,
-                             const struct hk_worker_opts *o,
+                             int64_t ttl_s, const struct hk_batch *b,
+                             int claimed, const struct hk_worker_opts *o,
                              struct hk_error *err) {
   struct prepared *ps = hk_xcalloc(b->n > 0 ? b->n : 1, sizeof *ps);
   const struct hk_event **evs;
@@ -525,9 +524,9 @@ static void follow_generation(struct loop *l, int64_t gen) {
   pthread_mutex_unlock(&l->cs->gen_lock);
   pick_up_reload(l);
   l->fence = gen;
-  hk_store_fence(l->st, l->cfg->redis.prefix != NULL ? l->cfg->redis.prefix
-                                                     : "handoff:",
-                 gen);
+  hk_store_fence(
+      l->st,
+      l->cfg->redis.prefix != NULL ? l->cfg->redis.prefix : "handoff:", gen);
 }
 
 /* 2b. About once a second (always when force): reads the config
