@@ -458,6 +458,16 @@ static enum hk_ctl_exit restate_run(struct hk_store *st, const char *id,
     snprintf(n[1], sizeof n[1], "%" PRId64, field_int(final, "events_done"));
     hk_log(HK_LOG_WARN, "restate ready", "restate", id, "subjects", n[0],
            "events", n[1], (const char *)NULL);
+    {
+      int64_t took =
+          field_int(final, "ready_ms") - field_int(final, "running_ms");
+      printf("restated %s subjects, %s events in %" PRId64
+             " ms (%.0f events/s)\n\n",
+             n[0], n[1], took,
+             took > 0 ? (double)field_int(final, "events_done") * 1000.0 /
+                            (double)took
+                      : 0.0);
+    }
     side_by_side(st, old, neu);
     json_decref(final);
   }
