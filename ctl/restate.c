@@ -120,7 +120,8 @@ static void show(struct progress *p, const json_t *m) {
   }
   secs = (double)(now - p->t0) / 1000.0;
   rate = secs > 0 ? (double)events / secs : 0;
-  left = done > 0 && total > done ? secs * (double)(total - done) / done : 0;
+  left = done > 0 && total > done ? secs * (double)(total - done) / (double)done
+                                  : 0;
   fill = total > 0 ? (int)(width * done / total) : width;
   if (p->tty) {
     fprintf(stderr,

@@ -83,6 +83,22 @@ static struct hk_config *load(const struct options *o, struct hk_sla **sla) {
   return cfg;
 }
 
+/* Reads the config generation of Redis ({prefix}gen): 1 when it moved on
+ * from *gen (set to it), which handoffctl restate --apply does after
+ * replacing the config file. Redis unreachable: 0, nothing changes. */
+static int generation_moved(struct hk_store *st, int64_t *gen) {
+  struct hk_error err = {HK_E_OK, ""};
+  json_t *marker = NULL;
+  int64_t now = *gen;
+  int moved =
+      hk_store_restate_poll(st, &now, &marker, &err) == HK_E_OK && now != *gen;
+  json_decref(marker);
+  if (moved) {
+    *gen = now;
+  }
+  return moved;
+}
+
 static int open_listener(const struct options *o) {
   const char *addr = o->listen;
   int fd;
@@ -181,8 +197,6 @@ int main(int argc, char **argv) {
   int rc;
   int sig = 0;
   struct hk_store *gen_store;
-  struct hk_error gen_err = {HK_E_OK, ""};
-  json_t *marker = NULL;
   int64_t gen = 0;
 
   memset(&o, 0, sizeof o);
@@ -209,8 +223,7 @@ int main(int argc, char **argv) {
    * restate's --apply moves it on after replacing the config file, and
    * the file is loaded again as for SIGHUP. */
   gen_store = hk_store_new(&cfg->redis);
-  (void)!hk_store_restate_poll(gen_store, &gen, &marker, &gen_err);
-  json_decref(marker);
+  (void)generation_moved(gen_store, &gen);
 
   /* Signals go to this thread's sigwait only; the request threads inherit
    * the mask. A client that hangs up must not kill us with SIGPIPE. */
@@ -236,21 +249,13 @@ int main(int argc, char **argv) {
   for (;;) {
     struct timespec second = {1, 0};
     sig = sigtimedwait(&set, NULL, &second);
+    if (sig < 0 && !generation_moved(gen_store, &gen)) {
+      continue;
+    }
     if (sig < 0) {
-      int64_t now_gen = gen;
-      marker = NULL;
-      if (hk_store_restate_poll(gen_store, &now_gen, &marker, &gen_err) ==
-              HK_E_OK &&
-          now_gen != gen) {
-        gen = now_gen;
-        sig = SIGHUP; /* the file was replaced: load it again */
-        hk_log(HK_LOG_INFO, "config generation moved on; reloading",
-               (const char *)NULL);
-      }
-      json_decref(marker);
-      if (sig < 0) {
-        continue;
-      }
+      sig = SIGHUP; /* the file was replaced: load it again */
+      hk_log(HK_LOG_INFO, "config generation moved on; reloading",
+             (const char *)NULL);
     }
     if (sig == SIGHUP) {
       struct hk_sla *next_sla = NULL;

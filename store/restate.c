@@ -360,7 +360,22 @@ enum hk_err hk_store_restate_clear(struct hk_store *st, const char *id,
   return HK_E_OK;
 }
 
-/* 1 when the entry's field list names field. */
+/* 1 when e is an entry of strings: [id, [field, value, ...]]. */
+static int entry_ok(const redisReply *e) {
+  if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+      e->element[0]->type != REDIS_REPLY_STRING ||
+      e->element[1]->type != REDIS_REPLY_ARRAY) {
+    return 0;
+  }
+  for (size_t k = 0; k < e->element[1]->elements; k++) {
+    if (e->element[1]->element[k]->type != REDIS_REPLY_STRING) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* The value of field name in an entry's field list, or NULL. */
 static const redisReply *field_of(const redisReply *fields, const char *name) {
   for (size_t i = 0; i + 1 < fields->elements; i += 2) {
     const redisReply *k = fields->element[i];
@@ -381,14 +396,20 @@ static size_t replay_page(struct hk_store *st, const redisReply *r,
   size_t sent = 0;
   for (size_t i = 0; i < r->elements && *rc == HK_E_OK; i++) {
     const redisReply *e = r->element[i];
-    const redisReply *f = e->element[1];
-    const redisReply *src = field_of(f, "source");
+    const redisReply *f;
+    const redisReply *src;
     struct hk_args a = {0};
+    if (!entry_ok(e)) {
+      (*skipped)++;
+      continue;
+    }
+    f = e->element[1];
+    src = field_of(f, "source");
     snprintf(next, HK_STREAM_ID_MAX + 2, "(%.*s", (int)e->element[0]->len,
              e->element[0]->str);
     if (field_of(f, "replay") != NULL || src == NULL ||
-        (source != NULL &&
-         (src->len != strlen(source) || memcmp(src->str, source, src->len)))) {
+        (source != NULL && (src->len != strlen(source) ||
+                            memcmp(src->str, source, src->len) != 0))) {
       (*skipped)++;
       continue;
     }
@@ -396,7 +417,8 @@ static size_t replay_page(struct hk_store *st, const redisReply *r,
     hk_args_str(&a, st->keys.intake);
     hk_args_str(&a, "*");
     for (size_t k = 0; k < f->elements; k++) {
-      hk_args_add(&a, f->element[k]->str, f->element[k]->len);
+      const redisReply *x = f->element[k];
+      hk_args_add(&a, x != NULL ? x->str : "", x != NULL ? x->len : 0);
     }
     hk_args_str(&a, "replay");
     hk_args_add(&a, e->element[0]->str, e->element[0]->len);

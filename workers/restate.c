@@ -258,7 +258,7 @@ static enum hk_err restate_chunk(struct hk_restate *r, struct hk_store *live,
     fallback = record_attrs(live, live_cfg, subjects, err);
   }
   evs = hk_xcalloc(total + 1, sizeof *evs);
-  ptrs = hk_xcalloc(total + 1, sizeof *ptrs);
+  ptrs = hk_xcalloc(total + 1, sizeof(const struct hk_event *));
   for (size_t s = 0; rc == HK_E_OK && s < subjects->n; s++) {
     for (size_t k = 0; k < members[s].n; k++) {
       if (event_of(members[s].v[k], scores[s].v[k], subjects->v[s], fallback,
