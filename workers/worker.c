@@ -668,6 +668,10 @@ static void leave_group(struct loop *l) {
  *      compile its mapping, clocks and stages, and drop the older one;
  *   3. join_group: make sure the consumer group exists (XGROUP CREATE),
  *      at the start and after each failure;
+ *   3b. watch_restate: about once a second, read the config generation
+ *      and the restate marker: arm or drop a restate's shadow (restate.c),
+ *      re-evaluate its due clocks, and follow a new generation (load the
+ *      config file again, fence the records with it);
  *   4. fire_due_clocks: re-evaluate the clocks whose warning or deadline
  *      came, queuing their alerts;
  *   5. claim_idle: every claim interval, XAUTOCLAIM the deliveries another
@@ -681,6 +685,10 @@ static void leave_group(struct loop *l) {
  *      subject's events together, compare-and-set), journal the outcomes
  *      and acknowledge (one atomic step per delivery), count the batch for
  *      /metrics;
+ *   7b. hk_restate_work: while a restate is under way, restate one chunk
+ *      of subjects from their histories into the shadow, or finish it;
+ *      a record refused by the fence (the generation moved on) makes the
+ *      batch run again under the new config;
  *   8. note_outcome: log Redis lost or back; after a failure, check the
  *      group again next time and set the next back-off.
  * A failure skips the rest of the turn. When the loop stops: leave_group.
