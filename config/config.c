@@ -324,6 +324,16 @@ static void decode_tokens(struct walk *w, struct hk_config *cfg,
     struct hk_secret s;
     size_t m2 = hk_config_path_index(w, i);
     tok->name = str_dup(t, "name");
+    {
+      size_t k;
+      json_t *sc;
+      json_array_foreach(json_object_get(t, "scopes"), k, sc) {
+        const char *v = json_string_value(sc);
+        tok->scopes |= v != NULL && strcmp(v, "admin") == 0  ? HK_SCOPE_ADMIN
+                       : v != NULL && strcmp(v, "read") == 0 ? HK_SCOPE_READ
+                                                             : 0u;
+      }
+    }
     if (read_secret(w, t, flags, &s) == 1) {
       tok->value = secret_text(&s);
     }

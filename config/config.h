@@ -71,9 +71,15 @@ struct hk_redis_conf {
   int64_t timeout_ms;
 };
 
+/* The scopes of an API token (api.tokens[i].scopes): read, the GET
+ * routes; admin, DELETE /v1/subjects/{subject}. */
+#define HK_SCOPE_READ 1u
+#define HK_SCOPE_ADMIN 2u
+
 struct hk_api_token {
   char *name;
   char *value;
+  unsigned scopes; /* HK_SCOPE_* bits */
 };
 
 enum hk_notifier_kind { HK_NOTIFIER_SLACK, HK_NOTIFIER_WEBHOOK };

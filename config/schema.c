@@ -174,6 +174,29 @@ static void check_duration(struct walk *w, json_t *v) {
   }
 }
 
+/* How long data is kept: a duration, or "0" (not kept once done with). */
+static void check_keep(struct walk *w, json_t *v) {
+  int64_t ms;
+  char q[160];
+  const char *s = json_string_value(v);
+  if (strcmp(s, "0") != 0 && !hk_config_duration(s, 0, &ms)) {
+    hk_config_errf(w, "%s is not \"0\" or a duration such as 3d, 12h, 90m",
+                   hk_config_quote(q, sizeof q, s));
+  }
+}
+
+/* The history's age: a duration of at least a day. */
+static void check_history_keep(struct walk *w, json_t *v) {
+  int64_t ms;
+  char q[160];
+  if (!hk_config_duration(json_string_value(v), 0, &ms)) {
+    hk_config_errf(w, "%s is not a duration such as 400d, 90d",
+                   hk_config_quote(q, sizeof q, json_string_value(v)));
+  } else if (ms < (int64_t)86400 * 1000) {
+    hk_config_errf(w, "must be at least 1d");
+  }
+}
+
 static void check_offset(struct walk *w, json_t *v) {
   int64_t ms;
   char q[160];
@@ -728,6 +751,7 @@ static const struct node n_scalars = {
 static const struct node n_duration = {.types = T_STRING,
                                        .check = check_duration};
 static const struct node n_offset = {.types = T_STRING, .check = check_offset};
+static const struct node n_keep = {.types = T_STRING, .check = check_keep};
 static const struct node n_attr = {.types = T_STRING, .check = check_attr};
 static const struct node n_attrs = {.types = T_ARRAY, .items = &n_attr};
 static const struct node n_path = {.types = T_STRING, .check = check_path};
@@ -810,9 +834,26 @@ static const struct field f_intake[] = {
     {"max_body_bytes", &n_body, 0, "1048576"},
     {"retry_after", &n_duration, 0, "\"5s\""},
     {"dedupe_ttl", &n_duration, 0, "\"7d\""},
+    {"keep", &n_keep, 0, "\"3d\""},
     {NULL, NULL, 0, NULL},
 };
 static const struct node n_intake = {.types = T_OBJECT, .fields = f_intake};
+
+/* $.history */
+static const struct node n_history_keep = {.types = T_STRING,
+                                           .check = check_history_keep};
+static const struct field f_history[] = {
+    {"keep", &n_history_keep, 0, "\"400d\""},
+    {NULL, NULL, 0, NULL},
+};
+static const struct node n_history = {.types = T_OBJECT, .fields = f_history};
+
+/* $.dlq */
+static const struct field f_dlq[] = {
+    {"keep", &n_keep, 0, "\"30d\""},
+    {NULL, NULL, 0, NULL},
+};
+static const struct node n_dlq = {.types = T_OBJECT, .fields = f_dlq};
 
 /* $.sources.NAME */
 static const char *const hashes[] = {"sha256", "sha1", NULL};
@@ -850,9 +891,14 @@ static const struct node n_sources = {.types = T_OBJECT,
                                       .keycheck = key_name};
 
 /* $.api */
+static const char *const scope_names[] = {"read", "admin", NULL};
+static const struct node n_scope = {.types = T_STRING, .oneof = scope_names};
+static const struct node n_scopes = {
+    .types = T_ARRAY, .flags = N_NONEMPTY, .items = &n_scope};
 static const struct field f_token[] = {
     {"name", &n_word, F_REQUIRED, NULL},
     {"description", &n_text, 0, NULL},
+    {"scopes", &n_scopes, 0, "[\"read\"]"},
     {"env", &n_env, 0, NULL},
     {"file", &n_file, 0, NULL},
     {NULL, NULL, 0, NULL},
@@ -1080,6 +1126,8 @@ static const struct field f_root[] = {
     {"description", &n_text, 0, NULL},
     {"redis", &n_redis, 0, "{}"},
     {"intake", &n_intake, 0, "{}"},
+    {"history", &n_history, 0, "{}"},
+    {"dlq", &n_dlq, 0, "{}"},
     {"sources", &n_sources, F_REQUIRED, NULL},
     {"api", &n_api, 0, "{}"},
     {"events", &n_events, 0, "[]"},

@@ -38,6 +38,7 @@
   X(STALE_TIMESTAMP, 401, "stale_timestamp",                                   \
     "the signed timestamp is outside the tolerance")                           \
   X(UNAUTHORIZED, 401, "unauthorized", "a valid bearer token is required")     \
+  X(FORBIDDEN, 403, "forbidden", "the token lacks the scope this route needs") \
   X(NOT_FOUND, 404, "not_found", "no such resource")                           \
   X(UNKNOWN_SOURCE, 404, "unknown_source", "no source of that name")           \
   X(UNKNOWN_HANDOFF, 404, "unknown_handoff", "no handoff of that name")        \

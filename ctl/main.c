@@ -9,6 +9,7 @@
  *   handoffctl clocks HANDOFF [--config FILE] [--state S] [--limit N] [--json]
  *   handoffctl restate [--config FILE] [--redis ADDR] [--apply] NEW.json
  *   handoffctl replay [--config FILE] [--redis ADDR] --from TIME [--source S]
+ *   handoffctl forget SUBJECT [--config FILE] [--redis ADDR] [--timeout DUR]
  *   handoffctl COMMAND --help
  *
  * check-config prints every problem of the file, one per line, and exits
@@ -125,6 +126,17 @@ static const struct hk_ctl_command commands[] = {
      "        twice. Waits for the workers and prints how many new events\n"
      "        the replay made.\n" REDIS_HELP,
      hk_ctl_replay},
+    {"forget", "forget SUBJECT [--config FILE] [--redis ADDR] [--timeout DUR]",
+     "        Erase a subject (a right-to-erasure request): its journey\n"
+     "        events, clocks, stage records, the dead letters and the raw\n"
+     "        deliveries that name it, and its counts in every KPI. A\n"
+     "        worker carries it out, logging the OS user who asked; this\n"
+     "        waits until it is done (at most DUR, 2m by default; on a\n"
+     "        terminal it shows how long it has waited) and prints what\n"
+     "        was removed. Forgetting twice, or a subject never seen, is\n"
+     "        fine. Exits 1 when no worker did it in time (the request\n"
+     "        stays queued).\n" REDIS_HELP,
+     hk_ctl_forget},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

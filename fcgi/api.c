@@ -696,6 +696,32 @@ static enum hk_err subject(const struct hk_sla *sla, struct hk_store *st,
 }
 
 /* ---------------------------------------------------------------------------
+ * Forgetting a subject
+ * ------------------------------------------------------------------------- */
+
+enum hk_err hk_api_forget(struct hk_store *st, const struct hk_route *route,
+                          const char *by, int64_t now_ms, struct hk_reply *out,
+                          struct hk_error *err) {
+  char *name = NULL;
+  char id[HK_STREAM_ID_MAX];
+  char *who = hk_xprintf("token:%s", by);
+  enum hk_err rc = hk_path_unescape(route->raw, strlen(route->raw), &name, err);
+  if (rc == HK_E_OK && name[0] == '\0') {
+    rc = hk_fail(err, HK_E_BAD_REQUEST, "The subject is empty.");
+  }
+  if (rc == HK_E_OK) {
+    rc = hk_store_forget_ask(st, name, who, now_ms, id, err);
+  }
+  if (rc == HK_E_OK) {
+    hk_reply_json(out, 202,
+                  json_pack("{s:s,s:s}", "request", id, "status", "queued"));
+  }
+  free(who);
+  free(name);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------------
  * The routes
  * ------------------------------------------------------------------------- */
 
@@ -726,6 +752,7 @@ enum hk_err hk_api_handle(const struct hk_config *cfg, const struct hk_sla *sla,
     snprintf(key, sizeof key, "kpi:stage:%s", name);
     return serve_doc(st, key, "this stage's KPIs", out, err);
   case HK_ROUTE_SUBJECT: return subject(sla, st, route->raw, now_ms, out, err);
+  case HK_ROUTE_FORGET:
   case HK_ROUTE_NONE:
   case HK_ROUTE_HOOK:
   case HK_ROUTE_HEALTHZ:

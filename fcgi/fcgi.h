@@ -35,7 +35,8 @@ enum hk_route_id {
   HK_ROUTE_CLOCKS,   /* GET /v1/handoffs/{name}/clocks */
   HK_ROUTE_STAGES,   /* GET /v1/stages */
   HK_ROUTE_STAGE,    /* GET /v1/stages/{name} */
-  HK_ROUTE_SUBJECT   /* GET /v1/subjects/{subject} */
+  HK_ROUTE_SUBJECT,  /* GET /v1/subjects/{subject} */
+  HK_ROUTE_FORGET    /* DELETE /v1/subjects/{subject} (scope admin) */
 };
 
 struct hk_route {
@@ -45,8 +46,8 @@ struct hk_route {
    * or when the segment cannot be a configured name (the caller answers
    * its unknown_* 404 for both). */
   char param[65];
-  /* HK_ROUTE_SUBJECT: the {subject} as sent, still percent-encoded
-   * (borrowed from the path); else NULL. */
+  /* HK_ROUTE_SUBJECT, HK_ROUTE_FORGET: the {subject} as sent, still
+   * percent-encoded (borrowed from the path); else NULL. */
   const char *raw;
 };
 
@@ -217,6 +218,17 @@ enum hk_err hk_api_handle(const struct hk_config *cfg, const struct hk_sla *sla,
                           struct hk_store *st, const struct hk_route *route,
                           const struct hk_request *req, int64_t now_ms,
                           struct hk_reply *out,
+                          struct hk_error *err) HK_MUST_CHECK;
+
+/*
+ * DELETE /v1/subjects/{subject}, for a token with scope admin (the caller
+ * checked it): queues a request to forget the subject, asked by the token
+ * named by (store.h, hk_store_forget_ask), and answers 202 with the
+ * request id; a worker carries it out. HK_E_BAD_REQUEST for a subject
+ * that does not decode, HK_E_UNAVAILABLE (Redis).
+ */
+enum hk_err hk_api_forget(struct hk_store *st, const struct hk_route *route,
+                          const char *by, int64_t now_ms, struct hk_reply *out,
                           struct hk_error *err) HK_MUST_CHECK;
 
 #endif

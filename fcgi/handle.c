@@ -116,9 +116,21 @@ static void handle_api(const struct hk_config *cfg, const struct hk_sla *sla,
                        const struct hk_req_meta *meta, int64_t now_ms,
                        struct hk_reply *out) {
   struct hk_error err = {HK_E_OK, ""};
+  const struct hk_api_token *token = NULL;
+  unsigned need = route->id == HK_ROUTE_FORGET ? HK_SCOPE_ADMIN : HK_SCOPE_READ;
   enum hk_err rc =
-      hk_api_authorize(cfg, hk_request_header(req, "authorization"), &err);
-  if (rc == HK_E_OK) {
+      hk_api_token(cfg, hk_request_header(req, "authorization"), &token, &err);
+  if (rc == HK_E_OK && !(token->scopes & need)) {
+    rc = hk_fail(&err, HK_E_FORBIDDEN,
+                 "The token \"%s\" lacks the scope \"%s\" this route needs.",
+                 token->name, need == HK_SCOPE_ADMIN ? "admin" : "read");
+  }
+  if (rc == HK_E_OK && route->id == HK_ROUTE_FORGET) {
+    rc = hk_api_forget(st, route, token->name, now_ms, out, &err);
+    if (rc == HK_E_OK) {
+      log_outcome(req, meta, NULL, out, rc, NULL, "token", token->name);
+    }
+  } else if (rc == HK_E_OK) {
     rc = hk_api_handle(cfg, sla, st, route, req, now_ms, out, &err);
   }
   if (rc != HK_E_OK) {

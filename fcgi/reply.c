@@ -61,6 +61,7 @@ const char *hk_reply_reason(int status) {
   case 202: return "Accepted";
   case 400: return "Bad Request";
   case 401: return "Unauthorized";
+  case 403: return "Forbidden";
   case 404: return "Not Found";
   case 405: return "Method Not Allowed";
   case 413: return "Payload Too Large";

@@ -90,7 +90,8 @@ int hk_route_is_api(enum hk_route_id id) {
   case HK_ROUTE_CLOCKS:
   case HK_ROUTE_STAGES:
   case HK_ROUTE_STAGE:
-  case HK_ROUTE_SUBJECT: return 1;
+  case HK_ROUTE_SUBJECT:
+  case HK_ROUTE_FORGET: return 1;
   case HK_ROUTE_NONE:
   case HK_ROUTE_HOOK:
   case HK_ROUTE_HEALTHZ:
@@ -128,6 +129,13 @@ enum hk_err hk_route_match(const char *method, const char *path,
     return HK_E_NOT_FOUND;
   }
   out->allow = "GET, HEAD";
+  if (out->id == HK_ROUTE_SUBJECT) {
+    out->allow = "GET, HEAD, DELETE";
+    if (strcmp(method, "DELETE") == 0) {
+      out->id = HK_ROUTE_FORGET;
+      return HK_E_OK;
+    }
+  }
   if (!is_get(method)) {
     out->id = HK_ROUTE_NONE;
     out->param[0] = '\0';

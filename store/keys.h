@@ -29,12 +29,14 @@
 #define HK_SHADOW "restate:"
 #define HK_KEY_RESTATE_TODO "restate:todo"
 #define HK_KEY_RESTATE_LEASES "restate:leases"
+#define HK_KEY_FORGET "forget"
 
-#define HK_KEYF_JOURNEY "journey:%s"   /* subject */
-#define HK_KEYF_CLOCKS "clocks:%s"     /* handoff */
-#define HK_KEYF_DUE "due:%s"           /* handoff */
-#define HK_KEYF_HCOUNT "hcount:%s"     /* handoff */
-#define HK_KEYF_STATE_INDEX "cs:%s:%s" /* handoff, state */
+#define HK_KEYF_JOURNEY "journey:%s"         /* subject */
+#define HK_KEYF_CLOCKS "clocks:%s"           /* handoff */
+#define HK_KEYF_DUE "due:%s"                 /* handoff */
+#define HK_KEYF_HCOUNT "hcount:%s"           /* handoff */
+#define HK_KEYF_STATE_INDEX "cs:%s:%s"       /* handoff, state */
+#define HK_KEYF_FORGET_DONE "forget:done:%s" /* request id */
 
 /* The state-index member: start ms on HK_INDEX_START_DIGITS digits, a
  * space, the subject. Zero-padded so members sort by start. */

@@ -22,7 +22,11 @@
   X(HK_SCRIPT_RESTATE_TAKE, restate_take)                                      \
   X(HK_SCRIPT_RESTATE_DONE, restate_done)                                      \
   X(HK_SCRIPT_RESTATE_STATE, restate_state)                                    \
-  X(HK_SCRIPT_RESTATE_SWITCH, restate_switch)
+  X(HK_SCRIPT_RESTATE_SWITCH, restate_switch)                                  \
+  X(HK_SCRIPT_STREAM_TRIM, stream_trim)                                        \
+  X(HK_SCRIPT_HISTORY_TRIM, history_trim)                                      \
+  X(HK_SCRIPT_SUBJECT_DROP, subject_drop)                                      \
+  X(HK_SCRIPT_INTAKE_SETTLED, intake_settled)
 
 #define HK_SCRIPT_ENUM(e, name) e,
 enum hk_script { HK_SCRIPTS(HK_SCRIPT_ENUM) HK_SCRIPT__COUNT };

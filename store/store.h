@@ -245,7 +245,8 @@ enum hk_err hk_store_dlq_retry(struct hk_store *st, const char *id, int *found,
  *                                  "HH|STATE", "HH|incomplete",
  *                                  "HH|missing:ATTR", "HH|r:BIN" (response
  *                                  times, workers/kpi.c's buckets); the
- *                                  workers delete the days 36 to 90 back
+ *                                  retention pass deletes the days older
+ *                                  than history.keep
  *   {prefix}stages                 hash: one field per subject, its stage
  *                                  record (workers/stages.c)
  *   {prefix}skpi:STAGE:DAY         hash of the subjects that entered the
@@ -655,5 +656,99 @@ enum hk_err hk_store_replay(struct hk_store *st, int64_t start_ms,
                             const char *source, int64_t *copied,
                             int64_t *skipped,
                             struct hk_error *err) HK_MUST_CHECK;
+
+/* ===========================================================================
+ * Retention and forget requests (store/retention.c)
+ *
+ *   {prefix}forget          stream of requests to forget a subject: fields
+ *                           subject, by (who asked), at (ms); a worker
+ *                           carries each out and deletes it
+ *   {prefix}forget:done:ID  string, the JSON of what the request removed,
+ *                           kept a day for the asker to read
+ *
+ * Streams and keys are named without the prefix ("intake", "events").
+ * What goes when is docs/retention.md.
+ * ======================================================================== */
+
+/*
+ * Removes from the stream the entries older than keep_from_ms, but never
+ * one a consumer group of the stream has pending or has not read yet, and
+ * at most chunk of them: *removed is how many went, *more 1 when the chunk
+ * stopped it early.
+ */
+enum hk_err hk_store_trim(struct hk_store *st, const char *stream,
+                          int64_t keep_from_ms, size_t chunk, int64_t *removed,
+                          int *more, struct hk_error *err) HK_MUST_CHECK;
+
+/* A counter of {prefix}stats ("newest_event_ms": the newest event time
+ * journaled; "erase_gen": erases so far), 0 when unset. */
+enum hk_err hk_store_stat_get(struct hk_store *st, const char *field,
+                              int64_t *value,
+                              struct hk_error *err) HK_MUST_CHECK;
+
+/* ZREM of n members of a sorted set (key without the prefix). */
+enum hk_err hk_store_zrem(struct hk_store *st, const char *key,
+                          const char *const *members, size_t n,
+                          struct hk_error *err) HK_MUST_CHECK;
+
+/* Up to count subjects whose newest event is older than horizon_ms (out
+ * owned). */
+enum hk_err hk_store_subjects_older(struct hk_store *st, int64_t horizon_ms,
+                                    size_t count, struct hk_strings *out,
+                                    struct hk_error *err) HK_MUST_CHECK;
+
+/* Deletes the n subjects' histories and takes them out of {prefix}subjects:
+ * only those whose newest event is still older than horizon_ms, or every
+ * one for INT64_MIN (a forget). *dropped: how many went. */
+enum hk_err hk_store_subjects_drop(struct hk_store *st,
+                                   const char *const *subjects, size_t n,
+                                   int64_t horizon_ms, size_t *dropped,
+                                   struct hk_error *err) HK_MUST_CHECK;
+
+/* Trims the histories of the next count subjects of a walk through all of
+ * them (kept in {prefix}stats history_cursor) to the events at or after
+ * horizon_ms. *visited: the subjects visited (less than count when the walk
+ * came to the end and starts over); *removed: the events removed. */
+enum hk_err hk_store_history_trim(struct hk_store *st, int64_t horizon_ms,
+                                  size_t count, size_t *visited,
+                                  int64_t *removed,
+                                  struct hk_error *err) HK_MUST_CHECK;
+
+/* Up to count entries of the stream after the id `after` (NULL: from the
+ * first), as letters (id and fields; out owned). */
+enum hk_err hk_store_stream_page(struct hk_store *st, const char *stream,
+                                 const char *after, size_t count,
+                                 struct hk_letters *out,
+                                 struct hk_error *err) HK_MUST_CHECK;
+
+/* XDEL of n entries of the stream. */
+enum hk_err hk_store_stream_delete(struct hk_store *st, const char *stream,
+                                   const char *const *ids, size_t n,
+                                   struct hk_error *err) HK_MUST_CHECK;
+
+/* Queues a request to forget subject, asked by `by` (an OS user, a token
+ * name) at now_ms; id is the request's. */
+enum hk_err hk_store_forget_ask(struct hk_store *st, const char *subject,
+                                const char *by, int64_t now_ms,
+                                char id[HK_STREAM_ID_MAX],
+                                struct hk_error *err) HK_MUST_CHECK;
+
+/* The request id was carried out: keeps summary (JSON) for keep_s under
+ * forget:done:ID and removes the request. */
+enum hk_err hk_store_forget_done(struct hk_store *st, const char *id,
+                                 const char *summary, int64_t keep_s,
+                                 struct hk_error *err) HK_MUST_CHECK;
+
+/* Where request id stands: *summary the JSON of what it removed (caller
+ * frees) once done, else NULL with *queued 1 while it waits. */
+enum hk_err hk_store_forget_status(struct hk_store *st, const char *id,
+                                   char **summary, int *queued,
+                                   struct hk_error *err) HK_MUST_CHECK;
+
+/* *settled 1 when the workers read and acknowledged every delivery of the
+ * intake up to the stream id `id`. */
+enum hk_err hk_store_intake_settled(struct hk_store *st, const char *id,
+                                    int *settled,
+                                    struct hk_error *err) HK_MUST_CHECK;
 
 #endif

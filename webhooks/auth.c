@@ -13,10 +13,19 @@
 
 enum hk_err hk_api_authorize(const struct hk_config *cfg,
                              const char *authorization, struct hk_error *err) {
+  const struct hk_api_token *token = NULL;
+  return hk_api_token(cfg, authorization, &token, err);
+}
+
+enum hk_err hk_api_token(const struct hk_config *cfg, const char *authorization,
+                         const struct hk_api_token **matched,
+                         struct hk_error *err) {
   static const char scheme[] = "bearer ";
   const char *token;
   size_t len;
   int match = 0;
+  size_t which = 0;
+  *matched = NULL;
   if (authorization == NULL) {
     return hk_fail(err, HK_E_UNAUTHORIZED,
                    "An Authorization: Bearer header is required.");
@@ -33,11 +42,15 @@ enum hk_err hk_api_authorize(const struct hk_config *cfg,
   for (size_t i = 0; i < cfg->ntokens; i++) {
     const char *want = cfg->tokens[i].value;
     if (want != NULL) {
-      match |= hk_ct_equal_secret(want, strlen(want), token, len);
+      int m = hk_ct_equal_secret(want, strlen(want), token, len) != 0;
+      /* The index of a match is taken without a branch on it. */
+      which |= i & (0 - (size_t)(m & !match));
+      match |= m;
     }
   }
   if (!match) {
     return hk_fail(err, HK_E_UNAUTHORIZED, "The bearer token is not valid.");
   }
+  *matched = &cfg->tokens[which];
   return HK_E_OK;
 }

@@ -91,6 +91,12 @@ enum hk_err hk_api_authorize(const struct hk_config *cfg,
                              const char *authorization,
                              struct hk_error *err) HK_MUST_CHECK;
 
+/* hk_api_authorize, setting *token (not NULL) to the configured token that
+ * matched, for its name and scopes. */
+enum hk_err hk_api_token(const struct hk_config *cfg, const char *authorization,
+                         const struct hk_api_token **token,
+                         struct hk_error *err) HK_MUST_CHECK;
+
 /*
  * Signs as a Standard Webhooks sender does: returns a new string
  * "v1,<base64 HMAC-SHA256 of id.timestamp.body>" (caller frees), keyed by

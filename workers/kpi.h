@@ -14,8 +14,8 @@
 #include "workers/workers.h"
 
 /* Reads the buckets of the last 30 days, builds the documents and writes
- * them (the thread also trims, once an hour, the finished clocks' indexes
- * to 90 days and the bucket days out of every window). */
+ * them (the days older than history.keep go with the retention pass,
+ * workers/retention.c). */
 enum hk_err hk_kpi_refresh(const struct hk_config *cfg, struct hk_store *st,
                            int64_t now_ms, struct hk_error *err) HK_MUST_CHECK;
 
@@ -55,6 +55,22 @@ struct hk_stages_round *hk_stages_begin(struct hk_stages *s,
                                         size_t nevs, struct hk_cas_item **items,
                                         size_t *n);
 void hk_stages_end(struct hk_stages_round *r, int ok);
+
+struct hk_erase;
+
+/*
+ * Appends to *items (of *n, grown) one check-and-set item per subject that
+ * deletes its stage record, with its figures taken out of the buckets when
+ * how->buckets (workers/sla_shell.h, hk_sla_shell_erase), and forgets what
+ * s remembered of every subject: its records may be gone.
+ */
+void hk_stages_erase_items(struct hk_stages *s, const char *const *subjects,
+                           size_t n, const struct hk_erase *how,
+                           struct hk_cas_item **items, size_t *count);
+
+/* Forgets what s remembered of the records (they may have been erased by
+ * another worker). */
+void hk_stages_forget_seen(struct hk_stages *s);
 
 /*
  * The figures a stage record counts (what the buckets move by), for the

@@ -19,9 +19,6 @@
 #include "workers/kpi.h"
 
 #define DAY_MS 86400000LL
-/* Finished clocks stay listed (cs:HANDOFF:met…) this long after their
- * start. */
-#define LISTED_MS (90 * DAY_MS)
 
 /* Appends s (a new string, taken) to keys. */
 static void push(struct hk_strings *keys, char *s) {
@@ -76,53 +73,6 @@ static json_t *assemble(char **keys, size_t n, const json_t *hashes) {
     free(k);
   }
   return data;
-}
-
-/* Trims the indexes of finished clocks to LISTED_MS. */
-static enum hk_err prune(const struct hk_config *cfg, struct hk_store *st,
-                         int64_t now_ms, struct hk_error *err) {
-  static const char *const finished[] = {"met", "met_late", "cancelled"};
-  json_t *handoffs = json_object_get(cfg->doc, "handoffs");
-  struct hk_strings keys = {NULL, 0};
-  char below[24];
-  const char *name;
-  json_t *conf;
-  enum hk_err rc;
-
-  json_object_foreach(handoffs, name, conf) {
-    for (size_t i = 0; i < 3; i++) {
-      push(&keys, hk_xprintf("cs:%s:%s", name, finished[i]));
-    }
-  }
-  snprintf(below, sizeof below, "%013" PRId64,
-           (int64_t)(now_ms > LISTED_MS ? now_ms - LISTED_MS : 0));
-  rc = hk_store_prune_lex(st, (const char *const *)keys.v, keys.n, below, err);
-  hk_strings_fini(&keys);
-  return rc;
-}
-
-/* Deletes the bucket days 36 to 400 back: out of every window. A clock
- * that changes later than that writes its old day again, and the next
- * purge takes it (one older than 400 days leaves a small key behind). */
-static enum hk_err purge(const struct hk_config *cfg, struct hk_store *st,
-                         int64_t now_ms, struct hk_error *err) {
-  struct hk_strings keys = {NULL, 0};
-  int64_t today = now_ms / DAY_MS;
-  const char *name;
-  json_t *conf;
-  enum hk_err rc;
-  for (int g = 0; g < 2; g++) {
-    json_object_foreach(
-        json_object_get(cfg->doc, g == 0 ? "handoffs" : "stages"), name, conf) {
-      for (int64_t d = today - 400; d <= today - 36; d++) {
-        push(&keys,
-             hk_xprintf("%s:%s:%" PRId64, g == 0 ? "hkpi" : "skpi", name, d));
-      }
-    }
-  }
-  rc = hk_store_delete(st, (const char *const *)keys.v, keys.n, err);
-  hk_strings_fini(&keys);
-  return rc;
 }
 
 enum hk_err hk_kpi_refresh(const struct hk_config *cfg, struct hk_store *st,
@@ -195,7 +145,6 @@ static void *run(void *arg) {
   struct hk_kpi_thread *t = arg;
   const struct hk_config *cfg = t->newest(t->arg);
   struct hk_store *st = hk_store_new(&cfg->redis);
-  int64_t purged_hour = -1;
   int down = 0;
 
   while (!atomic_load(&t->stop)) {
@@ -208,15 +157,9 @@ static void *run(void *arg) {
                        t->every_ms - 10 > 0 ? t->every_ms - 10 : 1, &got, &err);
     if (rc == HK_E_OK && got) {
       int64_t now = hk_time_now_ms();
+      /* The bucket days and listed clocks that aged out go with the
+       * retention pass (retention.c), by history.keep. */
       rc = hk_kpi_refresh(cfg, st, now, &err);
-      if (rc == HK_E_OK && now / 3600000 != purged_hour) {
-        /* Hourly: what ages out does so by the day. */
-        rc = purge(cfg, st, now, &err);
-        if (rc == HK_E_OK) {
-          rc = prune(cfg, st, now, &err);
-        }
-        purged_hour = rc == HK_E_OK ? now / 3600000 : purged_hour;
-      }
     }
     if (rc != HK_E_OK && !down) {
       hk_log(HK_LOG_WARN, "KPI documents not written; retrying", "error",

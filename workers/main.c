@@ -31,6 +31,9 @@ static const char usage[] =
     "      --kpi-every DUR   write the status API's KPI and health documents\n"
     "                        this often, taking turns with other workers\n"
     "                        (default 2s; 0s: never)\n"
+    "      --retention-every DUR  trim what aged out (intake.keep,\n"
+    "                        history.keep, dlq.keep) this often, taking\n"
+    "                        turns with other workers (default 1m)\n"
     "  -r, --redis ADDR      override the config's redis: unix:/path or "
     "HOST:PORT\n"
     "      --log-level LEVEL debug, info, warn or error (default info)\n"
@@ -102,6 +105,7 @@ static int parse_args(int argc, char **argv, struct hk_worker_opts *o,
       {"throttle", required_argument, NULL, 'T'},
       {"threads", required_argument, NULL, 't'},
       {"kpi-every", required_argument, NULL, 'K'},
+      {"retention-every", required_argument, NULL, 'R'},
       {"redis", required_argument, NULL, 'r'},
       {"log-level", required_argument, NULL, 'L'},
       {"help", no_argument, NULL, 'h'},
@@ -134,6 +138,12 @@ static int parse_args(int argc, char **argv, struct hk_worker_opts *o,
       break;
     case 'K':
       if (duration_arg("--kpi-every", optarg, &o->kpi_every_ms) != 0) {
+        return EXIT_USAGE;
+      }
+      break;
+    case 'R':
+      if (duration_arg("--retention-every", optarg, &o->retention_every_ms) !=
+          0) {
         return EXIT_USAGE;
       }
       break;

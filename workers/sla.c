@@ -150,12 +150,13 @@ static int has_equal(const json_t *summary, const json_t *s) {
   return 0;
 }
 
-/* Moves the counters, the KPI buckets and the state index by one entry,
- * sign -1 for an old one and +1 for a new one; other is the other
- * summary, so an entry in both leaves its index alone. */
+/* Moves the counters, the KPI buckets (unless buckets is 0) and the state
+ * index by one entry, sign -1 for an old one and +1 for a new one; other is
+ * the other summary, so an entry in both leaves its index alone. */
 static void count_entry(struct hk_ops *o, const struct hk_handoff *h,
                         const char *subject, const json_t *events,
-                        const json_t *s, const json_t *other, int sign) {
+                        const json_t *s, const json_t *other, int sign,
+                        int buckets) {
   const char *name = hk_handoff_name(h);
   int state = (int)hk_record_entry_int(s, 0);
   const json_t *missing = json_array_get(s, 1);
@@ -191,7 +192,7 @@ static void count_entry(struct hk_ops *o, const struct hk_handoff *h,
     free(member);
   }
   hour = started >= 0 ? started / 3600000 : -1;
-  if (hour < 0) {
+  if (hour < 0 || !buckets) {
     return;
   }
   snprintf(key, sizeof key, "hkpi:%s:%" PRId64, name, hour / 24);
@@ -308,12 +309,13 @@ static void compute(void *arg, struct hk_cas_item *it) {
    * clock counted the same way, and would only cancel out. */
   json_array_foreach(rec.summary, i, s) {
     if (!has_equal(summary, s)) {
-      count_entry(&it->ops, p->h, p->subject, rec.events, s, summary, -1);
+      count_entry(&it->ops, p->h, p->subject, rec.events, s, summary, -1, 1);
     }
   }
   json_array_foreach(summary, i, s) {
     if (!has_equal(rec.summary, s)) {
-      count_entry(&it->ops, p->h, p->subject, rec.events, s, rec.summary, +1);
+      count_entry(&it->ops, p->h, p->subject, rec.events, s, rec.summary, +1,
+                  1);
     }
   }
   snprintf(key, sizeof key, "due:%s", hk_handoff_name(p->h));
@@ -489,5 +491,90 @@ enum hk_err hk_sla_shell_tick(struct hk_sla_shell *sh, int64_t now_ms,
     pairs_free(pairs, np);
   }
   hk_strings_fini(&due);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * Erasing subjects (retention and forget, workers/retention.c)
+ * ------------------------------------------------------------------------- */
+
+/* 1 when the record holds an event at or after horizon_ms. */
+static int has_recent(const json_t *events, int64_t horizon_ms) {
+  size_t i;
+  json_t *e;
+  json_array_foreach(events, i, e) {
+    if (json_integer_value(json_array_get(e, 2)) >= horizon_ms) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* The record erased: every summary entry taken out as a record changed to
+ * empty would take it, the due entry out, the field deleted (""). */
+static void erase(void *arg, struct hk_cas_item *it) {
+  const struct hk_erase *how = arg;
+  const struct pair *p = it->user;
+  struct hk_clock_record rec;
+  json_t *none;
+  char key[160];
+  size_t i;
+  json_t *s;
+  if (it->old == NULL) {
+    return;
+  }
+  hk_record_parse(it->old, &rec);
+  if (how->horizon_ms != INT64_MIN && has_recent(rec.events, how->horizon_ms)) {
+    hk_record_fini(&rec);
+    return; /* an event came since the subject was listed: it stays */
+  }
+  none = json_array();
+  json_array_foreach(rec.summary, i, s) {
+    count_entry(&it->ops, p->h, p->subject, rec.events, s, none, -1,
+                how->buckets);
+  }
+  json_decref(none);
+  snprintf(key, sizeof key, "due:%s", hk_handoff_name(p->h));
+  hk_ops_add(&it->ops, 'R', key, p->subject, NULL);
+  it->record = hk_xstrdup("");
+  hk_record_fini(&rec);
+}
+
+enum hk_err hk_sla_shell_erase(struct hk_sla_shell *sh,
+                               const char *const *subjects, size_t n,
+                               const struct hk_erase *how, size_t *erased,
+                               struct hk_error *err) {
+  size_t nh = hk_sla_count(sh->sla);
+  size_t np = n * nh;
+  size_t total = np;
+  struct pair *pairs = hk_xcalloc(np + 1, sizeof *pairs);
+  struct hk_cas_item *items = hk_xcalloc(np + 1, sizeof *items);
+  struct hk_erase mine = *how;
+  enum hk_err rc;
+  for (size_t k = 0; k < n; k++) {
+    for (size_t i = 0; i < nh; i++) {
+      struct pair *p = &pairs[k * nh + i];
+      struct hk_cas_item *it = &items[k * nh + i];
+      p->h = hk_sla_at(sh->sla, i);
+      p->subject = subjects[k];
+      snprintf(p->key, sizeof p->key, "clocks:%s", hk_handoff_name(p->h));
+      it->fn = erase;
+      it->ctx = &mine;
+      it->key = p->key;
+      it->field = p->subject;
+      it->user = p;
+    }
+  }
+  if (sh->stages != NULL) {
+    hk_stages_erase_items(sh->stages, subjects, n, &mine, &items, &total);
+  }
+  rc = hk_cas_settle(sh->st, items, total, err);
+  *erased = 0;
+  for (size_t i = 0; i < total; i++) {
+    *erased += items[i].written ? 1 : 0;
+  }
+  hk_cas_items_fini(items, total);
+  free(items);
+  free(pairs);
   return rc;
 }

@@ -55,6 +55,26 @@ enum hk_err hk_sla_shell_tick(struct hk_sla_shell *sh, int64_t now_ms,
 enum hk_err hk_sla_shell_next_due(struct hk_sla_shell *sh, int64_t *next_ms,
                                   struct hk_error *err) HK_MUST_CHECK;
 
+/* How hk_sla_shell_erase erases a subject. */
+struct hk_erase {
+  int buckets;        /* 1: take its figures out of the KPI buckets too (a
+                         forget); 0: leave them to go by the day (retention) */
+  int64_t horizon_ms; /* INT64_MIN: whatever its age; else a record holding
+                         an event at or after it stays */
+};
+
+/*
+ * Erases the n subjects' clock records in every handoff of the shell and
+ * their stage records, by check-and-set, each with what it counts taken
+ * out as a record changed to empty takes it: counters, state indexes, due
+ * entries and, when how->buckets, KPI buckets. *erased: the records
+ * deleted. Erasing again changes nothing.
+ */
+enum hk_err hk_sla_shell_erase(struct hk_sla_shell *sh,
+                               const char *const *subjects, size_t n,
+                               const struct hk_erase *how, size_t *erased,
+                               struct hk_error *err) HK_MUST_CHECK;
+
 /* The alert sender: a thread of its own, with its own Redis connection. */
 struct hk_deliverer;
 

@@ -17,6 +17,7 @@
 
 #include "workers/cas.h"
 #include "workers/kpi.h"
+#include "workers/sla_shell.h"
 
 /* What the worker last saw of a subject's stage record. Entries only ever
  * move earlier, so a stale copy is still safe to skip with: an event that
@@ -28,9 +29,16 @@ struct seen {
 
 #define SEEN_SLOTS 16384
 
+/* The context of an erase's items (hk_stages_erase_items). */
+struct erase_ctx {
+  const struct hk_stage_list *l;
+  const struct hk_erase *how;
+};
+
 struct hk_stages {
   struct hk_stage_list *list;
-  struct seen *seen; /* SEEN_SLOTS, by hash of the subject */
+  struct seen *seen;      /* SEEN_SLOTS, by hash of the subject */
+  struct erase_ctx erase; /* of the last hk_stages_erase_items */
 };
 
 struct hk_stages *hk_stages_new(const struct hk_config *cfg) {
@@ -255,4 +263,67 @@ void hk_stages_end(struct hk_stages_round *r, int ok) {
   }
   free(r->subs);
   free(r);
+}
+
+/* ---------------------------------------------------------------------------
+ * Erasing (hk_sla_shell_erase)
+ * ------------------------------------------------------------------------- */
+
+static void erase(void *arg, struct hk_cas_item *it) {
+  const struct erase_ctx *cx = arg;
+  size_t n = hk_stage_list_count(cx->l);
+  struct hk_stage_record rec;
+  struct hk_stage_fact *before;
+  if (it->old == NULL) {
+    return;
+  }
+  hk_stage_record_parse(it->old, &rec);
+  if (cx->how->horizon_ms != INT64_MIN) {
+    struct hk_stage_entry *v = NULL;
+    size_t ne = hk_stage_record_entries(&rec, &v);
+    int recent = ne > 0 && v[ne - 1].at_ms >= cx->how->horizon_ms;
+    free(v);
+    if (recent) {
+      hk_stage_record_fini(&rec);
+      return; /* it entered a stage since it was listed: it stays */
+    }
+  }
+  if (cx->how->buckets) {
+    before = hk_xcalloc(n + 1, sizeof *before);
+    hk_stage_record_facts(cx->l, &rec, before);
+    count_facts(cx->l, before, -1, &it->ops);
+    free(before);
+  }
+  it->record = hk_xstrdup("");
+  hk_stage_record_fini(&rec);
+}
+
+void hk_stages_forget_seen(struct hk_stages *s) {
+  for (size_t i = 0; i < SEEN_SLOTS; i++) {
+    free(s->seen[i].subject);
+    json_decref(s->seen[i].record.stages);
+    s->seen[i].subject = NULL;
+    s->seen[i].record.stages = NULL;
+  }
+}
+
+void hk_stages_erase_items(struct hk_stages *s, const char *const *subjects,
+                           size_t n, const struct hk_erase *how,
+                           struct hk_cas_item **items, size_t *count) {
+  /* The items' context lives in s until the next call: the settle that
+   * uses it runs before then (s is one thread's). */
+  size_t first = *count;
+  s->erase.l = s->list;
+  s->erase.how = how;
+  hk_stages_forget_seen(s);
+  *items = hk_xrealloc(*items, (first + n + 1) * sizeof **items);
+  for (size_t k = 0; k < n; k++) {
+    struct hk_cas_item *it = &(*items)[first + k];
+    memset(it, 0, sizeof *it);
+    it->fn = erase;
+    it->ctx = &s->erase;
+    it->key = "stages";
+    it->field = subjects[k];
+  }
+  *count = first + n;
 }

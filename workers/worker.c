@@ -23,6 +23,7 @@
 #include "workers/configs.h"
 #include "workers/kpi.h"
 #include "workers/restate.h"
+#include "workers/retention.h"
 #include "workers/sla_shell.h"
 #include "workers/workers.h"
 
@@ -399,6 +400,7 @@ struct loop {
   struct hk_stages *stages;
   int64_t ttl_s;
   struct hk_sla_shell sh;
+  struct hk_retention keep; /* the retention duty's (retention.h) */
   /* The Redis address is read once: changing it needs a restart. */
   struct hk_store *st;
   /* A restate's shadow (restate.c), and the config generation of Redis
@@ -438,6 +440,9 @@ static void loop_open(struct loop *l) {
     l->claim_every = 10000;
   }
   l->last_claim = 0;
+  memset(&l->keep, 0, sizeof l->keep);
+  l->keep.purged_day = INT64_MIN;
+  l->keep.every_ms = l->o->retention_every_ms;
   l->backoff = 0;
   l->ready = 0;
   l->down = 0;
@@ -563,6 +568,12 @@ static enum hk_err fire_due_clocks(struct loop *l) {
   return rc;
 }
 
+/* 4b. What aged out goes, and forget requests are carried out
+ * (retention.c: one pass a minute by one worker, requests every second). */
+static enum hk_err keep_bounded(struct loop *l) {
+  return hk_retention_duty(&l->keep, &l->sh, l->m, l->consumer, &l->err);
+}
+
 /* 5. Every claim interval, takes into b the deliveries another consumer
  * read but left unacknowledged for claim_idle (it died or hung), and sets
  * *claimed. */
@@ -673,7 +684,8 @@ static void leave_group(struct loop *l) {
  *      re-evaluate its due clocks, and follow a new generation (load the
  *      config file again, fence the records with it);
  *   4. fire_due_clocks: re-evaluate the clocks whose warning or deadline
- *      came, queuing their alerts;
+ *      came, queuing their alerts; keep_bounded: the retention pass (once
+ *      a minute, one worker at a time) and the forget requests;
  *   5. claim_idle: every claim interval, XAUTOCLAIM the deliveries another
  *      consumer left pending for claim_idle, and process them as its own;
  *   6. read_new: when none were claimed, XREADGROUP up to `batch` new
@@ -716,6 +728,9 @@ static void *loop_run(void *arg) {
       }
     }
     if (rc == HK_E_OK) {
+      rc = keep_bounded(l);
+    }
+    if (rc == HK_E_OK) {
       rc = claim_idle(l, &b, &claimed);
     }
     if (rc == HK_E_OK && b.n == 0) {
@@ -727,6 +742,9 @@ static void *loop_run(void *arg) {
     }
     if (rc == HK_E_OK) {
       rc = hk_restate_work(&l->rs, l->st, l->cfg, &l->err);
+    }
+    if (rc == HK_E_STALE_CONFIG) {
+      rc = watch_restate(l, 1); /* a duty's write met a newer generation */
     }
     hk_batch_fini(&b);
     note_outcome(l, rc);

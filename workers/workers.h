@@ -17,15 +17,17 @@
 #include "journey/journey.h"
 
 struct hk_worker_opts {
-  const char *consumer;  /* this worker's name in the group */
-  size_t batch;          /* deliveries read at once */
-  int64_t block_ms;      /* longest wait for new deliveries */
-  int64_t claim_idle_ms; /* take over deliveries pending this long */
-  int64_t throttle_ms;   /* pause after each delivery (rate limiting) */
-  size_t threads;        /* loops, each a consumer "CONSUMER/N" (1: just
-                            CONSUMER) with its own connection */
-  int64_t kpi_every_ms;  /* write the status API's documents this often;
-                            0: never (workers/kpi_shell.c) */
+  const char *consumer;       /* this worker's name in the group */
+  size_t batch;               /* deliveries read at once */
+  int64_t block_ms;           /* longest wait for new deliveries */
+  int64_t claim_idle_ms;      /* take over deliveries pending this long */
+  int64_t throttle_ms;        /* pause after each delivery (rate limiting) */
+  size_t threads;             /* loops, each a consumer "CONSUMER/N" (1: just
+                                 CONSUMER) with its own connection */
+  int64_t kpi_every_ms;       /* write the status API's documents this often;
+                                 0: never (workers/kpi_shell.c) */
+  int64_t retention_every_ms; /* run the retention pass this often; 0: the
+                                 default, a minute (workers/retention.c) */
   /* When *reload becomes non-zero (SIGHUP), the loop calls load() between
    * batches for a fresh config (a new one it frees, or NULL when the file
    * is bad, already logged) and swaps in its mapping rules and dedupe TTL;

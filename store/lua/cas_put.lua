@@ -6,7 +6,7 @@
 --          live prefix, also for a shadow's records (restate)
 -- ARGV[1]  the field (the subject)
 -- ARGV[2]  the record as read ('' for none)
--- ARGV[3]  the new record
+-- ARGV[3]  the new record; '' deletes the field (the subject is erased)
 -- ARGV[4]  with KEYS[2] only: the generation the record was computed
 --          under; the changes then start at ARGV[5]
 -- ARGV[4..] the changes, four arguments each (struct hk_store_op): the
@@ -29,7 +29,11 @@ end
 if (redis.call('HGET', KEYS[1], ARGV[1]) or '') ~= ARGV[2] then
   return 0
 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+if ARGV[3] == '' then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+else
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+end
 while i <= #ARGV do
   local op, k = ARGV[i], ARGV[i + 1]
   if op == 'I' then redis.call('HINCRBY', k, ARGV[i + 2], ARGV[i + 3])

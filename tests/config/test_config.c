@@ -378,6 +378,23 @@ ParameterizedTestParameters(config_rejects, table) {
       {KPI("\"stage\": \"a\", \"metric\": \"entered\", \"target\": 3, "
            "\"amber\": 2, \"red\": 1, \"window\": \"90d\""),
        "t.json: $.kpis.k.window: \"90d\" is not one of: 24h, 7d, 30d"},
+      /* Retention and scopes. */
+      {"{" SRC ", \"intake\": {\"keep\": \"forever\"}}",
+       "t.json: $.intake.keep: \"forever\" is not \"0\" or a duration such "
+       "as 3d, 12h, 90m"},
+      {"{" SRC ", \"history\": {\"keep\": \"12h\"}}",
+       "t.json: $.history.keep: must be at least 1d"},
+      {"{" SRC ", \"history\": {\"keep\": \"0\"}}",
+       "t.json: $.history.keep: \"0\" is not a duration such as 400d, 90d"},
+      {"{" SRC ", \"dlq\": {\"keep\": 30}}",
+       "t.json: $.dlq.keep: expected a string, got an integer"},
+      {"{" SRC ", \"api\": {\"tokens\": [{\"name\": \"t\", \"env\": "
+       "\"T\", \"scopes\": [\"write\"]}]}}",
+       "t.json: $.api.tokens[0].scopes[0]: \"write\" is not one of: read, "
+       "admin"},
+      {"{" SRC ", \"api\": {\"tokens\": [{\"name\": \"t\", \"env\": "
+       "\"T\", \"scopes\": []}]}}",
+       "t.json: $.api.tokens[0].scopes: must not be empty"},
       /* JSON syntax, reported with line and column by jansson. */
       {"{\"sources\": {},\n \"redis\": {\"port\": 1,}}",
        "t.json:2:22: string or '}' expected near '}'"},
@@ -418,6 +435,27 @@ Test(config_load, minimal_config_gets_defaults) {
                    "7d");
   cr_assert(json_is_array(json_object_get(doc, "events")));
   cr_assert(json_is_object(json_object_get(doc, "kpis")));
+  cr_assert_str_eq(json_string_value(
+                       json_object_get(json_object_get(doc, "intake"), "keep")),
+                   "3d");
+  cr_assert_str_eq(json_string_value(json_object_get(
+                       json_object_get(doc, "history"), "keep")),
+                   "400d");
+  cr_assert_str_eq(
+      json_string_value(json_object_get(json_object_get(doc, "dlq"), "keep")),
+      "30d");
+  hk_config_free(cfg);
+}
+
+Test(config_load, token_scopes_default_to_read) {
+  struct hk_config *cfg = must_load(
+      "{" SRC ", \"api\": {\"tokens\": [{\"name\": \"r\", \"env\": \"R\"}, "
+      "{\"name\": \"a\", \"env\": \"A\", \"scopes\": [\"admin\"]}]}, "
+      "\"intake\": {\"keep\": \"0\"}}",
+      HK_CONFIG_NO_SECRETS);
+  cr_assert_eq(cfg->ntokens, 2);
+  cr_assert_eq(cfg->tokens[0].scopes, HK_SCOPE_READ);
+  cr_assert_eq(cfg->tokens[1].scopes, HK_SCOPE_ADMIN);
   hk_config_free(cfg);
 }
 

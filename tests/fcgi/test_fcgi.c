@@ -18,7 +18,7 @@ struct route_case {
   enum hk_err rc;
   enum hk_route_id id;
   char param[32];
-  char allow[16];
+  char allow[24];
 };
 
 ParameterizedTestParameters(route, matches) {
@@ -62,9 +62,11 @@ ParameterizedTestParameters(route, matches) {
        "GET, HEAD"},
       {"GET", "/v1/stages/mql/x", HK_E_NOT_FOUND, HK_ROUTE_NONE, "", ""},
       {"GET", "/v1/subjects/company%3A1", HK_E_OK, HK_ROUTE_SUBJECT, "",
-       "GET, HEAD"},
-      {"DELETE", "/v1/subjects/company%3A1", HK_E_METHOD_NOT_ALLOWED,
-       HK_ROUTE_NONE, "", "GET, HEAD"},
+       "GET, HEAD, DELETE"},
+      {"DELETE", "/v1/subjects/company%3A1", HK_E_OK, HK_ROUTE_FORGET, "",
+       "GET, HEAD, DELETE"},
+      {"PUT", "/v1/subjects/company%3A1", HK_E_METHOD_NOT_ALLOWED,
+       HK_ROUTE_NONE, "", "GET, HEAD, DELETE"},
       {"GET", "/v1/subjects/", HK_E_NOT_FOUND, HK_ROUTE_NONE, "", ""},
       {"GET", "/", HK_E_NOT_FOUND, HK_ROUTE_NONE, "", ""},
       {"GET", "/healthz/", HK_E_NOT_FOUND, HK_ROUTE_NONE, "", ""},
@@ -84,8 +86,9 @@ ParameterizedTest(struct route_case *c, route, matches) {
   } else {
     cr_assert_str_eq(r.allow, c->allow);
   }
-  cr_assert_eq(r.raw != NULL, r.id == HK_ROUTE_SUBJECT, "%s %s", c->method,
-               c->path);
+  cr_assert_eq(r.raw != NULL,
+               r.id == HK_ROUTE_SUBJECT || r.id == HK_ROUTE_FORGET, "%s %s",
+               c->method, c->path);
 }
 
 Test(route, the_subject_is_the_rest_of_the_path_as_sent) {

@@ -400,6 +400,7 @@ void hk_stack_up_with(const char *extra_config, const char *extra_sources) {
   snprintf(stack.fcgi_sock, sizeof stack.fcgi_sock, "%s/fcgi.sock", stack.dir);
   setenv("HK_TEST_SECRET", HK_TEST_SECRET, 1);
   setenv("HK_TEST_TOKEN", HK_TEST_TOKEN, 1);
+  setenv("HK_TEST_ADMIN_TOKEN", HK_TEST_ADMIN_TOKEN, 1);
   /* A free port can be taken again before redis binds it: a new one then.
    * The config is written once redis holds its port. */
   for (int i = 0;; i++) {
@@ -419,7 +420,9 @@ void hk_stack_up_with(const char *extra_config, const char *extra_sources) {
            " \"secret\": {\"env\": \"HK_TEST_SECRET\"}}%s\n"
            "  },\n"
            "  \"api\": {\"tokens\": [{\"name\": \"tests\","
-           " \"env\": \"HK_TEST_TOKEN\"}]}\n"
+           " \"env\": \"HK_TEST_TOKEN\"}, {\"name\": \"admin\","
+           " \"env\": \"HK_TEST_ADMIN_TOKEN\","
+           " \"scopes\": [\"read\", \"admin\"]}]}\n"
            "}\n",
            stack.redis_port, extra_config, extra_sources);
   write_file(path_in("handoff.json"), config);

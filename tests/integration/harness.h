@@ -16,6 +16,8 @@
 
 #define HK_TEST_SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 #define HK_TEST_TOKEN "test-token-5f1c2e"
+/* A token with scopes read and admin (DELETE /v1/subjects/…). */
+#define HK_TEST_ADMIN_TOKEN "test-admin-9a3d71"
 
 struct hk_stack {
   char dir[256];

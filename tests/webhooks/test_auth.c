@@ -37,9 +37,10 @@ ParameterizedTestParameters(api_authorize, checks_the_bearer_token) {
 }
 
 ParameterizedTest(struct auth_case *c, api_authorize, checks_the_bearer_token) {
-  struct hk_api_token tokens[] = {{name_a, token_a},
-                                  {name_b, NULL}, /* an unset variable */
-                                  {name_b, token_b}};
+  struct hk_api_token tokens[] = {
+      {name_a, token_a, HK_SCOPE_READ},
+      {name_b, NULL, HK_SCOPE_READ}, /* an unset variable */
+      {name_b, token_b, HK_SCOPE_READ | HK_SCOPE_ADMIN}};
   struct hk_config cfg;
   struct hk_error err = {HK_E_OK, ""};
 
@@ -57,7 +58,7 @@ ParameterizedTest(struct auth_case *c, api_authorize, checks_the_bearer_token) {
 }
 
 Test(api_authorize, wants_the_header) {
-  struct hk_api_token tokens[] = {{name_a, token_a}};
+  struct hk_api_token tokens[] = {{name_a, token_a, HK_SCOPE_READ}};
   struct hk_config cfg;
   struct hk_error err = {HK_E_OK, ""};
 
@@ -66,6 +67,26 @@ Test(api_authorize, wants_the_header) {
   cfg.ntokens = 1;
   assert_fails(hk_api_authorize(&cfg, NULL, &err), &err, HK_E_UNAUTHORIZED, 401,
                "unauthorized");
+}
+
+/* The token that matched is named, whichever of them it is. */
+Test(api_authorize, names_the_token_that_matched) {
+  struct hk_api_token tokens[] = {{name_a, token_a, HK_SCOPE_READ},
+                                  {name_b, token_b, HK_SCOPE_ADMIN}};
+  const struct hk_api_token *got = NULL;
+  struct hk_config cfg;
+  struct hk_error err = {HK_E_OK, ""};
+  char header[128];
+
+  memset(&cfg, 0, sizeof cfg);
+  cfg.tokens = tokens;
+  cfg.ntokens = 2;
+  snprintf(header, sizeof header, "Bearer %s", token_b);
+  cr_assert_eq(hk_api_token(&cfg, header, &got, &err), HK_E_OK);
+  cr_assert_eq(got, &tokens[1]);
+  snprintf(header, sizeof header, "Bearer %s", token_a);
+  cr_assert_eq(hk_api_token(&cfg, header, &got, &err), HK_E_OK);
+  cr_assert_eq(got, &tokens[0]);
 }
 
 /* No token configured: nothing is a match, not even an empty one. */

@@ -435,6 +435,140 @@ Test(lua, restate_switch_renames_the_shadow_and_moves_the_generation) {
   cr_assert_eq(integer("GET %s", "p:gen", NULL), 1);
 }
 
+Test(lua, cas_put_of_an_empty_record_erases_the_field) {
+  redisReply *r;
+  freeReplyObject(redisCommand(rc, "HSET p:stages s1 rec"));
+  freeReplyObject(redisCommand(rc, "HSET p:hcount:h open 1"));
+  r = eval(HK_SCRIPT_CAS_PUT, "1", "p:stages", "s1", "rec", "", "I",
+           "p:hcount:h", "open", "-1", NULL);
+  cr_assert_eq(r->integer, 1);
+  freeReplyObject(r);
+  cr_assert_eq(integer("HEXISTS %s %s", "p:stages", "s1"), 0);
+  cr_assert_eq(integer("HGET %s %s", "p:hcount:h", "open"), 0);
+}
+
+/* Adds an entry at id to stream key. */
+static void xadd(const char *key, const char *id) {
+  freeReplyObject(redisCommand(rc, "XADD %s %s f v", key, id));
+}
+
+/* The two integers of a {a, b} reply. */
+static void pair_of(redisReply *r, long long *a, long long *b) {
+  cr_assert_eq(r->type, REDIS_REPLY_ARRAY, "%s",
+               r->type == REDIS_REPLY_ERROR ? r->str : "");
+  *a = r->element[0]->integer;
+  *b = r->element[1]->integer;
+  freeReplyObject(r);
+}
+
+Test(lua, stream_trim_stops_at_pending_and_unread_entries) {
+  long long removed;
+  long long more;
+  for (int i = 1; i <= 6; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "%d-1", i * 10);
+    xadd("p:intake", id);
+  }
+  freeReplyObject(redisCommand(rc, "XGROUP CREATE p:intake g 0"));
+  /* g reads 10, 20, 30, 40; acks 10, 20, 40; 30 stays pending; 50 and 60
+   * are unread. */
+  freeReplyObject(
+      redisCommand(rc, "XREADGROUP GROUP g c COUNT 4 STREAMS p:intake >"));
+  freeReplyObject(redisCommand(rc, "XACK p:intake g 10-1 20-1 40-1"));
+  pair_of(eval(HK_SCRIPT_STREAM_TRIM, "1", "p:intake", "1000", "100", NULL),
+          &removed, &more);
+  cr_assert_eq(removed, 2);
+  cr_assert_eq(more, 0);
+  freeReplyObject(redisCommand(rc, "XACK p:intake g 30-1"));
+  pair_of(eval(HK_SCRIPT_STREAM_TRIM, "1", "p:intake", "1000", "100", NULL),
+          &removed, &more);
+  /* 30 and 40 go; 50 was never read. */
+  cr_assert_eq(removed, 2);
+  cr_assert_eq(integer("XLEN %s", "p:intake", NULL), 2);
+  /* By time: nothing older than 55 ms is left that may go. */
+  freeReplyObject(
+      redisCommand(rc, "XREADGROUP GROUP g c COUNT 2 STREAMS p:intake >"));
+  freeReplyObject(redisCommand(rc, "XACK p:intake g 50-1 60-1"));
+  pair_of(eval(HK_SCRIPT_STREAM_TRIM, "1", "p:intake", "55", "100", NULL),
+          &removed, &more);
+  cr_assert_eq(removed, 1);
+  /* A chunk: one at a time, saying there is more. */
+  xadd("p:events", "1-1");
+  xadd("p:events", "2-1");
+  xadd("p:events", "3-1");
+  pair_of(eval(HK_SCRIPT_STREAM_TRIM, "1", "p:events", "1000", "2", NULL),
+          &removed, &more);
+  cr_assert_eq(removed, 2);
+  cr_assert_eq(more, 1);
+  pair_of(eval(HK_SCRIPT_STREAM_TRIM, "1", "p:nothing", "1000", "2", NULL),
+          &removed, &more);
+  cr_assert_eq(removed, 0);
+}
+
+Test(lua, history_trim_walks_the_subjects_and_trims_by_time) {
+  long long visited;
+  long long removed;
+  freeReplyObject(redisCommand(rc, "ZADD p:subjects 100 a 200 b 300 c"));
+  freeReplyObject(redisCommand(rc, "ZADD p:journey:a 10 e1 100 e2"));
+  freeReplyObject(redisCommand(rc, "ZADD p:journey:b 20 e3 200 e4"));
+  freeReplyObject(redisCommand(rc, "ZADD p:journey:c 30 e5 300 e6"));
+  pair_of(eval(HK_SCRIPT_HISTORY_TRIM, "2", "p:subjects", "p:stats",
+               "p:journey:", "50", "2", NULL),
+          &visited, &removed);
+  cr_assert_eq(visited, 2);
+  cr_assert_eq(removed, 2);
+  cr_assert_eq(integer("HGET %s %s", "p:stats", "history_cursor"), 2);
+  pair_of(eval(HK_SCRIPT_HISTORY_TRIM, "2", "p:subjects", "p:stats",
+               "p:journey:", "50", "2", NULL),
+          &visited, &removed);
+  cr_assert_eq(visited, 1);
+  cr_assert_eq(removed, 1);
+  /* The walk starts over. */
+  cr_assert_eq(integer("HGET %s %s", "p:stats", "history_cursor"), 0);
+  cr_assert_eq(integer("ZCARD %s", "p:journey:c", NULL), 1);
+  cr_assert_eq(integer("ZSCORE %s %s", "p:journey:c", "e6"), 300);
+}
+
+Test(lua, subject_drop_keeps_a_subject_that_had_a_new_event) {
+  redisReply *r;
+  freeReplyObject(redisCommand(rc, "ZADD p:subjects 100 a 900 b 50 c"));
+  freeReplyObject(redisCommand(rc, "ZADD p:journey:a 100 e1"));
+  freeReplyObject(redisCommand(rc, "ZADD p:journey:b 900 e2"));
+  freeReplyObject(redisCommand(rc, "ZADD p:journey:c 50 e3"));
+  r = eval(HK_SCRIPT_SUBJECT_DROP, "1", "p:subjects", "p:journey:", "500", "a",
+           "b", NULL);
+  cr_assert_eq(r->integer, 1);
+  freeReplyObject(r);
+  cr_assert_eq(integer("EXISTS %s", "p:journey:a", NULL), 0);
+  cr_assert_eq(integer("EXISTS %s", "p:journey:b", NULL), 1);
+  /* A forget drops whatever the age. */
+  r = eval(HK_SCRIPT_SUBJECT_DROP, "1", "p:subjects", "p:journey:", "", "b",
+           "never-seen", NULL);
+  cr_assert_eq(r->integer, 1);
+  freeReplyObject(r);
+  cr_assert_eq(integer("EXISTS %s", "p:journey:b", NULL), 0);
+  cr_assert_eq(integer("ZCARD %s", "p:subjects", NULL), 1);
+}
+
+Test(lua, intake_settled_waits_for_reads_and_acks_up_to_the_id) {
+  redisReply *r;
+  xadd("p:intake", "10-1");
+  xadd("p:intake", "20-1");
+  freeReplyObject(redisCommand(rc, "XGROUP CREATE p:intake workers 0"));
+  r = eval(HK_SCRIPT_INTAKE_SETTLED, "1", "p:intake", "workers", "15-0", NULL);
+  cr_assert_eq(r->integer, 0, "10-1 is unread");
+  freeReplyObject(r);
+  freeReplyObject(redisCommand(
+      rc, "XREADGROUP GROUP workers c COUNT 1 STREAMS p:intake >"));
+  r = eval(HK_SCRIPT_INTAKE_SETTLED, "1", "p:intake", "workers", "15-0", NULL);
+  cr_assert_eq(r->integer, 0, "10-1 is pending");
+  freeReplyObject(r);
+  freeReplyObject(redisCommand(rc, "XACK p:intake workers 10-1"));
+  r = eval(HK_SCRIPT_INTAKE_SETTLED, "1", "p:intake", "workers", "15-0", NULL);
+  cr_assert_eq(r->integer, 1, "20-1 came after");
+  freeReplyObject(r);
+}
+
 Test(lua, due_take_leases_what_came_due) {
   redisReply *r;
   freeReplyObject(redisCommand(rc, "ZADD p:due:a 10 s1 20 s2 900 s3"));
