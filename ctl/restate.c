@@ -338,11 +338,20 @@ static void named_keys(const struct hk_config *cfg, struct hk_strings *s,
   }
 }
 
-/* Switches the shadow in; *gen the new generation (0: not ready). */
+/* 1 when key is what a forget request carried out at or after since_ms
+ * left behind (forget:done:ID, ID the request's stream id). */
+static int forgotten_since(const char *key, int64_t since_ms) {
+  return starts(key, "forget:done:") &&
+         strtoll(key + strlen("forget:done:"), NULL, 10) >= since_ms;
+}
+
+/* Switches the shadow in; *gen the new generation (0: not ready, or a
+ * subject was forgotten since since_ms: its records may be in the shadow,
+ * so nothing is switched and *forgot is set). */
 static enum hk_err switch_in(struct hk_store *st, const char *id,
                              const struct hk_config *old,
-                             const struct hk_config *neu, int64_t *gen,
-                             struct hk_error *err) {
+                             const struct hk_config *neu, int64_t since_ms,
+                             int64_t *gen, int *forgot, struct hk_error *err) {
   struct hk_strings all = {NULL, 0};
   struct hk_strings keys = {NULL, 0};
   size_t cap = 0;
@@ -356,6 +365,7 @@ static enum hk_err switch_in(struct hk_store *st, const char *id,
     if (derived(k)) {
       add(&keys, &cap, hk_xstrdup(k));
     }
+    *forgot = *forgot || forgotten_since(k, since_ms);
   }
   add(&keys, &cap, hk_xstrdup("stages"));
   add(&keys, &cap, hk_xstrdup("kpi:health"));
@@ -372,7 +382,8 @@ static enum hk_err switch_in(struct hk_store *st, const char *id,
     }
   }
   keys.n = uniq;
-  if (rc == HK_E_OK) {
+  *gen = 0;
+  if (rc == HK_E_OK && !*forgot) {
     rc = hk_store_restate_switch(st, id, (const char *const *)keys.v, keys.n,
                                  gen, err);
   }
@@ -442,6 +453,47 @@ static struct hk_config *load_new(const char *path) {
   return cfg;
 }
 
+/* --apply: NEW.json in place of the service's file, then the switch; the
+ * file is put back when the switch does not happen. */
+static enum hk_ctl_exit apply(struct hk_store *st, const char *id,
+                              const struct restate_args *a,
+                              const struct hk_config *old,
+                              const struct hk_config *neu, const char *text,
+                              int64_t since) {
+  struct hk_error err = {HK_E_OK, ""};
+  char *was = read_text(a->config);
+  int64_t gen = 0;
+  int forgot = 0;
+  char g[24];
+  if (was == NULL || !replace_file(a->config, text)) {
+    fprintf(stderr, "handoffctl: cannot replace %s; the restate is dropped\n",
+            a->config);
+    free(was);
+    return HK_CTL_EXIT_FAILURE;
+  }
+  if (switch_in(st, id, old, neu, since, &gen, &forgot, &err) != HK_E_OK ||
+      gen == 0) {
+    fprintf(stderr, "handoffctl: no switch: %s; %s is as it was\n",
+            forgot ? "a subject was forgotten during the restate (its "
+                     "records may be in the shadow): run it again"
+            : err.code == HK_E_OK ? "the restate was not ready"
+                                  : err.msg,
+            a->config);
+    if (!replace_file(a->config, was)) {
+      fprintf(stderr, "handoffctl: cannot put %s back\n", a->config);
+    }
+    free(was);
+    return forgot ? HK_CTL_EXIT_FAILURE : HK_CTL_EXIT_UNAVAILABLE;
+  }
+  free(was);
+  snprintf(g, sizeof g, "%" PRId64, gen);
+  hk_log(HK_LOG_WARN, "restate applied", "restate", id, "generation", g,
+         "config", a->config, (const char *)NULL);
+  printf("applied: %s now holds %s (config generation %s)\n", a->config,
+         a->next, g);
+  return HK_CTL_EXIT_OK;
+}
+
 /* Runs a started restate to its end: waits, compares, then drops or
  * applies. */
 static enum hk_ctl_exit restate_run(struct hk_store *st, const char *id,
@@ -451,7 +503,7 @@ static enum hk_ctl_exit restate_run(struct hk_store *st, const char *id,
                                     const char *text) {
   struct hk_error err = {HK_E_OK, ""};
   json_t *final = NULL;
-  int64_t gen = 0;
+  int64_t since = 0;
   enum hk_ctl_exit rc = wait_ready(st, id, a->timeout_ms, &final);
   if (rc == HK_CTL_EXIT_OK) {
     char n[2][24];
@@ -470,26 +522,11 @@ static enum hk_ctl_exit restate_run(struct hk_store *st, const char *id,
                       : 0.0);
     }
     side_by_side(st, old, neu);
+    since = field_int(final, "created_ms");
     json_decref(final);
   }
   if (rc == HK_CTL_EXIT_OK && a->apply) {
-    if (!replace_file(a->config, text)) {
-      fprintf(stderr, "handoffctl: cannot replace %s; the restate is dropped\n",
-              a->config);
-      rc = HK_CTL_EXIT_FAILURE;
-    } else if (switch_in(st, id, old, neu, &gen, &err) != HK_E_OK || gen == 0) {
-      fprintf(stderr, "handoffctl: the switch failed: %s\n",
-              gen == 0 && err.code == HK_E_OK ? "the restate was not ready"
-                                              : err.msg);
-      rc = HK_CTL_EXIT_UNAVAILABLE;
-    } else {
-      char g[24];
-      snprintf(g, sizeof g, "%" PRId64, gen);
-      hk_log(HK_LOG_WARN, "restate applied", "restate", id, "generation", g,
-             "config", a->config, (const char *)NULL);
-      printf("applied: %s now holds %s (config generation %s)\n", a->config,
-             a->next, g);
-    }
+    rc = apply(st, id, a, old, neu, text, since);
   }
   /* The marker goes first, so the workers stop writing to the shadow
    * (they look about once a second), then the shadow; then again, for a

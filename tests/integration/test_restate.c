@@ -377,3 +377,36 @@ Test(replay, a_fixed_rule_makes_the_missing_events_once) {
   cr_assert_eq(hk_ctl("replay --from yesterday", out, sizeof out), 2);
   cr_assert_eq(hk_ctl("replay --from 0 --source nosuch", out, sizeof out), 2);
 }
+
+static void *forget_one(void *arg) {
+  char out[4096];
+  (void)arg;
+  hk_sleep_ms(500); /* the restate has begun */
+  cr_assert_eq(hk_ctl("forget company:7", out, sizeof out), 0, "%s", out);
+  return NULL;
+}
+
+Test(restate, a_subject_forgotten_meanwhile_stops_the_switch) {
+  const char *const worker[] = {"--kpi-every", "200ms", NULL};
+  char out[65536];
+  char path[512];
+  pthread_t forgetter;
+
+  hk_worker_start(0, worker);
+  post_month(0, 30, month_base());
+  want_processed = posted(30);
+  cr_assert(hk_wait_until(processed_all, 60000));
+  variant("new.json", "\"15m\"", "\"30m\"", NULL, NULL);
+  cr_assert_eq(pthread_create(&forgetter, NULL, forget_one, NULL), 0);
+  snprintf(path, sizeof path, "restate --apply --timeout 60s %s/new.json",
+           stack.dir);
+  cr_assert_eq(hk_ctl(path, out, sizeof out), 1, "%s", out);
+  pthread_join(forgetter, NULL);
+  cr_assert(strstr(out, "forgotten") != NULL, "%s", out);
+  snprintf(path, sizeof path, "%s/handoff.json", stack.dir);
+  cr_assert(strstr(slurp(path), "\"15m\"") != NULL, "the file was put back");
+  cr_assert_eq(hk_redis_int("EXISTS handoff:gen"), 0);
+  cr_assert_eq(shadow_keys(), 0);
+  cr_assert_eq(hk_redis_int("HEXISTS handoff:clocks:lead_response company:7"),
+               0);
+}
