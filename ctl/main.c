@@ -105,7 +105,8 @@ static const struct hk_ctl_command commands[] = {
      hk_ctl_dlq},
     {"restate",
      "restate [--config FILE] [--redis ADDR] [--apply] [--timeout DUR]\n"
-     "         NEW.json",
+     "         NEW.json\n"
+     "       handoffctl restate [--config FILE] [--redis ADDR] --abort",
      "        Recompute every clock, bucket, stage record and KPI document\n"
      "        from the kept journey events under NEW.json (checked as\n"
      "        check-config does) into a shadow, while the workers go on and\n"
@@ -115,10 +116,10 @@ static const struct hk_ctl_command commands[] = {
      "        dropped and nothing live changes; with --apply NEW.json\n"
      "        replaces FILE and the service switches to the restated state\n"
      "        at once (workers and handoff-fcgi reload, no restart).\n"
-     "        --timeout gives up (and drops the shadow) after DUR.\n" REDIS_HELP,
+     "        --timeout gives up (and drops the shadow) after DUR.\n"
+     "        --abort ends a restate whose handoffctl was killed.\n" REDIS_HELP,
      hk_ctl_restate},
-    {"replay",
-     "replay [--config FILE] [--redis ADDR] --from TIME [--source S]",
+    {"replay", "replay [--config FILE] [--redis ADDR] --from TIME [--source S]",
      "        Queue again the deliveries the intake stream still keeps\n"
      "        (intake.keep) from TIME on (ISO 8601 or ms since the epoch),\n"
      "        of source S only when given, through the current mapping (a\n"

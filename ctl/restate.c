@@ -401,6 +401,7 @@ struct restate_args {
   const char *redis;
   const char *next;
   int apply;
+  int abort; /* --abort: end a restate left behind, no NEW.json */
   int64_t timeout_ms;
 };
 
@@ -410,6 +411,7 @@ static enum hk_ctl_exit restate_parse(int argc, char **argv,
       {"config", required_argument, NULL, 'c'},
       {"redis", required_argument, NULL, 'r'},
       {"apply", no_argument, NULL, 'a'},
+      {"abort", no_argument, NULL, 'A'},
       {"timeout", required_argument, NULL, 't'},
       {NULL, 0, NULL, 0}};
   int c;
@@ -419,6 +421,7 @@ static enum hk_ctl_exit restate_parse(int argc, char **argv,
     case 'c': a->config = optarg; break;
     case 'r': a->redis = optarg; break;
     case 'a': a->apply = 1; break;
+    case 'A': a->abort = 1; break;
     case 't':
       if (hk_duration_parse(optarg, &a->timeout_ms) != 0) {
         fprintf(stderr, "handoffctl: --timeout wants a duration, not %s\n",
@@ -430,10 +433,11 @@ static enum hk_ctl_exit restate_parse(int argc, char **argv,
     }
   }
   a->config = hk_ctl_config_or_env(a->config);
-  if (a->config == NULL || optind + 1 != argc) {
+  if (a->config == NULL || optind + (a->abort ? 0 : 1) != argc ||
+      (a->abort && a->apply)) {
     return hk_ctl_bad_usage();
   }
-  a->next = argv[optind];
+  a->next = a->abort ? NULL : argv[optind];
   return HK_CTL_EXIT_OK;
 }
 
@@ -548,6 +552,31 @@ static enum hk_ctl_exit restate_run(struct hk_store *st, const char *id,
   return rc;
 }
 
+/* --abort: ends whatever restate is under way (its handoffctl was killed)
+ * and drops its shadow. */
+static enum hk_ctl_exit abort_restate(const struct hk_config *cfg) {
+  struct hk_error err = {HK_E_OK, ""};
+  struct hk_store *st = hk_store_new(&cfg->redis);
+  enum hk_ctl_exit rc = HK_CTL_EXIT_OK;
+  if (hk_store_restate_clear(st, NULL, &err) != HK_E_OK ||
+      drop_shadow(st, &err) != HK_E_OK) {
+    rc = HK_CTL_EXIT_UNAVAILABLE;
+  } else {
+    hk_sleep_ms(2500); /* a worker's write on its way */
+    if (drop_shadow(st, &err) != HK_E_OK) {
+      rc = HK_CTL_EXIT_UNAVAILABLE;
+    }
+  }
+  if (rc != HK_CTL_EXIT_OK) {
+    fprintf(stderr, "handoffctl: %s\n", err.msg);
+  } else {
+    hk_log(HK_LOG_WARN, "restate aborted", (const char *)NULL);
+    printf("no restate under way now; nothing live changed\n");
+  }
+  hk_store_free(st);
+  return rc;
+}
+
 enum hk_ctl_exit hk_ctl_restate(int argc, char **argv) {
   struct restate_args a;
   struct hk_error err = {HK_E_OK, ""};
@@ -563,6 +592,11 @@ enum hk_ctl_exit hk_ctl_restate(int argc, char **argv) {
   }
   old = hk_ctl_load_for_redis(a.config, a.redis, &rc);
   if (old == NULL) {
+    return rc;
+  }
+  if (a.abort) {
+    rc = abort_restate(old);
+    hk_config_free(old);
     return rc;
   }
   neu = load_new(a.next);
@@ -581,7 +615,8 @@ enum hk_ctl_exit hk_ctl_restate(int argc, char **argv) {
     fprintf(stderr, "handoffctl: %s\n", err.msg);
     rc = HK_CTL_EXIT_UNAVAILABLE;
   } else if (!started) {
-    fprintf(stderr, "handoffctl: a restate is under way already\n");
+    fprintf(stderr, "handoffctl: a restate is under way already (when its "
+                    "handoffctl is gone: handoffctl restate --abort)\n");
     rc = HK_CTL_EXIT_FAILURE;
   } else {
     hk_log(HK_LOG_WARN, "restate started", "restate", id, "config", a.next,

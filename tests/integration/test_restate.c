@@ -409,4 +409,14 @@ Test(restate, a_subject_forgotten_meanwhile_stops_the_switch) {
   cr_assert_eq(shadow_keys(), 0);
   cr_assert_eq(hk_redis_int("HEXISTS handoff:clocks:lead_response company:7"),
                0);
+
+  /* A restate whose handoffctl was killed: refused, until --abort. */
+  free(hk_redis_str("HSET handoff:restate id left-behind state running"));
+  free(hk_redis_str("HSET handoff:restate:clocks:lead_response s x"));
+  snprintf(path, sizeof path, "restate %s/new.json", stack.dir);
+  cr_assert_eq(hk_ctl(path, out, sizeof out), 1, "%s", out);
+  cr_assert(strstr(out, "--abort") != NULL, "%s", out);
+  cr_assert_eq(hk_ctl("restate --abort", out, sizeof out), 0, "%s", out);
+  cr_assert_eq(hk_redis_int("EXISTS handoff:restate"), 0);
+  cr_assert_eq(shadow_keys(), 0);
 }
