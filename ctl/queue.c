@@ -14,6 +14,7 @@
 
 #include "config/config.h"
 #include "ctl/ctl.h"
+#include "journey/journey.h"
 #include "store/store.h"
 
 enum hk_ctl_exit hk_ctl_queue(int argc, char **argv) {
@@ -94,13 +95,19 @@ static void print_letters(const struct hk_letters *ls, int as_json) {
       free(s);
       json_decref(o);
     } else if (strcmp(field(l, "kind"), "alert") == 0) {
-      json_t *a = json_loads(field(l, "alert"), 0, NULL);
-      const char *notifier = json_string_value(json_object_get(a, "notifier"));
-      const char *aid = json_string_value(json_object_get(a, "id"));
-      printf("%s  kind=alert notifier=%s alert=%s\n    %s\n", l->id,
-             notifier != NULL ? notifier : "?", aid != NULL ? aid : "?",
+      /* Read through the queue's own codec; a letter whose alert cannot
+       * be read whole still shows what could be read of it. */
+      json_t *doc = NULL;
+      struct hk_alert a;
+      const char *notifier = NULL;
+      struct hk_error err = {HK_E_OK, ""};
+      int ok = hk_alert_parse(field(l, "alert"), &doc, &a, &notifier, &err) ==
+               HK_E_OK;
+      printf("%s  kind=alert notifier=%s alert=%s%s%s%s\n    %s\n", l->id,
+             notifier != NULL ? notifier : "?", a.id != NULL ? a.id : "?",
+             ok ? "" : " (unreadable: ", ok ? "" : err.msg, ok ? "" : ")",
              field(l, "reason"));
-      json_decref(a);
+      json_decref(doc);
     } else {
       printf("%s  kind=delivery source=%s rule=%s type=%s delivery=%s\n"
              "    %s\n",

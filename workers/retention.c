@@ -38,8 +38,11 @@
 #define HISTORY_CALLS 50
 /* Each step stops taking new chunks once the pass ran this long. */
 #define PASS_BUDGET_MS 3000
-/* KPI days looked at behind the horizon. */
-#define KPI_DAYS_BACK 400
+/* KPI days looked at behind the horizon: every pass the last few (a late
+ * event can write a day that already went), once per day of the horizon
+ * many more. */
+#define KPI_DAYS_NEAR 40
+#define KPI_DAYS_FAR 400
 /* Entries of a stream read at once when looking for a subject. */
 #define SCAN_PAGE 500
 /* How long the outcome of a forget request stays readable. */
@@ -121,6 +124,7 @@ static enum hk_err expire(struct hk_sla_shell *sh, int64_t horizon, int64_t t0,
     struct hk_strings subs = {NULL, 0};
     size_t erased = 0;
     size_t dropped = 0;
+    size_t listed;
     rc = hk_store_subjects_older(sh->st, horizon, EXPIRE_CHUNK, &subs, err);
     if (rc == HK_E_OK && subs.n > 0 && c == 0) {
       rc = bump_erase_gen(sh->st, err);
@@ -133,11 +137,12 @@ static enum hk_err expire(struct hk_sla_shell *sh, int64_t horizon, int64_t t0,
       rc = hk_store_subjects_drop(sh->st, (const char *const *)subs.v, subs.n,
                                   horizon, &dropped, err);
     }
+    listed = subs.n;
     out->records += erased;
     out->subjects += dropped;
     hk_strings_fini(&subs);
-    if (subs.n < EXPIRE_CHUNK || dropped == 0) {
-      break;
+    if (listed < EXPIRE_CHUNK || dropped == 0) {
+      break; /* none left, or none of these could go: the next pass */
     }
   }
   return rc;
@@ -146,8 +151,8 @@ static enum hk_err expire(struct hk_sla_shell *sh, int64_t horizon, int64_t t0,
 /* The KPI days before the horizon's, and the finished clocks started
  * before it in the state indexes. */
 static enum hk_err purge_kpis(const struct hk_config *cfg, struct hk_store *st,
-                              int64_t horizon, struct removed *out,
-                              struct hk_error *err) {
+                              int64_t horizon, int64_t days,
+                              struct removed *out, struct hk_error *err) {
   static const char *const finished[] = {"met", "met_late", "cancelled"};
   struct hk_strings keys = {NULL, 0};
   struct hk_strings lists = {NULL, 0};
@@ -159,7 +164,7 @@ static enum hk_err purge_kpis(const struct hk_config *cfg, struct hk_store *st,
   for (int g = 0; g < 2; g++) {
     json_object_foreach(
         json_object_get(cfg->doc, g == 0 ? "handoffs" : "stages"), name, conf) {
-      for (int64_t d = last - KPI_DAYS_BACK; d <= last; d++) {
+      for (int64_t d = last - days; d <= last; d++) {
         keys.v = hk_xrealloc(keys.v, (keys.n + 1) * sizeof *keys.v);
         keys.v[keys.n++] =
             hk_xprintf("%s:%s:%" PRId64, g == 0 ? "hkpi" : "skpi", name, d);
@@ -238,10 +243,11 @@ static enum hk_err pass(struct hk_retention *rt, struct hk_sla_shell *sh,
       break;
     }
   }
-  /* The KPI days move a day at a time: once per day of the horizon. */
-  if (rc == HK_E_OK && horizon / DAY_MS != rt->purged_day) {
-    rc = purge_kpis(sh->cfg, st, horizon, &r, err);
-    rt->purged_day = rc == HK_E_OK ? horizon / DAY_MS : rt->purged_day;
+  if (rc == HK_E_OK) {
+    int far = horizon / DAY_MS != rt->purged_day;
+    rc = purge_kpis(sh->cfg, st, horizon, far ? KPI_DAYS_FAR : KPI_DAYS_NEAR,
+                    &r, err);
+    rt->purged_day = rc == HK_E_OK && far ? horizon / DAY_MS : rt->purged_day;
   }
   if (rc == HK_E_OK) {
     log_pass(&r, horizon, hk_time_mono_ms() - t0);

@@ -22,7 +22,8 @@ struct hk_retention {
   int64_t last_pass;  /* monotonic ms of the last pass tried; 0: never */
   int64_t last_poll;  /* monotonic ms of the last look for requests */
   int64_t erase_gen;  /* {prefix}stats erase_gen as last seen */
-  int64_t purged_day; /* the horizon's day of this loop's last KPI purge */
+  int64_t purged_day; /* the horizon's day of this loop's last purge of
+                         KPI_DAYS_FAR days (retention.c) */
   int64_t every_ms;   /* HK_RETENTION_EVERY_MS; tests shorten it */
 };
 

@@ -164,8 +164,12 @@ static int four_processed(void) {
   return hk_redis_int("HGET handoff:stats processed") >= 4;
 }
 
+/* The UTC day of the expired journey's events. */
+static long long old_day;
+
 static int only_pending_left(void) {
   return hk_redis_int("XLEN handoff:intake") == 2 &&
+         hk_redis_int("EXISTS handoff:hkpi:lead_response:%lld", old_day) == 0 &&
          hk_redis_int("XLEN handoff:events") == 0 &&
          hk_redis_int("EXISTS handoff:journey:company:101") == 0 &&
          hk_redis_int("ZCARD handoff:journey:company:202") == 1;
@@ -177,6 +181,7 @@ TestSuite(retention, .init = up_retention, .fini = hk_stack_down,
 Test(retention, leaves_only_unacknowledged_deliveries_and_recent_events) {
   int64_t now = hk_now_ms();
   int64_t old = now - 72 * HOUR;
+  old_day = (long long)(old / (24 * HOUR));
   const char *const worker[] = {
       "--retention-every", "200ms", "--kpi-every", "200ms",
       "--claim-idle",      "1h",    NULL};
@@ -441,4 +446,59 @@ Test(forget, delete_wants_the_admin_scope_and_answers_202) {
   cr_assert(hk_wait_until(subject_gone, 10000));
   cr_assert(hk_worker_log_has(0, "subject forgotten", "by=token:admin"));
   assert_nothing_holds("company:2");
+}
+
+/* ---------------------------------------------------------------------------
+ * The history's members, old and new
+ * ------------------------------------------------------------------------- */
+
+static int two_journaled(void) {
+  return hk_redis_int("ZCARD handoff:journey:company:7") == 2;
+}
+
+TestSuite(history, .init = up_forget, .fini = hk_stack_down, .timeout = 60);
+
+Test(history, keeps_the_compact_event_and_reads_members_written_before) {
+  int64_t t = (hk_now_ms() / HOUR - 2) * HOUR;
+  const char *const worker[] = {NULL};
+  const char *h[] = {AUTH, NULL};
+  char *member;
+  struct hk_resp r;
+  json_t *body;
+  json_t *events;
+
+  post("h-7-a", "lead.mql", 7, t, ",\"email\":\"g@x.io\"");
+  hk_worker_start(0, worker);
+  /* A member as written before the compact event: [id, type, source]. */
+  cr_assert_eq(hk_redis_int("ZADD handoff:journey:company:7 %lld %s",
+                            (long long)(t - HOUR),
+                            "[\"old-1\",\"lead.seen\","
+                            "\"demo\"]"),
+               1);
+  cr_assert(hk_wait_until(two_journaled, 20000));
+  member = hk_redis_str("EVAL %s 1 handoff:journey:company:7",
+                        "return redis.call('ZRANGE', KEYS[1], -1, -1)[1]");
+  cr_assert_not_null(member);
+  cr_assert_str_eq(member, "[\"demo:journey:h-7-a\",\"lead.mql\",\"demo\","
+                           "{\"email\":\"g@x.io\"},\"journey\"]");
+  free(member);
+  cr_assert_eq(hk_redis_int("ZSCORE handoff:subjects company:7"), (long long)t);
+  cr_assert_eq(hk_redis_int("HGET handoff:stats newest_event_ms"),
+               (long long)t);
+
+  cr_assert_eq(hk_http("GET", "/v1/subjects/company%3A7", h, NULL, 0, &r), 0);
+  cr_assert_eq(r.status, 200, "%s", r.body);
+  body = json_loads(r.body, 0, NULL);
+  events = json_object_get(body, "events");
+  cr_assert_eq(json_array_size(events), 2, "%s", r.body);
+  cr_assert_str_eq(
+      json_string_value(json_object_get(json_array_get(events, 0), "id")),
+      "old-1");
+  cr_assert_str_eq(
+      json_string_value(json_object_get(json_array_get(events, 0), "source")),
+      "demo");
+  cr_assert_str_eq(
+      json_string_value(json_object_get(json_array_get(events, 1), "type")),
+      "lead.mql");
+  json_decref(body);
 }
