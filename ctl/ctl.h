@@ -58,6 +58,8 @@ enum hk_ctl_exit hk_ctl_queue(int argc, char **argv);
 enum hk_ctl_exit hk_ctl_dlq(int argc, char **argv);
 enum hk_ctl_exit hk_ctl_status(int argc, char **argv);
 enum hk_ctl_exit hk_ctl_clocks(int argc, char **argv);
+enum hk_ctl_exit hk_ctl_restate(int argc, char **argv);
+enum hk_ctl_exit hk_ctl_replay(int argc, char **argv);
 enum hk_ctl_exit hk_ctl_forget(int argc, char **argv);
 enum hk_ctl_exit hk_ctl_digest(int argc, char **argv);
 

@@ -7,6 +7,8 @@
  *   handoffctl dlq list|retry [--config FILE] [--redis ADDR] …
  *   handoffctl status [--config FILE] [--redis ADDR] [--json]
  *   handoffctl clocks HANDOFF [--config FILE] [--state S] [--limit N] [--json]
+ *   handoffctl restate [--config FILE] [--redis ADDR] [--apply] NEW.json
+ *   handoffctl replay [--config FILE] [--redis ADDR] --from TIME [--source S]
  *   handoffctl forget SUBJECT [--config FILE] [--redis ADDR] [--timeout DUR]
  *   handoffctl digest --preview NAME [--config FILE] [--redis ADDR] [--json]
  *   handoffctl COMMAND --help
@@ -110,6 +112,30 @@ static const struct hk_ctl_command commands[] = {
      "        they were (after fixing the rule or the endpoint) and remove\n"
      "        them; --all takes the oldest 1000 at a time.\n" REDIS_HELP,
      hk_ctl_dlq},
+    {"restate",
+     "restate [--config FILE] [--redis ADDR] [--apply] [--timeout DUR]\n"
+     "         NEW.json\n"
+     "       handoffctl restate [--config FILE] [--redis ADDR] --abort",
+     "        Recompute every clock, bucket, stage record and KPI document\n"
+     "        from the kept journey events under NEW.json (checked as\n"
+     "        check-config does) into a shadow, while the workers go on and\n"
+     "        apply new events to both; a progress bar on a terminal. Then\n"
+     "        print per handoff and stage the figures as measured and as\n"
+     "        restated (* where they differ). Without --apply the shadow is\n"
+     "        dropped and nothing live changes; with --apply NEW.json\n"
+     "        replaces FILE and the service switches to the restated state\n"
+     "        at once (workers and handoff-fcgi reload, no restart).\n"
+     "        --timeout gives up (and drops the shadow) after DUR.\n"
+     "        --abort ends a restate whose handoffctl was killed.\n" REDIS_HELP,
+     hk_ctl_restate},
+    {"replay", "replay [--config FILE] [--redis ADDR] --from TIME [--source S]",
+     "        Queue again the deliveries the intake stream still keeps\n"
+     "        (intake.keep) from TIME on (ISO 8601 or ms since the epoch),\n"
+     "        of source S only when given, through the current mapping (a\n"
+     "        fixed rule, a new preset): events already made are not made\n"
+     "        twice. Waits for the workers and prints how many new events\n"
+     "        the replay made.\n" REDIS_HELP,
+     hk_ctl_replay},
     {"forget", "forget SUBJECT [--config FILE] [--redis ADDR] [--timeout DUR]",
      "        Erase a subject (a right-to-erasure request): its journey\n"
      "        events, clocks, stage records, the dead letters and the raw\n"

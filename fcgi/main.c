@@ -83,6 +83,22 @@ static struct hk_config *load(const struct options *o, struct hk_sla **sla) {
   return cfg;
 }
 
+/* Reads the config generation of Redis ({prefix}gen): 1 when it moved on
+ * from *gen (set to it), which handoffctl restate --apply does after
+ * replacing the config file. Redis unreachable: 0, nothing changes. */
+static int generation_moved(struct hk_store *st, int64_t *gen) {
+  struct hk_error err = {HK_E_OK, ""};
+  json_t *marker = NULL;
+  int64_t now = *gen;
+  int moved =
+      hk_store_restate_poll(st, &now, &marker, &err) == HK_E_OK && now != *gen;
+  json_decref(marker);
+  if (moved) {
+    *gen = now;
+  }
+  return moved;
+}
+
 static int open_listener(const struct options *o) {
   const char *addr = o->listen;
   int fd;
@@ -180,6 +196,8 @@ int main(int argc, char **argv) {
   int fd;
   int rc;
   int sig = 0;
+  struct hk_store *gen_store;
+  int64_t gen = 0;
 
   memset(&o, 0, sizeof o);
   hk_log_init("fcgi", HK_LOG_INFO);
@@ -201,6 +219,11 @@ int main(int argc, char **argv) {
     return EXIT_FAILURE;
   }
   hk_server_set_config(cfg, sla);
+  /* The config generation of Redis, read about once a second: a
+   * restate's --apply moves it on after replacing the config file, and
+   * the file is loaded again as for SIGHUP. */
+  gen_store = hk_store_new(&cfg->redis);
+  (void)generation_moved(gen_store, &gen);
 
   /* Signals go to this thread's sigwait only; the request threads inherit
    * the mask. A client that hangs up must not kill us with SIGPIPE. */
@@ -224,8 +247,15 @@ int main(int argc, char **argv) {
            o.config, "version", HK_VERSION, (const char *)NULL);
   }
   for (;;) {
-    if (sigwait(&set, &sig) != 0) {
+    struct timespec second = {1, 0};
+    sig = sigtimedwait(&set, NULL, &second);
+    if (sig < 0 && !generation_moved(gen_store, &gen)) {
       continue;
+    }
+    if (sig < 0) {
+      sig = SIGHUP; /* the file was replaced: load it again */
+      hk_log(HK_LOG_INFO, "config generation moved on; reloading",
+             (const char *)NULL);
     }
     if (sig == SIGHUP) {
       struct hk_sla *next_sla = NULL;
@@ -246,6 +276,7 @@ int main(int argc, char **argv) {
          sig == SIGINT ? "SIGINT" : "SIGTERM", (const char *)NULL);
   hk_server_stop();
   hk_server_clear_config();
+  hk_store_free(gen_store);
   close(fd);
   if (o.listen != NULL &&
       (o.listen[0] == '/' || strncmp(o.listen, "unix:", 5) == 0)) {

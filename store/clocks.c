@@ -89,6 +89,7 @@ struct cas_puts {
   struct hk_store *st;
   const struct hk_cas_put *p;
   int *written;
+  int fenced; /* a put was refused: the generation moved on */
 };
 
 /* The arguments of one put (lua/cas_put.lua). */
@@ -97,11 +98,17 @@ static void cas_put_build(void *ctx, size_t at, struct hk_args *a) {
   const struct hk_cas_put *p = &all->p[at];
   static const char letters[] = "IZRX";
 
-  hk_args_str(a, "1");
+  hk_args_str(a, all->st->fence_key != NULL ? "2" : "1");
   hk_args_own(a, hk_store_key(all->st, p->key));
+  if (all->st->fence_key != NULL) {
+    hk_args_str(a, all->st->fence_key);
+  }
   hk_args_str(a, p->field);
   hk_args_str(a, p->old != NULL ? p->old : "");
   hk_args_str(a, p->record);
+  if (all->st->fence_key != NULL) {
+    hk_args_str(a, all->st->fence_gen);
+  }
   for (size_t i = 0; i < p->nops; i++) {
     const struct hk_store_op *o = &p->ops[i];
     const char *l = strchr(letters, o->kind);
@@ -115,19 +122,28 @@ static void cas_put_build(void *ctx, size_t at, struct hk_args *a) {
 static void cas_put_take(void *ctx, size_t i, redisReply *r) {
   struct cas_puts *all = ctx;
   all->written[i] = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+  if (r->type == REDIS_REPLY_INTEGER && r->integer == -1) {
+    all->fenced = 1;
+  }
   freeReplyObject(r);
 }
 
 enum hk_err hk_store_cas_put(struct hk_store *st, const struct hk_cas_put *p,
                              size_t n, int *written, struct hk_error *err) {
-  struct cas_puts all = {st, p, written};
+  struct cas_puts all = {st, p, written, 0};
+  enum hk_err rc;
   for (size_t i = 0; i < n; i++) {
     written[i] = 0;
   }
   /* No second try on a new connection: a put whose reply was lost may have
    * been written, and the caller finds out by reading the record again. */
-  return hk_store_eval_many(st, HK_SCRIPT_CAS_PUT, HK_ONCE, n, cas_put_build,
-                            cas_put_take, &all, err);
+  rc = hk_store_eval_many(st, HK_SCRIPT_CAS_PUT, HK_ONCE, n, cas_put_build,
+                          cas_put_take, &all, err);
+  if (rc == HK_E_OK && all.fenced) {
+    rc = hk_fail(err, HK_E_STALE_CONFIG,
+                 "the config generation is no longer %s", st->fence_gen);
+  }
+  return rc;
 }
 
 /* ---------------------------------------------------------------------------

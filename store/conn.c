@@ -84,6 +84,7 @@ void hk_store_free(struct hk_store *st) {
   }
   hk_store_drop(st);
   hk_keys_fini(&st->keys);
+  free(st->fence_key);
   free(st->where);
   free(st->conf.host);
   free(st->conf.unix_path);

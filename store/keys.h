@@ -21,7 +21,14 @@
 #define HK_KEY_SEEN "seen:" /* + SHA-1 of the item key, in the script */
 #define HK_KEY_ALERTS "alerts"
 #define HK_KEY_ALERTS_RETRY "alerts:retry"
+#define HK_KEY_GEN "gen"         /* the config generation (restate) */
+#define HK_KEY_RESTATE "restate" /* the marker of a restate under way */
 #define HK_KEY_SUBJECTS "subjects"
+/* A restate's shadow keys are under prefix + HK_SHADOW, its bookkeeping
+ * too (todo, leases), so dropping a shadow is one pattern. */
+#define HK_SHADOW "restate:"
+#define HK_KEY_RESTATE_TODO "restate:todo"
+#define HK_KEY_RESTATE_LEASES "restate:leases"
 #define HK_KEY_FORGET "forget"
 
 #define HK_KEYF_JOURNEY "journey:%s"         /* subject */

@@ -18,6 +18,11 @@
   X(HK_SCRIPT_DUE_TAKE, due_take)                                              \
   X(HK_SCRIPT_DUE_NEXT, due_next)                                              \
   X(HK_SCRIPT_ALERTS_DUE, alerts_due)                                          \
+  X(HK_SCRIPT_RESTATE_BEGIN, restate_begin)                                    \
+  X(HK_SCRIPT_RESTATE_TAKE, restate_take)                                      \
+  X(HK_SCRIPT_RESTATE_DONE, restate_done)                                      \
+  X(HK_SCRIPT_RESTATE_STATE, restate_state)                                    \
+  X(HK_SCRIPT_RESTATE_SWITCH, restate_switch)                                  \
   X(HK_SCRIPT_STREAM_TRIM, stream_trim)                                        \
   X(HK_SCRIPT_HISTORY_TRIM, history_trim)                                      \
   X(HK_SCRIPT_SUBJECT_DROP, subject_drop)                                      \

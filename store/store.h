@@ -643,6 +643,106 @@ enum hk_err hk_store_zrange_lex_rev(struct hk_store *st, const char *key,
                                     struct hk_error *err) HK_MUST_CHECK;
 
 /* ===========================================================================
+ * Restate and config generations (store/restate.c)
+ *   {prefix}gen            the config generation (absent: 0); a restate's
+ *                          --apply moves it on
+ *   {prefix}restate        hash: the marker of a restate under way: id,
+ *                          config (the new config's text), state (arming,
+ *                          running, finishing, ready), begin_ms, chunk,
+ *                          subjects, chunks, chunks_done, subjects_done,
+ *                          events_done, and STATE_ms
+ *   {prefix}restate:…      the shadow: the derived keys (clock records,
+ *                          indexes, counters, buckets, stage records,
+ *                          documents) under the new config, and the
+ *                          restate's own todo (zset) and leases (hash)
+ * The derived keys of a shadow are the live ones' suffixes under the
+ * shadow prefix: a struct hk_store whose prefix is {prefix}restate:
+ * writes them with the very calls that write the live ones.
+ * ======================================================================== */
+
+#define HK_STORE_SHADOW "restate:"
+
+/* Fences every check-and-set put of st (hk_store_cas_put) with the
+ * generation gen of live_prefix's {prefix}gen: a put finds it moved on and
+ * fails with HK_E_STALE_CONFIG, writing nothing. gen < 0: no fence. */
+void hk_store_fence(struct hk_store *st, const char *live_prefix, int64_t gen);
+
+/* The generation (*gen, 0 when unset) and the restate marker (*marker: a
+ * new object of strings, or NULL when none), in one round trip. */
+enum hk_err hk_store_restate_poll(struct hk_store *st, int64_t *gen,
+                                  json_t **marker,
+                                  struct hk_error *err) HK_MUST_CHECK;
+
+/* Writes the marker of a new restate; *started 0 when one is under way. */
+enum hk_err hk_store_restate_begin(struct hk_store *st, const char *id,
+                                   const char *config_text, int64_t begin_ms,
+                                   size_t chunk, int64_t now_ms, int *started,
+                                   struct hk_error *err) HK_MUST_CHECK;
+
+/* What hk_store_restate_take hands out. */
+enum hk_restate_work {
+  HK_RESTATE_CHUNK,  /* *chunk and subjects set */
+  HK_RESTATE_IDLE,   /* nothing to do now */
+  HK_RESTATE_GONE,   /* no such restate any more */
+  HK_RESTATE_FINISH, /* the caller finishes (due clocks, documents) */
+};
+
+/* Takes the next piece of restate id's work (lua/restate_take.lua),
+ * leasing a chunk for lease_ms. */
+enum hk_err hk_store_restate_take(struct hk_store *st, const char *id,
+                                  int64_t now_ms, int64_t lease_ms,
+                                  enum hk_restate_work *work, int64_t *chunk,
+                                  struct hk_strings *subjects,
+                                  struct hk_error *err) HK_MUST_CHECK;
+
+/* Counts chunk as done with its subjects and events; *finish 1 when it
+ * was the last (the caller finishes). */
+enum hk_err hk_store_restate_done(struct hk_store *st, const char *id,
+                                  int64_t chunk, int64_t subjects,
+                                  int64_t events, int64_t now_ms, int *finish,
+                                  struct hk_error *err) HK_MUST_CHECK;
+
+/* Moves restate id from state `from` to `to`; *moved 0 when it was not
+ * there. */
+enum hk_err hk_store_restate_state(struct hk_store *st, const char *id,
+                                   const char *from, const char *to,
+                                   int64_t now_ms, int *moved,
+                                   struct hk_error *err) HK_MUST_CHECK;
+
+/* The histories of n subjects in one pipeline ({prefix}journey:SUBJECT,
+ * oldest first): members[i] and scores[i] as hk_store_journey gives them
+ * (arrays of n, each owned by the caller). */
+enum hk_err hk_store_journeys(struct hk_store *st, const char *const *subjects,
+                              size_t n, struct hk_strings *members,
+                              struct hk_strings *scores,
+                              struct hk_error *err) HK_MUST_CHECK;
+
+/* Every key of st's prefix, without the prefix (SCAN, COUNT 1000). */
+enum hk_err hk_store_scan_all(struct hk_store *st, struct hk_strings *out,
+                              struct hk_error *err) HK_MUST_CHECK;
+
+/* Puts restate id's shadow in the place of the live keys of the n
+ * suffixes (lua/restate_switch.lua): *gen the new generation, 0 when the
+ * restate was not ready (nothing changed). */
+enum hk_err hk_store_restate_switch(struct hk_store *st, const char *id,
+                                    const char *const *suffixes, size_t n,
+                                    int64_t *gen,
+                                    struct hk_error *err) HK_MUST_CHECK;
+
+/* Deletes the marker (when it is still restate id's, or any when id is
+ * NULL). */
+enum hk_err hk_store_restate_clear(struct hk_store *st, const char *id,
+                                   struct hk_error *err) HK_MUST_CHECK;
+
+/* Appends to the intake stream a copy of every entry from start_ms on
+ * (of source only, unless NULL), marked replay=ORIGINAL_ID; *copied and
+ * *skipped (other sources, replays themselves) count them. */
+enum hk_err hk_store_replay(struct hk_store *st, int64_t start_ms,
+                            const char *source, int64_t *copied,
+                            int64_t *skipped,
+                            struct hk_error *err) HK_MUST_CHECK;
+
+/* ===========================================================================
  * Retention and forget requests (store/retention.c)
  *
  *   {prefix}forget          stream of requests to forget a subject: fields

@@ -42,6 +42,8 @@ struct hk_store {
   int64_t retry_at;
   int64_t backoff;
   int stale;
+  char *fence_key; /* {prefix}gen of the live prefix, or NULL: no fence */
+  char fence_gen[24];
 };
 
 /* Whether a piece of work may run a second time after a lost connection. */

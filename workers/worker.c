@@ -22,6 +22,7 @@
 #include "store/store.h"
 #include "workers/configs.h"
 #include "workers/kpi.h"
+#include "workers/restate.h"
 #include "workers/retention.h"
 #include "workers/sla_shell.h"
 #include "workers/workers.h"
@@ -248,9 +249,9 @@ static enum hk_err journal(struct hk_store *st, int64_t ttl_s,
  * again.
  */
 static enum hk_err run_batch(struct hk_store *st, struct hk_sla_shell *sh,
-                             const struct hk_mapper *m, int64_t ttl_s,
-                             const struct hk_batch *b, int claimed,
-                             const struct hk_worker_opts *o,
+                             struct hk_restate *rs, const struct hk_mapper *m,
+                             int64_t ttl_s, const struct hk_batch *b,
+                             int claimed, const struct hk_worker_opts *o,
                              struct hk_error *err) {
   struct prepared *ps = hk_xcalloc(b->n > 0 ? b->n : 1, sizeof *ps);
   const struct hk_event **evs;
@@ -273,6 +274,10 @@ static enum hk_err run_batch(struct hk_store *st, struct hk_sla_shell *sh,
   }
   rc = hk_sla_shell_apply(sh, evs, nevs, now_ms, err);
   if (rc == HK_E_OK) {
+    /* A restate under way keeps its shadow up to date too. */
+    rc = hk_restate_apply(rs, evs, nevs, now_ms, err);
+  }
+  if (rc == HK_E_OK) {
     rc = journal(st, ttl_s, b, ps, claimed, o, err);
   }
   for (size_t i = 0; i < b->n; i++) {
@@ -280,6 +285,9 @@ static enum hk_err run_batch(struct hk_store *st, struct hk_sla_shell *sh,
   }
   free(evs);
   free(ps);
+  if (rc == HK_E_STALE_CONFIG) {
+    return rc; /* the caller reloads and runs the batch again */
+  }
   return rc == HK_E_OK ? HK_E_OK : HK_E_UNAVAILABLE;
 }
 
@@ -303,6 +311,11 @@ static int64_t dedupe_ttl_s(const struct hk_config *cfg) {
 struct configs {
   struct hk_configs list;
   size_t kpi_gen; /* the KPI thread's hold */
+  /* The config generation of Redis ({prefix}gen) the newest config was
+   * loaded for; -1 until a loop read it. A restate's --apply moves it on,
+   * and the first loop to see that loads the config file again. */
+  pthread_mutex_t gen_lock;
+  int64_t redis_gen;
 };
 
 /* The newest config, for the KPI thread: it holds one config from one
@@ -330,7 +343,9 @@ static enum hk_err compiles(const struct hk_config *cfg, struct hk_error *err) {
 static void reload(const struct hk_worker_opts *o, struct configs *cs) {
   struct hk_error err = {HK_E_OK, ""};
   struct hk_config *cfg;
-  *o->reload = 0;
+  if (o->reload != NULL) {
+    *o->reload = 0;
+  }
   cfg = o->load();
   if (cfg == NULL) {
     hk_log(HK_LOG_ERROR, "reload refused; keeping the running config",
@@ -379,6 +394,7 @@ struct loop {
   pthread_t thread;
   /* What the loop runs on, compiled from the config generation it holds. */
   size_t gen;
+  const struct hk_config *cfg; /* that generation's */
   struct hk_mapper *m;
   struct hk_sla *sla;
   struct hk_stages *stages;
@@ -387,6 +403,10 @@ struct loop {
   struct hk_retention keep; /* the retention duty's (retention.h) */
   /* The Redis address is read once: changing it needs a restart. */
   struct hk_store *st;
+  /* A restate's shadow (restate.c), and the config generation of Redis
+   * the loop's records are fenced with (-1 until known). */
+  struct hk_restate rs;
+  int64_t fence;
   /* What the duties keep from one turn to the next. */
   struct hk_error err; /* the last failure, for the log */
   int64_t claim_every; /* ms from one claim to the next */
@@ -405,6 +425,7 @@ struct loop {
  * compiles) and connects its store; loop_close undoes it. */
 static void loop_open(struct loop *l) {
   const struct hk_config *cfg = hk_configs_acquire(&l->cs->list, &l->gen);
+  l->cfg = cfg;
   l->err = (struct hk_error){HK_E_OK, ""};
   l->m = hk_mapper_new(cfg, &l->err);
   l->sla = hk_sla_new(cfg, &l->err);
@@ -412,6 +433,8 @@ static void loop_open(struct loop *l) {
   l->st = hk_store_new(&cfg->redis);
   l->ttl_s = dedupe_ttl_s(cfg);
   hk_sla_shell_init(&l->sh, cfg, l->sla, l->stages, l->st);
+  hk_restate_init(&l->rs, &cfg->redis);
+  l->fence = -1;
   /* Claims every quarter of claim_idle, kept within 1 to 10 s: a delivery
    * left pending is taken over soon after it counts as abandoned, without
    * an XAUTOCLAIM on every turn. */
@@ -431,6 +454,7 @@ static void loop_open(struct loop *l) {
 }
 
 static void loop_close(struct loop *l) {
+  hk_restate_fini(&l->rs);
   hk_store_free(l->st);
   hk_mapper_free(l->m);
   hk_sla_free(l->sla);
@@ -488,6 +512,43 @@ static void pick_up_reload(struct loop *l) {
   hk_sla_shell_init(&l->sh, cfg, l->sla, l->stages, l->st);
   hk_configs_release(&l->cs->list, l->gen);
   l->gen = newest;
+  l->cfg = cfg;
+}
+
+/* Follows Redis to config generation gen: the first loop to see it load
+ * the config file again (handoffctl restate --apply replaced it), every
+ * loop picks the new config up and fences its records with gen. The
+ * first generation a worker sees is the one of the config it started on. */
+static void follow_generation(struct loop *l, int64_t gen) {
+  pthread_mutex_lock(&l->cs->gen_lock);
+  if (l->cs->redis_gen == -1) {
+    l->cs->redis_gen = gen;
+  } else if (l->cs->redis_gen != gen && l->o->load != NULL) {
+    char g[24];
+    snprintf(g, sizeof g, "%" PRId64, gen);
+    hk_log(HK_LOG_INFO, "config generation moved on; reloading", "generation",
+           g, (const char *)NULL);
+    reload(l->o, l->cs);
+    l->cs->redis_gen = gen;
+  }
+  pthread_mutex_unlock(&l->cs->gen_lock);
+  pick_up_reload(l);
+  l->fence = gen;
+  hk_store_fence(
+      l->st,
+      l->cfg->redis.prefix != NULL ? l->cfg->redis.prefix : "handoff:", gen);
+}
+
+/* 2b. About once a second (always when force): reads the config
+ * generation and the restate marker (restate.c arms or drops the shadow
+ * and re-evaluates its due clocks), and follows a new generation. */
+static enum hk_err watch_restate(struct loop *l, int force) {
+  int64_t gen = l->fence;
+  enum hk_err rc = hk_restate_poll(&l->rs, l->st, force, &gen, &l->err);
+  if (rc == HK_E_OK && gen != l->fence) {
+    follow_generation(l, gen);
+  }
+  return rc;
 }
 
 /* 3. Makes sure the consumer group exists: at the start and after each
@@ -566,9 +627,10 @@ static enum hk_err claim_idle(struct loop *l, struct hk_batch *b,
 /* 6. Reads up to `batch` new deliveries into b, waiting at most block_ms,
  * less when a clock comes due sooner. */
 static enum hk_err read_new(struct loop *l, struct hk_batch *b) {
+  /* While chunks of a restate wait, the turn comes back to them at once. */
+  int64_t block = l->rs.busy ? 1 : wait_ms(&l->sh, l->o->block_ms, &l->err);
   enum hk_err rc =
-      hk_store_read(l->st, l->consumer, l->o->batch,
-                    wait_ms(&l->sh, l->o->block_ms, &l->err), b, &l->err);
+      hk_store_read(l->st, l->consumer, l->o->batch, block, b, &l->err);
   if (rc == HK_E_OK) {
     l->last_read = hk_time_now_ms(); /* for the heartbeat */
   }
@@ -591,7 +653,20 @@ static enum hk_err process_batch(struct loop *l, const struct hk_batch *b,
            "count", n, "consumer", l->consumer, (const char *)NULL);
   }
   t0 = hk_time_mono_ms();
-  rc = run_batch(l->st, &l->sh, l->m, l->ttl_s, b, claimed, l->o, &l->err);
+  rc = run_batch(l->st, &l->sh, &l->rs, l->m, l->ttl_s, b, claimed, l->o,
+                 &l->err);
+  /* A restate was switched in while the batch was computed under the old
+   * config: nothing of it was acknowledged, so it runs again under the
+   * new one. */
+  for (int i = 0; rc == HK_E_STALE_CONFIG && i < 3; i++) {
+    hk_log(HK_LOG_INFO, "config generation moved on during a batch; again",
+           "consumer", l->consumer, (const char *)NULL);
+    rc = watch_restate(l, 1);
+    if (rc == HK_E_OK) {
+      rc = run_batch(l->st, &l->sh, &l->rs, l->m, l->ttl_s, b, claimed, l->o,
+                     &l->err);
+    }
+  }
   if (rc == HK_E_OK) {
     /* A count lost to Redis is not worth a retry. */
     static const char *const fields[] = {"batches", "batch_ms"};
@@ -651,6 +726,10 @@ static void leave_group(struct loop *l) {
  *      at the start and after each failure; heartbeat: about once a
  *      second, the heartbeat key with the time of the last read, and every
  *      claim interval, dead consumers with nothing pending leave the group;
+ *   3b. watch_restate: about once a second, read the config generation
+ *      and the restate marker: arm or drop a restate's shadow (restate.c),
+ *      re-evaluate its due clocks, and follow a new generation (load the
+ *      config file again, fence the records with it);
  *   4. fire_due_clocks: re-evaluate the clocks whose warning or deadline
  *      came, queuing their alerts; keep_bounded: the retention pass (once
  *      a minute, one worker at a time) and the forget requests;
@@ -665,6 +744,10 @@ static void leave_group(struct loop *l) {
  *      subject's events together, compare-and-set), journal the outcomes
  *      and acknowledge (one atomic step per delivery), count the batch for
  *      /metrics;
+ *   7b. hk_restate_work: while a restate is under way, restate one chunk
+ *      of subjects from their histories into the shadow, or finish it;
+ *      a record refused by the fence (the generation moved on) makes the
+ *      batch run again under the new config;
  *   8. note_outcome: log Redis lost or back; after a failure, check the
  *      group again next time and set the next back-off.
  * A failure skips the rest of the turn. When the loop stops: leave_group.
@@ -686,7 +769,13 @@ static void *loop_run(void *arg) {
       rc = heartbeat(l);
     }
     if (rc == HK_E_OK) {
+      rc = watch_restate(l, 0);
+    }
+    if (rc == HK_E_OK) {
       rc = fire_due_clocks(l);
+      if (rc == HK_E_STALE_CONFIG) {
+        rc = watch_restate(l, 1);
+      }
     }
     if (rc == HK_E_OK) {
       rc = keep_bounded(l);
@@ -700,6 +789,12 @@ static void *loop_run(void *arg) {
     }
     if (rc == HK_E_OK && b.n > 0) {
       rc = process_batch(l, &b, claimed);
+    }
+    if (rc == HK_E_OK) {
+      rc = hk_restate_work(&l->rs, l->st, l->cfg, &l->err);
+    }
+    if (rc == HK_E_STALE_CONFIG) {
+      rc = watch_restate(l, 1); /* a duty's write met a newer generation */
     }
     hk_batch_fini(&b);
     note_outcome(l, rc);
@@ -730,6 +825,8 @@ enum hk_err hk_worker_run(const struct hk_config *cfg,
   atomic_init(&halt, 0);
   hk_configs_init(&cs.list, cfg);
   cs.kpi_gen = HK_CONFIGS_NONE;
+  pthread_mutex_init(&cs.gen_lock, NULL);
+  cs.redis_gen = -1;
   /* Notifier URLs and secrets are read once: they change with a restart. */
   deliverer = hk_deliverer_start(cfg, o->consumer);
   if (deliverer == NULL) {
@@ -775,6 +872,7 @@ enum hk_err hk_worker_run(const struct hk_config *cfg,
   hk_kpi_stop(kpis);
   hk_deliverer_stop(deliverer);
   hk_configs_fini(&cs.list);
+  pthread_mutex_destroy(&cs.gen_lock);
   free(loops);
   return started > 0 ? HK_E_OK : HK_E_INTERNAL;
 }

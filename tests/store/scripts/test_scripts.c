@@ -341,6 +341,100 @@ Test(lua, cas_put_writes_only_over_the_record_read) {
   expect_text("first", "HGET %s %s", "p:clocks:h", "s2");
 }
 
+Test(lua, cas_put_refuses_a_record_of_another_config_generation) {
+  redisReply *r;
+  /* No generation yet counts as 0. */
+  r = eval(HK_SCRIPT_CAS_PUT, "2", "p:clocks:g", "p:gen", "s1", "", "r0", "0",
+           "I", "p:hcount:g", "open", "1", NULL);
+  cr_assert_eq(r->integer, 1);
+  freeReplyObject(r);
+  freeReplyObject(redisCommand(rc, "SET p:gen 1"));
+  r = eval(HK_SCRIPT_CAS_PUT, "2", "p:clocks:g", "p:gen", "s1", "r0", "r1", "0",
+           "I", "p:hcount:g", "open", "1", NULL);
+  cr_assert_eq(r->integer, -1);
+  freeReplyObject(r);
+  expect_text("r0", "HGET %s %s", "p:clocks:g", "s1");
+  cr_assert_eq(integer("HGET %s %s", "p:hcount:g", "open"), 1);
+  r = eval(HK_SCRIPT_CAS_PUT, "2", "p:clocks:g", "p:gen", "s1", "r0", "r1", "1",
+           "I", "p:hcount:g", "open", "1", NULL);
+  cr_assert_eq(r->integer, 1);
+  freeReplyObject(r);
+  expect_text("r1", "HGET %s %s", "p:clocks:g", "s1");
+  cr_assert_eq(integer("HGET %s %s", "p:hcount:g", "open"), 2);
+}
+
+/* One reply of restate_take: its first element. */
+static long long take(const char *now) {
+  redisReply *r =
+      eval(HK_SCRIPT_RESTATE_TAKE, "4", "p:restate", "p:restate:todo",
+           "p:subjects", "p:restate:leases", "R1", now, "1000", NULL);
+  long long k;
+  cr_assert(r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements > 0);
+  k = r->element[0]->integer;
+  freeReplyObject(r);
+  return k;
+}
+
+Test(lua, restate_hands_out_chunks_again_after_a_lease_and_finishes_once) {
+  redisReply *r;
+  freeReplyObject(redisCommand(rc, "ZADD p:subjects 5 a 1 b 9 c"));
+  r = eval(HK_SCRIPT_RESTATE_BEGIN, "1", "p:restate", "R1", "{}", "100", "2",
+           "0", NULL);
+  cr_assert_eq(r->integer, 1);
+  freeReplyObject(r);
+  r = eval(HK_SCRIPT_RESTATE_BEGIN, "1", "p:restate", "R2", "{}", "100", "2",
+           "0", NULL);
+  cr_assert_eq(r->integer, 0, "a second restate while one is under way");
+  freeReplyObject(r);
+  cr_assert_eq(take("50"), -1, "before begin_ms");
+  /* Chunks of two subjects, in order of name whatever their scores. */
+  cr_assert_eq(take("100"), 0);
+  expect_text("0", "ZSCORE %s %s", "p:restate:todo", "c");
+  cr_assert_eq(take("100"), 1);
+  cr_assert_eq(take("200"), -1, "all handed out, none done");
+  /* Chunk 0's worker died: its lease lapses and it is handed out again. */
+  cr_assert_eq(take("1101"), 0);
+  r = eval(HK_SCRIPT_RESTATE_DONE, "2", "p:restate", "p:restate:leases", "R1",
+           "1", "1", "4", "1200", NULL);
+  cr_assert_eq(r->integer, 1);
+  freeReplyObject(r);
+  r = eval(HK_SCRIPT_RESTATE_DONE, "2", "p:restate", "p:restate:leases", "R1",
+           "1", "1", "4", "1200", NULL);
+  cr_assert_eq(r->integer, 0, "a chunk counts once");
+  freeReplyObject(r);
+  r = eval(HK_SCRIPT_RESTATE_DONE, "2", "p:restate", "p:restate:leases", "R1",
+           "0", "2", "6", "1300", NULL);
+  cr_assert_eq(r->integer, 3, "the last chunk finishes");
+  freeReplyObject(r);
+  expect_text("finishing", "HGET %s %s", "p:restate", "state");
+  cr_assert_eq(integer("HGET %s %s", "p:restate", "events_done"), 10);
+  cr_assert_eq(integer("HGET %s %s", "p:restate", "subjects_done"), 3);
+  cr_assert_eq(take("1400"), -1, "one finishes, the others wait");
+}
+
+Test(lua, restate_switch_renames_the_shadow_and_moves_the_generation) {
+  redisReply *r;
+  freeReplyObject(redisCommand(rc, "HSET p:restate id R1 state running"));
+  freeReplyObject(redisCommand(rc, "HSET p:clocks:h s live"));
+  freeReplyObject(redisCommand(rc, "HSET p:restate:clocks:h s restated"));
+  freeReplyObject(redisCommand(rc, "SET p:kpi:stage:gone {}"));
+  r = eval(HK_SCRIPT_RESTATE_SWITCH, "2", "p:restate", "p:gen", "R1",
+           "p:", "p:restate:", "clocks:h", "kpi:stage:gone", NULL);
+  cr_assert_eq(r->integer, 0, "not ready: nothing changes");
+  freeReplyObject(r);
+  expect_text("live", "HGET %s %s", "p:clocks:h", "s");
+  freeReplyObject(redisCommand(rc, "HSET p:restate state ready"));
+  r = eval(HK_SCRIPT_RESTATE_SWITCH, "2", "p:restate", "p:gen", "R1",
+           "p:", "p:restate:", "clocks:h", "kpi:stage:gone", NULL);
+  cr_assert_eq(r->integer, 1);
+  freeReplyObject(r);
+  expect_text("restated", "HGET %s %s", "p:clocks:h", "s");
+  cr_assert_eq(integer("EXISTS %s", "p:restate:clocks:h", NULL), 0);
+  cr_assert_eq(integer("EXISTS %s", "p:kpi:stage:gone", NULL), 0);
+  cr_assert_eq(integer("EXISTS %s", "p:restate", NULL), 0);
+  cr_assert_eq(integer("GET %s", "p:gen", NULL), 1);
+}
+
 Test(lua, cas_put_of_an_empty_record_erases_the_field) {
   redisReply *r;
   freeReplyObject(redisCommand(rc, "HSET p:stages s1 rec"));
