@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "workers/configs.h"
 #include "workers/kpi.h"
 
 #define DAY_MS 86400000LL
@@ -183,7 +184,7 @@ enum hk_err hk_kpi_refresh(const struct hk_config *cfg, struct hk_store *st,
  * ------------------------------------------------------------------------- */
 
 struct hk_kpi_thread {
-  const struct hk_config *(*newest)(void *);
+  const struct hk_config *(*newest)(void *, size_t *);
   void *arg;
   int64_t every_ms;
   char owner[160];
@@ -193,8 +194,7 @@ struct hk_kpi_thread {
 
 static void *run(void *arg) {
   struct hk_kpi_thread *t = arg;
-  const struct hk_config *cfg = t->newest(t->arg);
-  struct hk_store *st = hk_store_new(&cfg->redis);
+  struct hk_gen_store gs = {NULL, HK_CONFIGS_NONE};
   int64_t purged_hour = -1;
   int down = 0;
 
@@ -203,7 +203,11 @@ static void *run(void *arg) {
     int64_t t0 = hk_time_mono_ms();
     int got = 0;
     enum hk_err rc;
-    cfg = t->newest(t->arg);
+    size_t gen = 0;
+    const struct hk_config *cfg = t->newest(t->arg, &gen);
+    struct hk_store *st;
+    (void)hk_gen_store_follow(&gs, cfg, gen);
+    st = gs.st;
     rc = hk_store_lock(st, "kpi:lock", t->owner,
                        t->every_ms - 10 > 0 ? t->every_ms - 10 : 1, &got, &err);
     if (rc == HK_E_OK && got) {
@@ -229,13 +233,13 @@ static void *run(void *arg) {
       hk_sleep_ms(left < 100 ? left : 100);
     }
   }
-  hk_store_free(st);
+  hk_gen_store_fini(&gs);
   return NULL;
 }
 
-struct hk_kpi_thread *hk_kpi_start(const struct hk_config *(*newest)(void *),
-                                   void *arg, int64_t every_ms,
-                                   const char *consumer) {
+struct hk_kpi_thread *
+hk_kpi_start(const struct hk_config *(*newest)(void *, size_t *), void *arg,
+             int64_t every_ms, const char *consumer) {
   struct hk_kpi_thread *t = hk_xcalloc(1, sizeof *t);
   t->newest = newest;
   t->arg = arg;

@@ -38,7 +38,8 @@ static const char usage[] =
     "  -V, --version         the version\n"
     "\n"
     "Signals: SIGTERM/SIGINT stop after the batch in hand, SIGHUP reloads\n"
-    "the mapping rules (a bad config is refused and the running one kept).\n"
+    "the whole config, Redis and notifiers too, between two batches (a bad\n"
+    "config is refused and the running one kept).\n"
     "Exit status: 0 stopped cleanly, 1 runtime failure, 2 bad command line,\n"
     "78 bad configuration.\n";
 

@@ -304,13 +304,15 @@ struct configs {
   size_t kpi_gen; /* the KPI thread's hold */
 };
 
-/* The newest config, for the KPI thread: it holds one config from one
- * call to the next, so this releases the one it held before. */
-static const struct hk_config *newest_of(void *arg) {
+/* The newest config and its generation (*gen), for the KPI thread: it
+ * holds one config from one call to the next, so this releases the one it
+ * held before. */
+static const struct hk_config *newest_of(void *arg, size_t *gen) {
   struct configs *cs = arg;
   size_t before = cs->kpi_gen;
   const struct hk_config *cfg = hk_configs_acquire(&cs->list, &cs->kpi_gen);
   hk_configs_release(&cs->list, before);
+  *gen = cs->kpi_gen;
   return cfg;
 }
 
@@ -378,12 +380,15 @@ struct loop {
   pthread_t thread;
   /* What the loop runs on, compiled from the config generation it holds. */
   size_t gen;
+  const struct hk_config *cfg;
   struct hk_mapper *m;
   struct hk_sla *sla;
   struct hk_stages *stages;
   int64_t ttl_s;
   struct hk_sla_shell sh;
-  /* The Redis address is read once: changing it needs a restart. */
+  /* The connection, made from the redis settings of generation store.gen
+   * (follow_store); st is store.st. */
+  struct hk_gen_store store;
   struct hk_store *st;
   /* What the duties keep from one turn to the next. */
   struct hk_error err; /* the last failure, for the log */
@@ -398,11 +403,14 @@ struct loop {
  * compiles) and connects its store; loop_close undoes it. */
 static void loop_open(struct loop *l) {
   const struct hk_config *cfg = hk_configs_acquire(&l->cs->list, &l->gen);
+  l->cfg = cfg;
   l->err = (struct hk_error){HK_E_OK, ""};
   l->m = hk_mapper_new(cfg, &l->err);
   l->sla = hk_sla_new(cfg, &l->err);
   l->stages = hk_stages_new(cfg);
-  l->st = hk_store_new(&cfg->redis);
+  l->store = (struct hk_gen_store){NULL, HK_CONFIGS_NONE};
+  (void)hk_gen_store_follow(&l->store, cfg, l->gen);
+  l->st = l->store.st;
   l->ttl_s = dedupe_ttl_s(cfg);
   hk_sla_shell_init(&l->sh, cfg, l->sla, l->stages, l->st);
   /* Claims every quarter of claim_idle, kept within 1 to 10 s: a delivery
@@ -421,7 +429,8 @@ static void loop_open(struct loop *l) {
 }
 
 static void loop_close(struct loop *l) {
-  hk_store_free(l->st);
+  hk_gen_store_fini(&l->store);
+  l->st = NULL;
   hk_mapper_free(l->m);
   hk_sla_free(l->sla);
   hk_stages_free(l->stages);
@@ -478,6 +487,22 @@ static void pick_up_reload(struct loop *l) {
   hk_sla_shell_init(&l->sh, cfg, l->sla, l->stages, l->st);
   hk_configs_release(&l->cs->list, l->gen);
   l->gen = newest;
+  l->cfg = cfg;
+}
+
+/* 2b. Between batches, makes the connection that of the generation the loop
+ * holds: a reload that moved Redis (or changed its password or prefix)
+ * takes effect here, never while a batch read from the old one is still
+ * being journaled and acknowledged there. */
+static void follow_store(struct loop *l) {
+  if (!hk_gen_store_follow(&l->store, l->cfg, l->gen)) {
+    return;
+  }
+  l->st = l->store.st;
+  l->sh.st = l->st;
+  l->ready = 0; /* the group is checked on the new connection */
+  l->down = 0;
+  l->backoff = 0;
 }
 
 /* 3. Makes sure the consumer group exists: at the start and after each
@@ -591,6 +616,7 @@ static void leave_group(struct loop *l) {
  *      asked meanwhile ends the loop;
  *   2. pick_up_reload: when a reload published a newer config,
  *      compile its mapping, clocks and stages, and drop the older one;
+ *      follow_store: connect with its redis settings;
  *   3. join_group: make sure the consumer group exists (XGROUP CREATE),
  *      at the start and after each failure;
  *   4. fire_due_clocks: re-evaluate the clocks whose warning or deadline
@@ -622,6 +648,7 @@ static void *loop_run(void *arg) {
       break;
     }
     pick_up_reload(l);
+    follow_store(l);
     rc = join_group(l);
     if (rc == HK_E_OK) {
       rc = fire_due_clocks(l);
@@ -665,8 +692,9 @@ enum hk_err hk_worker_run(const struct hk_config *cfg,
   atomic_init(&halt, 0);
   hk_configs_init(&cs.list, cfg);
   cs.kpi_gen = HK_CONFIGS_NONE;
-  /* Notifier URLs and secrets are read once: they change with a restart. */
-  deliverer = hk_deliverer_start(cfg, o->consumer);
+  /* The alert sender sends each alert with the notifiers of the newest
+   * config, over a connection of that config's Redis. */
+  deliverer = hk_deliverer_start(&cs.list, o->consumer);
   if (deliverer == NULL) {
     hk_log(HK_LOG_ERROR, "cannot start the alert sender", (const char *)NULL);
   }
