@@ -211,6 +211,8 @@ static void decode_redis(struct walk *w, struct hk_config *cfg,
   cfg->redis.prefix = str_dup(r, "prefix");
   cfg->redis.connect_timeout_ms = duration(r, "connect_timeout");
   cfg->redis.timeout_ms = duration(r, "timeout");
+  cfg->redis.memory_guard =
+      json_number_value(json_object_get(r, "memory_guard"));
   if (pw != NULL) {
     struct hk_secret s;
     size_t m2 = hk_config_path_key(w, "password");

@@ -69,6 +69,9 @@ struct hk_redis_conf {
   char *prefix; /* key prefix, "handoff:" by default */
   int64_t connect_timeout_ms;
   int64_t timeout_ms;
+  /* The share of Redis's maxmemory above which handoff-fcgi refuses
+   * deliveries with 503 (redis.memory_guard, 0 < share <= 1). */
+  double memory_guard;
 };
 
 struct hk_api_token {

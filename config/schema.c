@@ -358,6 +358,14 @@ static void check_warn_at(struct walk *w, json_t *v) {
   }
 }
 
+/* A share of Redis's maxmemory; 1 refuses only where Redis would. */
+static void check_memory_guard(struct walk *w, json_t *v) {
+  double x = json_number_value(v);
+  if (!(x > 0.0 && x <= 1.0)) {
+    hk_config_errf(w, "must be a share above 0 and at most 1, such as 0.9");
+  }
+}
+
 static void check_scale(struct walk *w, json_t *v) {
   if (json_number_value(v) == 0.0) {
     hk_config_errf(w, "must not be 0");
@@ -789,6 +797,8 @@ static const struct node n_host = {
     .types = T_STRING, .flags = N_NONEMPTY, .check = check_host};
 static const struct node n_prefix = {
     .types = T_STRING, .flags = N_NONEMPTY, .check = check_prefix};
+static const struct node n_memory_guard = {.types = T_NUMBER,
+                                           .check = check_memory_guard};
 static const struct field f_redis[] = {
     {"host", &n_host, 0, NULL},
     {"port", &n_port, 0, "6379"},
@@ -798,6 +808,7 @@ static const struct field f_redis[] = {
     {"prefix", &n_prefix, 0, "\"handoff:\""},
     {"connect_timeout", &n_duration, 0, "\"500ms\""},
     {"timeout", &n_duration, 0, "\"2s\""},
+    {"memory_guard", &n_memory_guard, 0, "0.9"},
     {NULL, NULL, 0, NULL},
 };
 static const struct node n_redis = {

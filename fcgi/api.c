@@ -5,8 +5,9 @@
  * The KPI documents ({prefix}kpi:…) are computed by one worker every few
  * seconds and served as stored, one GET each, unparsed: reading them costs
  * the same with ten clocks as with a million. /v1/health adds the live
- * queue to the health document, so it is parsed. A document no worker has
- * written yet is 503 not_ready, with Retry-After.
+ * queue and Redis's memory (as the guard last read it) to the health
+ * document: spliced in as text while both are fine, else parsed. A
+ * document no worker has written yet is 503 not_ready, with Retry-After.
  *
  * The clock listings read an index, then the records of one page in one
  * pipeline, and evaluate them now with the pure code of journey/
@@ -87,17 +88,53 @@ static int rank(const char *status) {
   return status != NULL && strcmp(status, "amber") == 0 ? 1 : 0;
 }
 
-/* The health document, the queue added: the status the worst of both, the
- * reasons of the parts that are not green joined. */
-static enum hk_err health(struct hk_store *st, struct hk_reply *out,
+/* doc's status raised to at least worst ("amber", "red") with why joined
+ * to its reason (after it when the document is not green already). */
+static void health_add(json_t *doc, const char *worst, const char *why) {
+  const char *status = json_string_value(json_object_get(doc, "status"));
+  const char *reason = json_string_value(json_object_get(doc, "reason"));
+  size_t n = (reason != NULL ? strlen(reason) : 0) + strlen(why) + 4;
+  char *joined = hk_xmalloc(n);
+  if (rank(status) > 0 && reason != NULL && *reason != '\0') {
+    snprintf(joined, n, "%s; %s", reason, why);
+  } else {
+    snprintf(joined, n, "%s", why);
+  }
+  if (rank(status) < rank(worst)) {
+    json_object_set_new(doc, "status", json_string(worst));
+  }
+  json_object_set_new(doc, "reason", json_string(joined));
+  free(joined);
+}
+
+/* The "memory" member of /v1/health as text (",\"memory\":{…}"), or ""
+ * when mem is unknown. */
+static void memory_text(const struct hk_memory *mem, double share, char *buf,
+                        size_t cap) {
+  if (mem == NULL) {
+    snprintf(buf, cap, "%s", "");
+    return;
+  }
+  snprintf(buf, cap,
+           ",\"memory\":{\"used_bytes\":%lld,\"max_bytes\":%lld,"
+           "\"guard\":%.15g,\"over\":%s}",
+           (long long)mem->used, (long long)mem->max, share,
+           hk_memory_over(mem, share) ? "true" : "false");
+}
+
+/* The health document, the queue and Redis's memory added: the status the
+ * worst of the parts, the reasons of the parts that are not green joined.
+ * Redis over the memory guard is red: deliveries are being refused. */
+static enum hk_err health(const struct hk_config *cfg, struct hk_store *st,
+                          const struct hk_memory *mem, struct hk_reply *out,
                           struct hk_error *err) {
   struct hk_queue_stats q;
   char *text = NULL;
   size_t len = 0;
   json_t *doc = NULL;
-  const char *status;
-  const char *reason;
+  double share = cfg->redis.memory_guard;
   int stalled;
+  int full = hk_memory_over(mem, share);
   enum hk_err rc = hk_store_get(st, "kpi:health", &text, &len, err);
 
   if (rc == HK_E_OK) {
@@ -111,18 +148,20 @@ static enum hk_err health(struct hk_store *st, struct hk_reply *out,
    * they processed: what matters is deliveries waiting with nobody to read
    * them (lag, or the whole stream when Redis cannot say). */
   stalled = q.consumers == 0 && (q.lag > 0 || (q.lag < 0 && q.length > 0));
-  if (text != NULL && !stalled && len > 2 && text[0] == '{' &&
+  if (text != NULL && !stalled && !full && len > 2 && text[0] == '{' &&
       text[len - 1] == '}') {
     /* The usual case: the document as stored with the queue spliced in,
      * never parsed, so the answer costs the same however big the
      * document is (a worker wrote it as one compact JSON object). */
-    char queue[256];
-    int qn =
-        snprintf(queue, sizeof queue,
-                 ",\"queue\":{\"length\":%lld,\"pending\":%lld,"
-                 "\"lag\":%lld,\"processed\":%lld,\"consumers\":%lld}}",
-                 (long long)q.length, (long long)q.pending, (long long)q.lag,
-                 (long long)q.processed, (long long)q.consumers);
+    char memory[256];
+    char queue[512];
+    int qn;
+    memory_text(mem, share, memory, sizeof memory);
+    qn = snprintf(queue, sizeof queue,
+                  ",\"queue\":{\"length\":%lld,\"pending\":%lld,"
+                  "\"lag\":%lld,\"processed\":%lld,\"consumers\":%lld}%s}",
+                  (long long)q.length, (long long)q.pending, (long long)q.lag,
+                  (long long)q.processed, (long long)q.consumers, memory);
     char *body = hk_xmalloc(len - 1 + (size_t)qn + 1);
     memcpy(body, text, len - 1);
     memcpy(body + len - 1, queue, (size_t)qn + 1);
@@ -140,21 +179,13 @@ static enum hk_err health(struct hk_store *st, struct hk_reply *out,
     doc = json_pack("{s:s,s:n,s:s,s:[],s:[]}", "status", "amber", "computed_at",
                     "reason", NOT_COMPUTED, "handoffs", "stages");
   }
-  status = json_string_value(json_object_get(doc, "status"));
-  reason = json_string_value(json_object_get(doc, "reason"));
   if (stalled) {
-    size_t n = (reason != NULL ? strlen(reason) : 0) + sizeof QUEUE_STALLED + 4;
-    char *joined = hk_xmalloc(n);
-    if (rank(status) > 0 && reason != NULL && *reason != '\0') {
-      snprintf(joined, n, "%s; %s", reason, QUEUE_STALLED);
-    } else {
-      snprintf(joined, n, "%s", QUEUE_STALLED);
-    }
-    if (rank(status) < 1) {
-      json_object_set_new(doc, "status", json_string("amber"));
-    }
-    json_object_set_new(doc, "reason", json_string(joined));
-    free(joined);
+    health_add(doc, "amber", QUEUE_STALLED);
+  }
+  if (full) {
+    char why[256];
+    hk_memory_reason(mem, share, why, sizeof why);
+    health_add(doc, "red", why);
   }
   json_object_set_new(doc, "queue",
                       json_pack("{s:I,s:I,s:I,s:I,s:I}", "length",
@@ -162,6 +193,9 @@ static enum hk_err health(struct hk_store *st, struct hk_reply *out,
                                 (json_int_t)q.pending, "lag", (json_int_t)q.lag,
                                 "processed", (json_int_t)q.processed,
                                 "consumers", (json_int_t)q.consumers));
+  if (mem != NULL) {
+    json_object_set_new(doc, "memory", hk_memory_json(mem, share));
+  }
   hk_reply_json(out, 200, doc);
   return HK_E_OK;
 }
@@ -701,12 +735,13 @@ static enum hk_err subject(const struct hk_sla *sla, struct hk_store *st,
 
 enum hk_err hk_api_handle(const struct hk_config *cfg, const struct hk_sla *sla,
                           struct hk_store *st, const struct hk_route *route,
-                          const struct hk_request *req, int64_t now_ms,
+                          const struct hk_request *req,
+                          const struct hk_memory *mem, int64_t now_ms,
                           struct hk_reply *out, struct hk_error *err) {
   char key[128];
   const char *name = route->param;
   switch (route->id) {
-  case HK_ROUTE_HEALTH: return health(st, out, err);
+  case HK_ROUTE_HEALTH: return health(cfg, st, mem, out, err);
   case HK_ROUTE_HANDOFFS:
     return serve_doc(st, "kpi:handoffs", "the handoff KPIs", out, err);
   case HK_ROUTE_HANDOFF:

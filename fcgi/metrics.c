@@ -11,6 +11,8 @@
  *              "dead:SOURCE:RULE"
  *   intake     handoff-fcgi's "SOURCE STATUS" per request
  *   handoffs   {HANDOFF: {state: count, started, incomplete}}
+ *   memory     Redis's used_memory and maxmemory as the memory guard last
+ *              read them (hk_memory_json; null or absent when unknown)
  * Every instance of handoff-fcgi answers from the same Redis, so a scrape of
  * any one of them is the whole service.
  */
@@ -118,6 +120,27 @@ static void journal(struct text *b, json_t *counts, const char *kind,
   }
 }
 
+/* Redis's memory, when the guard could read it: the gauges an alert rule
+ * compares (used / max against the guard). */
+static void memory(struct text *b, const json_t *mem) {
+  if (!json_is_object(mem)) {
+    return;
+  }
+  header(b, "handoff_redis_used_memory_bytes", "gauge",
+         "Memory Redis uses (INFO memory used_memory).");
+  sample(b, "handoff_redis_used_memory_bytes", NULL, NULL, NULL, NULL,
+         num(mem, "used_bytes"));
+  header(b, "handoff_redis_maxmemory_bytes", "gauge",
+         "Redis's maxmemory (0: no limit).");
+  sample(b, "handoff_redis_maxmemory_bytes", NULL, NULL, NULL, NULL,
+         num(mem, "max_bytes"));
+  header(b, "handoff_redis_memory_guard_ratio", "gauge",
+         "Share of maxmemory above which intake refuses deliveries with 503 "
+         "(redis.memory_guard).");
+  putf(b, "handoff_redis_memory_guard_ratio %.15g\n",
+       json_number_value(json_object_get(mem, "guard")));
+}
+
 char *hk_metrics_format(json_t *figures, size_t *len) {
   static const char *const states[] = {
       "open", "at_risk", "paused", "met", "breached", "met_late", "cancelled"};
@@ -204,6 +227,7 @@ char *hk_metrics_format(json_t *figures, size_t *len) {
          "Batches of deliveries the workers processed.");
   sample(&b, "handoff_worker_batches_total", NULL, NULL, NULL, NULL,
          num(stats, "batches"));
+  memory(&b, json_object_get(figures, "memory"));
   header(&b, "handoff_worker_batch_seconds_total", "counter",
          "Time the workers spent processing batches.");
   putf(&b, "handoff_worker_batch_seconds_total %.3f\n",

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "store/reply.h"
 #include "store/store_internal.h"
 
 static char *dup_or_null(const char *s) {
@@ -217,6 +218,21 @@ enum hk_err hk_store_ping(struct hk_store *st, struct hk_error *err) {
   }
   freeReplyObject(r);
   return HK_E_OK;
+}
+
+enum hk_err hk_store_memory(struct hk_store *st, struct hk_store_memory *out,
+                            struct hk_error *err) {
+  const char *argv[] = {"INFO", "memory"};
+  redisReply *r = hk_store_command(st, 2, argv, NULL, err);
+  enum hk_err rc;
+  out->used = 0;
+  out->max = 0;
+  if (r == NULL) {
+    return HK_E_UNAVAILABLE;
+  }
+  rc = hk_resp_memory(r, out, err);
+  freeReplyObject(r);
+  return rc;
 }
 
 enum hk_err hk_store_group_create(struct hk_store *st, const char *stream,

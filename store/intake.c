@@ -50,7 +50,12 @@ static void xadd_args(const struct hk_store *st, const struct hk_delivery *d,
  * item only: the replies stay in step with the commands. */
 static void xadd_outcome(const struct hk_store *st, struct hk_store_xadd *x,
                          const redisReply *r) {
-  if (r->type == REDIS_REPLY_ERROR) {
+  if (hk_resp_is_oom(r)) {
+    /* noeviction: Redis refuses writes past maxmemory. The sender retries
+     * (503); the memory guard of handoff-fcgi usually refuses before. */
+    x->rc = hk_fail(&x->err, HK_E_FULL, "redis at %s answered: %.*s", st->where,
+                    (int)r->len, r->str);
+  } else if (r->type == REDIS_REPLY_ERROR) {
     x->rc = hk_fail(&x->err, HK_E_UNAVAILABLE, "redis at %s answered: %.*s",
                     st->where, (int)r->len, r->str);
   } else if (hk_resp_stream_id(r, x->id, NULL) != HK_E_OK) {

@@ -359,3 +359,42 @@ void hk_resp_strings(const redisReply *r, size_t from, size_t step,
                                                  : hk_xstrdup("");
   }
 }
+
+/* The integer of the line "key:VALUE" of an INFO text (lines end in
+ * "\r\n"); -1 when there is no such line or no integer on it. */
+static int info_int(const char *s, size_t len, const char *key, int64_t *out) {
+  size_t klen = strlen(key);
+  const char *end = s + len;
+  const char *line = s;
+  while (line < end) {
+    const char *nl = memchr(line, '\n', (size_t)(end - line));
+    const char *stop = nl != NULL ? nl : end;
+    if (stop > line && stop[-1] == '\r') {
+      stop--;
+    }
+    if ((size_t)(stop - line) > klen && memcmp(line, key, klen) == 0 &&
+        line[klen] == ':') {
+      return hk_resp_parse_int(line + klen + 1,
+                               (size_t)(stop - line) - klen - 1, out);
+    }
+    line = nl != NULL ? nl + 1 : end;
+  }
+  return -1;
+}
+
+enum hk_err hk_resp_memory(const redisReply *r, struct hk_store_memory *out,
+                           struct hk_error *err) {
+  if (!is_string(r) ||
+      info_int(r->str, r->len, "used_memory", &out->used) != 0 ||
+      info_int(r->str, r->len, "maxmemory", &out->max) != 0 || out->used < 0 ||
+      out->max < 0) {
+    return hk_fail(err, HK_E_UNAVAILABLE,
+                   "INFO memory gave no used_memory and maxmemory");
+  }
+  return HK_E_OK;
+}
+
+int hk_resp_is_oom(const redisReply *r) {
+  return r != NULL && r->type == REDIS_REPLY_ERROR && r->len >= 4 &&
+         memcmp(r->str, "OOM ", 4) == 0;
+}

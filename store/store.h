@@ -25,7 +25,9 @@
  * was lost may be written twice: consumers are idempotent by delivery id,
  * and a duplicate is harmless where a loss is not.
  * Every call returns HK_E_UNAVAILABLE with err set when Redis cannot be
- * reached or answers with an error.
+ * reached or answers with an error, but for an XADD Redis refused because
+ * it is over its maxmemory (-OOM): HK_E_FULL, which the sender also gets
+ * as a 503 to retry.
  */
 #ifndef HK_STORE_H
 #define HK_STORE_H
@@ -51,6 +53,16 @@ void hk_store_free(struct hk_store *st);
 /* Round trip to Redis. */
 enum hk_err hk_store_ping(struct hk_store *st,
                           struct hk_error *err) HK_MUST_CHECK;
+
+/* Redis's memory as INFO memory tells it. */
+struct hk_store_memory {
+  int64_t used; /* used_memory, bytes */
+  int64_t max;  /* maxmemory, bytes; 0 when Redis has no limit */
+};
+
+/* Reads used_memory and maxmemory (INFO memory, one round trip). */
+enum hk_err hk_store_memory(struct hk_store *st, struct hk_store_memory *out,
+                            struct hk_error *err) HK_MUST_CHECK;
 
 /*
  * Appends the delivery to the intake stream (XADD) and writes its stream id
@@ -473,7 +485,8 @@ struct hk_store_xadd {
 /*
  * Writes the n deliveries with pipelined XADDs on st's connection and sets
  * every item's rc: HK_E_OK with its stream id once Redis confirmed that
- * XADD, HK_E_UNAVAILABLE with err otherwise. Reconnects and retries like
+ * XADD, HK_E_FULL when Redis refused it over its maxmemory (-OOM),
+ * HK_E_UNAVAILABLE with err otherwise. Reconnects and retries like
  * the other calls; an item whose reply was lost may be written twice.
  */
 void hk_store_enqueue_many(struct hk_store *st, struct hk_store_xadd **items,
@@ -493,9 +506,9 @@ void hk_commit_free(struct hk_commit *c);
  * Like hk_store_enqueue, from any number of threads at once: queues d
  * (borrowed until the return) for the next batch and waits for its outcome,
  * writing that batch itself when no other is on the wire. Returns HK_E_OK
- * with id set only once Redis confirmed this delivery's XADD;
- * HK_E_UNAVAILABLE with err set when Redis could not be reached or refused
- * it.
+ * with id set only once Redis confirmed this delivery's XADD; HK_E_FULL
+ * when Redis refused it over its maxmemory; HK_E_UNAVAILABLE with err set
+ * when Redis could not be reached or refused it otherwise.
  */
 enum hk_err hk_commit_enqueue(struct hk_commit *c, const struct hk_delivery *d,
                               char id[HK_STREAM_ID_MAX],

@@ -134,6 +134,14 @@ ParameterizedTestParameters(config_rejects, table) {
        "as 90s, 5m, 48h, 1h30m"},
       {"{" SRC ", \"redis\": {\"timeout\": \"0s\"}}",
        "t.json: $.redis.timeout: must be longer than 0s"},
+      {"{" SRC ", \"redis\": {\"memory_guard\": 0}}",
+       "t.json: $.redis.memory_guard: must be a share above 0 and at most 1, "
+       "such as 0.9"},
+      {"{" SRC ", \"redis\": {\"memory_guard\": 1.01}}",
+       "t.json: $.redis.memory_guard: must be a share above 0 and at most 1, "
+       "such as 0.9"},
+      {"{" SRC ", \"redis\": {\"memory_guard\": \"90%\"}}",
+       "t.json: $.redis.memory_guard: expected a number, got a string"},
       {"{" SRC ", \"intake\": {\"retry_after\": 5}}",
        "t.json: $.intake.retry_after: expected a string, got an integer"},
       {"{" SRC ", \"intake\": {\"max_body_bytes\": 9000000}}",
@@ -407,6 +415,7 @@ Test(config_load, minimal_config_gets_defaults) {
   cr_assert_str_eq(cfg->redis.prefix, "handoff:");
   cr_assert_eq(cfg->redis.connect_timeout_ms, 500);
   cr_assert_eq(cfg->redis.timeout_ms, 2000);
+  cr_assert_float_eq(cfg->redis.memory_guard, 0.9, 1e-9);
   cr_assert_eq(cfg->max_body, 1048576);
   cr_assert_eq(cfg->retry_after_s, 5);
   cr_assert_eq(cfg->nsources, 0);
@@ -485,7 +494,7 @@ Test(config_load, reports_every_error_not_just_the_first) {
 Test(config_load, decodes_redis_intake_and_kind_defaults) {
   struct hk_config *cfg = must_load(
       "{\"redis\": {\"unix\": \"/run/redis/redis.sock\", \"db\": 3, "
-      "\"prefix\": \"hk:\", \"timeout\": \"1s500ms\"},"
+      "\"prefix\": \"hk:\", \"timeout\": \"1s500ms\", \"memory_guard\": 1},"
       " \"intake\": {\"max_body_bytes\": 65536, \"retry_after\": \"1500ms\"},"
       " \"sources\": {\"gh\": {\"kind\": \"hmac\", \"secret\": {\"env\": "
       "\"X\"}, \"header\": \"X-Hub-Signature-256\", \"prefix\": \"sha256=\", "
@@ -497,6 +506,7 @@ Test(config_load, decodes_redis_intake_and_kind_defaults) {
   cr_assert_eq(cfg->redis.db, 3);
   cr_assert_str_eq(cfg->redis.prefix, "hk:");
   cr_assert_eq(cfg->redis.timeout_ms, 1500);
+  cr_assert_float_eq(cfg->redis.memory_guard, 1.0, 1e-9);
   cr_assert_eq(cfg->max_body, 65536);
   cr_assert_eq(cfg->retry_after_s, 2, "Retry-After rounds up");
   cr_assert_not_null(gh);

@@ -372,3 +372,62 @@ Test(index_member, formats_and_reads_back_start_and_subject) {
   free(m);
   cr_assert_str_eq(hk_store_index_subject("0000000000005", NULL), "");
 }
+
+/* An INFO memory text as Redis 7 writes it (cut), with used_memory_human
+ * and friends before and after the lines that count. */
+#define INFO_MEMORY                                                            \
+  "# Memory\r\nused_memory:1048576\r\nused_memory_human:1.00M\r\n"             \
+  "used_memory_rss:5000000\r\nmaxmemory_human:8.00M\r\n"                       \
+  "maxmemory:8388608\r\nmaxmemory_policy:noeviction\r\n"
+
+Test(resp_memory, reads_used_memory_and_maxmemory_not_their_cousins) {
+  redisReply *r = take(B(INFO_MEMORY));
+  struct hk_store_memory m = {0, 0};
+  cr_assert_eq(hk_resp_memory(r, &m, NULL), HK_E_OK);
+  cr_assert_eq(m.used, 1048576);
+  cr_assert_eq(m.max, 8388608);
+  freeReplyObject(r);
+  /* No limit is maxmemory:0; the last line may lack its CRLF. */
+  r = take(B("used_memory:900\r\nmaxmemory:0"));
+  cr_assert_eq(hk_resp_memory(r, &m, NULL), HK_E_OK);
+  cr_assert_eq(m.used, 900);
+  cr_assert_eq(m.max, 0);
+  freeReplyObject(r);
+}
+
+Test(resp_memory, refuses_a_reply_without_both_figures) {
+  const char *bad[] = {"used_memory:900\r\n",
+                       "maxmemory:900\r\n",
+                       "used_memory_rss:9\r\nmaxmemory:9\r\n",
+                       "used_memory:x\r\nmaxmemory:9\r\n",
+                       "used_memory:-1\r\nmaxmemory:9\r\n",
+                       ""};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    redisReply *r = take(B(bad[i]));
+    struct hk_error err = {HK_E_OK, ""};
+    struct hk_store_memory m;
+    cr_assert_eq(hk_resp_memory(r, &m, &err), HK_E_UNAVAILABLE, "%s", bad[i]);
+    cr_assert_eq(err.code, HK_E_UNAVAILABLE);
+    freeReplyObject(r);
+  }
+  {
+    redisReply *r = resp("-ERR unknown section\r\n");
+    struct hk_store_memory m;
+    cr_assert_eq(hk_resp_memory(r, &m, NULL), HK_E_UNAVAILABLE);
+    freeReplyObject(r);
+  }
+}
+
+Test(resp_oom, tells_redis_refusing_a_write_over_maxmemory) {
+  redisReply *oom =
+      resp("-OOM command not allowed when used memory > 'maxmemory'.\r\n");
+  redisReply *other = resp("-ERR wrong number of arguments\r\n");
+  redisReply *str = resp("$4\r\nOOM \r\n");
+  cr_assert_eq(hk_resp_is_oom(oom), 1);
+  cr_assert_eq(hk_resp_is_oom(other), 0);
+  cr_assert_eq(hk_resp_is_oom(str), 0);
+  cr_assert_eq(hk_resp_is_oom(NULL), 0);
+  freeReplyObject(oom);
+  freeReplyObject(other);
+  freeReplyObject(str);
+}
