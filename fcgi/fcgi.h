@@ -111,8 +111,10 @@ enum hk_err hk_path_unescape(const char *s, size_t len, char **out,
 json_t *hk_time_json(int64_t ms);
 
 /* The CLOCK object of the status API for one clock of subject in handoff
- * (a new object); with the "link" to the subject when link is non-zero. */
-json_t *hk_clock_json(const char *subject, const struct hk_clock *c, int link);
+ * (a new object); with the "link" to the subject, under mount (api.mount),
+ * when mount is not NULL. */
+json_t *hk_clock_json(const char *subject, const struct hk_clock *c,
+                      const char *mount);
 
 /* ---------------------------------------------------------------------------
  * Replies
