@@ -571,7 +571,17 @@ static enum hk_err process_batch(struct loop *l, const struct hk_batch *b,
     static const char *const fields[] = {"batches", "batch_ms"};
     int64_t by[2] = {1, hk_time_mono_ms() - t0};
     struct hk_error ignored = {HK_E_OK, ""};
+    char ms[24];
+    char gen[24];
     (void)!hk_store_stats_add(l->st, fields, by, 2, &ignored);
+    snprintf(ms, sizeof ms, "%" PRId64, by[1]);
+    snprintf(gen, sizeof gen, "%zu", l->gen);
+    /* One line a batch; each delivery has its own line above, with the
+     * delivery id the responder's request line names too. */
+    hk_log(HK_LOG_INFO, "batch processed", "consumer", l->consumer,
+           "deliveries", n, "first", b->items[0].id, "last",
+           b->items[b->n - 1].id, "claimed", claimed ? "true" : "false",
+           "batch_ms", ms, "config_gen", gen, (const char *)NULL);
   }
   return rc;
 }
