@@ -12,7 +12,8 @@
 -- ARGV[7..12]  the delivery's source, kind, delivery_id, received_ms,
 --              signed_ms, headers
 -- ARGV[13] the journey cap (HK_CAP_JOURNEY)
--- ARGV[14..] the items: kind ('e', 'i' or 'd'), key, counter, then
+-- ARGV[14] the label cap (HK_CAP_SENDER_LABELS)
+-- ARGV[15..] the items: kind ('e', 'i' or 'd'), key, counter, then
 --   e: the event, its journey key ('' for none), time and member
 --   d: rule, reason, ptype and body
 -- Returns the number of items written.
@@ -21,9 +22,25 @@
 -- also indexed in {prefix}journey:SUBJECT (member [id, type, source],
 -- scored by event time, the newest cap kept); ZADD of the same member is a
 -- no-op, so an event journaled twice is indexed once.
+--
+-- The last part of an event's or ignored item's counter (mapped:SOURCE:TYPE,
+-- ignored:SOURCE:TYPE) comes from the sender: the first ARGV[14] distinct
+-- values of a kind and source are counted under their own name, the rest
+-- under SOURCE:other. The field labels:KIND:SOURCE of the counts hash
+-- holds how many were taken.
 local fresh = 0
 local cap = tonumber(ARGV[13])
-local i = 14
+local labels = tonumber(ARGV[14])
+local function capped(counter)
+  if redis.call('HEXISTS', KEYS[4], counter) == 1 then return counter end
+  local group = string.match(counter, '^([^:]*:[^:]*):')
+  if group == nil then return counter end
+  local taken = tonumber(redis.call('HGET', KEYS[4], 'labels:' .. group) or '0')
+  if taken >= labels then return group .. ':other' end
+  redis.call('HSET', KEYS[4], 'labels:' .. group, taken + 1)
+  return counter
+end
+local i = 15
 while i <= #ARGV do
   local kind, key, counter = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local at = i + 3
@@ -32,6 +49,7 @@ while i <= #ARGV do
   if redis.call('SET', ARGV[4] .. redis.sha1hex(key), '1', 'NX', 'EX',
                 ARGV[3]) then
     fresh = fresh + 1
+    if kind ~= 'd' then counter = capped(counter) end
     redis.call('HINCRBY', KEYS[4], counter, 1)
     if kind == 'e' then
       redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'event',

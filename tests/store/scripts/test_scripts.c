@@ -187,14 +187,14 @@ Test(lua, consumer_leave_removes_only_an_idle_consumer) {
 /* Runs the journal of intake entry id with an event, an ignored item and a
  * dead letter; returns the script's count. */
 static long long journal(const char *id) {
-  redisReply *r =
-      eval(HK_SCRIPT_JOURNAL, "5", "p:intake", "p:events", "p:dlq", "p:counts",
-           "p:stats", "workers", id, "60", "p:seen:", "1000", "1700000000999",
-           "demo", "standard-webhooks", "d1", "1700000000001", "1700000000000",
-           "{}", "2", "e", "k-event", "mapped:demo:lead", "{\"id\":\"e1\"}",
-           "p:journey:s1", "1700000000500", "[\"e1\",\"lead\",\"demo\"]", "i",
-           "k-ignored", "ignored:demo:ping", "d", "k-dead", "dead:demo:r1",
-           "r1", "no mapping", "order.created", "{\"b\":2}", NULL);
+  redisReply *r = eval(
+      HK_SCRIPT_JOURNAL, "5", "p:intake", "p:events", "p:dlq", "p:counts",
+      "p:stats", "workers", id, "60", "p:seen:", "1000", "1700000000999",
+      "demo", "standard-webhooks", "d1", "1700000000001", "1700000000000", "{}",
+      "2", "64", "e", "k-event", "mapped:demo:lead", "{\"id\":\"e1\"}",
+      "p:journey:s1", "1700000000500", "[\"e1\",\"lead\",\"demo\"]", "i",
+      "k-ignored", "ignored:demo:ping", "d", "k-dead", "dead:demo:r1", "r1",
+      "no mapping", "order.created", "{\"b\":2}", NULL);
   long long n;
   cr_assert_eq(r->type, REDIS_REPLY_INTEGER, "%s",
                r->type == REDIS_REPLY_ERROR ? r->str : "");
@@ -257,14 +257,61 @@ Test(lua, journal_keeps_the_newest_journey_entries_up_to_the_cap) {
     snprintf(member, sizeof member, "[\"e%d\"]", i);
     r = eval(HK_SCRIPT_JOURNAL, "5", "p:intake", "p:events", "p:dlq",
              "p:counts", "p:stats", "workers", "0-1", "60", "p:seen:", "1000",
-             "0", "demo", "k", "d", "0", "0", "{}", "2", "e", key, "c", "{}",
-             "p:journey:s", at, member, NULL);
+             "0", "demo", "k", "d", "0", "0", "{}", "2", "64", "e", key, "c",
+             "{}", "p:journey:s", at, member, NULL);
     cr_assert_eq(r->integer, 1);
     freeReplyObject(r);
   }
   cr_assert_eq(integer("ZCARD %s", "p:journey:s", NULL), 2);
   cr_assert_eq(integer("ZSCORE %s %s", "p:journey:s", "[\"e2\"]"), 102);
   cr_assert_eq(integer("ZSCORE %s %s", "p:journey:s", "[\"e0\"]"), -1);
+}
+
+/* Types from senders: the first two distinct ones of a source count under
+ * their own name (label cap 2), later ones as "other"; a type already
+ * counted stays itself; another source has its own two. */
+Test(lua, journal_caps_the_distinct_types_a_sender_makes) {
+  static const char *const counters[] = {
+      "mapped:demo:a",  "mapped:demo:b", "mapped:demo:c",   "mapped:demo:a",
+      "ignored:demo:x", "mapped:demo:d", "mapped:stripe:z", "dead:demo:r1",
+      "dead:demo:r2",   "dead:demo:r3"};
+  freeReplyObject(
+      redisCommand(rc, "XGROUP CREATE p:intake workers 0 MKSTREAM"));
+  for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
+    char key[16];
+    const char *kind = strncmp(counters[i], "mapped:", 7) == 0    ? "e"
+                       : strncmp(counters[i], "ignored:", 8) == 0 ? "i"
+                                                                  : "d";
+    redisReply *r;
+    snprintf(key, sizeof key, "k%zu", i);
+    if (kind[0] == 'e') {
+      r = eval(HK_SCRIPT_JOURNAL, "5", "p:intake", "p:events", "p:dlq",
+               "p:counts", "p:stats", "workers", "0-1", "60", "p:seen:", "1000",
+               "0", "demo", "k", "d", "0", "0", "{}", "2", "2", kind, key,
+               counters[i], "{}", "", "0", "", NULL);
+    } else if (kind[0] == 'i') {
+      r = eval(HK_SCRIPT_JOURNAL, "5", "p:intake", "p:events", "p:dlq",
+               "p:counts", "p:stats", "workers", "0-1", "60", "p:seen:", "1000",
+               "0", "demo", "k", "d", "0", "0", "{}", "2", "2", kind, key,
+               counters[i], NULL);
+    } else {
+      r = eval(HK_SCRIPT_JOURNAL, "5", "p:intake", "p:events", "p:dlq",
+               "p:counts", "p:stats", "workers", "0-1", "60", "p:seen:", "1000",
+               "0", "demo", "k", "d", "0", "0", "{}", "2", "2", kind, key,
+               counters[i], "r", "why", "t", "{}", NULL);
+    }
+    cr_assert_eq(r->integer, 1, "%s", counters[i]);
+    freeReplyObject(r);
+  }
+  cr_assert_eq(integer("HGET %s %s", "p:counts", "mapped:demo:a"), 2);
+  cr_assert_eq(integer("HGET %s %s", "p:counts", "mapped:demo:b"), 1);
+  cr_assert_eq(integer("HGET %s %s", "p:counts", "mapped:demo:c"), -1);
+  cr_assert_eq(integer("HGET %s %s", "p:counts", "mapped:demo:d"), -1);
+  cr_assert_eq(integer("HGET %s %s", "p:counts", "mapped:demo:other"), 2);
+  cr_assert_eq(integer("HGET %s %s", "p:counts", "ignored:demo:x"), 1);
+  cr_assert_eq(integer("HGET %s %s", "p:counts", "mapped:stripe:z"), 1);
+  /* Rule names come from the config, not from senders: never capped. */
+  cr_assert_eq(integer("HGET %s %s", "p:counts", "dead:demo:r3"), 1);
 }
 
 Test(lua, dlq_retry_queues_a_delivery_or_an_alert_again) {
