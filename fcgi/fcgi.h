@@ -143,7 +143,9 @@ void hk_reply_text(struct hk_reply *out, int status, const char *content_type,
 /*
  * Gathers the figures of GET /metrics into a new object (*out, owned):
  * queue (hk_store_queue_stats), stats, counts, intake (hashes of counters,
- * name to integer) and handoffs (each of the nh named handoffs' counters).
+ * name to integer), handoffs (each of the nh named handoffs' counters) and
+ * p90_ms (each handoff's p90 response time per window, from the KPI
+ * document the workers keep; empty before they wrote it).
  * The caller may add memory (hk_memory_json) before formatting.
  * HK_E_UNAVAILABLE with err set when Redis failed.
  */
