@@ -12,13 +12,20 @@
  * every one), a delivery signed with the removed secret is refused at the
  * end, and the first alert after the reload goes to the new endpoint.
  */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -325,4 +332,202 @@ Test(reload, rotates_a_secret_and_moves_a_notifier_under_load, .init = up,
   cr_assert(hk_wait_until(new_alerted, 15000), "no alert at the new hook");
   cr_assert_eq(hk_receiver_count_at(0), 1);
   cr_assert_eq(hk_receiver_count_at(1), 1);
+}
+
+/* ---------------------------------------------------------------------------
+ * Redis moved by a reload: a worker started without --redis follows the
+ * config's redis settings to a second server.
+ * ------------------------------------------------------------------------- */
+
+static long long count_in(const char *text, const char *needle) {
+  long long n = 0;
+  for (const char *p = text; (p = strstr(p, needle)) != NULL; p++) {
+    n++;
+  }
+  return n;
+}
+
+static pid_t redis2;
+static int redis2_port;
+static pid_t mover;
+static char mover_log[400];
+
+static redisContext *redis2_connect(void) {
+  struct timeval tv = {0, 200000};
+  redisContext *c = redisConnectWithTimeout("127.0.0.1", redis2_port, tv);
+  if (c != NULL && c->err) {
+    redisFree(c);
+    c = NULL;
+  }
+  return c;
+}
+
+/* For the second Redis: with a NULL needle, 1 when command's integer
+ * reply is above 0; else how many times needle is in its string reply. */
+static long long redis2_ask(const char *command, const char *needle) {
+  redisContext *c = redis2_connect();
+  redisReply *r;
+  long long n = 0;
+  if (c == NULL) {
+    return 0;
+  }
+  r = redisCommand(c, command);
+  if (r != NULL && r->type == REDIS_REPLY_INTEGER && needle == NULL) {
+    n = r->integer > 0;
+  } else if (r != NULL && r->type == REDIS_REPLY_STRING && needle != NULL) {
+    n = count_in(r->str, needle);
+  }
+  if (r != NULL) {
+    freeReplyObject(r);
+  }
+  redisFree(c);
+  return n;
+}
+
+static int redis2_up(void) {
+  redisContext *c = redis2_connect();
+  redisReply *r = c != NULL ? redisCommand(c, "PING") : NULL;
+  int ok = r != NULL && r->type == REDIS_REPLY_STATUS;
+  if (r != NULL) {
+    freeReplyObject(r);
+  }
+  if (c != NULL) {
+    redisFree(c);
+  }
+  return ok;
+}
+
+static pid_t spawn_logged(const char *const *argv, const char *log) {
+  pid_t pid = fork();
+  cr_assert(pid >= 0);
+  if (pid == 0) {
+    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    char *args[16];
+    size_t n = 0;
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+      close(fd);
+    }
+    for (; argv[n] != NULL && n < 15; n++) {
+      memcpy(&args[n], &argv[n], sizeof args[n]);
+    }
+    args[n] = NULL;
+    execv(args[0], args);
+    _exit(127);
+  }
+  return pid;
+}
+
+static void up_two(void) {
+  char port[16];
+  const char *argv[] = {"/usr/bin/redis-server",
+                        "--port",
+                        port,
+                        "--bind",
+                        "127.0.0.1",
+                        "--save",
+                        "",
+                        "--appendonly",
+                        "no",
+                        NULL};
+  up();
+  for (int tries = 0; tries < 10 && !redis2_up(); tries++) {
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    char log[400];
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert(bind(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    cr_assert(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
+    close(fd);
+    redis2_port = ntohs(a.sin_port);
+    snprintf(port, sizeof port, "%d", redis2_port);
+    snprintf(log, sizeof log, "%s/redis2.log", stack.dir);
+    redis2 = spawn_logged(argv, log);
+    for (int i = 0; i < 200 && !redis2_up(); i++) {
+      struct timespec ts = {0, 10000000L};
+      nanosleep(&ts, NULL);
+    }
+  }
+  cr_assert(redis2_up(), "the second redis did not start");
+}
+
+static void down_two(void) {
+  int status;
+  if (mover > 0) {
+    kill(mover, SIGTERM);
+    waitpid(mover, &status, 0);
+    mover = 0;
+  }
+  if (redis2 > 0) {
+    kill(redis2, SIGTERM);
+    waitpid(redis2, &status, 0);
+    redis2 = 0;
+  }
+  down();
+}
+
+static int mover_reloaded(void) {
+  return file_count(mover_log, "config reloaded") >= 1;
+}
+
+/* The consumer loop and the alert sender block in XREADGROUP on the
+ * second Redis, and the KPI thread wrote its documents there. */
+static int mover_on_redis2(void) {
+  return redis2_ask("EXISTS handoff:kpi:health", NULL) &&
+         redis2_ask("CLIENT LIST", "cmd=xreadgroup") >= 2;
+}
+
+static int mover_processed_first(void) {
+  return file_count(mover_log, "delivery=msg_1_") >= 1;
+}
+
+Test(reload, a_worker_follows_redis_to_another_server, .init = up_two,
+     .fini = down_two, .timeout = 60) {
+  const char *argv[] = {HK_BIN_DIR "/workers/handoff-worker",
+                        "--config",
+                        NULL,
+                        "--name",
+                        "mover",
+                        "--kpi-every",
+                        "200ms",
+                        NULL};
+  char config[400];
+  char was[64];
+  char now[64];
+  snprintf(config, sizeof config, "%s/handoff.json", stack.dir);
+  snprintf(mover_log, sizeof mover_log, "%s/mover.log", stack.dir);
+  argv[2] = config;
+  /* No --redis: the worker reads the config's redis, the first server. */
+  mover = spawn_logged(argv, mover_log);
+  hk_post_event("lead.mql", 1, hk_now_ms(), "");
+  cr_assert(hk_wait_until(mover_processed_first, 10000), "not processed");
+  cr_assert(!mover_on_redis2());
+
+  snprintf(was, sizeof was, "\"port\": %d,", stack.redis_port);
+  snprintf(now, sizeof now, "\"port\": %d,", redis2_port);
+  {
+    char tmp[420];
+    char *text = replace(read_text(config), was, now);
+    snprintf(tmp, sizeof tmp, "%s.new", config);
+    write_text(tmp, text);
+    free(text);
+    cr_assert(rename(tmp, config) == 0);
+  }
+  kill(mover, SIGHUP);
+  cr_assert(hk_wait_until(mover_reloaded, 10000), "no reload logged");
+  /* Its consumer loop, KPI thread and alert sender all moved. */
+  cr_assert(hk_wait_until(mover_on_redis2, 10000),
+            "the worker did not follow redis to port %d", redis2_port);
+  /* None of them is left reading the first. */
+  {
+    char *clients = hk_redis_str("CLIENT LIST");
+    cr_assert_not_null(clients);
+    cr_assert_eq(count_in(clients, "cmd=xreadgroup"), 0, "%s", clients);
+    free(clients);
+  }
 }
