@@ -266,7 +266,7 @@ static void under_load(int ms) {
 
 Test(reload, rotates_a_secret_and_moves_a_notifier_under_load, .init = up,
      .fini = down, .timeout = 120) {
-  int64_t three_hours_ago = hk_now_ms() - 3 * 3600 * 1000;
+  int64_t three_hours_ago = hk_now_ms() - (int64_t)3 * 3600 * 1000;
   char old_only[256];
   char both[256];
   char new_only[256];
@@ -488,14 +488,9 @@ static int mover_processed_first(void) {
 
 Test(reload, a_worker_follows_redis_to_another_server, .init = up_two,
      .fini = down_two, .timeout = 60) {
-  const char *argv[] = {HK_BIN_DIR "/workers/handoff-worker",
-                        "--config",
-                        NULL,
-                        "--name",
-                        "mover",
-                        "--kpi-every",
-                        "200ms",
-                        NULL};
+  static const char worker[] = HK_BIN_DIR "/workers/handoff-worker";
+  const char *argv[] = {worker,  "--config",    NULL,    "--name",
+                        "mover", "--kpi-every", "200ms", NULL};
   char config[400];
   char was[64];
   char now[64];
