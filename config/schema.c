@@ -349,6 +349,25 @@ static void check_hhmm(struct walk *w, json_t *v) {
   }
 }
 
+/* A digest's schedule: "Mon 09:00", a day of the week (Mon … Sun) and a
+ * time of day in the zone of its calendar. */
+static void check_schedule(struct walk *w, json_t *v) {
+  static const char *const days[] = {"Mon", "Tue", "Wed", "Thu",
+                                     "Fri", "Sat", "Sun"};
+  const char *s = json_string_value(v);
+  char q[160];
+  int day = 0;
+  for (size_t i = 0; i < 7 && strlen(s) == 9 && s[3] == ' '; i++) {
+    day |= strncmp(s, days[i], 3) == 0;
+  }
+  if (!day || hhmm(s + 4) < 0 || hhmm(s + 4) >= 24 * 60) {
+    hk_config_errf(w,
+                   "%s is not a schedule: a day Mon … Sun, a space and a "
+                   "time HH:MM, as \"Mon 09:00\"",
+                   hk_config_quote(q, sizeof q, s));
+  }
+}
+
 /* ["09:00", "17:00"]; an end before the start runs across midnight. */
 static void check_range(struct walk *w, json_t *v) {
   int from;
@@ -1077,6 +1096,28 @@ static const struct node n_notifiers = {.types = T_OBJECT,
                                         .items = &n_notifier,
                                         .keycheck = key_name};
 
+/* $.digests.NAME */
+static const struct node n_schedule = {.types = T_STRING,
+                                       .check = check_schedule};
+static const struct node n_stage_refs = {.types = T_ARRAY,
+                                         .items = &n_stage_ref};
+static const struct node n_handoff_refs = {.types = T_ARRAY,
+                                           .items = &n_handoff_ref};
+static const struct field f_digest[] = {
+    {"description", &n_text, 0, NULL},
+    {"notifier", &n_notifier_ref, F_REQUIRED, NULL},
+    {"schedule", &n_schedule, F_REQUIRED, NULL},
+    {"calendar", &n_calendar_ref, 0, NULL},
+    {"stages", &n_stage_refs, 0, "[]"},
+    {"handoffs", &n_handoff_refs, 0, "[]"},
+    {NULL, NULL, 0, NULL},
+};
+static const struct node n_digest = {.types = T_OBJECT, .fields = f_digest};
+static const struct node n_digests = {.types = T_OBJECT,
+                                      .flags = N_MAP,
+                                      .items = &n_digest,
+                                      .keycheck = key_name};
+
 /* $.kpis.NAME */
 static const struct node n_metric = {.types = T_STRING, .oneof = metric_names};
 static const struct node n_threshold = {.types = T_NUMBER | T_STRING};
@@ -1116,6 +1157,7 @@ static const struct field f_root[] = {
     {"handoffs", &n_handoffs, 0, "{}"},
     {"notifiers", &n_notifiers, 0, "{}"},
     {"kpis", &n_kpis, 0, "{}"},
+    {"digests", &n_digests, 0, "{}"},
     {NULL, NULL, 0, NULL},
 };
 const struct node hk_config_schema = {.types = T_OBJECT, .fields = f_root};

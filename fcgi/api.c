@@ -17,10 +17,14 @@
  * not offset (query.c has the cursor): a clock that arrives between two
  * pages moves no other clock from one page to the next.
  *
+ * A handoff's series is its bucket hashes of the last 30 days, read live
+ * and summed per day.
+ *
  * A subject's journey is its stage record, its clock record in each
  * handoff, and its journey index ({prefix}journey:SUBJECT, every event the
  * workers journaled for it): one pipeline of HGETs and one ZRANGE.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -468,6 +472,90 @@ static enum hk_err clocks(const struct hk_config *cfg, const struct hk_sla *sla,
 }
 
 /* ---------------------------------------------------------------------------
+ * Attainment per day
+ * ------------------------------------------------------------------------- */
+
+#define SERIES_DAYS 30
+#define DAY_MS 86400000LL
+
+/* Sums the "HH|STATE" fields of one day hash. */
+static json_int_t day_sum(json_t *fields, const char *state) {
+  json_int_t n = 0;
+  const char *f;
+  json_t *v;
+  json_object_foreach(fields, f, v) {
+    const char *bar = strchr(f, '|');
+    if (bar != NULL && strcmp(bar + 1, state) == 0) {
+      n += json_integer_value(v);
+    }
+  }
+  return n;
+}
+
+/* One day of the series from its bucket hash: the clocks started that UTC
+ * day, how the judged ones went, and the attainment (null when none was
+ * judged). */
+static json_t *series_day(int64_t day, json_t *fields) {
+  static const char *const states[] = {
+      "open", "at_risk", "paused", "met", "met_late", "breached", "cancelled"};
+  json_int_t started = 0;
+  json_int_t met = day_sum(fields, "met");
+  json_int_t late = day_sum(fields, "met_late");
+  json_int_t breached = day_sum(fields, "breached");
+  json_int_t judged = met + late + breached;
+  char date[HK_TIME_TEXT];
+  for (size_t i = 0; i < sizeof states / sizeof *states; i++) {
+    started += day_sum(fields, states[i]);
+  }
+  hk_time_format_ms(day * DAY_MS, date);
+  date[10] = '\0'; /* YYYY-MM-DD */
+  return json_pack(
+      "{s:s,s:I,s:I,s:I,s:I,s:o}", "day", date, "started", started, "met", met,
+      "met_late", late, "breached", breached, "attainment",
+      judged > 0 ? json_real((double)met / (double)judged) : json_null());
+}
+
+/* GET /v1/handoffs/{name}/series: attainment per UTC day over the last 30
+ * days (today included), from the hourly buckets the workers keep
+ * ({prefix}hkpi:HANDOFF:DAY): one pipeline of 30 HGETALLs, read live. */
+static enum hk_err series(const struct hk_config *cfg, struct hk_store *st,
+                          const char *name, const char *query, int64_t now_ms,
+                          struct hk_reply *out, struct hk_error *err) {
+  char *keys[SERIES_DAYS];
+  int64_t today = now_ms / DAY_MS;
+  json_t *hashes = NULL;
+  json_t *days;
+  enum hk_err rc;
+  if (!configured(cfg, "handoffs", name)) {
+    return unknown(HK_E_UNKNOWN_HANDOFF, "handoff", name, err);
+  }
+  if (query != NULL && *query != '\0') {
+    return hk_fail(err, HK_E_BAD_QUERY, "This route takes no parameter.");
+  }
+  for (int i = 0; i < SERIES_DAYS; i++) {
+    keys[i] = hk_xprintf("hkpi:%s:%" PRId64, name, today - SERIES_DAYS + 1 + i);
+  }
+  rc =
+      hk_store_hashes(st, (const char *const *)keys, SERIES_DAYS, &hashes, err);
+  if (rc == HK_E_OK) {
+    days = json_array();
+    for (int i = 0; i < SERIES_DAYS; i++) {
+      json_array_append_new(days,
+                            series_day(today - SERIES_DAYS + 1 + i,
+                                       json_array_get(hashes, (size_t)i)));
+    }
+    hk_reply_json(out, 200,
+                  json_pack("{s:s,s:o,s:o}", "handoff", name, "computed_at",
+                            hk_time_json(now_ms), "days", days));
+  }
+  json_decref(hashes);
+  for (int i = 0; i < SERIES_DAYS; i++) {
+    free(keys[i]);
+  }
+  return rc;
+}
+
+/* ---------------------------------------------------------------------------
  * One subject's journey
  * ------------------------------------------------------------------------- */
 
@@ -755,6 +843,8 @@ enum hk_err hk_api_handle(const struct hk_config *cfg, const struct hk_sla *sla,
     return serve_doc(st, key, "this handoff's KPIs", out, err);
   case HK_ROUTE_CLOCKS:
     return clocks(cfg, sla, st, name, req->query, now_ms, out, err);
+  case HK_ROUTE_SERIES:
+    return series(cfg, st, name, req->query, now_ms, out, err);
   case HK_ROUTE_STAGES:
     return serve_doc(st, "kpi:stages", "the stage KPIs", out, err);
   case HK_ROUTE_STAGE:
@@ -767,7 +857,8 @@ enum hk_err hk_api_handle(const struct hk_config *cfg, const struct hk_sla *sla,
   case HK_ROUTE_NONE:
   case HK_ROUTE_HOOK:
   case HK_ROUTE_HEALTHZ:
-  case HK_ROUTE_METRICS: break;
+  case HK_ROUTE_METRICS:
+  case HK_ROUTE_ASSET: break;
   }
   return hk_fail(err, HK_E_NOT_FOUND, "%s", hk_err_message(HK_E_NOT_FOUND));
 }

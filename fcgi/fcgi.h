@@ -33,9 +33,11 @@ enum hk_route_id {
   HK_ROUTE_HANDOFFS, /* GET /v1/handoffs */
   HK_ROUTE_HANDOFF,  /* GET /v1/handoffs/{name} */
   HK_ROUTE_CLOCKS,   /* GET /v1/handoffs/{name}/clocks */
+  HK_ROUTE_SERIES,   /* GET /v1/handoffs/{name}/series */
   HK_ROUTE_STAGES,   /* GET /v1/stages */
   HK_ROUTE_STAGE,    /* GET /v1/stages/{name} */
-  HK_ROUTE_SUBJECT   /* GET /v1/subjects/{subject} */
+  HK_ROUTE_SUBJECT,  /* GET /v1/subjects/{subject} */
+  HK_ROUTE_ASSET     /* GET /dashboard/{asset}: the page, no token */
 };
 
 struct hk_route {
@@ -46,7 +48,8 @@ struct hk_route {
    * its unknown_* 404 for both). */
   char param[65];
   /* HK_ROUTE_SUBJECT: the {subject} as sent, still percent-encoded
-   * (borrowed from the path); else NULL. */
+   * (borrowed from the path); HK_ROUTE_ASSET: the asset's name after
+   * /dashboard/ ("" for the page itself); else NULL. */
   const char *raw;
 };
 
@@ -126,6 +129,11 @@ struct hk_reply {
   int64_t retry_after_s;    /* > 0: send Retry-After */
   const char *allow;        /* non-NULL: send Allow (static string) */
   const char *content_type; /* NULL: application/json (static string) */
+  /* The dashboard's assets (static strings): Cache-Control (NULL:
+   * no-store), an ETag, and the page's Content-Security-Policy. */
+  const char *cache;
+  const char *etag;
+  const char *csp;
 };
 
 /* Sets out to `{"error":{"code":…,"message":…}}` with the status of e. A
@@ -159,6 +167,16 @@ enum hk_err hk_metrics_gather(struct hk_store *st, const char *const *handoffs,
  * its length in *len. Pure.
  */
 char *hk_metrics_format(json_t *figures, size_t *len);
+
+/*
+ * Answers GET /dashboard/{name} ("" for the page itself, index.html) from
+ * the files built into the binary: 200 with the file, or 304 when
+ * if_none_match (the header, or NULL) names its ETag; with its cache
+ * headers and Content-Security-Policy. HK_E_NOT_FOUND for no such file
+ * (out untouched). Pure.
+ */
+enum hk_err hk_asset_reply(const char *name, const char *if_none_match,
+                           struct hk_reply *out) HK_MUST_CHECK;
 
 /* Writes the CGI response head ("Status: 202 Accepted\r\n…\r\n\r\n") into
  * buf and returns its length (at most cap - 1; buf is terminated). */

@@ -14,7 +14,8 @@
  * the request waits for its own XADD's reply either way.
  *
  * The status API (/v1/…, api.c) checks the route (404/405), then the
- * bearer token (401), and only then names, query and Redis.
+ * bearer token (401), and only then names, query and Redis. The
+ * dashboard's files (/dashboard/…, assets.c) hold no data: no token.
  */
 #include <stdio.h>
 #include <string.h>
@@ -288,6 +289,14 @@ void hk_fcgi_handle(const struct hk_config *cfg, const struct hk_sla *sla,
     break;
   case HK_ROUTE_HEALTHZ: handle_healthz(cfg, st, req, meta, now_ms, out); break;
   case HK_ROUTE_METRICS: handle_metrics(cfg, st, req, meta, now_ms, out); break;
+  case HK_ROUTE_ASSET:
+    rc =
+        hk_asset_reply(route.raw, hk_request_header(req, "if-none-match"), out);
+    if (rc != HK_E_OK) {
+      fail(out, rc, NULL, cfg);
+      log_outcome(req, meta, NULL, out, rc, hk_err_message(rc), NULL, NULL);
+    }
+    break;
   default: fail(out, HK_E_NOT_FOUND, NULL, cfg); break;
   }
 }

@@ -128,7 +128,7 @@ static void serve_one(FCGX_Request *fr, const struct cfg_ref *r,
   struct hk_req_meta meta;
   struct hk_reply reply;
   struct hk_buf body;
-  char head[512];
+  char head[1024];
   const char *uri = FCGX_GetParam("REQUEST_URI", fr->envp);
   const char *q;
   char *path;

@@ -255,10 +255,17 @@ enum hk_err hk_store_dlq_retry(struct hk_store *st, const char *id, int *found,
  *   {prefix}skpi:STAGE:DAY         hash of the subjects that entered the
  *                                  stage that day, by hour: "HH|entered",
  *                                  "HH|moved", "HH|t:BIN" (time in stage),
+ *                                  "HH|to:STAGE" (the later stage reached
+ *                                  first: the flows),
  *                                  "HH|rev:CUR" (revenue in cents)
  *   {prefix}kpi:health, kpi:handoffs, kpi:handoff:NAME, kpi:stages,
  *   kpi:stage:NAME                 the documents of the status API, JSON,
  *                                  written together by one worker
+ *   {prefix}digest:NAME:PERIOD_MS  where the digest of the period starting
+ *                                  then stands: "sending", "retry" (both
+ *                                  for a lease), "sent" (8 days)
+ *   {prefix}digest:NAME:last       JSON: the KPIs of the last digest
+ *                                  posted, to say what changed
  *
  * A clock changes by optimistic check-and-set, a batch at a time: the
  * records are read in one pipeline, the caller computes the new ones, and
@@ -344,6 +351,27 @@ enum hk_err hk_store_set_many(struct hk_store *st, const char *const *keys,
 enum hk_err hk_store_lock(struct hk_store *st, const char *key,
                           const char *owner, int64_t ttl_ms, int *got,
                           struct hk_error *err) HK_MUST_CHECK;
+
+/*
+ * The weekly digests ({prefix}digest:NAME:PERIOD_MS, {prefix}digest:NAME:
+ * last). claim takes the period's key for lease_ms unless it is there
+ * (sent, being sent, or waiting for a retry): *got 1 when this caller is to
+ * post it. settle marks it sent, or to retry, for ttl_ms. last reads the
+ * snapshot of the last digest posted (*text NULL when none; caller frees),
+ * keep writes it.
+ */
+enum hk_err hk_store_digest_claim(struct hk_store *st, const char *name,
+                                  int64_t period_ms, int64_t lease_ms, int *got,
+                                  struct hk_error *err) HK_MUST_CHECK;
+enum hk_err hk_store_digest_settle(struct hk_store *st, const char *name,
+                                   int64_t period_ms, int sent, int64_t ttl_ms,
+                                   struct hk_error *err) HK_MUST_CHECK;
+enum hk_err hk_store_digest_last(struct hk_store *st, const char *name,
+                                 char **text,
+                                 struct hk_error *err) HK_MUST_CHECK;
+enum hk_err hk_store_digest_keep(struct hk_store *st, const char *name,
+                                 const char *text,
+                                 struct hk_error *err) HK_MUST_CHECK;
 
 /* Deletes n keys (without the prefix). */
 enum hk_err hk_store_delete(struct hk_store *st, const char *const *keys,

@@ -197,6 +197,8 @@ static void *run(void *arg) {
   struct hk_gen_store gs = {NULL, HK_CONFIGS_NONE};
   int64_t purged_hour = -1;
   int down = 0;
+  struct hk_digests *digests = NULL;
+  size_t digests_gen = HK_CONFIGS_NONE; /* the generation digests is of */
 
   while (!atomic_load(&t->stop)) {
     struct hk_error err = {HK_E_OK, ""};
@@ -221,6 +223,15 @@ static void *run(void *arg) {
         }
         purged_hour = rc == HK_E_OK ? now / 3600000 : purged_hour;
       }
+      if (rc == HK_E_OK) {
+        /* The weekly digests read the documents just written. */
+        if (gen != digests_gen) {
+          hk_digests_free(digests);
+          digests = hk_digests_new(cfg);
+          digests_gen = gen;
+        }
+        hk_digests_tick(digests, cfg, st, now);
+      }
     }
     if (rc != HK_E_OK && !down) {
       hk_log(HK_LOG_WARN, "KPI documents not written; retrying", "error",
@@ -233,6 +244,7 @@ static void *run(void *arg) {
       hk_sleep_ms(left < 100 ? left : 100);
     }
   }
+  hk_digests_free(digests);
   hk_gen_store_fini(&gs);
   return NULL;
 }

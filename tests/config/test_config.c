@@ -348,6 +348,16 @@ ParameterizedTestParameters(config_rejects, table) {
       {"{" SRC ", \"notifiers\": {\"n\": {\"kind\": \"email\", \"url\": "
        "{\"env\": \"U\"}}}}",
        "t.json: $.notifiers.n.kind: \"email\" is not one of: slack, webhook"},
+      /* Digests. */
+      {"{" SRC ", \"digests\": {\"weekly\": {\"notifier\": \"nobody\", "
+       "\"schedule\": \"Mon 09:00\"}}}",
+       "t.json: $.digests.weekly.notifier: \"nobody\" is not defined in "
+       "$.notifiers"},
+      {"{" SRC ", \"notifiers\": {\"n\": {\"kind\": \"slack\", \"url\": "
+       "{\"env\": \"U\"}}}, \"digests\": {\"weekly\": {\"notifier\": "
+       "\"n\", \"schedule\": \"Monday 9am\"}}}",
+       "t.json: $.digests.weekly.schedule: \"Monday 9am\" is not a schedule: "
+       "a day Mon … Sun, a space and a time HH:MM, as \"Mon 09:00\""},
       /* KPIs. */
       {KPI("\"metric\": \"attainment\", \"target\": 0.9, \"amber\": 0.8, "
            "\"red\": 0.7"),

@@ -249,6 +249,7 @@ static const struct {
     {"/v1/handoffs", "/v1/handoffs"},
     {"/v1/handoffs/lead_response", "/v1/handoffs/{name}"},
     {"/v1/handoffs/lead_response/clocks", "/v1/handoffs/{name}/clocks"},
+    {"/v1/handoffs/lead_response/series", "/v1/handoffs/{name}/series"},
     {"/v1/stages", "/v1/stages"},
     {"/v1/stages/mql", "/v1/stages/{name}"},
     {"/v1/subjects/company%3A1", "/v1/subjects/{subject}"},
@@ -349,6 +350,10 @@ Test(openapi, every_route_and_error_matches_the_spec) {
           404, "unknown_handoff");
   refused("GET", "/v1/handoffs/nobody/clocks", HK_TEST_TOKEN,
           "/v1/handoffs/{name}/clocks", 404, "unknown_handoff");
+  refused("GET", "/v1/handoffs/nobody/series", HK_TEST_TOKEN,
+          "/v1/handoffs/{name}/series", 404, "unknown_handoff");
+  refused("GET", "/v1/handoffs/lead_response/series?days=7", HK_TEST_TOKEN,
+          "/v1/handoffs/{name}/series", 400, "bad_query");
   refused("GET", "/v1/stages/nowhere", HK_TEST_TOKEN, "/v1/stages/{name}", 404,
           "unknown_stage");
   refused("GET", "/v1/subjects/company%3A999", HK_TEST_TOKEN,
