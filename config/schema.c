@@ -482,6 +482,30 @@ static void check_redis(struct walk *w, json_t *v) {
   if (json_has(v, "unix") && json_has(v, "host")) {
     hk_config_errf(w, "set \"host\" or \"unix\", not both");
   }
+  if (json_has(v, "sentinel") && (json_has(v, "unix") || json_has(v, "host"))) {
+    hk_config_errf(w, "set \"sentinel\" or \"host\"/\"unix\", not both");
+  }
+}
+
+/* "host:port" or "[v6]:port" of a sentinel. */
+static void check_node(struct walk *w, json_t *v) {
+  const char *s = json_string_value(v);
+  const char *colon = strrchr(s, ':');
+  char *end = NULL;
+  long port = colon != NULL ? strtol(colon + 1, &end, 10) : 0;
+  size_t hlen = colon != NULL ? (size_t)(colon - s) : 0;
+  if (colon == NULL || end == colon + 1 || *end != '\0' || port < 1 ||
+      port > 65535 || hlen == 0 ||
+      (s[0] == '[' ? s[hlen - 1] != ']' : memchr(s, ':', hlen) != NULL) ||
+      !all_in(s, LOWER UPPER DIGIT ".-_:[]")) {
+    hk_config_errf(w, "must be \"host:port\" such as \"10.0.0.5:26379\"");
+  }
+}
+
+static void check_nodes(struct walk *w, json_t *v) {
+  if (json_array_size(v) > 16) {
+    hk_config_errf(w, "holds more than 16 sentinels");
+  }
 }
 
 static void check_tokens(struct walk *w, json_t *v) {
@@ -831,6 +855,22 @@ static const struct node n_host = {
     .types = T_STRING, .flags = N_NONEMPTY, .check = check_host};
 static const struct node n_prefix = {
     .types = T_STRING, .flags = N_NONEMPTY, .check = check_prefix};
+static const struct node n_node = {
+    .types = T_STRING, .flags = N_NONEMPTY, .check = check_node};
+static const struct node n_nodes = {.types = T_ARRAY,
+                                    .flags = N_NONEMPTY,
+                                    .items = &n_node,
+                                    .check = check_nodes};
+static const struct node n_master = {
+    .types = T_STRING, .flags = N_NONEMPTY, .check = check_host};
+static const struct field f_sentinel[] = {
+    {"master", &n_master, F_REQUIRED, NULL},
+    {"nodes", &n_nodes, F_REQUIRED, NULL},
+    {"password", &n_ref, 0, NULL},
+    {NULL, NULL, 0, NULL},
+};
+static const struct node n_sentinel = {.types = T_OBJECT, .fields = f_sentinel};
+static const struct node n_acked = {.types = T_INT, .min = 0, .max = 16};
 static const struct node n_memory_guard = {.types = T_NUMBER,
                                            .check = check_memory_guard};
 static const struct field f_redis[] = {
@@ -842,6 +882,9 @@ static const struct field f_redis[] = {
     {"prefix", &n_prefix, 0, "\"handoff:\""},
     {"connect_timeout", &n_duration, 0, "\"500ms\""},
     {"timeout", &n_duration, 0, "\"2s\""},
+    {"sentinel", &n_sentinel, 0, NULL},
+    {"min_replicas_acked", &n_acked, 0, NULL},
+    {"wait_timeout", &n_duration, 0, "\"1s\""},
     {"memory_guard", &n_memory_guard, 0, "0.9"},
     {NULL, NULL, 0, NULL},
 };
@@ -855,9 +898,23 @@ static const struct field f_intake[] = {
     {"max_body_bytes", &n_body, 0, "1048576"},
     {"retry_after", &n_duration, 0, "\"5s\""},
     {"dedupe_ttl", &n_duration, 0, "\"7d\""},
+    {"stall_amber", &n_duration, 0, "\"30s\""},
+    {"stall_red", &n_duration, 0, "\"2m\""},
     {NULL, NULL, 0, NULL},
 };
-static const struct node n_intake = {.types = T_OBJECT, .fields = f_intake};
+static void check_intake(struct walk *w, json_t *v) {
+  int64_t amber = 0;
+  int64_t red = 0;
+  if (hk_config_duration(json_string_value(json_object_get(v, "stall_amber")),
+                         0, &amber) &&
+      hk_config_duration(json_string_value(json_object_get(v, "stall_red")), 0,
+                         &red) &&
+      red < amber) {
+    hk_config_errf(w, "\"stall_red\" must not be shorter than \"stall_amber\"");
+  }
+}
+static const struct node n_intake = {
+    .types = T_OBJECT, .fields = f_intake, .check = check_intake};
 
 /* $.sources.NAME */
 static const char *const hashes[] = {"sha256", "sha1", NULL};

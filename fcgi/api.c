@@ -92,6 +92,29 @@ static int rank(const char *status) {
   return status != NULL && strcmp(status, "amber") == 0 ? 1 : 0;
 }
 
+/* Seconds since any worker last read, as JSON ("null" when none did). */
+static const char *read_age(const struct hk_queue_stats *q, int64_t now_ms,
+                            char *buf, size_t cap) {
+  if (q->last_read_ms < 0) {
+    return "null";
+  }
+  snprintf(buf, cap, "%lld",
+           (long long)(now_ms > q->last_read_ms
+                           ? (now_ms - q->last_read_ms) / 1000
+                           : 0));
+  return buf;
+}
+
+/* Adds the workers' figures to the queue member. */
+static void queue_readers(json_t *queue, const struct hk_queue_stats *q,
+                          int64_t now_ms) {
+  char age[24];
+  json_object_set_new(queue, "workers", json_integer((json_int_t)q->workers));
+  json_object_set_new(
+      queue, "last_read_s",
+      json_loads(read_age(q, now_ms, age, sizeof age), JSON_DECODE_ANY, NULL));
+}
+
 /* doc's status raised to at least worst ("amber", "red") with why joined
  * to its reason (after it when the document is not green already). */
 static void health_add(json_t *doc, const char *worst, const char *why) {
@@ -126,18 +149,37 @@ static void memory_text(const struct hk_memory *mem, double share, char *buf,
            hk_memory_over(mem, share) ? "true" : "false");
 }
 
+/* The queue and memory members as text to splice before the stored
+ * document's closing brace (",\"queue\":{…}…}"); returns its length. */
+static int queue_text(const struct hk_queue_stats *q, int64_t now_ms,
+                      const char *memory, char *buf, size_t cap) {
+  char age[24];
+  return snprintf(buf, cap,
+                  ",\"queue\":{\"length\":%lld,\"pending\":%lld,"
+                  "\"lag\":%lld,\"processed\":%lld,\"consumers\":%lld,"
+                  "\"workers\":%lld,\"last_read_s\":%s}%s}",
+                  (long long)q->length, (long long)q->pending,
+                  (long long)q->lag, (long long)q->processed,
+                  (long long)q->consumers, (long long)q->workers,
+                  read_age(q, now_ms, age, sizeof age), memory);
+}
+
 /* The health document, the queue and Redis's memory added: the status the
  * worst of the parts, the reasons of the parts that are not green joined.
- * Redis over the memory guard is red: deliveries are being refused. */
+ * Deliveries waiting while no worker reads are amber, then red (the
+ * workers' heartbeats, hk_queue_stall); Redis over the memory guard is
+ * red: deliveries are being refused. */
 static enum hk_err health(const struct hk_config *cfg, struct hk_store *st,
-                          const struct hk_memory *mem, struct hk_reply *out,
-                          struct hk_error *err) {
+                          const struct hk_memory *mem, int64_t now_ms,
+                          struct hk_reply *out, struct hk_error *err) {
   struct hk_queue_stats q;
   char *text = NULL;
   size_t len = 0;
   json_t *doc = NULL;
   double share = cfg->redis.memory_guard;
   int stalled;
+  int stall;
+  char why[160];
   int full = hk_memory_over(mem, share);
   enum hk_err rc = hk_store_get(st, "kpi:health", &text, &len, err);
 
@@ -152,20 +194,19 @@ static enum hk_err health(const struct hk_config *cfg, struct hk_store *st,
    * they processed: what matters is deliveries waiting with nobody to read
    * them (lag, or the whole stream when Redis cannot say). */
   stalled = q.consumers == 0 && (q.lag > 0 || (q.lag < 0 && q.length > 0));
-  if (text != NULL && !stalled && !full && len > 2 && text[0] == '{' &&
-      text[len - 1] == '}') {
+  /* Consumers killed stay in the group: judge from what workers did. */
+  stall = hk_queue_stall(&q, now_ms, cfg->stall_amber_ms, cfg->stall_red_ms,
+                         why, sizeof why);
+  if (text != NULL && !stalled && stall == 0 && !full && len > 2 &&
+      text[0] == '{' && text[len - 1] == '}') {
     /* The usual case: the document as stored with the queue spliced in,
      * never parsed, so the answer costs the same however big the
      * document is (a worker wrote it as one compact JSON object). */
     char memory[256];
-    char queue[512];
+    char queue[640];
     int qn;
     memory_text(mem, share, memory, sizeof memory);
-    qn = snprintf(queue, sizeof queue,
-                  ",\"queue\":{\"length\":%lld,\"pending\":%lld,"
-                  "\"lag\":%lld,\"processed\":%lld,\"consumers\":%lld}%s}",
-                  (long long)q.length, (long long)q.pending, (long long)q.lag,
-                  (long long)q.processed, (long long)q.consumers, memory);
+    qn = queue_text(&q, now_ms, memory, queue, sizeof queue);
     char *body = hk_xmalloc(len - 1 + (size_t)qn + 1);
     memcpy(body, text, len - 1);
     memcpy(body + len - 1, queue, (size_t)qn + 1);
@@ -183,13 +224,15 @@ static enum hk_err health(const struct hk_config *cfg, struct hk_store *st,
     doc = json_pack("{s:s,s:n,s:s,s:[],s:[]}", "status", "amber", "computed_at",
                     "reason", NOT_COMPUTED, "handoffs", "stages");
   }
-  if (stalled) {
+  if (stall > 0) {
+    health_add(doc, stall > 1 ? "red" : "amber", why);
+  } else if (stalled) {
     health_add(doc, "amber", QUEUE_STALLED);
   }
   if (full) {
-    char why[256];
-    hk_memory_reason(mem, share, why, sizeof why);
-    health_add(doc, "red", why);
+    char mwhy[256];
+    hk_memory_reason(mem, share, mwhy, sizeof mwhy);
+    health_add(doc, "red", mwhy);
   }
   json_object_set_new(doc, "queue",
                       json_pack("{s:I,s:I,s:I,s:I,s:I}", "length",
@@ -197,6 +240,7 @@ static enum hk_err health(const struct hk_config *cfg, struct hk_store *st,
                                 (json_int_t)q.pending, "lag", (json_int_t)q.lag,
                                 "processed", (json_int_t)q.processed,
                                 "consumers", (json_int_t)q.consumers));
+  queue_readers(json_object_get(doc, "queue"), &q, now_ms);
   if (mem != NULL) {
     json_object_set_new(doc, "memory", hk_memory_json(mem, share));
   }
@@ -832,7 +876,7 @@ enum hk_err hk_api_handle(const struct hk_config *cfg, const struct hk_sla *sla,
   char key[128];
   const char *name = route->param;
   switch (route->id) {
-  case HK_ROUTE_HEALTH: return health(cfg, st, mem, out, err);
+  case HK_ROUTE_HEALTH: return health(cfg, st, mem, now_ms, out, err);
   case HK_ROUTE_HANDOFFS:
     return serve_doc(st, "kpi:handoffs", "the handoff KPIs", out, err);
   case HK_ROUTE_HANDOFF:

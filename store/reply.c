@@ -265,7 +265,7 @@ void hk_resp_groups(const redisReply *r, const char *group,
   for (size_t g = 0; is_array(r) && g < r->elements; g++) {
     const redisReply *kv = r->element[g];
     int ours = 0;
-    struct hk_queue_stats s = {0, 0, -1, 0, 0};
+    struct hk_queue_stats s = {0, 0, -1, 0, 0, -1, 0, -1, ""};
     if (!is_array(kv)) {
       continue;
     }
@@ -283,9 +283,12 @@ void hk_resp_groups(const redisReply *r, const char *group,
       } else if (is(k, "consumers") &&
                  hk_resp_int(v, &s.consumers, NULL) != HK_E_OK) {
         s.consumers = -1;
+      } else if (is(k, "last-delivered-id")) {
+        (void)!hk_resp_stream_id(v, s.last_delivered, NULL);
       }
     }
     if (ours) {
+      memcpy(out->last_delivered, s.last_delivered, sizeof s.last_delivered);
       out->pending = s.pending;
       out->lag = s.lag;
       out->consumers = s.consumers;

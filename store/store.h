@@ -482,11 +482,55 @@ struct hk_queue_stats {
   int64_t lag;       /* never read by any worker; -1 when Redis can't say */
   int64_t processed; /* acknowledged since the stream was created */
   int64_t consumers;
+  /* From the workers' heartbeats ({prefix}worker:CONSUMER, a key with a
+   * TTL, and {prefix}workers, consumer by the time of its last read): */
+  int64_t last_read_ms; /* the last read by any worker; -1 when none */
+  int64_t workers;      /* workers whose heartbeat is alive */
+  int64_t oldest_ms;    /* when the oldest waiting delivery (pending or unread)
+                           was queued; -1 when none waits */
+  char last_delivered[HK_STREAM_ID_MAX]; /* the group's; "" when unknown */
 };
 
+/*
+ * The queue's figures. The lag is the entries after the group's
+ * last-delivered-id, counted (exact up to 100; past that Redis's own
+ * figure when it lies between 100 and the stream's length, else 100), so
+ * a restart that loses the group's entries-read (an AOF reload) cannot
+ * fake a backlog, whatever XLEN says.
+ */
 enum hk_err hk_store_queue_stats(struct hk_store *st,
                                  struct hk_queue_stats *out,
                                  struct hk_error *err) HK_MUST_CHECK;
+
+/*
+ * How long the queue has waited for a reader, judged from what the
+ * workers did (pure, no I/O): 0 when no delivery waits or a worker read
+ * within amber_ms; 1 (amber) or 2 (red, from red_ms) when deliveries wait
+ * and no worker has read for that long (or, when none ever did, the
+ * oldest waiting delivery is that old). why gets the reason in words
+ * ("no worker has read for 42 s while 17 deliveries wait").
+ */
+int hk_queue_stall(const struct hk_queue_stats *q, int64_t now_ms,
+                   int64_t amber_ms, int64_t red_ms, char *why, size_t cap);
+
+/*
+ * The heartbeat of a worker's consumer: {prefix}worker:CONSUMER holds the
+ * time of its last read (read_ms) and lives ttl_ms, and {prefix}workers
+ * scores the consumer by it, in one round trip.
+ */
+enum hk_err hk_store_heartbeat(struct hk_store *st, const char *consumer,
+                               int64_t read_ms, int64_t ttl_ms,
+                               struct hk_error *err) HK_MUST_CHECK;
+
+/*
+ * Removes from the intake group every consumer but self that has no live
+ * heartbeat and holds nothing pending (its pending entries were claimed),
+ * and forgets it in {prefix}workers. A consumer still holding entries
+ * stays until they are claimed. *removed is set to how many went.
+ */
+enum hk_err hk_store_reap_consumers(struct hk_store *st, const char *self,
+                                    size_t *removed,
+                                    struct hk_error *err) HK_MUST_CHECK;
 
 /* ===========================================================================
  * Group commit of intake (store/commit.c)

@@ -118,6 +118,31 @@ ParameterizedTestParameters(config_rejects, table) {
        "t.json: $.redis.db: expected an integer, got a fractional number"},
       {"{" SRC ", \"redis\": {\"host\": \"h\", \"unix\": \"/s\"}}",
        "t.json: $.redis: set \"host\" or \"unix\", not both"},
+      {"{" SRC ", \"redis\": {\"host\": \"h\", \"sentinel\": {\"master\": "
+       "\"m\", \"nodes\": [\"h:26379\"]}}}",
+       "t.json: $.redis: set \"sentinel\" or \"host\"/\"unix\", not both"},
+      {"{" SRC ", \"redis\": {\"sentinel\": {\"nodes\": [\"h:26379\"]}}}",
+       "t.json: $.redis.sentinel: missing required key \"master\""},
+      {"{" SRC ", \"redis\": {\"sentinel\": {\"master\": \"m\", "
+       "\"nodes\": []}}}",
+       "t.json: $.redis.sentinel.nodes: must not be empty"},
+      {"{" SRC ", \"redis\": {\"sentinel\": {\"master\": \"m\", "
+       "\"nodes\": [\"h\"]}}}",
+       "t.json: $.redis.sentinel.nodes[0]: must be \"host:port\" such as "
+       "\"10.0.0.5:26379\""},
+      {"{" SRC ", \"redis\": {\"sentinel\": {\"master\": \"m\", "
+       "\"nodes\": [\"h:0\"]}}}",
+       "t.json: $.redis.sentinel.nodes[0]: must be \"host:port\" such as "
+       "\"10.0.0.5:26379\""},
+      {"{" SRC ", \"redis\": {\"sentinel\": {\"master\": \"m\", "
+       "\"nodes\": [\"::1:26379\"]}}}",
+       "t.json: $.redis.sentinel.nodes[0]: must be \"host:port\" such as "
+       "\"10.0.0.5:26379\""},
+      {"{" SRC ", \"redis\": {\"sentinel\": {\"master\": \"m\", "
+       "\"nodes\": [\"h:1\"], \"port\": 1}}}",
+       "t.json: $.redis.sentinel: unknown key \"port\""},
+      {"{" SRC ", \"redis\": {\"min_replicas_acked\": 17}}",
+       "t.json: $.redis.min_replicas_acked: must be between 0 and 16"},
       {"{" SRC ", \"redis\": {\"unix\": \"run/redis.sock\"}}",
        "t.json: $.redis.unix: must be an absolute path"},
       {"{" SRC ", \"redis\": {\"prefix\": \"\"}}",
@@ -536,6 +561,30 @@ Test(config_load, decodes_redis_intake_and_kind_defaults) {
 /* ---------------------------------------------------------------------------
  * Secrets
  * ------------------------------------------------------------------------- */
+
+Test(config_load, decodes_the_sentinels_and_their_wait) {
+  struct hk_config *cfg =
+      must_load("{" SRC ", \"redis\": {\"sentinel\": {\"master\": \"handoff\", "
+                "\"nodes\": [\"10.0.0.5:26379\", \"[::1]:26380\"]}}}",
+                0);
+  struct hk_error err = {HK_E_OK, ""};
+  cr_assert_str_eq(cfg->redis.sentinel_master, "handoff");
+  cr_assert_eq(cfg->redis.nsentinels, 2);
+  cr_assert_str_eq(cfg->redis.sentinel_hosts[0], "10.0.0.5");
+  cr_assert_eq(cfg->redis.sentinel_ports[0], 26379);
+  cr_assert_str_eq(cfg->redis.sentinel_hosts[1], "::1");
+  cr_assert_eq(cfg->redis.sentinel_ports[1], 26380);
+  cr_assert_eq(cfg->redis.min_replicas_acked, 1);
+  cr_assert_eq(cfg->redis.wait_timeout_ms, 1000);
+  /* An explicit address replaces the sentinels and their default wait. */
+  cr_assert_eq(hk_config_set_redis(cfg, "127.0.0.1:6380", &err), HK_E_OK);
+  cr_assert_null(cfg->redis.sentinel_master);
+  cr_assert_eq(cfg->redis.min_replicas_acked, 0);
+  hk_config_free(cfg);
+  cfg = must_load("{" SRC "}", 0);
+  cr_assert_eq(cfg->redis.min_replicas_acked, 0);
+  hk_config_free(cfg);
+}
 
 Test(config_secrets, reads_env_and_rotation_list) {
   struct hk_config *cfg;

@@ -270,7 +270,7 @@ Test(resp_groups, reads_our_group_only) {
         B("pending"), hk_xstrdup(":9\r\n"), B("lag"), hk_xstrdup(":9\r\n")),
       A(8, B("name"), B("workers"), B("consumers"), hk_xstrdup(":2\r\n"),
         B("pending"), hk_xstrdup(":5\r\n"), B("lag"), hk_xstrdup("$-1\r\n"))));
-  struct hk_queue_stats q = {0, 0, 0, 0, 0};
+  struct hk_queue_stats q = {0};
   hk_resp_groups(r, "workers", &q);
   cr_assert_eq(q.consumers, 2);
   cr_assert_eq(q.pending, 5);
@@ -280,11 +280,58 @@ Test(resp_groups, reads_our_group_only) {
 
 Test(resp_groups, leaves_the_figures_when_the_stream_is_missing) {
   redisReply *r = resp("-ERR no such key\r\n");
-  struct hk_queue_stats q = {0, 0, -1, 0, 0};
+  struct hk_queue_stats q = {0};
+  q.lag = -1;
   hk_resp_groups(r, "workers", &q);
   cr_assert_eq(q.pending, 0);
   cr_assert_eq(q.lag, -1);
   freeReplyObject(r);
+}
+
+Test(resp_groups, reads_the_last_delivered_id) {
+  redisReply *r =
+      resp("*1\r\n*4\r\n$4\r\nname\r\n$7\r\nworkers\r\n"
+           "$17\r\nlast-delivered-id\r\n$15\r\n1700000000000-3\r\n");
+  struct hk_queue_stats q = {0};
+  hk_resp_groups(r, "workers", &q);
+  cr_assert_str_eq(q.last_delivered, "1700000000000-3");
+  freeReplyObject(r);
+}
+
+/* hk_queue_stall judges from the workers' reads, never from XLEN. */
+Test(queue_stall, is_quiet_when_nothing_waits_however_long_ago_a_read) {
+  struct hk_queue_stats q = {0};
+  char why[160];
+  q.length = 23753; /* an AOF reload's leftover figures */
+  q.last_read_ms = 0;
+  q.oldest_ms = -1;
+  cr_assert_eq(hk_queue_stall(&q, 3600000, 30000, 120000, why, sizeof why), 0);
+  cr_assert_str_eq(why, "");
+}
+
+Test(queue_stall, turns_amber_then_red_with_the_reason_in_words) {
+  struct hk_queue_stats q = {0};
+  char why[160];
+  q.lag = 15;
+  q.pending = 2;
+  q.last_read_ms = 1000000;
+  q.oldest_ms = 1000500;
+  cr_assert_eq(hk_queue_stall(&q, 1029999, 30000, 120000, why, sizeof why), 0);
+  cr_assert_eq(hk_queue_stall(&q, 1042000, 30000, 120000, why, sizeof why), 1);
+  cr_assert_str_eq(why, "no worker has read for 42 s while 17 deliveries wait");
+  cr_assert_eq(hk_queue_stall(&q, 1120000, 30000, 120000, why, sizeof why), 2);
+}
+
+Test(queue_stall, without_any_read_the_oldest_waiting_delivery_counts) {
+  struct hk_queue_stats q = {0};
+  char why[160];
+  q.lag = 1;
+  q.last_read_ms = -1;
+  q.oldest_ms = 1000000;
+  cr_assert_eq(hk_queue_stall(&q, 1031000, 30000, 120000, why, sizeof why), 1);
+  cr_assert_str_eq(
+      why,
+      "no worker has ever read, and 1 delivery waits, the oldest for 31 s");
 }
 
 Test(resp_counters, keeps_integers_and_leaves_out_the_rest) {
