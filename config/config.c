@@ -369,6 +369,31 @@ static int decode_source(struct walk *w, struct hk_source *src,
   return 1;
 }
 
+/* A public_url given as an origin alone ("https://hooks.example.com", with
+ * or without a final "/") is completed with the mount and the source's
+ * path, so the URL HubSpot signs follows api.mount. */
+static void complete_public_url(json_t *s, const char *name,
+                                const char *mount) {
+  const char *url = json_string_value(json_object_get(s, "public_url"));
+  const char *host;
+  const char *slash;
+  char *full;
+  size_t n;
+  if (url == NULL) {
+    return;
+  }
+  host = strstr(url, "://");
+  host = host != NULL ? host + 3 : url;
+  slash = strchr(host, '/');
+  if (slash != NULL && strcmp(slash, "/") != 0) {
+    return; /* a whole URL: used as written */
+  }
+  n = slash != NULL ? (size_t)(slash - url) : strlen(url);
+  full = hk_xprintf("%.*s%shooks/%s", (int)n, url, mount, name);
+  json_object_set_new(s, "public_url", json_string(full));
+  free(full);
+}
+
 static void decode_sources(struct walk *w, struct hk_config *cfg,
                            unsigned flags) {
   json_t *sources = json_object_get(cfg->doc, "sources");
@@ -378,6 +403,7 @@ static void decode_sources(struct walk *w, struct hk_config *cfg,
   cfg->sources = hk_xcalloc(json_object_size(sources), sizeof *cfg->sources);
   json_object_foreach(sources, name, s) {
     size_t m2 = hk_config_path_key(w, name);
+    complete_public_url(s, name, hk_config_mount(cfg));
     cfg->nsources +=
         (size_t)decode_source(w, &cfg->sources[cfg->nsources], name, s, flags);
     hk_config_path_pop(w, m2);
@@ -618,6 +644,12 @@ const struct hk_source *hk_config_source(const struct hk_config *cfg,
     }
   }
   return NULL;
+}
+
+const char *hk_config_mount(const struct hk_config *cfg) {
+  const char *m = json_string_value(
+      json_object_get(json_object_get(cfg->doc, "api"), "mount"));
+  return m != NULL ? m : "/";
 }
 
 const struct hk_notifier *hk_config_notifier(const struct hk_config *cfg,

@@ -168,6 +168,11 @@ const struct hk_source *hk_config_source(const struct hk_config *cfg,
                                          const char *name);
 
 /* The notifier of that name, or NULL. The pointer is borrowed from cfg. */
+/* api.mount: the path every route is served under, "/handoff/" by
+ * default, "/" for the root of a dedicated host; starts and ends with
+ * "/". */
+const char *hk_config_mount(const struct hk_config *cfg);
+
 const struct hk_notifier *hk_config_notifier(const struct hk_config *cfg,
                                              const char *name);
 

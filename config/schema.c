@@ -266,6 +266,21 @@ static void check_url(struct walk *w, json_t *v) {
   }
 }
 
+/* api.mount: "/" or "/seg/…/", each segment of letters, digits and
+ * "-._~" (never "." or ".." alone), at most 64 bytes in all. */
+static void check_mount(struct walk *w, json_t *v) {
+  const char *s = json_string_value(v);
+  size_t n = strlen(s);
+  int ok = n >= 1 && n <= 64 && s[0] == '/' && s[n - 1] == '/' &&
+           all_in(s, LOWER UPPER DIGIT "-._~/") && strstr(s, "//") == NULL &&
+           strstr(s, "/./") == NULL && strstr(s, "/../") == NULL;
+  if (!ok) {
+    hk_config_errf(w, "must be \"/\" or a path such as \"/handoff/\": it "
+                      "starts and ends with \"/\", and its segments are "
+                      "letters, digits and -._~ (64 bytes at most)");
+  }
+}
+
 static void check_header(struct walk *w, json_t *v) {
   char q[160];
   if (!all_in(json_string_value(v), LOWER UPPER DIGIT "-_")) {
@@ -994,8 +1009,10 @@ static const struct node n_token = {
     .types = T_OBJECT, .fields = f_token, .check = check_ref};
 static const struct node n_tokens = {
     .types = T_ARRAY, .items = &n_token, .check = check_tokens};
+static const struct node n_mount = {.types = T_STRING, .check = check_mount};
 static const struct field f_api[] = {
     {"tokens", &n_tokens, 0, "[]"},
+    {"mount", &n_mount, 0, "\"/handoff/\""},
     {NULL, NULL, 0, NULL},
 };
 static const struct node n_api = {.types = T_OBJECT, .fields = f_api};

@@ -47,6 +47,10 @@
 /* Journey events of a subject the status API reads (its newest); the
  * history {prefix}journey:SUBJECT itself is trimmed by time, not count. */
 #define HK_CAP_JOURNEY 1000u
+/* Distinct event types (and ignored types) counted under their own name
+ * per source, the first ones to come; later ones count as "other", so a
+ * sender cannot grow /metrics' labels without end. */
+#define HK_CAP_SENDER_LABELS 64u
 /* Outcomes of one delivery written by one journal call. */
 #define HK_CAP_JOURNAL_ITEMS 1000u
 /* Items of one array body (generic senders); intake refuses more (400).

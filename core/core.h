@@ -116,6 +116,20 @@ void hk_log(enum hk_log_level level, const char *msg, ...);
 size_t hk_log_format(char *out, size_t cap, enum hk_log_level level,
                      const char *proc, const char *msg, va_list ap);
 
+/* The form of the lines: logfmt (the default) or one JSON object a line,
+ * {"level":…,"proc":…,"msg":…,"k1":"v1",…}, for log shippers. */
+enum hk_log_style { HK_LOG_LOGFMT, HK_LOG_JSON };
+void hk_log_set_style(enum hk_log_style style);
+/* Parses "logfmt" or "json"; returns -1 when unknown. */
+int hk_log_style_parse(const char *s);
+
+/* Formats one JSON line as hk_log_format does a logfmt one: every string
+ * escaped (control bytes and bytes outside ASCII as \u00XX), and a line
+ * over cap cut between two members, so it is always one valid object.
+ * Exposed for the tests. */
+size_t hk_log_format_json(char *out, size_t cap, enum hk_log_level level,
+                          const char *proc, const char *msg, va_list ap);
+
 /* ---------------------------------------------------------------------------
  * Capped buffers: every buffer that grows from input is created with a hard
  * cap (one of HK_CAP_*). Out of memory aborts.

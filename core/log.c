@@ -5,7 +5,8 @@
  * written as given (they are literals in our code); values are quoted when
  * they hold a space, a quote, an equals sign or nothing, and every byte
  * outside printable ASCII is written as \xHH, so a value read from a request
- * can neither break the line nor forge a key.
+ * can neither break the line nor forge a key. With --log-format json, the
+ * same pairs as one JSON object a line (hk_log_format_json).
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,12 +16,24 @@
 
 static const char *log_proc = "handoff";
 static enum hk_log_level log_min = HK_LOG_INFO;
+static enum hk_log_style log_style = HK_LOG_LOGFMT;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 void hk_log_init(const char *proc, enum hk_log_level min) {
   log_proc = proc;
   log_min = min;
+}
+
+void hk_log_set_style(enum hk_log_style style) {
+  log_style = style;
+}
+
+int hk_log_style_parse(const char *s) {
+  if (strcmp(s, "logfmt") == 0) {
+    return HK_LOG_LOGFMT;
+  }
+  return strcmp(s, "json") == 0 ? HK_LOG_JSON : -1;
 }
 
 int hk_log_level_parse(const char *s) {
@@ -106,6 +119,65 @@ size_t hk_log_format(char *buf, size_t cap, enum hk_log_level level,
   return o.len;
 }
 
+/* Appends "s" as a JSON string to o (escaped: quotes, backslashes, and
+ * every byte outside printable ASCII as \u00XX). */
+static void put_json_string(struct out *o, const char *s) {
+  put(o, "\"", 1);
+  for (const unsigned char *c = (const unsigned char *)s; *c != '\0'; c++) {
+    char esc[8];
+    if (*c == '"' || *c == '\\') {
+      esc[0] = '\\';
+      esc[1] = (char)*c;
+      put(o, esc, 2);
+    } else if (*c < 0x20 || *c >= 0x7f) {
+      snprintf(esc, sizeof esc, "\\u%04x", *c);
+      put(o, esc, 6);
+    } else {
+      put(o, (const char *)c, 1);
+    }
+  }
+  put(o, "\"", 1);
+}
+
+/* Appends ,"k":"v" to o when the whole member fits, else nothing; returns
+ * 1 when it fitted. */
+static int put_member(struct out *o, const char *k, const char *v) {
+  char tmp[HK_CAP_LOG_LINE];
+  struct out m = {tmp, 0, sizeof tmp};
+  put(&m, ",", 1);
+  put_json_string(&m, k);
+  put(&m, ":", 1);
+  put_json_string(&m, v);
+  if (m.len == m.cap || m.len > o->cap - o->len) {
+    return 0;
+  }
+  put(o, tmp, m.len);
+  return 1;
+}
+
+size_t hk_log_format_json(char *buf, size_t cap, enum hk_log_level level,
+                          const char *proc, const char *msg, va_list ap) {
+  /* Room is kept for the closing brace, the newline and the NUL. */
+  struct out o = {buf, 0, cap - 3};
+  put(&o, "{\"level\":\"", 10);
+  put(&o, level_names[level], strlen(level_names[level]));
+  put(&o, "\"", 1);
+  int more = put_member(&o, "proc", proc) && put_member(&o, "msg", msg);
+  while (more) {
+    const char *k = va_arg(ap, const char *);
+    const char *v;
+    if (k == NULL) {
+      break;
+    }
+    v = va_arg(ap, const char *);
+    more = put_member(&o, k, v != NULL ? v : "");
+  }
+  buf[o.len++] = '}';
+  buf[o.len++] = '\n';
+  buf[o.len] = '\0';
+  return o.len;
+}
+
 void hk_log(enum hk_log_level level, const char *msg, ...) {
   char line[HK_CAP_LOG_LINE];
   va_list ap;
@@ -114,7 +186,9 @@ void hk_log(enum hk_log_level level, const char *msg, ...) {
     return;
   }
   va_start(ap, msg);
-  n = hk_log_format(line, sizeof line, level, log_proc, msg, ap);
+  n = log_style == HK_LOG_JSON
+          ? hk_log_format_json(line, sizeof line, level, log_proc, msg, ap)
+          : hk_log_format(line, sizeof line, level, log_proc, msg, ap);
   va_end(ap);
   if (write(STDERR_FILENO, line, n) < 0) {
     /* Nowhere left to report it. */

@@ -349,8 +349,9 @@ static enum hk_err due_after(struct hk_store *st, const char *key,
 
 /* Running clocks, from the due index. */
 static enum hk_err list_due(struct hk_store *st, const struct hk_handoff *h,
-                            const struct hk_clocks_query *q, int64_t now_ms,
-                            json_t *list, char **next, struct hk_error *err) {
+                            const struct hk_clocks_query *q, const char *mount,
+                            int64_t now_ms, json_t *list, char **next,
+                            struct hk_error *err) {
   char *key = hk_xprintf("due:%s", hk_handoff_name(h));
   struct hk_clocks_query pos = *q; /* where the next chunk starts */
   char *last = NULL;               /* the last member listed (owned) */
@@ -380,7 +381,7 @@ static enum hk_err list_due(struct hk_store *st, const struct hk_handoff *h,
         if (listed == q->limit) {
           more = 1;
         } else {
-          json_array_append_new(list, hk_clock_json(e.members[i], c, 1));
+          json_array_append_new(list, hk_clock_json(e.members[i], c, mount));
           free(last);
           last = hk_xstrdup(e.members[i]);
           last_score = e.scores[i];
@@ -411,8 +412,9 @@ static enum hk_err list_due(struct hk_store *st, const struct hk_handoff *h,
 
 /* Clocks in a state that left the due index, from its state index. */
 static enum hk_err list_state(struct hk_store *st, const struct hk_handoff *h,
-                              const struct hk_clocks_query *q, int64_t now_ms,
-                              json_t *list, char **next, struct hk_error *err) {
+                              const struct hk_clocks_query *q,
+                              const char *mount, int64_t now_ms, json_t *list,
+                              char **next, struct hk_error *err) {
   char *key =
       hk_xprintf("cs:%s:%s", hk_handoff_name(h), hk_clock_state_name(q->state));
   char *pos = q->member != NULL ? hk_xstrdup(q->member) : NULL;
@@ -446,8 +448,8 @@ static enum hk_err list_state(struct hk_store *st, const struct hk_handoff *h,
           if (listed == q->limit) {
             more = 1;
           } else {
-            json_array_append_new(list,
-                                  hk_clock_json(subjects[i], &cs.items[j], 1));
+            json_array_append_new(
+                list, hk_clock_json(subjects[i], &cs.items[j], mount));
             free(last);
             last = hk_xstrdup(m.v[i]);
             listed++;
@@ -498,8 +500,9 @@ static enum hk_err clocks(const struct hk_config *cfg, const struct hk_sla *sla,
   }
   list = json_array();
   rc = hk_clocks_query_by_due(q.state)
-           ? list_due(st, h, &q, now_ms, list, &next, err)
-           : list_state(st, h, &q, now_ms, list, &next, err);
+           ? list_due(st, h, &q, hk_config_mount(cfg), now_ms, list, &next, err)
+           : list_state(st, h, &q, hk_config_mount(cfg), now_ms, list, &next,
+                        err);
   if (rc == HK_E_OK) {
     hk_reply_json(out, 200,
                   json_pack("{s:s,s:s,s:O,s:s?}", "handoff", name, "state",
@@ -782,7 +785,7 @@ static json_t *subject_clocks(const struct hk_sla *sla, const char *subject,
     }
     record_clocks(h, records[i], now_ms, &cs);
     for (size_t j = 0; j < cs.n; j++) {
-      json_t *c = hk_clock_json(subject, &cs.items[j], 0);
+      json_t *c = hk_clock_json(subject, &cs.items[j], NULL);
       json_object_set_new(c, "handoff", json_string(hk_handoff_name(h)));
       json_array_append_new(all, c);
       items_add(&l, cs.items[j].started_ms, NULL, c, i);

@@ -115,8 +115,10 @@ enum hk_err hk_path_unescape(const char *s, size_t len, char **out,
 json_t *hk_time_json(int64_t ms);
 
 /* The CLOCK object of the status API for one clock of subject in handoff
- * (a new object); with the "link" to the subject when link is non-zero. */
-json_t *hk_clock_json(const char *subject, const struct hk_clock *c, int link);
+ * (a new object); with the "link" to the subject, under mount (api.mount),
+ * when mount is not NULL. */
+json_t *hk_clock_json(const char *subject, const struct hk_clock *c,
+                      const char *mount);
 
 /* ---------------------------------------------------------------------------
  * Replies
@@ -150,7 +152,9 @@ void hk_reply_text(struct hk_reply *out, int status, const char *content_type,
 /*
  * Gathers the figures of GET /metrics into a new object (*out, owned):
  * queue (hk_store_queue_stats), stats, counts, intake (hashes of counters,
- * name to integer) and handoffs (each of the nh named handoffs' counters).
+ * name to integer), handoffs (each of the nh named handoffs' counters) and
+ * p90_ms (each handoff's p90 response time per window, from the KPI
+ * document the workers keep; empty before they wrote it).
  * The caller may add memory (hk_memory_json) before formatting.
  * HK_E_UNAVAILABLE with err set when Redis failed.
  */

@@ -252,13 +252,27 @@ static void count_refusal(const struct hk_config *cfg, struct hk_store *st,
   }
 }
 
+/* path relative to the mount ("/handoff/hooks/x" under "/handoff/" is
+ * "/hooks/x"), or NULL when it is not under it. */
+static const char *under_mount(const char *mount, const char *path) {
+  size_t n = strlen(mount);
+  return strncmp(path, mount, n) == 0 ? path + n - 1 : NULL;
+}
+
 void hk_fcgi_handle(const struct hk_config *cfg, const struct hk_sla *sla,
                     struct hk_store *st, struct hk_commit *commit,
-                    const struct hk_request *req,
+                    const struct hk_request *sent,
                     const struct hk_req_meta *meta, int64_t now_ms,
                     struct hk_reply *out) {
+  struct hk_request rel = *sent;
+  const struct hk_request *req = &rel;
   struct hk_route route;
   enum hk_err rc;
+  /* Every route is matched relative to api.mount, stripped once here. */
+  rel.path = under_mount(hk_config_mount(cfg), sent->path);
+  if (rel.path == NULL) {
+    rel.path = sent->path;
+  }
   if (meta->headers_refused != NULL) {
     /* The headers that were read are not the request that was sent. */
     rc = meta->headers_refused->code;
@@ -267,7 +281,9 @@ void hk_fcgi_handle(const struct hk_config *cfg, const struct hk_sla *sla,
                 NULL);
     return;
   }
-  rc = hk_route_match(req->method, req->path, &route);
+  rc = under_mount(hk_config_mount(cfg), sent->path) != NULL
+           ? hk_route_match(req->method, req->path, &route)
+           : HK_E_NOT_FOUND;
   if (rc != HK_E_OK) {
     fail(out, rc, NULL, cfg);
     out->allow = rc == HK_E_METHOD_NOT_ALLOWED ? route.allow : NULL;

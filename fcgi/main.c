@@ -35,6 +35,7 @@ static const char usage[] =
     "  -r, --redis ADDR       override the config's redis: unix:/path or "
     "HOST:PORT\n"
     "      --log-level LEVEL  debug, info, warn or error (default info)\n"
+    "      --log-format FMT   logfmt (default) or json: one object a line\n"
     "  -h, --help             this text\n"
     "  -V, --version          the version\n"
     "\n"
@@ -139,6 +140,7 @@ static int parse(int argc, char **argv, struct options *o) {
       {"threads", required_argument, NULL, 't'},
       {"redis", required_argument, NULL, 'r'},
       {"log-level", required_argument, NULL, 'L'},
+      {"log-format", required_argument, NULL, 'F'},
       {"help", no_argument, NULL, 'h'},
       {"version", no_argument, NULL, 'V'},
       {NULL, 0, NULL, 0}};
@@ -172,6 +174,15 @@ static int parse(int argc, char **argv, struct options *o) {
         return EXIT_USAGE;
       }
       hk_log_init("fcgi", (enum hk_log_level)level);
+      break;
+    }
+    case 'F': {
+      int style = hk_log_style_parse(optarg);
+      if (style < 0) {
+        fprintf(stderr, "handoff-fcgi: --log-format wants logfmt or json\n");
+        return EXIT_USAGE;
+      }
+      hk_log_set_style((enum hk_log_style)style);
       break;
     }
     case 'h': fputs(usage, stdout); return EXIT_SUCCESS + 256;

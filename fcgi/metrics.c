@@ -13,6 +13,8 @@
  *              "dead:SOURCE:RULE"
  *   intake     handoff-fcgi's "SOURCE STATUS" per request
  *   handoffs   {HANDOFF: {state: count, started, incomplete}}
+ *   p90_ms     {HANDOFF: {WINDOW: ms}}, the p90 response times of the
+ *              handoff KPI document ({prefix}kpi:handoffs)
  *   memory     Redis's used_memory and maxmemory as the memory guard last
  *              read them (hk_memory_json; null or absent when unknown)
  * Every instance of handoff-fcgi answers from the same Redis, so a scrape of
@@ -122,6 +124,25 @@ static void journal(struct text *b, json_t *counts, const char *kind,
   }
 }
 
+/* handoff_response_p90_seconds{handoff,window}: the KPI documents' p90
+ * response time (a handoff with no clock met yet in a window has none). */
+static void p90(struct text *b, json_t *by_handoff) {
+  const char *name;
+  json_t *ws;
+  header(b, "handoff_response_p90_seconds", "gauge",
+         "p90 of the response time of the clocks met, by handoff and window "
+         "(24h, 7d, 30d), as the status API's KPI documents compute it.");
+  json_object_foreach(by_handoff, name, ws) {
+    const char *w;
+    json_t *ms;
+    json_object_foreach(ws, w, ms) {
+      putf(b,
+           "handoff_response_p90_seconds{handoff=\"%s\",window=\"%s\"} %.3f\n",
+           name, w, (double)json_integer_value(ms) / 1000.0);
+    }
+  }
+}
+
 /* What the workers' heartbeats say: a queue nobody reads shows here even
  * while its dead consumers stay in the group. */
 static void readers(struct text *b, const json_t *queue) {
@@ -215,6 +236,7 @@ char *hk_metrics_format(json_t *figures, size_t *len) {
           "Items no mapping rule matched, by source and provider type.");
   journal(&b, counts, "dead:", "handoff_dead_letters_total", "rule",
           "Items a rule could not complete, by source and rule.");
+  p90(&b, json_object_get(figures, "p90_ms"));
   header(&b, "handoff_clocks", "gauge", "Clocks by handoff and state now.");
   json_object_foreach(handoffs, key, v) {
     for (size_t i = 0; i < sizeof states / sizeof states[0]; i++) {
@@ -261,6 +283,42 @@ char *hk_metrics_format(json_t *figures, size_t *len) {
 /* ---------------------------------------------------------------------------
  * Gathering the figures
  * ------------------------------------------------------------------------- */
+
+/* The p90 response time of each handoff and window, from the handoff KPI
+ * document a worker keeps (one GET, nothing computed here): doc's
+ * "p90_ms", handoff -> window -> ms. Nothing before a worker wrote it. */
+static enum hk_err gather_p90(struct hk_store *st, json_t *doc,
+                              struct hk_error *err) {
+  char *text = NULL;
+  size_t len = 0;
+  json_t *kpis;
+  json_t *h;
+  size_t i;
+  json_t *p90 = json_object();
+  enum hk_err rc = hk_store_get(st, "kpi:handoffs", &text, &len, err);
+  kpis = text != NULL ? json_loadb(text, len, 0, NULL) : NULL;
+  free(text);
+  json_array_foreach(json_object_get(kpis, "handoffs"), i, h) {
+    const char *name = json_string_value(json_object_get(h, "name"));
+    json_t *ws = json_object();
+    const char *w;
+    json_t *win;
+    json_object_foreach(json_object_get(h, "windows"), w, win) {
+      json_t *ms = json_object_get(win, "response_p90_ms");
+      if (json_is_integer(ms)) {
+        json_object_set(ws, w, ms);
+      }
+    }
+    if (name != NULL) {
+      json_object_set_new(p90, name, ws);
+    } else {
+      json_decref(ws);
+    }
+  }
+  json_decref(kpis);
+  json_object_set_new(doc, "p90_ms", p90);
+  return rc;
+}
 
 /* The heartbeats' figures of q added to the queue member. */
 static void queue_readers(json_t *queue, const struct hk_queue_stats *q,
@@ -314,6 +372,9 @@ enum hk_err hk_metrics_gather(struct hk_store *st, const char *const *handoffs,
     }
   }
   json_object_set_new(doc, "handoffs", hs);
+  if (rc == HK_E_OK) {
+    rc = gather_p90(st, doc, err);
+  }
   if (rc == HK_E_OK) {
     *out = doc;
   } else {

@@ -366,7 +366,8 @@ json_t *hk_time_json(int64_t ms) {
   return json_string(buf);
 }
 
-json_t *hk_clock_json(const char *subject, const struct hk_clock *c, int link) {
+json_t *hk_clock_json(const char *subject, const struct hk_clock *c,
+                      const char *mount) {
   json_t *o = json_object();
   json_object_set_new(o, "subject", json_string(subject));
   json_object_set_new(o, "state", json_string(hk_clock_state_name(c->state)));
@@ -378,11 +379,11 @@ json_t *hk_clock_json(const char *subject, const struct hk_clock *c, int link) {
   json_object_set_new(o, "missing",
                       c->missing != NULL ? json_deep_copy(c->missing)
                                          : json_array());
-  if (link) {
+  if (mount != NULL) {
     char *esc = hk_path_escape(subject);
-    size_t n = strlen(esc) + 16;
+    size_t n = strlen(mount) + strlen(esc) + 16;
     char *path = hk_xmalloc(n);
-    snprintf(path, n, "/v1/subjects/%s", esc);
+    snprintf(path, n, "%sv1/subjects/%s", mount, esc);
     json_object_set_new(o, "link", json_string(path));
     free(path);
     free(esc);

@@ -361,7 +361,7 @@ static enum hk_err build_webhook(const struct hk_notifier *n,
  *   {"id": "HANDOFF:SUBJECT:STARTED_MS:STATE", "notifier": N,
  *    "handoff": H, "subject": S, "state": "at_risk" | "breached",
  *    "owner": O | null, "started": ms, "deadline": ms,
- *    "link": "/v1/subjects/S-escaped" | null}
+ *    "link": "/handoff/v1/subjects/S-escaped" | null}
  * ------------------------------------------------------------------------- */
 
 char *hk_alert_id_new(const char *handoff, const char *subject,
@@ -375,11 +375,11 @@ char *hk_alert_id_new(const char *handoff, const char *subject,
   return id;
 }
 
-char *hk_alert_link_new(const char *subject) {
+char *hk_alert_link_new(const char *mount, const char *subject) {
   char *escaped = hk_path_escape(subject);
-  size_t n = strlen(escaped) + 16;
+  size_t n = strlen(mount) + strlen(escaped) + 16;
   char *link = hk_xmalloc(n);
-  snprintf(link, n, "/v1/subjects/%s", escaped);
+  snprintf(link, n, "%sv1/subjects/%s", mount, escaped);
   free(escaped);
   return link;
 }

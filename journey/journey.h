@@ -492,9 +492,10 @@ enum hk_err hk_alert_parse(const char *text, json_t **doc, struct hk_alert *a,
 char *hk_alert_id_new(const char *handoff, const char *subject,
                       int64_t started_ms, const char *state);
 
-/* The subject's page in the status API, "/v1/subjects/" and the subject
- * escaped as one path segment. A new string (free). */
-char *hk_alert_link_new(const char *subject);
+/* The subject's page in the status API: mount (api.mount, "/handoff/"),
+ * "v1/subjects/" and the subject escaped as one path segment. A new
+ * string (free). */
+char *hk_alert_link_new(const char *mount, const char *subject);
 
 /* The HTTP request a notifier sends; members owned. */
 struct hk_alert_request {

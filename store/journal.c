@@ -86,6 +86,7 @@ static void journal_build(void *ctx, size_t at, struct hk_args *a) {
   hk_args_own(a, hk_xprintf("%" PRId64, e->received_ms));
   hk_args_own(a, hk_xprintf("%" PRId64, e->signed_ms));
   hk_args_str(a, e->headers != NULL ? e->headers : "{}");
+  hk_args_own(a, hk_xprintf("%u", HK_CAP_SENDER_LABELS));
   for (size_t i = 0; i < j->n; i++) {
     const struct hk_journal_item *it = &j->items[i];
     hk_args_add(a, &kinds[it->kind], 1);

@@ -9,6 +9,7 @@
 
 #include "config/config.h"
 #include "core/core.h"
+#include "store/store.h"
 
 /* Frees generation gen when nobody holds it and it is not the newest.
  * Called with the lock held. */
@@ -93,4 +94,21 @@ size_t hk_configs_alive(struct hk_configs *cs) {
   }
   pthread_mutex_unlock(&cs->lock);
   return alive;
+}
+
+int hk_gen_store_follow(struct hk_gen_store *s, const struct hk_config *cfg,
+                        size_t gen) {
+  if (s->st != NULL && s->gen == gen) {
+    return 0;
+  }
+  hk_store_free(s->st);
+  s->st = hk_store_new(&cfg->redis);
+  s->gen = gen;
+  return 1;
+}
+
+void hk_gen_store_fini(struct hk_gen_store *s) {
+  hk_store_free(s->st);
+  s->st = NULL;
+  s->gen = HK_CONFIGS_NONE;
 }

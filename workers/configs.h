@@ -8,6 +8,13 @@
  * batches and releases the one it ran on. A config that is neither the
  * newest nor held by anyone is freed at once, so a worker reloaded every
  * hour for a year holds two configs at most per reader, not 8,760.
+ *
+ * Everything a thread runs on belongs to the generation it holds: the
+ * mapping, clocks and stages compiled from it, the notifiers it names, and
+ * the Redis connection made from its redis settings (hk_gen_store). A
+ * reload that moves Redis, changes its password or prefix, rotates a
+ * secret or changes a notifier is picked up by each thread between two
+ * batches (two alerts), never in the middle of one.
  * Internal to workers/.
  */
 #ifndef HK_WORKERS_CONFIGS_H
@@ -17,6 +24,7 @@
 #include <stddef.h>
 
 struct hk_config;
+struct hk_store;
 
 #define HK_CONFIGS_NONE ((size_t)-1)
 
@@ -45,5 +53,20 @@ void hk_configs_release(struct hk_configs *cs, size_t gen);
 size_t hk_configs_newest(struct hk_configs *cs);
 /* How many configs are alive (for tests and the reload log line). */
 size_t hk_configs_alive(struct hk_configs *cs);
+
+/* A thread's Redis connection, made from the redis settings of the config
+ * generation it belongs to. */
+struct hk_gen_store {
+  struct hk_store *st; /* NULL before the first follow */
+  size_t gen;          /* the generation st was made for */
+};
+
+/* Makes s belong to generation gen (whose config is cfg): when it belongs
+ * to another, closes it and makes a new one from cfg->redis (connected on
+ * first use). Returns 1 when the connection changed, else 0. */
+int hk_gen_store_follow(struct hk_gen_store *s, const struct hk_config *cfg,
+                        size_t gen);
+/* Closes the connection. */
+void hk_gen_store_fini(struct hk_gen_store *s);
 
 #endif

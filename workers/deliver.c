@@ -10,6 +10,11 @@
  * retry, in {prefix}alerts:retry; after the notifier's last retry the alert
  * becomes a dead letter that `handoffctl dlq` lists and retries. An alert
  * to a disabled notifier is dropped with a log line, as the config asks.
+ *
+ * Each alert is sent with the notifiers of the newest config (its URL,
+ * its secret), held until the alert is settled; the connection follows
+ * the redis settings of the config the turn began on (configs.h), so a
+ * reload changes both between two alerts.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -19,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "workers/configs.h"
 #include "workers/sla_shell.h"
 
 /* Alerts another sender read but did not settle for this long are taken
@@ -27,14 +33,12 @@
 #define READ_BLOCK_MS 500
 
 struct hk_deliverer {
-  const struct hk_config *cfg;
+  struct hk_configs *cs;
   char consumer[160];
   pthread_t thread;
   atomic_int stop;
 };
 
-/* Sends one alert and settles it. Returns HK_E_UNAVAILABLE only when Redis
- * failed (the alert then stays pending, to be taken again). */
 /* Counts one outcome for /metrics; a count lost to Redis is not worth a
  * retry. */
 static void count(struct hk_store *st, const char *field) {
@@ -44,7 +48,10 @@ static void count(struct hk_store *st, const char *field) {
   (void)!hk_store_stats_add(st, fields, by, 1, &ignored);
 }
 
-static enum hk_err deliver_one(struct hk_deliverer *d, struct hk_store *st,
+/* Sends one alert with the notifiers of cfg and settles it. Returns
+ * HK_E_UNAVAILABLE only when Redis failed (the alert then stays pending, to be
+ * taken again). */
+static enum hk_err deliver_one(const struct hk_config *cfg, struct hk_store *st,
                                const struct hk_alert_entry *e,
                                struct hk_error *err) {
   json_t *doc;
@@ -63,7 +70,7 @@ static enum hk_err deliver_one(struct hk_deliverer *d, struct hk_store *st,
   /* Read whatever fails: the notifier decides first whether the alert is
    * dropped or kept, then a malformed one becomes a dead letter. */
   (void)!hk_alert_parse(e->alert, &doc, &a, &name, &bad);
-  n = name != NULL ? hk_config_notifier(d->cfg, name) : NULL;
+  n = name != NULL ? hk_config_notifier(cfg, name) : NULL;
   memset(&rq, 0, sizeof rq);
   snprintf(attempt, sizeof attempt, "%d", e->attempt + 1);
   if (n == NULL) {
@@ -123,28 +130,59 @@ out:
   return rc;
 }
 
+/* When a reload came while the read waited, trades the hold on *gen for
+ * one on the newest config, whose notifiers send what was read. */
+static const struct hk_config *newest_notifiers(struct hk_configs *cs,
+                                                const struct hk_config *cfg,
+                                                size_t *gen) {
+  size_t newest;
+  if (hk_configs_newest(cs) == *gen) {
+    return cfg;
+  }
+  cfg = hk_configs_acquire(cs, &newest);
+  hk_configs_release(cs, *gen);
+  *gen = newest;
+  return cfg;
+}
+
+/* One turn: reads at most one alert from the connection of the config
+ * held, and sends it with the notifiers of the newest. */
+static enum hk_err turn(struct hk_deliverer *d, struct hk_gen_store *gs,
+                        struct hk_error *err) {
+  struct hk_alert_batch b = {NULL, 0};
+  size_t gen;
+  const struct hk_config *cfg = hk_configs_acquire(d->cs, &gen);
+  enum hk_err rc;
+  (void)hk_gen_store_follow(gs, cfg, gen);
+  /* One alert a turn: an alert read waits while those before it are
+   * sent, and one left waiting past CLAIM_IDLE_MS would be taken and
+   * sent by another sender too. */
+  rc = hk_store_alerts_read(gs->st, d->consumer, 1, READ_BLOCK_MS,
+                            CLAIM_IDLE_MS, hk_time_now_ms(), &b, err);
+  if (rc == HK_E_OK && b.n > 0) {
+    cfg = newest_notifiers(d->cs, cfg, &gen);
+  }
+  for (size_t i = 0; rc == HK_E_OK && i < b.n; i++) {
+    rc = deliver_one(cfg, gs->st, &b.items[i], err);
+  }
+  hk_alert_batch_fini(&b);
+  hk_configs_release(d->cs, gen);
+  return rc;
+}
+
 static void *run(void *arg) {
   struct hk_deliverer *d = arg;
-  struct hk_store *st = hk_store_new(&d->cfg->redis);
+  struct hk_gen_store gs = {NULL, HK_CONFIGS_NONE};
   struct hk_error err = {HK_E_OK, ""};
   int64_t backoff = 0;
   int down = 0;
 
   while (!atomic_load(&d->stop)) {
-    struct hk_alert_batch b = {NULL, 0};
     enum hk_err rc;
     if (backoff > 0) {
       hk_sleep_ms(backoff);
     }
-    /* One alert a turn: an alert read waits while those before it are
-     * sent, and one left waiting past CLAIM_IDLE_MS would be taken and
-     * sent by another sender too. */
-    rc = hk_store_alerts_read(st, d->consumer, 1, READ_BLOCK_MS, CLAIM_IDLE_MS,
-                              hk_time_now_ms(), &b, &err);
-    for (size_t i = 0; rc == HK_E_OK && i < b.n; i++) {
-      rc = deliver_one(d, st, &b.items[i], &err);
-    }
-    hk_alert_batch_fini(&b);
+    rc = turn(d, &gs, &err);
     if (rc != HK_E_OK) {
       if (!down) {
         hk_log(HK_LOG_ERROR, "alert sender: redis unreachable; retrying",
@@ -157,22 +195,22 @@ static void *run(void *arg) {
       backoff = 0;
     }
   }
-  {
+  if (gs.st != NULL) {
     int left = 0;
-    (void)!hk_store_consumer_leave(st, HK_STORE_ALERT_GROUP, d->consumer, &left,
-                                   &err);
+    (void)!hk_store_consumer_leave(gs.st, HK_STORE_ALERT_GROUP, d->consumer,
+                                   &left, &err);
   }
-  hk_store_free(st);
+  hk_gen_store_fini(&gs);
   return NULL;
 }
 
-struct hk_deliverer *hk_deliverer_start(const struct hk_config *cfg,
+struct hk_deliverer *hk_deliverer_start(struct hk_configs *cs,
                                         const char *consumer) {
   struct hk_deliverer *d = hk_xcalloc(1, sizeof *d);
   sigset_t all;
   sigset_t old;
   int rc;
-  d->cfg = cfg;
+  d->cs = cs;
   snprintf(d->consumer, sizeof d->consumer, "%s", consumer);
   /* Signals go to the main thread, which owns the stop and reload flags. */
   sigfillset(&all);

@@ -20,12 +20,14 @@ enum hk_err hk_kpi_refresh(const struct hk_config *cfg, struct hk_store *st,
                            int64_t now_ms, struct hk_error *err) HK_MUST_CHECK;
 
 /* The thread that refreshes the documents every every_ms, taking turns
- * with the other worker processes through a lock in Redis. newest(arg)
- * gives the config to use (borrowed; it must stay alive until stop). */
+ * with the other worker processes through a lock in Redis. newest(arg,
+ * &gen) gives the config to use (borrowed until the next call) and its
+ * generation: a new generation gets a new connection, from its redis
+ * settings. */
 struct hk_kpi_thread;
-struct hk_kpi_thread *hk_kpi_start(const struct hk_config *(*newest)(void *),
-                                   void *arg, int64_t every_ms,
-                                   const char *consumer);
+struct hk_kpi_thread *
+hk_kpi_start(const struct hk_config *(*newest)(void *, size_t *), void *arg,
+             int64_t every_ms, const char *consumer);
 void hk_kpi_stop(struct hk_kpi_thread *t);
 
 /* ---------------------------------------------------------------------------

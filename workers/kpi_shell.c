@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "workers/configs.h"
 #include "workers/kpi.h"
 
 #define DAY_MS 86400000LL
@@ -133,7 +134,7 @@ enum hk_err hk_kpi_refresh(const struct hk_config *cfg, struct hk_store *st,
  * ------------------------------------------------------------------------- */
 
 struct hk_kpi_thread {
-  const struct hk_config *(*newest)(void *);
+  const struct hk_config *(*newest)(void *, size_t *);
   void *arg;
   int64_t every_ms;
   char owner[160];
@@ -143,18 +144,21 @@ struct hk_kpi_thread {
 
 static void *run(void *arg) {
   struct hk_kpi_thread *t = arg;
-  const struct hk_config *cfg = t->newest(t->arg);
-  struct hk_store *st = hk_store_new(&cfg->redis);
+  struct hk_gen_store gs = {NULL, HK_CONFIGS_NONE};
   int down = 0;
   struct hk_digests *digests = NULL;
-  const struct hk_config *digests_cfg = NULL;
+  size_t digests_gen = HK_CONFIGS_NONE; /* the generation digests is of */
 
   while (!atomic_load(&t->stop)) {
     struct hk_error err = {HK_E_OK, ""};
     int64_t t0 = hk_time_mono_ms();
     int got = 0;
     enum hk_err rc;
-    cfg = t->newest(t->arg);
+    size_t gen = 0;
+    const struct hk_config *cfg = t->newest(t->arg, &gen);
+    struct hk_store *st;
+    (void)hk_gen_store_follow(&gs, cfg, gen);
+    st = gs.st;
     rc = hk_store_lock(st, "kpi:lock", t->owner,
                        t->every_ms - 10 > 0 ? t->every_ms - 10 : 1, &got, &err);
     if (rc == HK_E_OK && got) {
@@ -164,10 +168,10 @@ static void *run(void *arg) {
       rc = hk_kpi_refresh(cfg, st, now, &err);
       if (rc == HK_E_OK) {
         /* The weekly digests read the documents just written. */
-        if (cfg != digests_cfg) {
+        if (gen != digests_gen) {
           hk_digests_free(digests);
           digests = hk_digests_new(cfg);
-          digests_cfg = cfg;
+          digests_gen = gen;
         }
         hk_digests_tick(digests, cfg, st, now);
       }
@@ -184,13 +188,13 @@ static void *run(void *arg) {
     }
   }
   hk_digests_free(digests);
-  hk_store_free(st);
+  hk_gen_store_fini(&gs);
   return NULL;
 }
 
-struct hk_kpi_thread *hk_kpi_start(const struct hk_config *(*newest)(void *),
-                                   void *arg, int64_t every_ms,
-                                   const char *consumer) {
+struct hk_kpi_thread *
+hk_kpi_start(const struct hk_config *(*newest)(void *, size_t *), void *arg,
+             int64_t every_ms, const char *consumer) {
   struct hk_kpi_thread *t = hk_xcalloc(1, sizeof *t);
   t->newest = newest;
   t->arg = arg;

@@ -37,11 +37,13 @@ static const char usage[] =
     "  -r, --redis ADDR      override the config's redis: unix:/path or "
     "HOST:PORT\n"
     "      --log-level LEVEL debug, info, warn or error (default info)\n"
+    "      --log-format FMT  logfmt (default) or json: one object a line\n"
     "  -h, --help            this text\n"
     "  -V, --version         the version\n"
     "\n"
     "Signals: SIGTERM/SIGINT stop after the batch in hand, SIGHUP reloads\n"
-    "the mapping rules (a bad config is refused and the running one kept).\n"
+    "the whole config, Redis and notifiers too, between two batches (a bad\n"
+    "config is refused and the running one kept).\n"
     "Exit status: 0 stopped cleanly, 1 runtime failure, 2 bad command line,\n"
     "78 bad configuration.\n";
 
@@ -108,6 +110,7 @@ static int parse_args(int argc, char **argv, struct hk_worker_opts *o,
       {"retention-every", required_argument, NULL, 'R'},
       {"redis", required_argument, NULL, 'r'},
       {"log-level", required_argument, NULL, 'L'},
+      {"log-format", required_argument, NULL, 'F'},
       {"help", no_argument, NULL, 'h'},
       {"version", no_argument, NULL, 'V'},
       {NULL, 0, NULL, 0}};
@@ -161,6 +164,15 @@ static int parse_args(int argc, char **argv, struct hk_worker_opts *o,
         return EXIT_USAGE;
       }
       hk_log_init("worker", (enum hk_log_level)level);
+      break;
+    }
+    case 'F': {
+      int style = hk_log_style_parse(optarg);
+      if (style < 0) {
+        fprintf(stderr, "handoff-worker: --log-format wants logfmt or json\n");
+        return EXIT_USAGE;
+      }
+      hk_log_set_style((enum hk_log_style)style);
       break;
     }
     case 'h': fputs(usage, stdout); return EXIT_SUCCESS;

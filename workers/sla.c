@@ -46,7 +46,7 @@ static void make_alerts(const struct hk_sla_shell *sh,
                                  hk_handoff_name(h));
   json_t *notify = json_object_get(conf, "notify");
   char *id = hk_alert_id_new(hk_handoff_name(h), subject, c->started_ms, state);
-  char *link = hk_alert_link_new(subject);
+  char *link = hk_alert_link_new(hk_config_mount(sh->cfg), subject);
   struct hk_alert a = {
       .id = id,
       .handoff = hk_handoff_name(h),

@@ -77,11 +77,14 @@ enum hk_err hk_sla_shell_erase(struct hk_sla_shell *sh,
 
 /* The alert sender: a thread of its own, with its own Redis connection. */
 struct hk_deliverer;
+struct hk_configs;
 
 /* Starts sending the alerts of {prefix}alerts as consumer (copied) of
- * group "notifiers", with the notifiers of cfg (borrowed: it must outlive
- * the deliverer). Returns NULL when the thread cannot start. */
-struct hk_deliverer *hk_deliverer_start(const struct hk_config *cfg,
+ * group "notifiers", each with the notifiers of the newest config of cs
+ * (configs.h; borrowed: it must outlive the deliverer) and over a
+ * connection made from its redis settings. Returns NULL when the thread
+ * cannot start. */
+struct hk_deliverer *hk_deliverer_start(struct hk_configs *cs,
                                         const char *consumer);
 
 /* Asks the thread to stop after the alert in hand, joins it and frees it.

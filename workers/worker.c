@@ -318,13 +318,15 @@ struct configs {
   int64_t redis_gen;
 };
 
-/* The newest config, for the KPI thread: it holds one config from one
- * call to the next, so this releases the one it held before. */
-static const struct hk_config *newest_of(void *arg) {
+/* The newest config and its generation (*gen), for the KPI thread: it
+ * holds one config from one call to the next, so this releases the one it
+ * held before. */
+static const struct hk_config *newest_of(void *arg, size_t *gen) {
   struct configs *cs = arg;
   size_t before = cs->kpi_gen;
   const struct hk_config *cfg = hk_configs_acquire(&cs->list, &cs->kpi_gen);
   hk_configs_release(&cs->list, before);
+  *gen = cs->kpi_gen;
   return cfg;
 }
 
@@ -401,7 +403,9 @@ struct loop {
   int64_t ttl_s;
   struct hk_sla_shell sh;
   struct hk_retention keep; /* the retention duty's (retention.h) */
-  /* The Redis address is read once: changing it needs a restart. */
+  /* The connection, made from the redis settings of generation store.gen
+   * (follow_store); st is store.st. */
+  struct hk_gen_store store;
   struct hk_store *st;
   /* A restate's shadow (restate.c), and the config generation of Redis
    * the loop's records are fenced with (-1 until known). */
@@ -430,7 +434,9 @@ static void loop_open(struct loop *l) {
   l->m = hk_mapper_new(cfg, &l->err);
   l->sla = hk_sla_new(cfg, &l->err);
   l->stages = hk_stages_new(cfg);
-  l->st = hk_store_new(&cfg->redis);
+  l->store = (struct hk_gen_store){NULL, HK_CONFIGS_NONE};
+  (void)hk_gen_store_follow(&l->store, cfg, l->gen);
+  l->st = l->store.st;
   l->ttl_s = dedupe_ttl_s(cfg);
   hk_sla_shell_init(&l->sh, cfg, l->sla, l->stages, l->st);
   hk_restate_init(&l->rs, &cfg->redis);
@@ -455,7 +461,8 @@ static void loop_open(struct loop *l) {
 
 static void loop_close(struct loop *l) {
   hk_restate_fini(&l->rs);
-  hk_store_free(l->st);
+  hk_gen_store_fini(&l->store);
+  l->st = NULL;
   hk_mapper_free(l->m);
   hk_sla_free(l->sla);
   hk_stages_free(l->stages);
@@ -515,6 +522,32 @@ static void pick_up_reload(struct loop *l) {
   l->cfg = cfg;
 }
 
+/* Fences the records the loop writes with the config generation it
+ * follows (nothing before the first is known). */
+static void fence_store(struct loop *l) {
+  if (l->fence >= 0) {
+    hk_store_fence(
+        l->st, l->cfg->redis.prefix != NULL ? l->cfg->redis.prefix : "handoff:",
+        l->fence);
+  }
+}
+
+/* 2b. Between batches, makes the connection that of the generation the loop
+ * holds: a reload that moved Redis (or changed its password or prefix)
+ * takes effect here, never while a batch read from the old one is still
+ * being journaled and acknowledged there. */
+static void follow_store(struct loop *l) {
+  if (!hk_gen_store_follow(&l->store, l->cfg, l->gen)) {
+    return;
+  }
+  l->st = l->store.st;
+  l->sh.st = l->st;
+  fence_store(l); /* a new connection writes under the same fence */
+  l->ready = 0;   /* the group is checked on the new connection */
+  l->down = 0;
+  l->backoff = 0;
+}
+
 /* Follows Redis to config generation gen: the first loop to see it load
  * the config file again (handoffctl restate --apply replaced it), every
  * loop picks the new config up and fences its records with gen. The
@@ -533,10 +566,9 @@ static void follow_generation(struct loop *l, int64_t gen) {
   }
   pthread_mutex_unlock(&l->cs->gen_lock);
   pick_up_reload(l);
+  follow_store(l);
   l->fence = gen;
-  hk_store_fence(
-      l->st,
-      l->cfg->redis.prefix != NULL ? l->cfg->redis.prefix : "handoff:", gen);
+  fence_store(l);
 }
 
 /* 2b. About once a second (always when force): reads the config
@@ -672,7 +704,17 @@ static enum hk_err process_batch(struct loop *l, const struct hk_batch *b,
     static const char *const fields[] = {"batches", "batch_ms"};
     int64_t by[2] = {1, hk_time_mono_ms() - t0};
     struct hk_error ignored = {HK_E_OK, ""};
+    char ms[24];
+    char gen[24];
     (void)!hk_store_stats_add(l->st, fields, by, 2, &ignored);
+    snprintf(ms, sizeof ms, "%" PRId64, by[1]);
+    snprintf(gen, sizeof gen, "%zu", l->gen);
+    /* One line a batch; each delivery has its own line above, with the
+     * delivery id the responder's request line names too. */
+    hk_log(HK_LOG_INFO, "batch processed", "consumer", l->consumer,
+           "deliveries", n, "first", b->items[0].id, "last",
+           b->items[b->n - 1].id, "claimed", claimed ? "true" : "false",
+           "batch_ms", ms, "config_gen", gen, (const char *)NULL);
   }
   return rc;
 }
@@ -722,6 +764,7 @@ static void leave_group(struct loop *l) {
  *      asked meanwhile ends the loop;
  *   2. pick_up_reload: when a reload published a newer config,
  *      compile its mapping, clocks and stages, and drop the older one;
+ *      follow_store: connect with its redis settings;
  *   3. join_group: make sure the consumer group exists (XGROUP CREATE),
  *      at the start and after each failure; heartbeat: about once a
  *      second, the heartbeat key with the time of the last read, and every
@@ -764,6 +807,7 @@ static void *loop_run(void *arg) {
       break;
     }
     pick_up_reload(l);
+    follow_store(l);
     rc = join_group(l);
     if (rc == HK_E_OK) {
       rc = heartbeat(l);
@@ -827,8 +871,9 @@ enum hk_err hk_worker_run(const struct hk_config *cfg,
   cs.kpi_gen = HK_CONFIGS_NONE;
   pthread_mutex_init(&cs.gen_lock, NULL);
   cs.redis_gen = -1;
-  /* Notifier URLs and secrets are read once: they change with a restart. */
-  deliverer = hk_deliverer_start(cfg, o->consumer);
+  /* The alert sender sends each alert with the notifiers of the newest
+   * config, over a connection of that config's Redis. */
+  deliverer = hk_deliverer_start(&cs.list, o->consumer);
   if (deliverer == NULL) {
     hk_log(HK_LOG_ERROR, "cannot start the alert sender", (const char *)NULL);
   }

@@ -28,12 +28,13 @@ struct hk_worker_opts {
                                  0: never (workers/kpi_shell.c) */
   int64_t retention_every_ms; /* run the retention pass this often; 0: the
                                  default, a minute (workers/retention.c) */
-  /* When *reload becomes non-zero (SIGHUP), the loop calls load() between
-   * batches for a fresh config (a new one it frees, or NULL when the file
-   * is bad, already logged) and swaps in its mapping rules and dedupe TTL;
-   * a config whose rules don't compile is refused and the running rules
-   * kept. The Redis address is read once: changing it needs a restart.
-   * Both may be NULL. */
+  /* When *reload becomes non-zero (SIGHUP), the worker calls load() for a
+   * fresh config (a new one it frees, or NULL when the file is bad,
+   * already logged) and publishes it when its rules and handoffs compile
+   * (else the running config stays). Each thread picks all of it up
+   * between two batches (two alerts): mapping rules, handoffs, dedupe TTL,
+   * notifiers, and a new connection from its redis settings. Both may be
+   * NULL. */
   volatile int *reload;
   struct hk_config *(*load)(void);
 };

@@ -98,7 +98,12 @@
 
   class Unauthorized extends Error {}
 
+  // The page is served at {mount}dashboard/ (api.mount, "/handoff/" by
+  // default): the API lives beside it, at {mount}v1/.
+  const MOUNT = location.pathname.replace(/dashboard\/[^/]*$/, '');
+
   async function api(path) {
+    path = MOUNT + path.replace(/^\//, '');
     const headers = { Accept: 'application/json' };
     const token = localStorage.getItem(TOKEN_KEY);
     if (token) headers.Authorization = 'Bearer ' + token;

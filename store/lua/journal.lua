@@ -10,7 +10,8 @@
 -- ARGV[5]  now (ms), stamps dead letters
 -- ARGV[6..11]  the delivery's source, kind, delivery_id, received_ms,
 --              signed_ms, headers
--- ARGV[12..] the items: kind ('e', 'i' or 'd'), key, counter, then
+-- ARGV[12] the label cap (HK_CAP_SENDER_LABELS)
+-- ARGV[13..] the items: kind ('e', 'i' or 'd'), key, counter, then
 --   e: the event, its journey key ('' for none), time, member and subject
 --   d: rule, reason, ptype and body
 -- Returns the number of items written.
@@ -23,9 +24,25 @@
 -- and stats field newest_event_ms is the newest event time of all: the
 -- retention duty reads both. The events stream is trimmed by time there
 -- too, not here.
+--
+-- The last part of an event's or ignored item's counter (mapped:SOURCE:TYPE,
+-- ignored:SOURCE:TYPE) comes from the sender: the first ARGV[12] distinct
+-- values of a kind and source are counted under their own name, the rest
+-- under SOURCE:other. The field labels:KIND:SOURCE of the counts hash
+-- holds how many were taken.
 local fresh = 0
 local newest = nil
-local i = 12
+local labels = tonumber(ARGV[12])
+local function capped(counter)
+  if redis.call('HEXISTS', KEYS[4], counter) == 1 then return counter end
+  local group = string.match(counter, '^([^:]*:[^:]*):')
+  if group == nil then return counter end
+  local taken = tonumber(redis.call('HGET', KEYS[4], 'labels:' .. group) or '0')
+  if taken >= labels then return group .. ':other' end
+  redis.call('HSET', KEYS[4], 'labels:' .. group, taken + 1)
+  return counter
+end
+local i = 13
 while i <= #ARGV do
   local kind, key, counter = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local at = i + 3
@@ -34,6 +51,7 @@ while i <= #ARGV do
   if redis.call('SET', ARGV[4] .. redis.sha1hex(key), '1', 'NX', 'EX',
                 ARGV[3]) then
     fresh = fresh + 1
+    if kind ~= 'd' then counter = capped(counter) end
     redis.call('HINCRBY', KEYS[4], counter, 1)
     if kind == 'e' then
       redis.call('XADD', KEYS[2], '*', 'event', ARGV[at])

@@ -952,3 +952,58 @@ ParameterizedTest(struct addr_case *c, config_set_redis, parses) {
   }
   hk_config_free(cfg);
 }
+
+/* api.mount: "/handoff/" by default, "/" or a path of safe segments. */
+Test(config_load, mount_defaults_and_is_checked) {
+  static const char *const bad[] = {"handoff/", "/handoff", "//",    "/a//b/",
+                                    "/a/../",   "/a b/",    "/%2e/", ""};
+  struct hk_config *cfg = must_load("{\"sources\": {}}", 0);
+  cr_assert_str_eq(hk_config_mount(cfg), "/handoff/");
+  hk_config_free(cfg);
+  cfg = must_load("{\"api\": {\"mount\": \"/\"}, \"sources\": {}}", 0);
+  cr_assert_str_eq(hk_config_mount(cfg), "/");
+  hk_config_free(cfg);
+  cfg = must_load(
+      "{\"api\": {\"mount\": \"/ops/hooks-1.x/\"}, \"sources\": {}}", 0);
+  cr_assert_str_eq(hk_config_mount(cfg), "/ops/hooks-1.x/");
+  hk_config_free(cfg);
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char text[256];
+    char want[512];
+    snprintf(text, sizeof text,
+             "{\"api\": {\"mount\": \"%s\"}, \"sources\": {}}", bad[i]);
+    snprintf(want, sizeof want,
+             "t.json: $.api.mount: must be \"/\" or a path such as "
+             "\"/handoff/\": it starts and ends with \"/\", and its segments "
+             "are letters, digits and -._~ (64 bytes at most)");
+    must_fail(text, 0, want);
+  }
+}
+
+static const char *public_url(const struct hk_config *cfg, const char *name) {
+  return json_string_value(
+      json_object_get(hk_config_source(cfg, name)->conf, "public_url"));
+}
+
+/* A HubSpot public_url given as an origin follows api.mount; a whole URL
+ * is used as written. */
+Test(config_load, hubspot_public_url_follows_the_mount) {
+  struct hk_config *cfg;
+  setenv("HK_CFG_HS", "client-secret", 1);
+  cfg = must_load(
+      "{\"api\": {\"mount\": \"/crm/\"}, \"sources\": {"
+      "\"hs\": {\"kind\": \"hubspot\", \"secret\": {\"env\": \"HK_CFG_HS\"},"
+      " \"public_url\": \"https://hooks.example.com\"},"
+      "\"hs2\": {\"kind\": \"hubspot\", \"secret\": {\"env\": \"HK_CFG_HS\"},"
+      " \"public_url\": \"https://hooks.example.com:8443/\"},"
+      "\"hs3\": {\"kind\": \"hubspot\", \"secret\": {\"env\": \"HK_CFG_HS\"},"
+      " \"public_url\": \"https://hooks.example.com/in/hubspot\"}}}",
+      0);
+  cr_assert_str_eq(public_url(cfg, "hs"),
+                   "https://hooks.example.com/crm/hooks/hs");
+  cr_assert_str_eq(public_url(cfg, "hs2"),
+                   "https://hooks.example.com:8443/crm/hooks/hs2");
+  cr_assert_str_eq(public_url(cfg, "hs3"),
+                   "https://hooks.example.com/in/hubspot");
+  hk_config_free(cfg);
+}

@@ -120,6 +120,46 @@ Test(log, cuts_long_lines_but_keeps_the_newline) {
   cr_assert_eq(line[n - 1], '\n');
 }
 
+static size_t fmt_json(char *out, size_t cap, const char *msg, ...) {
+  va_list ap;
+  size_t n;
+  va_start(ap, msg);
+  n = hk_log_format_json(out, cap, HK_LOG_WARN, "fcgi", msg, ap);
+  va_end(ap);
+  return n;
+}
+
+Test(log, writes_one_json_object_a_line) {
+  char line[256];
+  fmt_json(line, sizeof line, "bad signature", "source", "stripe", "req", "a b",
+           "none", (const char *)NULL, (const char *)NULL);
+  cr_assert_str_eq(line, "{\"level\":\"warn\",\"proc\":\"fcgi\","
+                         "\"msg\":\"bad signature\",\"source\":\"stripe\","
+                         "\"req\":\"a b\",\"none\":\"\"}\n");
+  cr_assert_eq(hk_log_style_parse("json"), HK_LOG_JSON);
+  cr_assert_eq(hk_log_style_parse("logfmt"), HK_LOG_LOGFMT);
+  cr_assert_eq(hk_log_style_parse("xml"), -1);
+}
+
+Test(log, json_escapes_what_could_forge_a_member) {
+  char line[256];
+  fmt_json(line, sizeof line, "m", "path", "/x\n\"}\\\xc3\xa9",
+           (const char *)NULL);
+  cr_assert_str_eq(line, "{\"level\":\"warn\",\"proc\":\"fcgi\",\"msg\":\"m\","
+                         "\"path\":\"/x\\u000a\\\"}\\\\\\u00c3\\u00a9\"}\n");
+  cr_assert_eq(strchr(line, '\n'), line + strlen(line) - 1);
+}
+
+Test(log, json_cuts_between_members_and_stays_an_object) {
+  char line[80];
+  size_t n = fmt_json(line, sizeof line, "short", "a", "1", "long",
+                      "a value far too long to fit in what is left of it", "b",
+                      "2", (const char *)NULL);
+  cr_assert_eq(n, strlen(line));
+  cr_assert_str_eq(line, "{\"level\":\"warn\",\"proc\":\"fcgi\","
+                         "\"msg\":\"short\",\"a\":\"1\"}\n");
+}
+
 Test(errors, carry_status_code_and_message) {
   cr_assert_eq(hk_err_status(HK_E_TOO_LARGE), 413);
   cr_assert_str_eq(hk_err_code(HK_E_TOO_LARGE), "body_too_large");

@@ -183,14 +183,14 @@ Test(clock_json, has_the_contract_fields_and_a_link) {
   c.deadline_ms = 1795518000000LL;
   c.owner = owner;
   c.missing = json_pack("[s]", "email");
-  o = hk_clock_json("company:1", &c, 1);
+  o = hk_clock_json("company:1", &c, "/handoff/");
   text = json_dumps(o, JSON_COMPACT);
   cr_assert_str_eq(text, "{\"subject\":\"company:1\",\"state\":\"breached\","
                          "\"started_at\":\"2026-11-24T10:00:00.000Z\","
                          "\"deadline\":\"2026-11-24T11:00:00.000Z\","
                          "\"stopped_at\":null,\"owner\":\"ana\","
                          "\"missing\":[\"email\"],"
-                         "\"link\":\"/v1/subjects/company%3A1\"}");
+                         "\"link\":\"/handoff/v1/subjects/company%3A1\"}");
   free(text);
   json_decref(o);
   json_decref(c.missing);

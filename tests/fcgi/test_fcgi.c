@@ -381,3 +381,42 @@ Test(headers, handler_answers_431_before_anything_else) {
   }
   cr_assert_str_eq(hk_reply_reason(431), "Request Header Fields Too Large");
 }
+
+/* The status of method path under a config whose api.mount is mount. The
+ * answers checked need neither Redis nor a source (st is never touched). */
+static int status_under(const char *mount, const char *method,
+                        const char *path) {
+  struct hk_config cfg;
+  struct hk_req_meta meta;
+  struct hk_request req;
+  struct hk_reply reply;
+  int status;
+  memset(&cfg, 0, sizeof cfg);
+  memset(&meta, 0, sizeof meta);
+  memset(&req, 0, sizeof req);
+  cfg.doc = json_pack("{s:{s:s}}", "api", "mount", mount);
+  req.method = method;
+  req.path = path;
+  req.query = "";
+  req.body = "";
+  hk_reply_init(&reply);
+  hk_fcgi_handle(&cfg, NULL, NULL, NULL, &req, &meta, 0, &reply);
+  status = reply.status;
+  hk_reply_fini(&reply);
+  json_decref(cfg.doc);
+  return status;
+}
+
+/* Routes are matched under api.mount, stripped once: what lies outside it
+ * is 404, what lies under it is routed as at the root. */
+Test(route, every_route_lives_under_the_mount) {
+  cr_assert_eq(status_under("/handoff/", "GET", "/handoff/hooks/demo"), 405);
+  cr_assert_eq(status_under("/handoff/", "DELETE", "/handoff/healthz"), 405);
+  cr_assert_eq(status_under("/handoff/", "GET", "/hooks/demo"), 404);
+  cr_assert_eq(status_under("/handoff/", "GET", "/handoffx/hooks/demo"), 404);
+  cr_assert_eq(status_under("/handoff/", "GET", "/handoff"), 404);
+  cr_assert_eq(status_under("/handoff/", "GET", "/handoff/nope"), 404);
+  cr_assert_eq(status_under("/a/b/", "POST", "/a/b/metrics"), 405);
+  cr_assert_eq(status_under("/", "GET", "/hooks/demo"), 405);
+  cr_assert_eq(status_under("/", "GET", "/handoff/hooks/demo"), 404);
+}

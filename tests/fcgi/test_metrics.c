@@ -107,3 +107,20 @@ Test(metrics, writes_redis_memory_when_the_guard_read_it) {
   cr_assert_null(strstr(text, "handoff_redis_used_memory_bytes"));
   free(text);
 }
+
+Test(metrics, writes_the_p90_of_each_handoff_and_window) {
+  char *text = format("{\"p90_ms\": {\"lead_response\": {\"24h\": 90500,"
+                      " \"7d\": 120000}, \"demo_booked\": {}}}");
+  has_line(text, "# TYPE handoff_response_p90_seconds gauge");
+  has_line(text, "handoff_response_p90_seconds{handoff=\"lead_response\","
+                 "window=\"24h\"} 90.500");
+  has_line(text, "handoff_response_p90_seconds{handoff=\"lead_response\","
+                 "window=\"7d\"} 120.000");
+  cr_assert_null(strstr(text, "handoff=\"demo_booked\""));
+  free(text);
+  /* Before any worker wrote the KPI documents: the family, no sample. */
+  text = format("{}");
+  has_line(text, "# TYPE handoff_response_p90_seconds gauge");
+  cr_assert_null(strstr(text, "handoff_response_p90_seconds{"));
+  free(text);
+}

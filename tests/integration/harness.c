@@ -315,6 +315,13 @@ void hk_fcgi_stop(void) {
   stop_pid(&stack.fcgi, SIGTERM);
 }
 
+/* The server block's own locations (hk_stack_site), before the snippet. */
+static const char *site_locations = "";
+
+void hk_stack_site(const char *locations) {
+  site_locations = locations;
+}
+
 /* Starts nginx on stack.http_port; 1 when it listens, 0 when it exited
  * (the port was taken meanwhile). */
 static int nginx_spawn_ready(void) {
@@ -352,12 +359,13 @@ static int nginx_spawn_ready(void) {
            "  upstream handoff_fcgi { server unix:%s; }\n"
            "  server {\n"
            "    listen 127.0.0.1:%d;\n"
+           "%s"
            "    include %s/deploy/nginx/handoff.conf;\n"
            "  }\n"
            "}\n",
            geteuid() == 0 ? "user root;\n" : "", stack.dir, stack.dir,
            stack.dir, stack.dir, stack.dir, stack.dir, stack.dir,
-           stack.fcgi_sock, stack.http_port, HK_SOURCE_DIR);
+           stack.fcgi_sock, stack.http_port, site_locations, HK_SOURCE_DIR);
   write_file(conf_path, conf);
   unlink(pidfile);
   stack.nginx = spawn(argv, path_in("nginx.log"));
@@ -445,6 +453,7 @@ void hk_stack_up_default(void) {
 }
 
 void hk_stack_down(void) {
+  site_locations = "";
   char cmd[400];
   for (int i = 0; i < 4; i++) {
     stop_pid(&stack.workers[i], SIGTERM);
@@ -574,6 +583,17 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg) {
 
 int hk_http(const char *method, const char *path, const char *const *headers,
             const char *body, size_t len, struct hk_resp *out) {
+  /* Paths are the product's, under the default mount of the shipped
+   * snippet and config (api.mount). */
+  char full[512];
+  snprintf(full, sizeof full, "%s%s", path[0] == '/' ? HK_TEST_MOUNT : "",
+           path);
+  return hk_http_host(method, full, headers, body, len, out);
+}
+
+int hk_http_host(const char *method, const char *path,
+                 const char *const *headers, const char *body, size_t len,
+                 struct hk_resp *out) {
   CURL *c = curl_easy_init();
   struct curl_slist *hs = NULL;
   struct sink s = {out->body, 0, sizeof out->body};

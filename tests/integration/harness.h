@@ -18,6 +18,9 @@
 #define HK_TEST_TOKEN "test-token-5f1c2e"
 /* A token with scopes read and admin (DELETE /v1/subjects/…). */
 #define HK_TEST_ADMIN_TOKEN "test-admin-9a3d71"
+/* api.mount's default, without its final "/": hk_http puts it before
+ * every path. */
+#define HK_TEST_MOUNT "/handoff"
 
 struct hk_stack {
   char dir[256];
@@ -45,6 +48,9 @@ void hk_stack_up(const char *extra_config);
 /* The same with more sources: extra_sources is spliced after the "demo"
  * source (start it with a comma). */
 void hk_stack_up_with(const char *extra_config, const char *extra_sources);
+/* Locations of the server block's own (nginx text), written before the
+ * snippet's include by the next hk_stack_up; hk_stack_down forgets them. */
+void hk_stack_site(const char *locations);
 /* Stops everything that was started and removes the folder. */
 void hk_stack_down(void);
 /* Criterion init/fini with the default config. */
@@ -72,10 +78,15 @@ struct hk_resp {
   char allow[64];
 };
 
-/* One HTTP request to nginx at path. headers is NULL-terminated ("Name:
- * value"). Returns 0, or -1 when no HTTP answer came. */
+/* One HTTP request to nginx at path, under the mount (HK_TEST_MOUNT).
+ * headers is NULL-terminated ("Name: value"). Returns 0, or -1 when no
+ * HTTP answer came. */
 int hk_http(const char *method, const char *path, const char *const *headers,
             const char *body, size_t len, struct hk_resp *out);
+/* The same at path as given: any path of the host. */
+int hk_http_host(const char *method, const char *path,
+                 const char *const *headers, const char *body, size_t len,
+                 struct hk_resp *out);
 
 /* POSTs body to /hooks/{source} signed with secret as a Standard Webhooks
  * sender would, at unix time ts with message id. */

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static struct {
+struct rx {
   int fd;
   int status;
   pthread_t thread;
@@ -23,7 +23,11 @@ static struct {
   pthread_mutex_t lock;
   struct hk_received got[HK_RECEIVER_MAX];
   size_t n;
-} rx = {.fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER};
+};
+
+static struct rx rxs[HK_RECEIVERS] = {
+    {.fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER},
+    {.fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER}};
 
 static int64_t now_ms(void) {
   struct timespec ts;
@@ -32,7 +36,7 @@ static int64_t now_ms(void) {
 }
 
 /* Reads one request (head, then Content-Length bytes) within 2 s. */
-static void serve(int c) {
+static void serve(struct rx *x, int c) {
   struct hk_received r;
   char buf[12288];
   size_t len = 0;
@@ -75,15 +79,15 @@ static void serve(int c) {
     snprintf(r.head, sizeof r.head, "%.*s", (int)(end - buf), buf);
     snprintf(r.body, sizeof r.body, "%s", end + 4);
     r.at_ms = now_ms();
-    pthread_mutex_lock(&rx.lock);
-    if (rx.n < HK_RECEIVER_MAX) {
-      rx.got[rx.n++] = r;
+    pthread_mutex_lock(&x->lock);
+    if (x->n < HK_RECEIVER_MAX) {
+      x->got[x->n++] = r;
     }
-    pthread_mutex_unlock(&rx.lock);
+    pthread_mutex_unlock(&x->lock);
   }
   snprintf(reply, sizeof reply,
            "HTTP/1.1 %d X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
-           rx.status);
+           x->status);
   if (write(c, reply, strlen(reply)) < 0) {
     /* the sender gave up; nothing to do */
   }
@@ -91,60 +95,78 @@ static void serve(int c) {
 }
 
 static void *loop(void *arg) {
-  (void)arg;
-  while (!atomic_load(&rx.stop)) {
-    struct pollfd p = {rx.fd, POLLIN, 0};
+  struct rx *x = arg;
+  while (!atomic_load(&x->stop)) {
+    struct pollfd p = {x->fd, POLLIN, 0};
     if (poll(&p, 1, 50) > 0) {
-      int c = accept(rx.fd, NULL, NULL);
+      int c = accept(x->fd, NULL, NULL);
       if (c >= 0) {
-        serve(c);
+        serve(x, c);
       }
     }
   }
   return NULL;
 }
 
-int hk_receiver_start(int status) {
+int hk_receiver_start_at(int i, int status) {
+  struct rx *x = &rxs[i];
   struct sockaddr_in a;
   socklen_t alen = sizeof a;
   memset(&a, 0, sizeof a);
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  rx.fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (rx.fd < 0 || bind(rx.fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-      listen(rx.fd, 16) != 0 ||
-      getsockname(rx.fd, (struct sockaddr *)&a, &alen) != 0) {
+  x->fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (x->fd < 0 || bind(x->fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+      listen(x->fd, 16) != 0 ||
+      getsockname(x->fd, (struct sockaddr *)&a, &alen) != 0) {
     abort();
   }
-  rx.status = status;
-  rx.n = 0;
-  atomic_store(&rx.stop, 0);
-  if (pthread_create(&rx.thread, NULL, loop, NULL) != 0) {
+  x->status = status;
+  x->n = 0;
+  atomic_store(&x->stop, 0);
+  if (pthread_create(&x->thread, NULL, loop, x) != 0) {
     abort();
   }
   return ntohs(a.sin_port);
 }
 
-void hk_receiver_stop(void) {
-  if (rx.fd < 0) {
+void hk_receiver_stop_at(int i) {
+  struct rx *x = &rxs[i];
+  if (x->fd < 0) {
     return;
   }
-  atomic_store(&rx.stop, 1);
-  pthread_join(rx.thread, NULL);
-  close(rx.fd);
-  rx.fd = -1;
+  atomic_store(&x->stop, 1);
+  pthread_join(x->thread, NULL);
+  close(x->fd);
+  x->fd = -1;
 }
 
-size_t hk_receiver_count(void) {
+size_t hk_receiver_count_at(int i) {
   size_t n;
-  pthread_mutex_lock(&rx.lock);
-  n = rx.n;
-  pthread_mutex_unlock(&rx.lock);
+  pthread_mutex_lock(&rxs[i].lock);
+  n = rxs[i].n;
+  pthread_mutex_unlock(&rxs[i].lock);
   return n;
 }
 
+void hk_receiver_get_at(int i, size_t k, struct hk_received *out) {
+  pthread_mutex_lock(&rxs[i].lock);
+  *out = rxs[i].got[k];
+  pthread_mutex_unlock(&rxs[i].lock);
+}
+
+int hk_receiver_start(int status) {
+  return hk_receiver_start_at(0, status);
+}
+
+void hk_receiver_stop(void) {
+  hk_receiver_stop_at(0);
+}
+
+size_t hk_receiver_count(void) {
+  return hk_receiver_count_at(0);
+}
+
 void hk_receiver_get(size_t i, struct hk_received *out) {
-  pthread_mutex_lock(&rx.lock);
-  *out = rx.got[i];
-  pthread_mutex_unlock(&rx.lock);
+  hk_receiver_get_at(0, i, out);
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #define HK_RECEIVER_MAX 64
+#define HK_RECEIVERS 2 /* receivers a test may run at once */
 
 struct hk_received {
   char head[4096]; /* request line and headers */
@@ -26,5 +27,13 @@ void hk_receiver_stop(void);
 size_t hk_receiver_count(void);
 /* A copy of request i. */
 void hk_receiver_get(size_t i, struct hk_received *out);
+
+/* The same for receiver i of HK_RECEIVERS (the calls above are receiver
+ * 0): two endpoints, for a test that moves a notifier from one to the
+ * other. */
+int hk_receiver_start_at(int i, int status);
+void hk_receiver_stop_at(int i);
+size_t hk_receiver_count_at(int i);
+void hk_receiver_get_at(int i, size_t k, struct hk_received *out);
 
 #endif

@@ -395,7 +395,7 @@ Test(api, breached_clocks_page_newest_first_and_stay_stable, .init = up,
   cr_assert_eq(strlen(json_string_value(json_object_get(c, "deadline"))), 24);
   cr_assert(json_is_array(json_object_get(c, "missing")));
   cr_assert_str_eq(json_string_value(json_object_get(c, "link")),
-                   "/v1/subjects/company%3A6");
+                   "/handoff/v1/subjects/company%3A6");
   json_decref(doc);
 
   /* Nothing met yet: an empty page, no cursor. */

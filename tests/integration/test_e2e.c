@@ -92,7 +92,8 @@ Test(e2e, a_month_of_journeys_gives_the_numbers_the_script_computes) {
   char args[400];
   hk_worker_start(0, kpi_every);
   snprintf(args, sizeof args,
-           "--url http://127.0.0.1:%d --token '%s' --seed 20261124 "
+           "--url http://127.0.0.1:%d" HK_TEST_MOUNT
+           " --token '%s' --seed 20261124 "
            "--subjects 300 --timeout-s 150",
            stack.http_port, HK_TEST_TOKEN);
   cr_assert_eq(month(args), 0,

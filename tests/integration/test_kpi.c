@@ -128,6 +128,17 @@ Test(kpi, a_worker_writes_windows_stages_and_health_from_events) {
   /* Responses 10, 20 and 40 min: p50 20 min, p90 40 min, within 5%. */
   cr_assert_leq(llabs(num(w, "response_p50_ms") - 20 * MIN), MIN);
   cr_assert_leq(llabs(num(w, "response_p90_ms") - 40 * MIN), 2 * MIN);
+  /* /metrics gives the same p90, in seconds. */
+  {
+    struct hk_resp r;
+    char line[160];
+    cr_assert_eq(hk_http("GET", "/metrics", NULL, NULL, 0, &r), 0);
+    snprintf(line, sizeof line,
+             "handoff_response_p90_seconds{handoff=\"lead_response\","
+             "window=\"24h\"} %.3f\n",
+             (double)num(w, "response_p90_ms") / 1000.0);
+    cr_assert(strstr(r.body, line) != NULL, "no %s in:\n%s", line, r.body);
+  }
   cr_assert_eq(num(json_object_get(h, "running"), "breached"), 1);
   cr_assert_str_eq(json_string_value(json_object_get(h, "status")), "red");
   reason = json_string_value(json_object_get(h, "reason"));

@@ -131,7 +131,8 @@ static void fetch(const char *method, const char *path, const char *token,
   FILE *f;
   memset(g, 0, sizeof *g);
   g->body = calloc(1, 1);
-  snprintf(url, sizeof url, "http://127.0.0.1:%d%s", stack.http_port, path);
+  snprintf(url, sizeof url, "http://127.0.0.1:%d%s%s", stack.http_port,
+           HK_TEST_MOUNT, path);
   curl_easy_setopt(c, CURLOPT_URL, url);
   curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 20000L);

@@ -422,9 +422,9 @@ Test(alert, backoff_of_a_configured_notifier) {
 Test(alert_queued, id_and_link_of_a_clock) {
   char *id =
       hk_alert_id_new("lead_response", "company:8812", STARTED_MS, "at_risk");
-  char *link = hk_alert_link_new("company:8812 é");
+  char *link = hk_alert_link_new("/handoff/", "company:8812 é");
   cr_assert_str_eq(id, "lead_response:company:8812:1795511100000:at_risk");
-  cr_assert_str_eq(link, "/v1/subjects/company%3A8812%20%C3%A9");
+  cr_assert_str_eq(link, "/handoff/v1/subjects/company%3A8812%20%C3%A9");
   free(id);
   free(link);
 }

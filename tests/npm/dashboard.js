@@ -2,7 +2,7 @@
 // dashboard.js -- the dashboard page in Debian's chromium, headless, driven
 // by puppeteer-core (no browser download), against a running stack.
 //
-//   node dashboard.js --url http://127.0.0.1:PORT --token TOKEN --out DIR
+//   node dashboard.js --url http://127.0.0.1:PORT/handoff --token TOKEN --out DIR
 //                     [--bench FILE] [--shot-only FILE]
 //
 // Checks, in order: the page asks for a token when it has none and the API
@@ -42,7 +42,8 @@ function args() {
 
 function get(base, p, token) {
   return new Promise((resolve, reject) => {
-    const u = new URL(p, base);
+    // base may hold a mount path (http://host/handoff): p goes after it.
+    const u = new URL(base.replace(/\/$/, '') + p);
     http.get(u, { headers: { Authorization: 'Bearer ' + token } }, (res) => {
       let body = '';
       res.on('data', (c) => { body += c; });

@@ -3,7 +3,7 @@
 // as signed provider webhooks, and every number of /v1/stages and
 // /v1/handoffs compared with what this script computes on its own.
 //
-//   node month.js --url http://127.0.0.1:PORT --token TOKEN [--seed N]
+//   node month.js --url http://127.0.0.1:PORT/handoff --token TOKEN [--seed N]
 //                 [--subjects N] [--timeout-s N] [--config-out FILE]
 //   env: HK_STRIPE_SECRET, HK_HUBSPOT_SECRET, HK_DEMO_SECRET (whsec_…)
 //
@@ -460,7 +460,8 @@ function compareKpis(docs, wantH, wantS) {
 // ---------------------------------------------------------------------------
 
 function request(base, method, path, headers, body) {
-  const u = new URL(path, base);
+  // base may hold a mount path (http://host/handoff): the path goes after it.
+  const u = new URL(base.replace(/\/$/, '') + path);
   return new Promise((resolve, reject) => {
     const req = http.request(
       { method, hostname: u.hostname, port: u.port, path: u.pathname + u.search, headers, agent: request.agent },

@@ -193,10 +193,10 @@ static long long journal(const char *id) {
       HK_SCRIPT_JOURNAL, "6", "p:intake", "p:events", "p:dlq", "p:counts",
       "p:stats", "p:subjects", "workers", id, "60", "p:seen:", "1700000000999",
       "demo", "standard-webhooks", "d1", "1700000000001", "1700000000000", "{}",
-      "e", "k-event", "mapped:demo:lead", "{\"id\":\"e1\"}", "p:journey:s1",
-      "1700000000500", MEMBER_E1, "s1", "i", "k-ignored", "ignored:demo:ping",
-      "d", "k-dead", "dead:demo:r1", "r1", "no mapping", "order.created",
-      "{\"b\":2}", NULL);
+      "64", "e", "k-event", "mapped:demo:lead", "{\"id\":\"e1\"}",
+      "p:journey:s1", "1700000000500", MEMBER_E1, "s1", "i", "k-ignored",
+      "ignored:demo:ping", "d", "k-dead", "dead:demo:r1", "r1", "no mapping",
+      "order.created", "{\"b\":2}", NULL);
   long long n;
   cr_assert_eq(r->type, REDIS_REPLY_INTEGER, "%s",
                r->type == REDIS_REPLY_ERROR ? r->str : "");
@@ -262,8 +262,8 @@ Test(lua, journal_keeps_every_journey_entry_and_the_newest_times) {
     snprintf(member, sizeof member, "[\"e%d\"]", i);
     r = eval(HK_SCRIPT_JOURNAL, "6", "p:intake", "p:events", "p:dlq",
              "p:counts", "p:stats", "p:subjects", "workers", "0-1", "60",
-             "p:seen:", "0", "demo", "k", "d", "0", "0", "{}", "e", key, "c",
-             "{}", "p:journey:s", at, member, "s", NULL);
+             "p:seen:", "0", "demo", "k", "d", "0", "0", "{}", "64", "e", key,
+             "c", "{}", "p:journey:s", at, member, "s", NULL);
     cr_assert_eq(r->integer, 1);
     freeReplyObject(r);
   }
@@ -273,6 +273,53 @@ Test(lua, journal_keeps_every_journey_entry_and_the_newest_times) {
   /* The newest time stays the newest whatever the order of arrival. */
   cr_assert_eq(integer("ZSCORE %s %s", "p:subjects", "s"), 102);
   cr_assert_eq(integer("HGET %s %s", "p:stats", "newest_event_ms"), 102);
+}
+
+/* Types from senders: the first two distinct ones of a source count under
+ * their own name (label cap 2), later ones as "other"; a type already
+ * counted stays itself; another source has its own two. */
+Test(lua, journal_caps_the_distinct_types_a_sender_makes) {
+  static const char *const counters[] = {
+      "mapped:demo:a",  "mapped:demo:b", "mapped:demo:c",   "mapped:demo:a",
+      "ignored:demo:x", "mapped:demo:d", "mapped:stripe:z", "dead:demo:r1",
+      "dead:demo:r2",   "dead:demo:r3"};
+  freeReplyObject(
+      redisCommand(rc, "XGROUP CREATE p:intake workers 0 MKSTREAM"));
+  for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
+    char key[16];
+    const char *kind = strncmp(counters[i], "mapped:", 7) == 0    ? "e"
+                       : strncmp(counters[i], "ignored:", 8) == 0 ? "i"
+                                                                  : "d";
+    redisReply *r;
+    snprintf(key, sizeof key, "k%zu", i);
+    if (kind[0] == 'e') {
+      r = eval(HK_SCRIPT_JOURNAL, "6", "p:intake", "p:events", "p:dlq",
+               "p:counts", "p:stats", "p:subjects", "workers", "0-1", "60",
+               "p:seen:", "0", "demo", "k", "d", "0", "0", "{}", "2", kind, key,
+               counters[i], "{}", "", "0", "", "", NULL);
+    } else if (kind[0] == 'i') {
+      r = eval(HK_SCRIPT_JOURNAL, "6", "p:intake", "p:events", "p:dlq",
+               "p:counts", "p:stats", "p:subjects", "workers", "0-1", "60",
+               "p:seen:", "0", "demo", "k", "d", "0", "0", "{}", "2", kind, key,
+               counters[i], NULL);
+    } else {
+      r = eval(HK_SCRIPT_JOURNAL, "6", "p:intake", "p:events", "p:dlq",
+               "p:counts", "p:stats", "p:subjects", "workers", "0-1", "60",
+               "p:seen:", "0", "demo", "k", "d", "0", "0", "{}", "2", kind, key,
+               counters[i], "r", "why", "t", "{}", NULL);
+    }
+    cr_assert_eq(r->integer, 1, "%s", counters[i]);
+    freeReplyObject(r);
+  }
+  cr_assert_eq(integer("HGET %s %s", "p:counts", "mapped:demo:a"), 2);
+  cr_assert_eq(integer("HGET %s %s", "p:counts", "mapped:demo:b"), 1);
+  cr_assert_eq(integer("HGET %s %s", "p:counts", "mapped:demo:c"), -1);
+  cr_assert_eq(integer("HGET %s %s", "p:counts", "mapped:demo:d"), -1);
+  cr_assert_eq(integer("HGET %s %s", "p:counts", "mapped:demo:other"), 2);
+  cr_assert_eq(integer("HGET %s %s", "p:counts", "ignored:demo:x"), 1);
+  cr_assert_eq(integer("HGET %s %s", "p:counts", "mapped:stripe:z"), 1);
+  /* Rule names come from the config, not from senders: never capped. */
+  cr_assert_eq(integer("HGET %s %s", "p:counts", "dead:demo:r3"), 1);
 }
 
 Test(lua, dlq_retry_queues_a_delivery_or_an_alert_again) {
