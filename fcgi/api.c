@@ -670,7 +670,7 @@ static json_t *subject_stages(const char *record) {
 
 /*
  * Every journey event of the subject, one per id, by time then id: those
- * of the journey index (journey: members [id, type, source], scores: the
+ * of the journey index (journey: history members, hk_history_read; scores: the
  * times) and those the handoffs' clock records keep (records of nh
  * handoffs; the index holds every event journaled since it exists, the
  * records also older ones). Each with its source when the index knows
@@ -729,11 +729,17 @@ static json_t *subject_events(const struct hk_sla *sla, char **records,
       json_object_set(seen, l.v[i].id, ev);
     }
     if (l.v[i].handoff == FROM_JOURNEY) {
-      const char *source = json_string_value(json_array_get(l.v[i].doc, 2));
-      if (source != NULL && *source != '\0' &&
-          json_object_get(ev, "source") == NULL) {
-        json_object_set_new(ev, "source", json_string(source));
+      /* The history member's source, through journey's codec (the new
+       * members keep it in the id). */
+      struct hk_event he;
+      char *member = json_dumps(l.v[i].doc, JSON_COMPACT);
+      memset(&he, 0, sizeof he);
+      if (member != NULL && hk_history_read(member, &he) &&
+          he.source[0] != '\0' && json_object_get(ev, "source") == NULL) {
+        json_object_set_new(ev, "source", json_string(he.source));
       }
+      hk_event_fini(&he);
+      free(member);
       continue;
     }
     {

@@ -110,6 +110,18 @@ void hk_event_fini(struct hk_event *ev);
 json_t *hk_event_json(const struct hk_event *ev);
 
 /*
+ * The history of a subject ({prefix}journey:SUBJECT, scored by event time;
+ * history.c). hk_history_member: ev's member, [id, type] and its attrs when
+ * it has any (the source and the rule are the first two parts of the id);
+ * a new string, NULL only out of memory. hk_history_read: a member back
+ * into ev (every member owned: hk_event_fini; subject and at_ms are the
+ * caller's, from the key and the score); ev->attrs is NULL when the member
+ * was written before attrs were kept. Returns 0 when member is not one.
+ */
+char *hk_history_member(const struct hk_event *ev);
+int hk_history_read(const char *member, struct hk_event *ev);
+
+/*
  * Parses an RFC 3339 date-time ("2026-11-22T09:30:00.250+01:00"; a space
  * or lowercase t and z are accepted, fractions past milliseconds are
  * truncated) into milliseconds since the epoch, in plain UTC arithmetic.

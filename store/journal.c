@@ -13,38 +13,23 @@
 
 #include "store/store_internal.h"
 
-/* The string field name of ev, or "" when it has none. */
-static const char *str_or_empty(const json_t *ev, const char *name) {
-  const char *s = json_string_value(json_object_get(ev, name));
-  return s != NULL ? s : "";
-}
-
-/* The journey history entry of an event (its JSON text): key
- * "{prefix}journey:SUBJECT", score (ms), member the compact event
- * [id, type, source, attrs, rule] (attrs {} when it has none) and the
- * subject, new strings (caller frees); all NULL when the event lacks a
- * subject or a time (then it is not kept). */
-static void journey_args(const struct hk_store *st, const char *event,
-                         char **key, char **score, char **member, char **subj) {
-  json_t *ev = event != NULL ? json_loads(event, 0, NULL) : NULL;
+/* The journey history entry of an event item: key
+ * "{prefix}journey:SUBJECT", score (ms) and the subject, new strings
+ * (caller frees), read from the event's JSON; all NULL when the item has
+ * no history member or the event lacks a subject or a time (then it is not
+ * kept). The member itself is the caller's (journey's codec). */
+static void journey_args(const struct hk_store *st,
+                         const struct hk_journal_item *it, char **key,
+                         char **score, char **subj) {
+  json_t *ev = it->history != NULL && it->event != NULL
+                   ? json_loads(it->event, 0, NULL)
+                   : NULL;
   const char *subject = json_string_value(json_object_get(ev, "subject"));
   json_t *at = json_object_get(ev, "at");
-  json_t *attrs = json_object_get(ev, "attrs");
-  json_t *m;
   *key = NULL;
   *score = NULL;
-  *member = NULL;
   *subj = NULL;
   if (subject != NULL && json_is_integer(at)) {
-    m = json_pack("[s, s, s, o, s]", str_or_empty(ev, "id"),
-                  str_or_empty(ev, "type"), str_or_empty(ev, "source"),
-                  json_is_object(attrs) ? json_incref(attrs) : json_object(),
-                  str_or_empty(ev, "rule"));
-    *member = m != NULL ? json_dumps(m, JSON_COMPACT) : NULL;
-    json_decref(m);
-    if (*member == NULL) {
-      abort(); /* out of memory: nothing was acknowledged */
-    }
     *key = hk_keys_fmt(&st->keys, HK_KEYF_JOURNEY, subject);
     *score = hk_xprintf("%" PRId64, (int64_t)json_integer_value(at));
     *subj = hk_xstrdup(subject);
@@ -95,13 +80,12 @@ static void journal_build(void *ctx, size_t at, struct hk_args *a) {
     if (it->kind == HK_JOURNAL_EVENT) {
       char *key;
       char *score;
-      char *member;
       char *subject;
-      journey_args(st, it->event, &key, &score, &member, &subject);
+      journey_args(st, it, &key, &score, &subject);
       hk_args_str(a, it->event);
       hk_args_own(a, key != NULL ? key : hk_xstrdup(""));
       hk_args_own(a, score != NULL ? score : hk_xstrdup("0"));
-      hk_args_own(a, member != NULL ? member : hk_xstrdup(""));
+      hk_args_str(a, key != NULL ? it->history : "");
       hk_args_own(a, subject != NULL ? subject : hk_xstrdup(""));
     } else if (it->kind == HK_JOURNAL_DEAD) {
       hk_args_str(a, it->rule);

@@ -162,6 +162,8 @@ struct hk_journal_item {
   const char *key;     /* idempotence key material, any length */
   const char *counter; /* the field of {prefix}counts to increment */
   const char *event;   /* HK_JOURNAL_EVENT: the event as JSON */
+  const char *history; /* HK_JOURNAL_EVENT: its member of the subject's
+                          history (hk_history_member), or NULL: not kept */
   /* HK_JOURNAL_DEAD: the letter's fields besides the delivery's own */
   const char *rule;
   const char *reason;

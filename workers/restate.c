@@ -200,33 +200,20 @@ static json_t *record_attrs(struct hk_store *live, const struct hk_config *cfg,
   return out;
 }
 
-/* The events of one history member ([id, type, source, attrs, rule], or
- * [id, type, source] written before) at score, into ev; 0 when it is not
- * one. */
+/* The event of one history member (hk_history_read) at score, into ev;
+ * a member written before attrs were kept takes them from fallback (the
+ * live records' entries by id). 0 when it is not one. */
 static int event_of(const char *member, const char *score, const char *subject,
                     const json_t *fallback, struct hk_event *ev) {
-  json_t *m = json_loads(member, 0, NULL);
-  const char *id = json_string_value(json_array_get(m, 0));
-  const char *type = json_string_value(json_array_get(m, 1));
-  const char *source = json_string_value(json_array_get(m, 2));
-  json_t *attrs = json_array_get(m, 3);
-  const char *rule = json_string_value(json_array_get(m, 4));
-  memset(ev, 0, sizeof *ev);
-  if (id == NULL || type == NULL) {
-    json_decref(m);
+  if (!hk_history_read(member, ev)) {
     return 0;
   }
-  if (!json_is_object(attrs)) {
-    attrs = json_object_get(fallback, id);
+  if (ev->attrs == NULL) {
+    const json_t *attrs = json_object_get(fallback, ev->id);
+    ev->attrs = attrs != NULL ? json_deep_copy(attrs) : json_object();
   }
-  ev->id = hk_xstrdup(id);
-  ev->type = hk_xstrdup(type);
-  ev->source = hk_xstrdup(source != NULL ? source : "");
-  ev->rule = hk_xstrdup(rule != NULL ? rule : "");
   ev->subject = hk_xstrdup(subject);
   ev->at_ms = strtoll(score, NULL, 10);
-  ev->attrs = attrs != NULL ? json_deep_copy(attrs) : json_object();
-  json_decref(m);
   return 1;
 }
 
@@ -249,8 +236,9 @@ static enum hk_err restate_chunk(struct hk_restate *r, struct hk_store *live,
   for (size_t s = 0; rc == HK_E_OK && s < subjects->n; s++) {
     total += members[s].n;
     for (size_t k = 0; k < members[s].n && !old; k++) {
+      /* Written before attrs were kept: [id, type, source]. */
       json_t *m = json_loads(members[s].v[k], 0, NULL);
-      old = json_array_size(m) < 4;
+      old = json_array_size(m) == 3 && json_is_string(json_array_get(m, 2));
       json_decref(m);
     }
   }

@@ -159,6 +159,10 @@ static void prepare(const struct hk_mapper *m, const struct hk_entry *e,
       it->key = fmt(&p->sc, "e:", o->ev.id, "", "");
       it->counter = fmt(&p->sc, "mapped:", e->source, ":", o->ev.type);
       it->event = keep(&p->sc, s);
+      it->history = keep(&p->sc, hk_history_member(&o->ev));
+      if (it->history == NULL) {
+        abort(); /* out of memory: nothing was acknowledged */
+      }
       p->t.events++;
     } else if (o->status == HK_MAP_IGNORED) {
       it->kind = HK_JOURNAL_IGNORED;

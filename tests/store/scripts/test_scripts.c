@@ -184,7 +184,7 @@ Test(lua, consumer_leave_removes_only_an_idle_consumer) {
   freeReplyObject(r);
 }
 
-#define MEMBER_E1 "[\"e1\",\"lead\",\"demo\",{\"a\":1},\"r\"]"
+#define MEMBER_E1 "[\"demo:r:e1\",\"lead\",{\"a\":1}]"
 
 /* Runs the journal of intake entry id with an event, an ignored item and a
  * dead letter; returns the script's count. */
