@@ -143,11 +143,10 @@ enum hk_err hk_store_consumer_leave(struct hk_store *st, const char *group,
  *   {prefix}journey:SUBJECT
  *                    zset of the subject's journey events, the history:
  *                    scored by event time (ms), member the compact event,
- *                    the JSON array [id, type, source, attrs, rule] (attrs
- *                    {} when none; members written before are
- *                    [id, type, source]); written by the journal script
- *                    with the event, trimmed by time (history.keep) by the
- *                    retention duty
+ *                    the JSON array [id, type, attrs] (attrs left out when
+ *                    none; journey/history.c is its codec; members written
+ *                    before are [id, type, source]); written by the journal
+ * script with the event, trimmed by time (history.keep) by the retention duty
  *   {prefix}subjects zset: every subject with a history, scored by its
  *                    newest event time (ms), written with the event (ZADD
  *                    GT); {prefix}stats field newest_event_ms is the
@@ -624,9 +623,8 @@ enum hk_err hk_store_zrange_score(struct hk_store *st, const char *key,
                                   struct hk_error *err) HK_MUST_CHECK;
 
 /* The newest HK_CAP_JOURNEY journey events of subject
- * ({prefix}journey:SUBJECT), oldest first: members (the JSON
- * [id, type, source, attrs, rule], or [id, type, source] when written
- * before) and scores (event time in ms, as text), parallel lists (owned);
+ * ({prefix}journey:SUBJECT), oldest first: members (hk_history_read
+ * reads them) and scores (event time in ms, as text), parallel lists (owned);
  * empty when none. */
 enum hk_err hk_store_journey(struct hk_store *st, const char *subject,
                              struct hk_strings *members,
