@@ -126,23 +126,16 @@ static int unix_accepts(const char *path) {
   return ok;
 }
 
+static const char fcgi_bin[] = HK_BIN_DIR "/fcgi/handoff-fcgi";
+
 /* A handoff-fcgi of its own on sock, as on another host. */
 static pid_t responder_start(const char *sock, const char *log) {
   char config[400];
   char redis[64];
   char logpath[400];
-  const char *argv[] = {HK_BIN_DIR "/fcgi/handoff-fcgi",
-                        "--config",
-                        config,
-                        "--listen",
-                        sock,
-                        "--socket-mode",
-                        "0666",
-                        "--threads",
-                        "4",
-                        "--redis",
-                        redis,
-                        NULL};
+  const char *argv[] = {fcgi_bin, "--config",      config, "--listen",
+                        sock,     "--socket-mode", "0666", "--threads",
+                        "4",      "--redis",       redis,  NULL};
   pid_t pid;
   snprintf(config, sizeof config, "%s/handoff.json", stack.dir);
   snprintf(redis, sizeof redis, "127.0.0.1:%d", stack.redis_port);
@@ -274,12 +267,13 @@ static int post_delivery(long i, struct hk_resp *r) {
   char body[256];
   char id[48];
   long subject = i / 2;
-  int64_t at = 1767225600000LL + subject * 1000; /* 2026-01-01 onwards */
+  /* From 2026-01-01; the contact a minute after the MQL. */
+  int64_t at =
+      1767225600000LL + (int64_t)subject * 1000 + (i % 2 == 1 ? 60000 : 0);
   snprintf(body, sizeof body,
            "{\"type\": \"%s\", \"timestamp\": %lld, \"data\": "
            "{\"company_id\": \"%ld\"}}",
-           i % 2 == 0 ? "lead.mql" : "lead.contacted",
-           (long long)(at + (i % 2) * 60000), subject);
+           i % 2 == 0 ? "lead.mql" : "lead.contacted", (long long)at, subject);
   snprintf(id, sizeof id, "msg_hosts_%ld", i);
   return hk_post_signed("demo", HK_TEST_SECRET, id, hk_now_s(), body, r);
 }
