@@ -284,8 +284,12 @@ static enum hk_err connect_primary(struct hk_store *st, struct hk_error *err) {
     memcpy(failed, what, sizeof failed);
     free(host);
   }
+  /* 100 ms doubling to 500 ms: a promotion lands about 3 s after the
+   * primary's death (down-after-milliseconds 2000), and a longer step
+   * would add up to itself to the outage; a round is a few sentinel
+   * requests. */
   st->backoff =
-      st->backoff == 0 ? 100 : (st->backoff >= 1000 ? 2000 : st->backoff * 2);
+      st->backoff == 0 ? 100 : (st->backoff >= 250 ? 500 : st->backoff * 2);
   st->retry_at = hk_time_mono_ms() + st->backoff;
   return HK_E_UNAVAILABLE;
 }

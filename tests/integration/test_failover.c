@@ -11,6 +11,11 @@
  *   HK_FAILOVER_REPLICAS     replicas (default 1, the issue's two
  *                            redis-servers; 2 shows the wait without the
  *                            old primary's return)
+ *   HK_FAILOVER_REJOIN       how the killed primary is started again once
+ *                            the sentinels moved: "replica" (default:
+ *                            --replicaof the new primary, as deploy/dev
+ *                            restart does) or "primary" (as it was; the
+ *                            sentinels demote it about 8 s later)
  * The failover test prints the time from the kill to the first 202 on the
  * new primary.
  */
@@ -364,12 +369,65 @@ static void resend_all(unsigned char *retry, long n, int64_t t0) {
   }
 }
 
+static int pongs(int port) {
+  redisReply *r = at(port, "PING");
+  int ok = r != NULL && r->type == REDIS_REPLY_STATUS;
+  if (r != NULL) {
+    freeReplyObject(r);
+  }
+  return ok;
+}
+
+/* The old primary started again as a replica of the primary the
+ * sentinels name now (HK_FAILOVER_REJOIN=replica), as a supervisor that
+ * asks the sentinels first would start it: the same config, data folder
+ * and port, with --replicaof. */
+static void restart_as_replica(int old_port, int new_port) {
+  char conf[330];
+  char port[16];
+  char primary[16];
+  char log[330];
+  const char *argv[] = {"/usr/bin/redis-server",
+                        conf,
+                        "--port",
+                        port,
+                        "--bind",
+                        "127.0.0.1",
+                        "--dir",
+                        stack.dir,
+                        "--appendfsync",
+                        "everysec",
+                        "--save",
+                        "",
+                        "--repl-diskless-sync-delay",
+                        "0",
+                        "--replicaof",
+                        "127.0.0.1",
+                        primary,
+                        NULL};
+  snprintf(conf, sizeof conf, "%s/redis.conf", stack.dir);
+  snprintf(log, sizeof log, "%s/redis.log", stack.dir);
+  snprintf(port, sizeof port, "%d", old_port);
+  snprintf(primary, sizeof primary, "%d", new_port);
+  stack.redis = spawn(argv, log);
+  for (int i = 0; i < 1000 && !pongs(old_port); i++) {
+    msleep(10);
+  }
+}
+
 /* After the kill: once the sentinels name the new primary, the old one
- * comes back (as a process supervisor would start it again) and the
- * sentinels make it a replica of the new one. */
+ * comes back (as a process supervisor would start it again), as the new
+ * one's replica; with HK_FAILOVER_REJOIN=primary as it was, answering as
+ * a primary until the sentinels make it a replica of the new one. */
 static void restart_old_when_moved(int old_port, int *restarted) {
-  if (!*restarted && primary_port() != old_port && primary_port() != 0) {
-    hk_redis_start();
+  int now = primary_port();
+  const char *how = getenv("HK_FAILOVER_REJOIN");
+  if (!*restarted && now != old_port && now != 0) {
+    if (how != NULL && strcmp(how, "primary") == 0) {
+      hk_redis_start();
+    } else {
+      restart_as_replica(old_port, now);
+    }
     *restarted = 1;
   }
 }
