@@ -60,6 +60,8 @@
  * subject in /v1/subjects/{subject}, and of a paging cursor as sent. */
 #define HK_CAP_PAGE 1000u
 #define HK_CAP_SUBJECT 1024u
+/* Steps of one escalation ladder: each has a bit of a clock's "alerted". */
+#define HK_CAP_LADDER_STEPS 16u
 #define HK_CAP_CURSOR 4096u
 
 #endif

@@ -770,8 +770,9 @@ static json_t *handoff_doc(const char *name, const json_t *conf,
   copy_if(doc, conf, "sla");
   json_object_set_new(doc, "calendar",
                       cal != NULL ? json_string(cal) : json_null());
-  for (int i = 0; i < 4; i++) {
-    static const char *const run[] = {"open", "at_risk", "paused", "breached"};
+  for (int i = 0; i < 5; i++) {
+    static const char *const run[] = {"open", "at_risk", "paused", "breached",
+                                      "unknown_owner"};
     json_object_set_new(running, run[i], json_integer(sum_of(counts, run[i])));
   }
   json_object_set_new(doc, "running", running);
@@ -881,6 +882,64 @@ static void gather_kind(struct gather *g, const json_t *cfg_doc,
   }
 }
 
+static int cmp_text(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The clocks owned by ids the owners directory does not know, from every
+ * handoff's "unknown_owner:ID" counters: {"clocks": n, "ids": [the first
+ * 10, by id], "reason": "3 clocks owned by unknown ids: 1042, 1043"}. */
+static json_t *unknown_owners(const json_t *data) {
+  json_t *ids = json_object();
+  json_t *list = json_array();
+  json_int_t total = 0;
+  const char *h;
+  json_t *hd;
+  const char *k;
+  json_t *v;
+  char reason[512];
+  size_t o;
+  json_object_foreach(json_object_get(data, "handoffs"), h, hd){
+      json_object_foreach(json_object_get(hd, "running"), k,
+                          v){json_int_t n = json_integer_value(v);
+  if (strncmp(k, "unknown_owner:", 14) == 0 && n > 0) {
+    total += n;
+    json_object_set_new(ids, k + 14, json_true());
+  }
+}
+}
+{
+  size_t n = json_object_size(ids);
+  const char **keys = hk_xcalloc(n + 1, sizeof *keys);
+  size_t m = 0;
+  json_object_foreach(ids, k, v) {
+    keys[m++] = k;
+  }
+  qsort(keys, m, sizeof *keys, cmp_text);
+  for (size_t i = 0; i < m; i++) {
+    json_array_append_new(list, json_string(keys[i]));
+  }
+  free(keys);
+}
+json_decref(ids);
+o = (size_t)snprintf(reason, sizeof reason, "%lld clock%s owned by unknown ids",
+                     (long long)total, total == 1 ? "" : "s");
+for (size_t i = 0; i < json_array_size(list) && i < 10 && o < sizeof reason;
+     i++) {
+  o += (size_t)snprintf(reason + o, sizeof reason - o, "%s%.64s",
+                        i == 0 ? ": " : ", ",
+                        json_string_value(json_array_get(list, i)));
+}
+if (json_array_size(list) > 10 && o < sizeof reason) {
+  snprintf(reason + o, sizeof reason - o, "…");
+}
+while (json_array_size(list) > 10) {
+  json_array_remove(list, 10);
+}
+return json_pack("{s:I, s:o, s:s}", "clocks", total, "ids", list, "reason",
+                 total > 0 ? reason : "every clock's owner is known");
+}
+
 json_t *hk_kpi_documents(const json_t *cfg_doc, const json_t *data,
                          int64_t now_ms) {
   struct gather g = {json_object(), time_json(now_ms), S_GREEN, NULL};
@@ -906,6 +965,7 @@ json_t *hk_kpi_documents(const json_t *cfg_doc, const json_t *data,
                                    : "every handoff and stage is on target"));
   json_object_set_new(health, "handoffs", hh);
   json_object_set_new(health, "stages", hs);
+  json_object_set_new(health, "unknown_owners", unknown_owners(data));
   json_object_set_new(g.out, "kpi:health", health);
   json_decref(g.computed);
   free(g.reason);

@@ -4,7 +4,7 @@
  * check-and-set; the status API (fcgi/api.c) and handoffctl read it.
  *
  *   {"e": [[id, type, at, attrs?]…], "s": [[state, missing, alerted,
- *    start, bucket?, goal?]…]}
+ *    start, bucket?, goal?, unknown_owner?]…]}
  *
  * "e" is every event of the subject the handoff listens to, slimmed to what
  * the handoff reads (hk_handoff_slim) and kept once per id, as arrays rather
@@ -16,7 +16,8 @@
  * and for a stopped clock the bucket of its response time
  * (hk_kpi_bucket), and for a clock at risk or breached the goal it is
  * held to (goal_value: "5m", the goal's or the SLA's own value, so the
- * health reason can name it); trailing zeros are left out. The summary is
+ * health reason can name it), and for a running clock the owner id the
+ * owners directory did not know; trailing zeros are left out. The summary is
  * exactly what the counters, the state indexes and the KPI buckets hold
  * of the record (workers/sla.c, count_entry), so what was counted does not
  * depend on the config that later takes it out again.
@@ -142,6 +143,7 @@ json_t *hk_record_entry_new(const struct hk_clock_record *r,
                             const struct hk_clock *c, int alerted,
                             const char *goal) {
   json_int_t start = (json_int_t)start_index(r->events, c);
+  const char *unknown = c->owner_unknown;
   int bucket = 0;
   size_t len;
   json_t *e;
@@ -154,7 +156,12 @@ json_t *hk_record_entry_new(const struct hk_clock_record *r,
   }
   /* Trailing zeros left out, so a million open clocks stay small: an open
    * clock started by the record's first event is [0]. */
-  len = goal != NULL                      ? 6
+  if (c->state == HK_CLOCK_MET || c->state == HK_CLOCK_MET_LATE ||
+      c->state == HK_CLOCK_CANCELLED) {
+    unknown = NULL; /* counted while the clock runs */
+  }
+  len = unknown != NULL                   ? 7
+        : goal != NULL                    ? 6
         : bucket != 0                     ? 5
         : start != 0                      ? 4
         : alerted != 0                    ? 3
@@ -177,7 +184,11 @@ json_t *hk_record_entry_new(const struct hk_clock_record *r,
     json_array_append_new(e, json_integer(bucket));
   }
   if (len > 5) {
-    json_array_append_new(e, json_string(goal));
+    json_array_append_new(e,
+                          goal != NULL ? json_string(goal) : json_integer(0));
+  }
+  if (len > 6) {
+    json_array_append_new(e, json_string(unknown));
   }
   return e;
 }

@@ -87,11 +87,12 @@ Test(alert, slack_says_at_risk_in_words) {
   cr_assert_str_eq(header_of(&r, "User-Agent"), "handoff/" HK_VERSION);
   slack_texts(&r, &doc, &text, &section);
   cr_assert_str_eq(text, ":warning: lead_response for company:8812 is at "
-                         "risk: deadline 2026-11-24 10:05 UTC (owner: SDR "
+                         "risk: 11 minutes left, deadline 2026-11-24 10:05 UTC (owner: SDR "
                          "team)");
   cr_assert_str_eq(section,
                    ":warning: lead_response for company:8812 is at risk: "
-                   "deadline 2026-11-24 10:05 UTC (owner: SDR team)\n"
+                   "11 minutes left, deadline 2026-11-24 10:05 UTC (owner: "
+                   "SDR team)\n"
                    "*Started:* 2026-11-24 09:05 UTC\n"
                    "*Clock:* /v1/subjects/company%3A8812");
   json_decref(doc);
@@ -111,11 +112,13 @@ Test(alert, slack_says_breached_and_links_an_absolute_url) {
   must_build(cfg, "slack", &a, &r);
   slack_texts(&r, &doc, &text, &section);
   cr_assert_str_eq(text, ":rotating_light: lead_response for company:8812 "
-                         "breached its SLA: deadline was 2026-11-24 10:05 "
+                         "breached its SLA: overdue by less than a minute, "
+                         "deadline was 2026-11-24 10:05 "
                          "UTC (owner: SDR team)");
   cr_assert_str_eq(section,
                    ":rotating_light: lead_response for company:8812 "
-                   "breached its SLA: deadline was 2026-11-24 10:05 UTC "
+                   "breached its SLA: overdue by less than a minute, "
+                   "deadline was 2026-11-24 10:05 UTC "
                    "(owner: SDR team)\n"
                    "*Started:* 2026-11-24 09:05 UTC\n"
                    "<https://handoff.example/v1/subjects/company%3A8812?a=1"
@@ -139,7 +142,7 @@ Test(alert, slack_escapes_control_characters_of_values) {
   must_build(cfg, "slack", &a, &r);
   slack_texts(&r, &doc, &text, &section);
   cr_assert_str_eq(text, ":warning: a&gt;b for &lt;!channel&gt; &amp; co is "
-                         "at risk: deadline 2026-11-24 10:05 UTC (owner: "
+                         "at risk: 11 minutes left, deadline 2026-11-24 10:05 UTC (owner: "
                          "&lt;@U123|boss&gt;)");
   cr_assert(strstr(section, "*Clock:* &lt;https://evil.example|click&gt;") !=
                 NULL,
@@ -205,7 +208,9 @@ Test(alert, webhook_body_is_exact) {
       "\"handoff\":\"lead_response\",\"subject\":\"company:8812\","
       "\"state\":\"at_risk\",\"owner\":\"SDR team\",\"started_at\":\"2026-"
       "11-24T09:05:00Z\",\"deadline\":\"2026-11-24T10:05:00Z\",\"link\":"
-      "\"/v1/subjects/company%3A8812\"}}");
+      "\"/v1/subjects/company%3A8812\",\"step\":0,\"owner_name\":null,"
+      "\"subject_name\":null,\"recipients\":[],\"left\":\"11 minutes\","
+      "\"left_ms\":699750}}");
   cr_assert_eq(r.body_len, strlen(r.body));
   cr_assert_eq(r.nheaders, 5);
   cr_assert_str_eq(header_of(&r, "Content-Type"), "application/json");
@@ -422,7 +427,7 @@ Test(alert, backoff_of_a_configured_notifier) {
 Test(alert_queued, id_and_link_of_a_clock) {
   char *id =
       hk_alert_id_new("lead_response", "company:8812", STARTED_MS, "at_risk");
-  char *link = hk_alert_link_new("company:8812 é");
+  char *link = hk_alert_link_new(NULL, "company:8812 é");
   cr_assert_str_eq(id, "lead_response:company:8812:1795511100000:at_risk");
   cr_assert_str_eq(link, "/v1/subjects/company%3A8812%20%C3%A9");
   free(id);
