@@ -1153,7 +1153,7 @@ static const struct node n_recipients = {.types = T_ARRAY,
 static const struct field f_step[] = {
     {"description", &n_text, 0, NULL},
     {"state", &n_step_state, F_REQUIRED, NULL},
-    {"after", &n_duration, 0, "\"0s\""},
+    {"after", &n_duration, 0, NULL},
     {"notify", &n_notifier_refs, 0, NULL},
     {"to", &n_recipients, 0, "[\"owner\"]"},
     {NULL, NULL, 0, NULL},
