@@ -391,6 +391,8 @@ void hk_stack_up(const char *extra_config) {
   hk_stack_up_with(extra_config, "");
 }
 
+const char *hk_stack_api_extra = "";
+
 void hk_stack_up_with(const char *extra_config, const char *extra_sources) {
   char config[16384];
   memset(&stack, 0, sizeof stack);
@@ -419,9 +421,9 @@ void hk_stack_up_with(const char *extra_config, const char *extra_sources) {
            " \"secret\": {\"env\": \"HK_TEST_SECRET\"}}%s\n"
            "  },\n"
            "  \"api\": {\"tokens\": [{\"name\": \"tests\","
-           " \"env\": \"HK_TEST_TOKEN\"}]}\n"
+           " \"env\": \"HK_TEST_TOKEN\"}]%s}\n"
            "}\n",
-           stack.redis_port, extra_config, extra_sources);
+           stack.redis_port, extra_config, extra_sources, hk_stack_api_extra);
   write_file(path_in("handoff.json"), config);
   fcgi_start();
   nginx_start();

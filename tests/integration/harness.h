@@ -37,6 +37,10 @@ void hk_stack_up(const char *extra_config);
 /* The same with more sources: extra_sources is spliced after the "demo"
  * source (start it with a comma). */
 void hk_stack_up_with(const char *extra_config, const char *extra_sources);
+/* More keys of the config's "api" object for the next hk_stack_up, each
+ * with its leading comma (e.g. ", \"public_url\": \"https://h.example\""),
+ * or "" (the default). */
+extern const char *hk_stack_api_extra;
 /* Stops everything that was started and removes the folder. */
 void hk_stack_down(void);
 /* Criterion init/fini with the default config. */
