@@ -759,6 +759,37 @@ static void check_ladder(struct walk *w, json_t *v) {
   }
 }
 
+/* A dimension of group_by: "owner" and "source" take their values from
+ * the owners directory and the sources; an attribute lists its values, so
+ * what is stored per value stays bounded whatever senders send. */
+static void check_group(struct walk *w, json_t *v) {
+  const char *key;
+  json_t *spec;
+  json_object_foreach(v, key, spec) {
+    int builtin = strcmp(key, "owner") == 0 || strcmp(key, "source") == 0;
+    if (builtin && json_has(spec, "values")) {
+      hk_config_errf(w,
+                     "dimension \"%s\" takes its values from $.%s: "
+                     "leave \"values\" out",
+                     key, strcmp(key, "owner") == 0 ? "owners" : "sources");
+    } else if (!builtin && !json_has(spec, "values")) {
+      hk_config_errf(w,
+                     "dimension \"%s\" is an attribute: list its "
+                     "\"values\" (the others count as \"other\")",
+                     key);
+    }
+  }
+  if (json_object_size(v) > HK_CAP_GROUP_DIMENSIONS) {
+    hk_config_errf(w, "holds more than %u dimensions", HK_CAP_GROUP_DIMENSIONS);
+  }
+}
+
+static void check_group_values(struct walk *w, json_t *v) {
+  if (json_array_size(v) > HK_CAP_GROUP_VALUES) {
+    hk_config_errf(w, "holds more than %u values", HK_CAP_GROUP_VALUES);
+  }
+}
+
 /* What each KPI metric measures, so its target can be checked. */
 enum unit { U_SHARE, U_DURATION, U_COUNT, U_AMOUNT };
 
@@ -1169,6 +1200,23 @@ static const struct node n_ladders = {.types = T_OBJECT,
                                       .keycheck = key_name};
 static const struct node n_ladder_ref = {.types = T_STRING, .ref = "ladders"};
 
+/* $.handoffs.NAME.group_by */
+static const struct node n_group_values = {.types = T_ARRAY,
+                                           .flags = N_NONEMPTY,
+                                           .items = &n_scalar,
+                                           .check = check_group_values};
+static const struct field f_group[] = {
+    {"values", &n_group_values, 0, NULL},
+    {NULL, NULL, 0, NULL},
+};
+static const struct node n_group = {.types = T_OBJECT, .fields = f_group};
+static const struct node n_group_by = {.types = T_OBJECT,
+                                       .flags = N_MAP,
+                                       .items = &n_group,
+                                       .keycheck = key_attr,
+                                       .check = check_group};
+static const struct node n_group_top = {.types = T_INT, .min = 1, .max = 50};
+
 /* $.handoffs.NAME */
 static const struct field f_deadline[] = {
     {"attr", &n_attr, F_REQUIRED, NULL},
@@ -1220,6 +1268,8 @@ static const struct field f_handoff[] = {
     {"requires", &n_attrs, 0, "[]"},
     {"notify", &n_notifier_refs, 0, "[]"},
     {"ladder", &n_ladder_ref, 0, NULL},
+    {"group_by", &n_group_by, 0, NULL},
+    {"group_top", &n_group_top, 0, "10"},
     {NULL, NULL, 0, NULL},
 };
 static const struct node n_handoff = {

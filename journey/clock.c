@@ -271,6 +271,17 @@ static enum hk_err handoff_init(struct hk_handoff *h, const char *name,
       strv_add(&h->value, own[i]);
     }
   }
+  /* The attributes group_by counts clocks under. */
+  json_object_foreach(json_object_get(conf, "group_by"), key, v) {
+    if (strcmp(key, "owner") != 0 && strcmp(key, "source") != 0) {
+      if (!strv_has(&h->keep, key)) {
+        strv_add(&h->keep, key);
+      }
+      if (!strv_has(&h->value, key)) {
+        strv_add(&h->value, key);
+      }
+    }
+  }
   hk_ladder_init(&h->ladder, conf, root);
 
   if (rc == HK_E_OK && json_is_string(cal)) {

@@ -328,6 +328,14 @@ void hk_clock_eval(const struct hk_handoff *h,
                    const struct hk_clock_event *events, size_t n,
                    int64_t now_ms, struct hk_clocks *out);
 
+/* The values clock c of the handoff conf ($.handoffs.NAME; root: the
+ * config's doc) counts under, one per dimension of its `group_by`: a new
+ * object DIMENSION -> value ("other" outside the dimension's bounded
+ * values), or NULL when the handoff groups by nothing. start_attrs: the
+ * attrs of c's start event as kept (may be NULL). group.c. */
+json_t *hk_group_values(const json_t *conf, const json_t *root,
+                        const struct hk_clock *c, const json_t *start_attrs);
+
 /* ---------------------------------------------------------------------------
  * Clock records (record.c): the text kept for one handoff and subject
  *
@@ -376,6 +384,15 @@ void hk_record_eval(const struct hk_handoff *h, const struct hk_clock_record *r,
  */
 void hk_record_clocks(const struct hk_handoff *h, const char *record,
                       int64_t now_ms, struct hk_clocks *out);
+
+/* Sets a summary entry's groups (member 7, after member 6: the owner id
+ * the directory did not know), padding the members before it with 0;
+ * takes groups (NULL: nothing). */
+void hk_record_entry_groups(json_t *entry, json_t *groups);
+
+/* The kept attrs of the event of r whose id is id (borrowed), or NULL. */
+const json_t *hk_record_event_attrs(const struct hk_clock_record *r,
+                                    const char *id);
 
 /* A summary entry's integer member i (0: state, 2: alerted, 3: start,
  * 4: bucket); 0 when absent. */

@@ -221,3 +221,26 @@ void hk_record_clocks(const struct hk_handoff *h, const char *record,
   hk_record_eval(h, &rec, now_ms, out);
   hk_record_fini(&rec);
 }
+
+void hk_record_entry_groups(json_t *entry, json_t *groups) {
+  if (groups == NULL) {
+    return;
+  }
+  while (json_array_size(entry) < 7) {
+    json_array_append_new(entry, json_integer(0));
+  }
+  json_array_append_new(entry, groups);
+}
+
+const json_t *hk_record_event_attrs(const struct hk_clock_record *r,
+                                    const char *id) {
+  size_t i;
+  json_t *e;
+  json_array_foreach(r->events, i, e) {
+    const char *eid = json_string_value(json_array_get(e, 0));
+    if (eid != NULL && id != NULL && strcmp(eid, id) == 0) {
+      return json_array_get(e, 3);
+    }
+  }
+  return NULL;
+}

@@ -238,6 +238,12 @@ enum hk_err hk_store_dlq_retry(struct hk_store *st, const char *id, int *found,
  *                                  "HH|missing:ATTR", "HH|r:BIN" (response
  *                                  times, workers/kpi.c's buckets); the
  *                                  workers delete the days 36 to 90 back
+ *   {prefix}gkpi:HANDOFF:DIM:DAY   the same per value of a group_by
+ *                                  dimension: "HH|VALUE|STATE",
+ *                                  "HH|VALUE|incomplete",
+ *                                  "HH|VALUE|missing:ATTR", "HH|VALUE|r:BIN"
+ *                                  (VALUE bounded by the config: owners,
+ *                                  sources, listed values, else "other")
  *   {prefix}stages                 hash: one field per subject, its stage
  *                                  record (workers/stages.c)
  *   {prefix}skpi:STAGE:DAY         hash of the subjects that entered the
@@ -245,7 +251,8 @@ enum hk_err hk_store_dlq_retry(struct hk_store *st, const char *id, int *found,
  *                                  "HH|moved", "HH|t:BIN" (time in stage),
  *                                  "HH|rev:CUR" (revenue in cents)
  *   {prefix}kpi:health, kpi:handoffs, kpi:handoff:NAME, kpi:stages,
- *   kpi:stage:NAME                 the documents of the status API, JSON,
+ *   kpi:stage:NAME, kpi:by:HANDOFF:DIM
+ *                                  the documents of the status API, JSON,
  *                                  written together by one worker
  *
  * A clock changes by optimistic check-and-set, a batch at a time: the

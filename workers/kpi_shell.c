@@ -41,7 +41,8 @@ static void day_keys(const char *prefix, const char *name, int64_t now_ms,
 
 /* The data hk_kpi_documents reads, from the hashes read for keys. */
 static json_t *assemble(char **keys, size_t n, const json_t *hashes) {
-  json_t *data = json_pack("{s:{}, s:{}}", "handoffs", "stages");
+  json_t *data =
+      json_pack("{s:{}, s:{}, s:{}}", "handoffs", "stages", "groups");
   for (size_t i = 0; i < n; i++) {
     char *k = hk_xstrdup(keys[i]);
     char *kind = k;
@@ -55,8 +56,9 @@ static json_t *assemble(char **keys, size_t n, const json_t *hashes) {
     }
     *name++ = '\0';
     day = strrchr(name, ':');
-    group = json_object_get(data,
-                            strcmp(kind, "skpi") == 0 ? "stages" : "handoffs");
+    group = json_object_get(data, strcmp(kind, "skpi") == 0   ? "stages"
+                                  : strcmp(kind, "gkpi") == 0 ? "groups"
+                                                              : "handoffs");
     if (strcmp(kind, "hcount") == 0) {
       day = NULL;
     } else if (day != NULL) {
@@ -120,6 +122,15 @@ static enum hk_err purge(const struct hk_config *cfg, struct hk_store *st,
       }
     }
   }
+  json_object_foreach(json_object_get(cfg->doc, "handoffs"), name, conf) {
+    const char *dim;
+    json_t *spec;
+    json_object_foreach(json_object_get(conf, "group_by"), dim, spec) {
+      for (int64_t d = today - 400; d <= today - 36; d++) {
+        push(&keys, hk_xprintf("gkpi:%s:%s:%" PRId64, name, dim, d));
+      }
+    }
+  }
   rc = hk_store_delete(st, (const char *const *)keys.v, keys.n, err);
   hk_strings_fini(&keys);
   return rc;
@@ -136,8 +147,16 @@ enum hk_err hk_kpi_refresh(const struct hk_config *cfg, struct hk_store *st,
   enum hk_err rc;
 
   json_object_foreach(json_object_get(cfg->doc, "handoffs"), name, conf) {
+    const char *dim;
+    json_t *spec;
     push(&keys, hk_xprintf("hcount:%s", name));
     day_keys("hkpi", name, now_ms, &keys);
+    /* gkpi:HANDOFF:DIM:DAY, read as the group "HANDOFF:DIM". */
+    json_object_foreach(json_object_get(conf, "group_by"), dim, spec) {
+      char *hd = hk_xprintf("%s:%s", name, dim);
+      day_keys("gkpi", hd, now_ms, &keys);
+      free(hd);
+    }
   }
   json_object_foreach(json_object_get(cfg->doc, "stages"), name, conf) {
     day_keys("skpi", name, now_ms, &keys);

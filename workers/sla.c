@@ -177,6 +177,50 @@ static int has_equal(const json_t *summary, const json_t *s) {
   return 0;
 }
 
+/* Moves the KPI buckets of the entry's groups (member 7, the values of
+ * group_by it was counted under) by sign: {prefix}gkpi:HANDOFF:DIM:DAY,
+ * fields "HH|VALUE|STATE", "HH|VALUE|incomplete", "HH|VALUE|missing:ATTR",
+ * "HH|VALUE|r:BUCKET". */
+static void count_groups(struct hk_ops *o, const char *name, const json_t *s,
+                         int64_t hour, int sign) {
+  const char *state =
+      hk_clock_state_name((enum hk_clock_state)hk_record_entry_int(s, 0));
+  int incomplete = json_array_size(json_array_get(s, 1)) > 0;
+  int bucket = (int)hk_record_entry_int(s, 4);
+  const char *dim;
+  json_t *v;
+  char key[200];
+  char field[200];
+  json_object_foreach(json_array_get(s, 7), dim, v) {
+    const char *value = json_string_value(v);
+    if (value == NULL) {
+      continue;
+    }
+    snprintf(key, sizeof key, "gkpi:%.64s:%.64s:%" PRId64, name, dim,
+             hour / 24);
+    snprintf(field, sizeof field, "%02d|%.120s|%s", (int)(hour % 24), value,
+             state);
+    hk_ops_incr(o, key, field, sign);
+    if (incomplete) {
+      size_t i;
+      const json_t *attr;
+      snprintf(field, sizeof field, "%02d|%.120s|incomplete", (int)(hour % 24),
+               value);
+      hk_ops_incr(o, key, field, sign);
+      json_array_foreach(json_array_get(s, 1), i, attr) {
+        snprintf(field, sizeof field, "%02d|%.100s|missing:%.64s",
+                 (int)(hour % 24), value, json_string_value(attr));
+        hk_ops_incr(o, key, field, sign);
+      }
+    }
+    if (bucket > 0) {
+      snprintf(field, sizeof field, "%02d|%.120s|r:%d", (int)(hour % 24), value,
+               bucket);
+      hk_ops_incr(o, key, field, sign);
+    }
+  }
+}
+
 /* Moves the counters, the KPI buckets and the state index by one entry,
  * sign -1 for an old one and +1 for a new one; other is the other
  * summary, so an entry in both leaves its index alone. */
@@ -230,6 +274,7 @@ static void count_entry(struct hk_ops *o, const struct hk_handoff *h,
   if (hour < 0) {
     return;
   }
+  count_groups(o, name, s, hour, sign);
   snprintf(key, sizeof key, "hkpi:%s:%" PRId64, name, hour / 24);
   snprintf(field, sizeof field, "%02d|%s", (int)(hour % 24),
            hk_clock_state_name((enum hk_clock_state)state));
@@ -307,6 +352,7 @@ static void compute(void *arg, struct hk_cas_item *it) {
   int changed = json_array_size(p->adds) == 0; /* a tick re-evaluates */
   int64_t due;
   int64_t *steps;
+  json_t *entry;
   size_t i;
   json_t *s;
 
@@ -339,8 +385,11 @@ static void compute(void *arg, struct hk_cas_item *it) {
       }
     }
     steps[i] = hk_ladder_next(p->h, c, alerted);
-    json_array_append_new(
-        summary, hk_record_entry_new(&rec, c, alerted, goal_value(conf, c)));
+    entry = hk_record_entry_new(&rec, c, alerted, goal_value(conf, c));
+    hk_record_entry_groups(
+        entry, hk_group_values(conf, cx->sh->cfg->doc, c,
+                               hk_record_event_attrs(&rec, c->start_id)));
+    json_array_append_new(summary, entry);
   }
   /* The old summary out, the new one in; an entry in both is the same
    * clock counted the same way, and would only cancel out. */
