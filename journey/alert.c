@@ -471,18 +471,20 @@ char *hk_alert_id_new(const char *handoff, const char *subject,
   return id;
 }
 
-char *hk_alert_link_new(const char *base, const char *subject) {
+char *hk_alert_link_new(const char *public_url, const char *mount,
+                        const char *subject) {
   char *escaped = hk_path_escape(subject);
-  size_t blen = base != NULL ? strlen(base) : 0;
+  size_t blen = public_url != NULL ? strlen(public_url) : 0;
+  const char *m = mount != NULL && mount[0] == '/' ? mount : "/";
   size_t n;
   char *link;
-  while (blen > 0 && base[blen - 1] == '/') {
+  while (blen > 0 && public_url[blen - 1] == '/') {
     blen--;
   }
-  n = blen + strlen(escaped) + 16;
+  n = blen + strlen(m) + strlen(escaped) + 16;
   link = hk_xmalloc(n);
-  snprintf(link, n, "%.*s/v1/subjects/%s", (int)blen, blen > 0 ? base : "",
-           escaped);
+  snprintf(link, n, "%.*s%sv1/subjects/%s", (int)blen,
+           blen > 0 ? public_url : "", m, escaped);
   free(escaped);
   return link;
 }

@@ -581,11 +581,13 @@ enum hk_err hk_alert_parse(const char *text, json_t **doc, struct hk_alert *a,
 char *hk_alert_id_new(const char *handoff, const char *subject,
                       int64_t started_ms, const char *state);
 
-/* The subject's page in the status API, "/v1/subjects/" and the subject
- * escaped as one path segment, after base (api.public_url, a trailing '/'
- * dropped) when base is not NULL: the one function that builds a link.
- * A new string (free). */
-char *hk_alert_link_new(const char *base, const char *subject);
+/* The subject's page in the status API: public_url (api.public_url, an
+ * origin such as "https://handoff.example.com"; a trailing '/' dropped;
+ * NULL: the path alone), mount (the path the API is served under, "/"
+ * when NULL), "v1/subjects/" and the subject escaped as one path segment:
+ * the one function that builds a link. A new string (free). */
+char *hk_alert_link_new(const char *public_url, const char *mount,
+                        const char *subject);
 
 /* A duration in words for a person: "less than a minute", "4 minutes",
  * "1 hour 5 minutes", "2 days 3 hours" (the two largest units). Writes

@@ -49,10 +49,11 @@ static void make_alerts(const struct hk_sla_shell *sh,
   const char *owner = c->owner != NULL ? c->owner : hk_handoff_owner(h);
   char *st = step->first ? hk_xstrdup(state) : hk_xprintf("%s.%zu", state, k);
   char *id = hk_alert_id_new(hk_handoff_name(h), subject, c->started_ms, st);
+  /* The mount is "/" until the API is served under a path of its own. */
   char *link =
       hk_alert_link_new(json_string_value(json_object_get(
                             json_object_get(doc, "api"), "public_url")),
-                        subject);
+                        NULL, subject);
   json_t *to = hk_ladder_recipients(step, owner, doc);
   struct hk_alert a = {
       .id = id,

@@ -429,7 +429,7 @@ Test(alert, backoff_of_a_configured_notifier) {
 Test(alert_queued, id_and_link_of_a_clock) {
   char *id =
       hk_alert_id_new("lead_response", "company:8812", STARTED_MS, "at_risk");
-  char *link = hk_alert_link_new(NULL, "company:8812 é");
+  char *link = hk_alert_link_new(NULL, NULL, "company:8812 é");
   cr_assert_str_eq(id, "lead_response:company:8812:1795511100000:at_risk");
   cr_assert_str_eq(link, "/v1/subjects/company%3A8812%20%C3%A9");
   free(id);
@@ -590,7 +590,7 @@ Test(alert, slack_mentions_people_names_the_subject_and_links_absolutely) {
   struct hk_alert_request r;
   json_t *to = json_loads(people, 0, NULL);
   char *link =
-      hk_alert_link_new("https://handoff.example.com/hk/", "company:8812");
+      hk_alert_link_new("https://handoff.example.com/", "/hk/", "company:8812");
   json_t *doc;
   const char *text;
   const char *section;
@@ -627,8 +627,11 @@ Test(alert, slack_mentions_people_names_the_subject_and_links_absolutely) {
 }
 
 Test(alert, without_public_url_the_link_is_the_path) {
-  char *link = hk_alert_link_new(NULL, "deal:1 2");
+  char *link = hk_alert_link_new(NULL, NULL, "deal:1 2");
   cr_assert_str_eq(link, "/v1/subjects/deal%3A1%202");
+  free(link);
+  link = hk_alert_link_new(NULL, "/handoff/", "deal:1");
+  cr_assert_str_eq(link, "/handoff/v1/subjects/deal%3A1");
   free(link);
 }
 
