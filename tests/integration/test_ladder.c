@@ -53,7 +53,8 @@ static void up_with(const char *within, const char *last_notify) {
            "\"handoffs\": {\"lead_response\": {\"owner\": \"sdr-team\","
            " \"start\": [\"lead.mql\"], \"stop\": [\"lead.contacted\"],"
            " \"sla\": {\"within\": \"%s\"}, \"warn_at\": 0.5,"
-           " \"notify\": [\"hook\"], \"ladder\": \"three\"}},"
+           " \"notify\": [\"hook\"], \"ladder\": \"three\","
+           " \"group_by\": {\"owner\": {}}, \"group_top\": 1}},"
            "\"notifiers\": {\"hook\": {\"kind\": \"webhook\", \"url\":"
            " \"http://127.0.0.1:%d/alerts\", \"secret\": {\"env\":"
            " \"HK_TEST_SECRET\"}, \"retries\": 2, \"backoff\": \"100ms\","
@@ -433,4 +434,39 @@ Test(ladder, unknown_owner_ids_are_counted_and_named, .init = up_live,
   cr_assert_eq(hk_http("GET", "/v1/subjects/company%3A32", auth, NULL, 0, &r),
                0);
   cr_assert(strstr(r.body, "\"owner\":\"sdr-team\"") != NULL, "%s", r.body);
+}
+
+/* ---------------------------------------------------------------------------
+ * handoffctl status --by owner
+ * ------------------------------------------------------------------------- */
+
+static int by_owner_written(void) {
+  char *doc = hk_redis_str("GET handoff:kpi:by:lead_response:owner");
+  int ok = doc != NULL && strstr(doc, "\"value\":\"ana\"") != NULL &&
+           strstr(doc, "\"started\":2") != NULL &&
+           strstr(doc, "\"started\":1") != NULL;
+  free(doc);
+  return ok;
+}
+
+Test(ladder, status_by_owner_shows_the_top_owner_and_the_rest, .init = up_live,
+     .fini = down, .timeout = 60) {
+  char out[8192];
+  int64_t ago = hk_now_ms() - 3 * 3600 * 1000;
+  hk_worker_start(0, NULL);
+  hk_post_event("lead.mql", 41, ago, ",\"owner\":\"ana\"");
+  hk_post_event("lead.mql", 42, ago, ",\"owner\":\"ana\"");
+  hk_post_event("lead.contacted", 42, ago + 1000, "");
+  hk_post_event("lead.mql", 43, ago, ",\"owner\":\"bo\"");
+  cr_assert(hk_wait_until(by_owner_written, 20000), "%s",
+            hk_redis_str("GET handoff:kpi:by:lead_response:owner"));
+  hk_ctl("status --by owner", out, sizeof out);
+  /* group_top 1: ana (2 clocks: one met, one breached), then bo as other. */
+  cr_assert(strstr(out, "lead_response BY owner (30 days)") != NULL, "%s", out);
+  cr_assert(strstr(out, "\nana                             2        1        0 "
+                        "       1       50.0%") != NULL,
+            "%s", out);
+  cr_assert(strstr(out, "\nother                           1        0        0 "
+                        "       1        0.0%") != NULL,
+            "%s", out);
 }
