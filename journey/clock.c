@@ -181,6 +181,33 @@ static void handoff_fini(struct hk_handoff *h) {
   hk_ladder_fini(&h->ladder);
 }
 
+/* Keeps what alerts and group_by read: the owner (or the id the owners
+ * directory did not know), the subject's name, and the attributes group_by
+ * counts clocks under. */
+static void keep_for_people(struct hk_handoff *h, const json_t *conf) {
+  static const char *const own[] = {"owner", "owner_unknown", "subject_name"};
+  const char *key;
+  json_t *v;
+  for (size_t i = 0; i < 3; i++) {
+    if (!strv_has(&h->keep, own[i])) {
+      strv_add(&h->keep, own[i]);
+    }
+    if (!strv_has(&h->value, own[i])) {
+      strv_add(&h->value, own[i]);
+    }
+  }
+  json_object_foreach(json_object_get(conf, "group_by"), key, v) {
+    if (strcmp(key, "owner") != 0 && strcmp(key, "source") != 0) {
+      if (!strv_has(&h->keep, key)) {
+        strv_add(&h->keep, key);
+      }
+      if (!strv_has(&h->value, key)) {
+        strv_add(&h->value, key);
+      }
+    }
+  }
+}
+
 /*
  * Compiles $.handoffs.NAME (conf) into h, which the caller zeroed. The
  * schema has checked the shape; a value that still does not read is
@@ -260,28 +287,7 @@ static enum hk_err handoff_init(struct hk_handoff *h, const char *name,
   if (h->attr != NULL && !strv_has(&h->value, h->attr)) {
     strv_add(&h->value, h->attr);
   }
-  /* The owner (or the id the owners directory did not know) and the
-   * subject's name, for alerts. */
-  for (i = 0; i < 3; i++) {
-    static const char *const own[] = {"owner", "owner_unknown", "subject_name"};
-    if (!strv_has(&h->keep, own[i])) {
-      strv_add(&h->keep, own[i]);
-    }
-    if (!strv_has(&h->value, own[i])) {
-      strv_add(&h->value, own[i]);
-    }
-  }
-  /* The attributes group_by counts clocks under. */
-  json_object_foreach(json_object_get(conf, "group_by"), key, v) {
-    if (strcmp(key, "owner") != 0 && strcmp(key, "source") != 0) {
-      if (!strv_has(&h->keep, key)) {
-        strv_add(&h->keep, key);
-      }
-      if (!strv_has(&h->value, key)) {
-        strv_add(&h->value, key);
-      }
-    }
-  }
+  keep_for_people(h, conf);
   hk_ladder_init(&h->ladder, conf, root);
 
   if (rc == HK_E_OK && json_is_string(cal)) {

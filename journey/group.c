@@ -47,7 +47,7 @@ static int listed(const json_t *values, const char *text) {
 
 json_t *hk_group_values(const json_t *conf, const json_t *root,
                         const struct hk_clock *c, const json_t *start_attrs) {
-  const json_t *by = json_object_get(conf, "group_by");
+  json_t *by = json_object_get(conf, "group_by");
   const char *owner = json_string_value(json_object_get(conf, "owner"));
   json_t *out;
   const char *dim;
@@ -56,7 +56,7 @@ json_t *hk_group_values(const json_t *conf, const json_t *root,
     return NULL;
   }
   out = json_object();
-  json_object_foreach((json_t *)(uintptr_t)by, dim, spec) {
+  json_object_foreach(by, dim, spec) {
     const char *v = NULL;
     char buf[32];
     char src[80];

@@ -340,7 +340,7 @@ json_t *hk_group_values(const json_t *conf, const json_t *root,
  * Clock records (record.c): the text kept for one handoff and subject
  *
  *   {"e": [[id, type, at, attrs?]…], "s": [[state, missing, alerted,
- *    start, bucket, goal]…]}
+ *    start, bucket, goal, unknown_owner, groups]…]}
  *
  * "e": every event of the subject the handoff listens to, slimmed
  * (hk_handoff_slim) and kept once per id; "s": the summary of the clocks as

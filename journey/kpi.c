@@ -834,11 +834,11 @@ static void add_to(json_t *days, const char *day, const char *field,
 /* Splits the day hashes of one dimension ("HH|VALUE|field") into one days
  * object per value ("HH|field"), as a handoff's own: a new object VALUE ->
  * days. */
-static json_t *split_values(const json_t *days) {
+static json_t *split_values(json_t *days) {
   json_t *per = json_object();
   const char *day;
   json_t *hash;
-  json_object_foreach((json_t *)(uintptr_t)days, day, hash) {
+  json_object_foreach(days, day, hash) {
     const char *field;
     json_t *n;
     json_object_foreach(hash, field, n) {
@@ -932,7 +932,7 @@ static json_t *group_doc(const char *name, const char *dim, int top,
 
 /* Every group_by document: "kpi:by:HANDOFF:DIM" into out. */
 static void group_docs(const json_t *cfg_doc, const json_t *data,
-                       const json_t *computed, int64_t now_ms, json_t *out) {
+                       json_t *computed, int64_t now_ms, json_t *out) {
   const char *name;
   json_t *conf;
   json_object_foreach(json_object_get(cfg_doc, "handoffs"), name, conf) {
@@ -946,7 +946,7 @@ static void group_docs(const json_t *cfg_doc, const json_t *data,
       doc = group_doc(name, dim, top > 0 ? top : 10,
                       json_object_get(json_object_get(data, "groups"), key),
                       now_ms);
-      json_object_set(doc, "computed_at", (json_t *)(uintptr_t)computed);
+      json_object_set(doc, "computed_at", computed);
       snprintf(key, sizeof key, "kpi:by:%s:%s", name, dim);
       json_object_set_new(out, key, doc);
     }

@@ -4,23 +4,26 @@
  * check-and-set; the status API (fcgi/api.c) and handoffctl read it.
  *
  *   {"e": [[id, type, at, attrs?]…], "s": [[state, missing, alerted,
- *    start, bucket?, goal?, unknown_owner?]…]}
+ *    start, bucket?, goal?, unknown_owner?, groups?]…]}
  *
  * "e" is every event of the subject the handoff listens to, slimmed to what
  * the handoff reads (hk_handoff_slim) and kept once per id, as arrays rather
  * than objects to keep a million open clocks small; "s" is the summary of
  * the clocks as last written, in order of start: their state, the names
  * of the attributes the start lacked (0: none), which alerts went out
- * (bit 0 warning, bit 1 breach), the index in "e" of the event that
- * started it (events are only ever appended, so an index stays right),
- * and for a stopped clock the bucket of its response time
- * (hk_kpi_bucket), and for a clock at risk or breached the goal it is
+ * (bit k: step k of the handoff's escalation ladder, journey/ladder.c; the
+ * default ladder's bit 0 is the warning, bit 1 the breach), the index in
+ * "e" of the event that started it (events are only ever appended, so an
+ * index stays right), and for a stopped clock the bucket of its response
+ * time (hk_kpi_bucket), for a clock at risk or breached the goal it is
  * held to (goal_value: "5m", the goal's or the SLA's own value, so the
- * health reason can name it), and for a running clock the owner id the
- * owners directory did not know; trailing zeros are left out. The summary is
- * exactly what the counters, the state indexes and the KPI buckets hold
- * of the record (workers/sla.c, count_entry), so what was counted does not
- * depend on the config that later takes it out again.
+ * health reason can name it), for a running clock the owner id the owners
+ * directory did not know, and the values of the handoff's group_by it is
+ * counted under ({"owner": "ana", "segment": "smb"}); trailing zeros are
+ * left out. The summary is exactly what the counters, the state indexes
+ * and the KPI buckets hold of the record (workers/sla.c, count_entry), so
+ * what was counted does not depend on the config that later takes it out
+ * again.
  *
  * Pure: no I/O, no clock, no logging.
  */

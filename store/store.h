@@ -221,7 +221,10 @@ enum hk_err hk_store_dlq_retry(struct hk_store *st, const char *id, int *found,
  *   {prefix}hcount:HANDOFF         hash of counters: clocks by state,
  *                                  incomplete (started is their sum), and
  *                                  "at_risk@GOAL", "breached@GOAL" by the
- *                                  goal's value ("5m")
+ *                                  goal's value ("5m"), and the running
+ *                                  clocks of owner ids the owners
+ *                                  directory does not know:
+ *                                  "unknown_owner", "unknown_owner:ID"
  *   {prefix}alerts                 stream of alerts to send, field "alert"
  *                                  (JSON) and "attempt"; group "notifiers"
  *   {prefix}alerts:retry           zset of alerts waiting for their next
