@@ -196,6 +196,75 @@ static int64_t duration(json_t *obj, const char *key) {
   return ms;
 }
 
+/* Splits "host:port" or "[v6]:port" (checked by the schema). */
+static void split_node(const char *s, char **host, int *port) {
+  const char *colon = strrchr(s, ':');
+  size_t hlen = (size_t)(colon - s);
+  if (s[0] == '[') {
+    *host = hk_xstrndup(s + 1, hlen - 2);
+  } else {
+    *host = hk_xstrndup(s, hlen);
+  }
+  *port = atoi(colon + 1);
+}
+
+/* $.redis.sentinel, and the WAIT that goes with it. */
+static void decode_sentinel(struct walk *w, struct hk_config *cfg, json_t *r,
+                            unsigned flags) {
+  json_t *sn = json_object_get(r, "sentinel");
+  json_t *acked = json_object_get(r, "min_replicas_acked");
+  cfg->redis.wait_timeout_ms = duration(r, "wait_timeout");
+  cfg->redis.min_replicas_acked =
+      acked != NULL ? (int)json_integer_value(acked) : (sn != NULL ? 1 : 0);
+  if (sn != NULL) {
+    json_t *nodes = json_object_get(sn, "nodes");
+    json_t *pw = json_object_get(sn, "password");
+    size_t n = json_array_size(nodes);
+    size_t mark = hk_config_path_key(w, "sentinel");
+    cfg->redis.sentinel_master = str_dup(sn, "master");
+    cfg->redis.sentinel_hosts = hk_xcalloc(n, sizeof(char *));
+    cfg->redis.sentinel_ports = hk_xcalloc(n, sizeof(int));
+    cfg->redis.nsentinels = n;
+    for (size_t i = 0; i < n; i++) {
+      split_node(json_string_value(json_array_get(nodes, i)),
+                 &cfg->redis.sentinel_hosts[i], &cfg->redis.sentinel_ports[i]);
+    }
+    if (pw != NULL) {
+      struct hk_secret s;
+      size_t m2 = hk_config_path_key(w, "password");
+      unsigned f = (flags & HK_CONFIG_REDIS_SECRET) != 0
+                       ? flags & ~(unsigned)HK_CONFIG_NO_SECRETS
+                       : flags;
+      if (read_secret(w, pw, f, &s) == 1) {
+        cfg->redis.sentinel_password = secret_text(&s);
+      }
+      hk_config_path_pop(w, m2);
+    }
+    hk_config_path_pop(w, mark);
+  }
+}
+
+/* Forgets the sentinels (an explicit --redis address replaces them). */
+static void sentinel_free(struct hk_redis_conf *r) {
+  for (size_t i = 0; i < r->nsentinels; i++) {
+    free(r->sentinel_hosts[i]);
+  }
+  free(r->sentinel_hosts);
+  free(r->sentinel_ports);
+  free(r->sentinel_master);
+  if (r->sentinel_password != NULL) {
+    struct hk_secret s;
+    s.bytes = (unsigned char *)r->sentinel_password;
+    s.len = strlen(r->sentinel_password);
+    secret_clear(&s);
+  }
+  r->sentinel_hosts = NULL;
+  r->sentinel_ports = NULL;
+  r->sentinel_master = NULL;
+  r->sentinel_password = NULL;
+  r->nsentinels = 0;
+}
+
 static void decode_redis(struct walk *w, struct hk_config *cfg,
                          unsigned flags) {
   json_t *r = json_object_get(cfg->doc, "redis");
@@ -211,6 +280,9 @@ static void decode_redis(struct walk *w, struct hk_config *cfg,
   cfg->redis.prefix = str_dup(r, "prefix");
   cfg->redis.connect_timeout_ms = duration(r, "connect_timeout");
   cfg->redis.timeout_ms = duration(r, "timeout");
+  decode_sentinel(w, cfg, r, flags);
+  cfg->redis.memory_guard =
+      json_number_value(json_object_get(r, "memory_guard"));
   if (pw != NULL) {
     struct hk_secret s;
     size_t m2 = hk_config_path_key(w, "password");
@@ -232,6 +304,8 @@ static void decode_intake(struct hk_config *cfg) {
       (size_t)json_integer_value(json_object_get(in, "max_body_bytes"));
   /* Retry-After is in whole seconds: round up. */
   cfg->retry_after_s = (duration(in, "retry_after") + 999) / 1000;
+  cfg->stall_amber_ms = duration(in, "stall_amber");
+  cfg->stall_red_ms = duration(in, "stall_red");
 }
 
 /* Checks the text of a secret the scheme gives a form to. */
@@ -506,6 +580,7 @@ void hk_config_free(struct hk_config *cfg) {
   free(cfg->redis.host);
   free(cfg->redis.unix_path);
   free(cfg->redis.prefix);
+  sentinel_free(&cfg->redis);
   json_decref(cfg->doc);
   free(cfg->path);
   free(cfg);
@@ -561,6 +636,17 @@ static int parse_port(const char *s) {
   return v >= 1 && v <= 65535 ? (int)v : -1;
 }
 
+/* An explicit address replaces the sentinels; the replicas the primary
+ * waits for stay only when the config asked for them by name. */
+static void forget_sentinels(struct hk_config *cfg) {
+  json_t *r = json_object_get(cfg->doc, "redis");
+  if (cfg->redis.sentinel_master != NULL &&
+      json_object_get(r, "min_replicas_acked") == NULL) {
+    cfg->redis.min_replicas_acked = 0;
+  }
+  sentinel_free(&cfg->redis);
+}
+
 enum hk_err hk_config_set_redis(struct hk_config *cfg, const char *addr,
                                 struct hk_error *err) {
   const char *host = addr;
@@ -572,6 +658,7 @@ enum hk_err hk_config_set_redis(struct hk_config *cfg, const char *addr,
       return hk_fail(err, HK_E_USAGE,
                      "--redis: unix: needs an absolute socket path");
     }
+    forget_sentinels(cfg);
     free(cfg->redis.host);
     free(cfg->redis.unix_path);
     cfg->redis.host = NULL;
@@ -602,6 +689,7 @@ enum hk_err hk_config_set_redis(struct hk_config *cfg, const char *addr,
   if (port != NULL && (p = parse_port(port)) < 0) {
     return hk_fail(err, HK_E_USAGE, "--redis: the port must be 1 to 65535");
   }
+  forget_sentinels(cfg);
   free(cfg->redis.host);
   free(cfg->redis.unix_path);
   cfg->redis.unix_path = NULL;

@@ -69,6 +69,20 @@ struct hk_redis_conf {
   char *prefix; /* key prefix, "handoff:" by default */
   int64_t connect_timeout_ms;
   int64_t timeout_ms;
+  /* redis.sentinel: when sentinel_master is set, the primary is asked of
+   * the sentinels (host, port and unix_path are then unused). */
+  char *sentinel_master; /* NULL: no sentinels */
+  char **sentinel_hosts; /* nsentinels of each */
+  int *sentinel_ports;
+  size_t nsentinels;
+  char *sentinel_password; /* NULL when none */
+  /* A delivery's 202 waits until this many replicas hold its XADD (WAIT),
+   * at most wait_timeout_ms; 0: no wait. */
+  int min_replicas_acked;
+  int64_t wait_timeout_ms;
+  /* The share of Redis's maxmemory above which handoff-fcgi refuses
+   * deliveries with 503 (redis.memory_guard, 0 < share <= 1). */
+  double memory_guard;
 };
 
 struct hk_api_token {
@@ -97,6 +111,10 @@ struct hk_config {
   struct hk_redis_conf redis;
   size_t max_body;       /* intake.max_body_bytes, default 1 MiB */
   int64_t retry_after_s; /* intake.retry_after, Retry-After of 503s */
+  /* intake.stall_amber, stall_red: deliveries waiting with no worker read
+   * for this long make the health amber, then red */
+  int64_t stall_amber_ms;
+  int64_t stall_red_ms;
   /* The enabled sources; one whose secrets are all optional and unset is
    * left out (so POSTs to it get 404). */
   struct hk_source *sources;

@@ -335,6 +335,25 @@ static void check_hhmm(struct walk *w, json_t *v) {
   }
 }
 
+/* A digest's schedule: "Mon 09:00", a day of the week (Mon … Sun) and a
+ * time of day in the zone of its calendar. */
+static void check_schedule(struct walk *w, json_t *v) {
+  static const char *const days[] = {"Mon", "Tue", "Wed", "Thu",
+                                     "Fri", "Sat", "Sun"};
+  const char *s = json_string_value(v);
+  char q[160];
+  int day = 0;
+  for (size_t i = 0; i < 7 && strlen(s) == 9 && s[3] == ' '; i++) {
+    day |= strncmp(s, days[i], 3) == 0;
+  }
+  if (!day || hhmm(s + 4) < 0 || hhmm(s + 4) >= 24 * 60) {
+    hk_config_errf(w,
+                   "%s is not a schedule: a day Mon … Sun, a space and a "
+                   "time HH:MM, as \"Mon 09:00\"",
+                   hk_config_quote(q, sizeof q, s));
+  }
+}
+
 /* ["09:00", "17:00"]; an end before the start runs across midnight. */
 static void check_range(struct walk *w, json_t *v) {
   int from;
@@ -356,6 +375,14 @@ static void check_warn_at(struct walk *w, json_t *v) {
   double x = json_number_value(v);
   if (!(x > 0.0 && x < 1.0)) {
     hk_config_errf(w, "must be a share between 0 and 1, such as 0.8");
+  }
+}
+
+/* A share of Redis's maxmemory; 1 refuses only where Redis would. */
+static void check_memory_guard(struct walk *w, json_t *v) {
+  double x = json_number_value(v);
+  if (!(x > 0.0 && x <= 1.0)) {
+    hk_config_errf(w, "must be a share above 0 and at most 1, such as 0.9");
   }
 }
 
@@ -440,6 +467,30 @@ static void check_url_or_ref(struct walk *w, json_t *v) {
 static void check_redis(struct walk *w, json_t *v) {
   if (json_has(v, "unix") && json_has(v, "host")) {
     hk_config_errf(w, "set \"host\" or \"unix\", not both");
+  }
+  if (json_has(v, "sentinel") && (json_has(v, "unix") || json_has(v, "host"))) {
+    hk_config_errf(w, "set \"sentinel\" or \"host\"/\"unix\", not both");
+  }
+}
+
+/* "host:port" or "[v6]:port" of a sentinel. */
+static void check_node(struct walk *w, json_t *v) {
+  const char *s = json_string_value(v);
+  const char *colon = strrchr(s, ':');
+  char *end = NULL;
+  long port = colon != NULL ? strtol(colon + 1, &end, 10) : 0;
+  size_t hlen = colon != NULL ? (size_t)(colon - s) : 0;
+  if (colon == NULL || end == colon + 1 || *end != '\0' || port < 1 ||
+      port > 65535 || hlen == 0 ||
+      (s[0] == '[' ? s[hlen - 1] != ']' : memchr(s, ':', hlen) != NULL) ||
+      !all_in(s, LOWER UPPER DIGIT ".-_:[]")) {
+    hk_config_errf(w, "must be \"host:port\" such as \"10.0.0.5:26379\"");
+  }
+}
+
+static void check_nodes(struct walk *w, json_t *v) {
+  if (json_array_size(v) > 16) {
+    hk_config_errf(w, "holds more than 16 sentinels");
   }
 }
 
@@ -959,6 +1010,24 @@ static const struct node n_host = {
     .types = T_STRING, .flags = N_NONEMPTY, .check = check_host};
 static const struct node n_prefix = {
     .types = T_STRING, .flags = N_NONEMPTY, .check = check_prefix};
+static const struct node n_node = {
+    .types = T_STRING, .flags = N_NONEMPTY, .check = check_node};
+static const struct node n_nodes = {.types = T_ARRAY,
+                                    .flags = N_NONEMPTY,
+                                    .items = &n_node,
+                                    .check = check_nodes};
+static const struct node n_master = {
+    .types = T_STRING, .flags = N_NONEMPTY, .check = check_host};
+static const struct field f_sentinel[] = {
+    {"master", &n_master, F_REQUIRED, NULL},
+    {"nodes", &n_nodes, F_REQUIRED, NULL},
+    {"password", &n_ref, 0, NULL},
+    {NULL, NULL, 0, NULL},
+};
+static const struct node n_sentinel = {.types = T_OBJECT, .fields = f_sentinel};
+static const struct node n_acked = {.types = T_INT, .min = 0, .max = 16};
+static const struct node n_memory_guard = {.types = T_NUMBER,
+                                           .check = check_memory_guard};
 static const struct field f_redis[] = {
     {"host", &n_host, 0, NULL},
     {"port", &n_port, 0, "6379"},
@@ -968,6 +1037,10 @@ static const struct field f_redis[] = {
     {"prefix", &n_prefix, 0, "\"handoff:\""},
     {"connect_timeout", &n_duration, 0, "\"500ms\""},
     {"timeout", &n_duration, 0, "\"2s\""},
+    {"sentinel", &n_sentinel, 0, NULL},
+    {"min_replicas_acked", &n_acked, 0, NULL},
+    {"wait_timeout", &n_duration, 0, "\"1s\""},
+    {"memory_guard", &n_memory_guard, 0, "0.9"},
     {NULL, NULL, 0, NULL},
 };
 static const struct node n_redis = {
@@ -980,9 +1053,23 @@ static const struct field f_intake[] = {
     {"max_body_bytes", &n_body, 0, "1048576"},
     {"retry_after", &n_duration, 0, "\"5s\""},
     {"dedupe_ttl", &n_duration, 0, "\"7d\""},
+    {"stall_amber", &n_duration, 0, "\"30s\""},
+    {"stall_red", &n_duration, 0, "\"2m\""},
     {NULL, NULL, 0, NULL},
 };
-static const struct node n_intake = {.types = T_OBJECT, .fields = f_intake};
+static void check_intake(struct walk *w, json_t *v) {
+  int64_t amber = 0;
+  int64_t red = 0;
+  if (hk_config_duration(json_string_value(json_object_get(v, "stall_amber")),
+                         0, &amber) &&
+      hk_config_duration(json_string_value(json_object_get(v, "stall_red")), 0,
+                         &red) &&
+      red < amber) {
+    hk_config_errf(w, "\"stall_red\" must not be shorter than \"stall_amber\"");
+  }
+}
+static const struct node n_intake = {
+    .types = T_OBJECT, .fields = f_intake, .check = check_intake};
 
 /* $.sources.NAME */
 static const char *const hashes[] = {"sha256", "sha1", NULL};
@@ -1301,6 +1388,28 @@ static const struct node n_notifiers = {.types = T_OBJECT,
                                         .items = &n_notifier,
                                         .keycheck = key_name};
 
+/* $.digests.NAME */
+static const struct node n_schedule = {.types = T_STRING,
+                                       .check = check_schedule};
+static const struct node n_stage_refs = {.types = T_ARRAY,
+                                         .items = &n_stage_ref};
+static const struct node n_handoff_refs = {.types = T_ARRAY,
+                                           .items = &n_handoff_ref};
+static const struct field f_digest[] = {
+    {"description", &n_text, 0, NULL},
+    {"notifier", &n_notifier_ref, F_REQUIRED, NULL},
+    {"schedule", &n_schedule, F_REQUIRED, NULL},
+    {"calendar", &n_calendar_ref, 0, NULL},
+    {"stages", &n_stage_refs, 0, "[]"},
+    {"handoffs", &n_handoff_refs, 0, "[]"},
+    {NULL, NULL, 0, NULL},
+};
+static const struct node n_digest = {.types = T_OBJECT, .fields = f_digest};
+static const struct node n_digests = {.types = T_OBJECT,
+                                      .flags = N_MAP,
+                                      .items = &n_digest,
+                                      .keycheck = key_name};
+
 /* $.kpis.NAME */
 static const struct node n_metric = {.types = T_STRING, .oneof = metric_names};
 static const struct node n_threshold = {.types = T_NUMBER | T_STRING};
@@ -1342,6 +1451,7 @@ static const struct field f_root[] = {
     {"owners", &n_owners, 0, "{}"},
     {"ladders", &n_ladders, 0, "{}"},
     {"kpis", &n_kpis, 0, "{}"},
+    {"digests", &n_digests, 0, "{}"},
     {NULL, NULL, 0, NULL},
 };
 const struct node hk_config_schema = {.types = T_OBJECT, .fields = f_root};

@@ -53,6 +53,8 @@
     "the body must be application/json")                                       \
   X(UNAVAILABLE, 503, "redis_unavailable",                                     \
     "the queue is unreachable; retry later")                                   \
+  X(FULL, 503, "redis_full",                                                   \
+    "the queue is near its memory limit; retry later")                         \
   X(NOT_READY, 503, "not_ready",                                               \
     "no worker has computed this yet; retry later")                            \
   X(INTERNAL, 500, "internal", "internal error")                               \

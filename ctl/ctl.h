@@ -4,7 +4,8 @@
  *
  * handoffctl is a table of commands (main.c) whose entry points live in
  * one file per group: check.c (check-config), sign.c, queue.c (queue, dlq)
- * and status.c (status, clocks). main.c parses what they share (--config,
+ * status.c (status, clocks) and digest.c. main.c parses what they share
+ * (--config,
  * --redis) and prints the usages. Nothing outside ctl/ includes this.
  */
 #ifndef HK_CTL_H
@@ -57,6 +58,7 @@ enum hk_ctl_exit hk_ctl_queue(int argc, char **argv);
 enum hk_ctl_exit hk_ctl_dlq(int argc, char **argv);
 enum hk_ctl_exit hk_ctl_status(int argc, char **argv);
 enum hk_ctl_exit hk_ctl_clocks(int argc, char **argv);
+enum hk_ctl_exit hk_ctl_digest(int argc, char **argv);
 
 /* A bad command line: prints the running command's usage (or the whole
  * usage before one is known) on stderr. Returns HK_CTL_EXIT_USAGE. */

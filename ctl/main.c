@@ -7,6 +7,7 @@
  *   handoffctl dlq list|retry [--config FILE] [--redis ADDR] …
  *   handoffctl status [--config FILE] [--redis ADDR] [--json] [--by DIM]
  *   handoffctl clocks HANDOFF [--config FILE] [--state S] [--limit N] [--json]
+ *   handoffctl digest --preview NAME [--config FILE] [--redis ADDR] [--json]
  *   handoffctl COMMAND --help
  *
  * check-config prints every problem of the file, one per line, and exits
@@ -92,6 +93,14 @@ static const struct hk_ctl_command commands[] = {
      "        at risk included, as in the status API), at_risk, paused,\n"
      "        met, breached, met_late or cancelled.\n" REDIS_HELP,
      hk_ctl_clocks},
+    {"digest", "digest --preview NAME [--config FILE] [--redis ADDR] [--json]",
+     "        The weekly review digests.NAME as the workers would post it\n"
+     "        now: each KPI of the handoffs and stages it covers, reds\n"
+     "        first, with owner, target, value, verdict, action plan and\n"
+     "        what changed since the last digest posted. Posts nothing.\n"
+     "        --json prints the document the webhook notifier "
+     "gets.\n" REDIS_HELP,
+     hk_ctl_digest},
     {"dlq",
      "dlq list [--config FILE] [--redis ADDR] [--limit N] [--from ID] "
      "[--json]\n"

@@ -177,6 +177,46 @@ static enum hk_ctl_exit show_health(struct hk_store *st, const char *prefix,
   return rc;
 }
 
+/* The queue as the workers left it: a line under the verdicts (not with
+ * --json), and the exit status raised to amber or red when deliveries wait
+ * and no worker has read for intake.stall_amber or stall_red. */
+static enum hk_ctl_exit show_queue(struct hk_store *st,
+                                   const struct hk_config *cfg, int print,
+                                   int colour, enum hk_ctl_exit rc) {
+  struct hk_error err = {HK_E_OK, ""};
+  struct hk_queue_stats q;
+  char why[160];
+  int stall;
+  int64_t now = hk_time_now_ms();
+  if (hk_store_queue_stats(st, &q, &err) != HK_E_OK) {
+    fprintf(stderr, "handoffctl: %s\n", err.msg);
+    return HK_CTL_EXIT_UNAVAILABLE;
+  }
+  stall = hk_queue_stall(&q, now, cfg->stall_amber_ms, cfg->stall_red_ms, why,
+                         sizeof why);
+  if (print && stall > 0) {
+    const char *status = stall > 1 ? "red" : "amber";
+    printf("queue: %s%s%s: %s\n", paint(status, colour),
+           stall > 1 ? "RED" : "AMBER", colour ? "\033[0m" : "", why);
+  } else if (print) {
+    char age[48] = "no worker has read yet";
+    if (q.last_read_ms >= 0) {
+      snprintf(age, sizeof age, "last read %lld s ago",
+               (long long)((now - q.last_read_ms) / 1000));
+    }
+    printf("queue: %lld waiting, %lld pending; %lld %s alive, %s\n",
+           (long long)(q.lag > 0 ? q.lag : 0), (long long)q.pending,
+           (long long)q.workers, q.workers == 1 ? "worker" : "workers", age);
+  }
+  if (stall > 1 && (rc == HK_CTL_EXIT_OK || rc == HK_CTL_EXIT_AMBER)) {
+    return HK_CTL_EXIT_RED;
+  }
+  if (stall == 1 && rc == HK_CTL_EXIT_OK) {
+    return HK_CTL_EXIT_AMBER;
+  }
+  return rc;
+}
+
 /* Below the verdicts, the clocks of each handoff now, by state. Returns
  * HK_CTL_EXIT_OK, or HK_CTL_EXIT_UNAVAILABLE at the first Redis failure. */
 static enum hk_ctl_exit print_clock_counts(struct hk_store *st,
@@ -332,6 +372,9 @@ enum hk_ctl_exit hk_ctl_status(int argc, char **argv) {
   }
   st = hk_store_new(&cfg->redis);
   rc = show_health(st, cfg->redis.prefix, as_json, colour, &table);
+  if (rc != HK_CTL_EXIT_UNAVAILABLE && rc != HK_CTL_EXIT_FAILURE) {
+    rc = show_queue(st, cfg, !as_json, colour, rc);
+  }
   if (table && print_clock_counts(st, sla) != HK_CTL_EXIT_OK) {
     rc = HK_CTL_EXIT_UNAVAILABLE;
   }

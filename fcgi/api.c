@@ -5,8 +5,9 @@
  * The KPI documents ({prefix}kpi:…) are computed by one worker every few
  * seconds and served as stored, one GET each, unparsed: reading them costs
  * the same with ten clocks as with a million. /v1/health adds the live
- * queue to the health document, so it is parsed. A document no worker has
- * written yet is 503 not_ready, with Retry-After.
+ * queue and Redis's memory (as the guard last read it) to the health
+ * document: spliced in as text while both are fine, else parsed. A
+ * document no worker has written yet is 503 not_ready, with Retry-After.
  *
  * The clock listings read an index, then the records of one page in one
  * pipeline, and evaluate them now with the pure code of journey/
@@ -16,10 +17,14 @@
  * not offset (query.c has the cursor): a clock that arrives between two
  * pages moves no other clock from one page to the next.
  *
+ * A handoff's series is its bucket hashes of the last 30 days, read live
+ * and summed per day.
+ *
  * A subject's journey is its stage record, its clock record in each
  * handoff, and its journey index ({prefix}journey:SUBJECT, every event the
  * workers journaled for it): one pipeline of HGETs and one ZRANGE.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,17 +92,95 @@ static int rank(const char *status) {
   return status != NULL && strcmp(status, "amber") == 0 ? 1 : 0;
 }
 
-/* The health document, the queue added: the status the worst of both, the
- * reasons of the parts that are not green joined. */
-static enum hk_err health(struct hk_store *st, struct hk_reply *out,
-                          struct hk_error *err) {
+/* Seconds since any worker last read, as JSON ("null" when none did). */
+static const char *read_age(const struct hk_queue_stats *q, int64_t now_ms,
+                            char *buf, size_t cap) {
+  if (q->last_read_ms < 0) {
+    return "null";
+  }
+  snprintf(buf, cap, "%lld",
+           (long long)(now_ms > q->last_read_ms
+                           ? (now_ms - q->last_read_ms) / 1000
+                           : 0));
+  return buf;
+}
+
+/* Adds the workers' figures to the queue member. */
+static void queue_readers(json_t *queue, const struct hk_queue_stats *q,
+                          int64_t now_ms) {
+  char age[24];
+  json_object_set_new(queue, "workers", json_integer((json_int_t)q->workers));
+  json_object_set_new(
+      queue, "last_read_s",
+      json_loads(read_age(q, now_ms, age, sizeof age), JSON_DECODE_ANY, NULL));
+}
+
+/* doc's status raised to at least worst ("amber", "red") with why joined
+ * to its reason (after it when the document is not green already). */
+static void health_add(json_t *doc, const char *worst, const char *why) {
+  const char *status = json_string_value(json_object_get(doc, "status"));
+  const char *reason = json_string_value(json_object_get(doc, "reason"));
+  size_t n = (reason != NULL ? strlen(reason) : 0) + strlen(why) + 4;
+  char *joined = hk_xmalloc(n);
+  if (rank(status) > 0 && reason != NULL && *reason != '\0') {
+    snprintf(joined, n, "%s; %s", reason, why);
+  } else {
+    snprintf(joined, n, "%s", why);
+  }
+  if (rank(status) < rank(worst)) {
+    json_object_set_new(doc, "status", json_string(worst));
+  }
+  json_object_set_new(doc, "reason", json_string(joined));
+  free(joined);
+}
+
+/* The "memory" member of /v1/health as text (",\"memory\":{…}"), or ""
+ * when mem is unknown. */
+static void memory_text(const struct hk_memory *mem, double share, char *buf,
+                        size_t cap) {
+  if (mem == NULL) {
+    snprintf(buf, cap, "%s", "");
+    return;
+  }
+  snprintf(buf, cap,
+           ",\"memory\":{\"used_bytes\":%lld,\"max_bytes\":%lld,"
+           "\"guard\":%.15g,\"over\":%s}",
+           (long long)mem->used, (long long)mem->max, share,
+           hk_memory_over(mem, share) ? "true" : "false");
+}
+
+/* The queue and memory members as text to splice before the stored
+ * document's closing brace (",\"queue\":{…}…}"); returns its length. */
+static int queue_text(const struct hk_queue_stats *q, int64_t now_ms,
+                      const char *memory, char *buf, size_t cap) {
+  char age[24];
+  return snprintf(buf, cap,
+                  ",\"queue\":{\"length\":%lld,\"pending\":%lld,"
+                  "\"lag\":%lld,\"processed\":%lld,\"consumers\":%lld,"
+                  "\"workers\":%lld,\"last_read_s\":%s}%s}",
+                  (long long)q->length, (long long)q->pending,
+                  (long long)q->lag, (long long)q->processed,
+                  (long long)q->consumers, (long long)q->workers,
+                  read_age(q, now_ms, age, sizeof age), memory);
+}
+
+/* The health document, the queue and Redis's memory added: the status the
+ * worst of the parts, the reasons of the parts that are not green joined.
+ * Deliveries waiting while no worker reads are amber, then red (the
+ * workers' heartbeats, hk_queue_stall); Redis over the memory guard is
+ * red: deliveries are being refused. */
+static enum hk_err health(const struct hk_config *cfg, struct hk_store *st,
+                          const struct hk_memory *mem, int64_t now_ms,
+                          struct hk_reply *out, struct hk_error *err) {
   struct hk_queue_stats q;
   char *text = NULL;
   size_t len = 0;
   json_t *doc = NULL;
-  const char *status;
-  const char *reason;
+  double share = cfg->redis.memory_guard;
   int stalled;
+  int stall;
+  char why[160];
+  int full = hk_memory_over(mem, share);
   enum hk_err rc = hk_store_get(st, "kpi:health", &text, &len, err);
 
   if (rc == HK_E_OK) {
@@ -111,18 +194,19 @@ static enum hk_err health(struct hk_store *st, struct hk_reply *out,
    * they processed: what matters is deliveries waiting with nobody to read
    * them (lag, or the whole stream when Redis cannot say). */
   stalled = q.consumers == 0 && (q.lag > 0 || (q.lag < 0 && q.length > 0));
-  if (text != NULL && !stalled && len > 2 && text[0] == '{' &&
-      text[len - 1] == '}') {
+  /* Consumers killed stay in the group: judge from what workers did. */
+  stall = hk_queue_stall(&q, now_ms, cfg->stall_amber_ms, cfg->stall_red_ms,
+                         why, sizeof why);
+  if (text != NULL && !stalled && stall == 0 && !full && len > 2 &&
+      text[0] == '{' && text[len - 1] == '}') {
     /* The usual case: the document as stored with the queue spliced in,
      * never parsed, so the answer costs the same however big the
      * document is (a worker wrote it as one compact JSON object). */
-    char queue[256];
-    int qn =
-        snprintf(queue, sizeof queue,
-                 ",\"queue\":{\"length\":%lld,\"pending\":%lld,"
-                 "\"lag\":%lld,\"processed\":%lld,\"consumers\":%lld}}",
-                 (long long)q.length, (long long)q.pending, (long long)q.lag,
-                 (long long)q.processed, (long long)q.consumers);
+    char memory[256];
+    char queue[640];
+    int qn;
+    memory_text(mem, share, memory, sizeof memory);
+    qn = queue_text(&q, now_ms, memory, queue, sizeof queue);
     char *body = hk_xmalloc(len - 1 + (size_t)qn + 1);
     memcpy(body, text, len - 1);
     memcpy(body + len - 1, queue, (size_t)qn + 1);
@@ -140,21 +224,15 @@ static enum hk_err health(struct hk_store *st, struct hk_reply *out,
     doc = json_pack("{s:s,s:n,s:s,s:[],s:[]}", "status", "amber", "computed_at",
                     "reason", NOT_COMPUTED, "handoffs", "stages");
   }
-  status = json_string_value(json_object_get(doc, "status"));
-  reason = json_string_value(json_object_get(doc, "reason"));
-  if (stalled) {
-    size_t n = (reason != NULL ? strlen(reason) : 0) + sizeof QUEUE_STALLED + 4;
-    char *joined = hk_xmalloc(n);
-    if (rank(status) > 0 && reason != NULL && *reason != '\0') {
-      snprintf(joined, n, "%s; %s", reason, QUEUE_STALLED);
-    } else {
-      snprintf(joined, n, "%s", QUEUE_STALLED);
-    }
-    if (rank(status) < 1) {
-      json_object_set_new(doc, "status", json_string("amber"));
-    }
-    json_object_set_new(doc, "reason", json_string(joined));
-    free(joined);
+  if (stall > 0) {
+    health_add(doc, stall > 1 ? "red" : "amber", why);
+  } else if (stalled) {
+    health_add(doc, "amber", QUEUE_STALLED);
+  }
+  if (full) {
+    char mwhy[256];
+    hk_memory_reason(mem, share, mwhy, sizeof mwhy);
+    health_add(doc, "red", mwhy);
   }
   json_object_set_new(doc, "queue",
                       json_pack("{s:I,s:I,s:I,s:I,s:I}", "length",
@@ -162,6 +240,10 @@ static enum hk_err health(struct hk_store *st, struct hk_reply *out,
                                 (json_int_t)q.pending, "lag", (json_int_t)q.lag,
                                 "processed", (json_int_t)q.processed,
                                 "consumers", (json_int_t)q.consumers));
+  queue_readers(json_object_get(doc, "queue"), &q, now_ms);
+  if (mem != NULL) {
+    json_object_set_new(doc, "memory", hk_memory_json(mem, share));
+  }
   hk_reply_json(out, 200, doc);
   return HK_E_OK;
 }
@@ -427,6 +509,90 @@ static enum hk_err clocks(const struct hk_config *cfg, const struct hk_sla *sla,
   json_decref(list);
   free(next);
   hk_clocks_query_fini(&q);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * Attainment per day
+ * ------------------------------------------------------------------------- */
+
+#define SERIES_DAYS 30
+#define DAY_MS 86400000LL
+
+/* Sums the "HH|STATE" fields of one day hash. */
+static json_int_t day_sum(json_t *fields, const char *state) {
+  json_int_t n = 0;
+  const char *f;
+  json_t *v;
+  json_object_foreach(fields, f, v) {
+    const char *bar = strchr(f, '|');
+    if (bar != NULL && strcmp(bar + 1, state) == 0) {
+      n += json_integer_value(v);
+    }
+  }
+  return n;
+}
+
+/* One day of the series from its bucket hash: the clocks started that UTC
+ * day, how the judged ones went, and the attainment (null when none was
+ * judged). */
+static json_t *series_day(int64_t day, json_t *fields) {
+  static const char *const states[] = {
+      "open", "at_risk", "paused", "met", "met_late", "breached", "cancelled"};
+  json_int_t started = 0;
+  json_int_t met = day_sum(fields, "met");
+  json_int_t late = day_sum(fields, "met_late");
+  json_int_t breached = day_sum(fields, "breached");
+  json_int_t judged = met + late + breached;
+  char date[HK_TIME_TEXT];
+  for (size_t i = 0; i < sizeof states / sizeof *states; i++) {
+    started += day_sum(fields, states[i]);
+  }
+  hk_time_format_ms(day * DAY_MS, date);
+  date[10] = '\0'; /* YYYY-MM-DD */
+  return json_pack(
+      "{s:s,s:I,s:I,s:I,s:I,s:o}", "day", date, "started", started, "met", met,
+      "met_late", late, "breached", breached, "attainment",
+      judged > 0 ? json_real((double)met / (double)judged) : json_null());
+}
+
+/* GET /v1/handoffs/{name}/series: attainment per UTC day over the last 30
+ * days (today included), from the hourly buckets the workers keep
+ * ({prefix}hkpi:HANDOFF:DAY): one pipeline of 30 HGETALLs, read live. */
+static enum hk_err series(const struct hk_config *cfg, struct hk_store *st,
+                          const char *name, const char *query, int64_t now_ms,
+                          struct hk_reply *out, struct hk_error *err) {
+  char *keys[SERIES_DAYS];
+  int64_t today = now_ms / DAY_MS;
+  json_t *hashes = NULL;
+  json_t *days;
+  enum hk_err rc;
+  if (!configured(cfg, "handoffs", name)) {
+    return unknown(HK_E_UNKNOWN_HANDOFF, "handoff", name, err);
+  }
+  if (query != NULL && *query != '\0') {
+    return hk_fail(err, HK_E_BAD_QUERY, "This route takes no parameter.");
+  }
+  for (int i = 0; i < SERIES_DAYS; i++) {
+    keys[i] = hk_xprintf("hkpi:%s:%" PRId64, name, today - SERIES_DAYS + 1 + i);
+  }
+  rc =
+      hk_store_hashes(st, (const char *const *)keys, SERIES_DAYS, &hashes, err);
+  if (rc == HK_E_OK) {
+    days = json_array();
+    for (int i = 0; i < SERIES_DAYS; i++) {
+      json_array_append_new(days,
+                            series_day(today - SERIES_DAYS + 1 + i,
+                                       json_array_get(hashes, (size_t)i)));
+    }
+    hk_reply_json(out, 200,
+                  json_pack("{s:s,s:o,s:o}", "handoff", name, "computed_at",
+                            hk_time_json(now_ms), "days", days));
+  }
+  json_decref(hashes);
+  for (int i = 0; i < SERIES_DAYS; i++) {
+    free(keys[i]);
+  }
   return rc;
 }
 
@@ -701,12 +867,13 @@ static enum hk_err subject(const struct hk_sla *sla, struct hk_store *st,
 
 enum hk_err hk_api_handle(const struct hk_config *cfg, const struct hk_sla *sla,
                           struct hk_store *st, const struct hk_route *route,
-                          const struct hk_request *req, int64_t now_ms,
+                          const struct hk_request *req,
+                          const struct hk_memory *mem, int64_t now_ms,
                           struct hk_reply *out, struct hk_error *err) {
   char key[160];
   const char *name = route->param;
   switch (route->id) {
-  case HK_ROUTE_HEALTH: return health(st, out, err);
+  case HK_ROUTE_HEALTH: return health(cfg, st, mem, now_ms, out, err);
   case HK_ROUTE_HANDOFFS:
     return serve_doc(st, "kpi:handoffs", "the handoff KPIs", out, err);
   case HK_ROUTE_HANDOFF:
@@ -735,6 +902,8 @@ enum hk_err hk_api_handle(const struct hk_config *cfg, const struct hk_sla *sla,
                      err);
   case HK_ROUTE_CLOCKS:
     return clocks(cfg, sla, st, name, req->query, now_ms, out, err);
+  case HK_ROUTE_SERIES:
+    return series(cfg, st, name, req->query, now_ms, out, err);
   case HK_ROUTE_STAGES:
     return serve_doc(st, "kpi:stages", "the stage KPIs", out, err);
   case HK_ROUTE_STAGE:
@@ -747,7 +916,8 @@ enum hk_err hk_api_handle(const struct hk_config *cfg, const struct hk_sla *sla,
   case HK_ROUTE_NONE:
   case HK_ROUTE_HOOK:
   case HK_ROUTE_HEALTHZ:
-  case HK_ROUTE_METRICS: break;
+  case HK_ROUTE_METRICS:
+  case HK_ROUTE_ASSET: break;
   }
   return hk_fail(err, HK_E_NOT_FOUND, "%s", hk_err_message(HK_E_NOT_FOUND));
 }

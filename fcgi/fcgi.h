@@ -34,9 +34,11 @@ enum hk_route_id {
   HK_ROUTE_HANDOFF,  /* GET /v1/handoffs/{name} */
   HK_ROUTE_CLOCKS,   /* GET /v1/handoffs/{name}/clocks */
   HK_ROUTE_GROUPS,   /* GET /v1/handoffs/{name}/by/{dimension} */
+  HK_ROUTE_SERIES,   /* GET /v1/handoffs/{name}/series */
   HK_ROUTE_STAGES,   /* GET /v1/stages */
   HK_ROUTE_STAGE,    /* GET /v1/stages/{name} */
-  HK_ROUTE_SUBJECT   /* GET /v1/subjects/{subject} */
+  HK_ROUTE_SUBJECT,  /* GET /v1/subjects/{subject} */
+  HK_ROUTE_ASSET     /* GET /dashboard/{asset}: the page, no token */
 };
 
 struct hk_route {
@@ -50,7 +52,8 @@ struct hk_route {
    * name. */
   char param2[65];
   /* HK_ROUTE_SUBJECT: the {subject} as sent, still percent-encoded
-   * (borrowed from the path); else NULL. */
+   * (borrowed from the path); HK_ROUTE_ASSET: the asset's name after
+   * /dashboard/ ("" for the page itself); else NULL. */
   const char *raw;
 };
 
@@ -128,6 +131,11 @@ struct hk_reply {
   int64_t retry_after_s;    /* > 0: send Retry-After */
   const char *allow;        /* non-NULL: send Allow (static string) */
   const char *content_type; /* NULL: application/json (static string) */
+  /* The dashboard's assets (static strings): Cache-Control (NULL:
+   * no-store), an ETag, and the page's Content-Security-Policy. */
+  const char *cache;
+  const char *etag;
+  const char *csp;
 };
 
 /* Sets out to `{"error":{"code":…,"message":…}}` with the status of e. A
@@ -146,6 +154,7 @@ void hk_reply_text(struct hk_reply *out, int status, const char *content_type,
  * Gathers the figures of GET /metrics into a new object (*out, owned):
  * queue (hk_store_queue_stats), stats, counts, intake (hashes of counters,
  * name to integer) and handoffs (each of the nh named handoffs' counters).
+ * The caller may add memory (hk_memory_json) before formatting.
  * HK_E_UNAVAILABLE with err set when Redis failed.
  */
 enum hk_err hk_metrics_gather(struct hk_store *st, const char *const *handoffs,
@@ -159,6 +168,16 @@ enum hk_err hk_metrics_gather(struct hk_store *st, const char *const *handoffs,
  */
 char *hk_metrics_format(json_t *figures, size_t *len);
 
+/*
+ * Answers GET /dashboard/{name} ("" for the page itself, index.html) from
+ * the files built into the binary: 200 with the file, or 304 when
+ * if_none_match (the header, or NULL) names its ETag; with its cache
+ * headers and Content-Security-Policy. HK_E_NOT_FOUND for no such file
+ * (out untouched). Pure.
+ */
+enum hk_err hk_asset_reply(const char *name, const char *if_none_match,
+                           struct hk_reply *out) HK_MUST_CHECK;
+
 /* Writes the CGI response head ("Status: 202 Accepted\r\n…\r\n\r\n") into
  * buf and returns its length (at most cap - 1; buf is terminated). */
 size_t hk_reply_head(const struct hk_reply *r, char *buf, size_t cap);
@@ -168,6 +187,53 @@ const char *hk_reply_reason(int status);
 
 void hk_reply_init(struct hk_reply *r);
 void hk_reply_fini(struct hk_reply *r);
+
+/* ---------------------------------------------------------------------------
+ * The memory guard (guard.c)
+ *
+ * Above a share of Redis's maxmemory (redis.memory_guard) the intake
+ * refuses deliveries with 503 and Retry-After before Redis refuses writes,
+ * /healthz says "degraded", /v1/health turns red with the reason, and
+ * /metrics shows the figures.
+ * ------------------------------------------------------------------------- */
+
+/* Redis's memory as last read. */
+struct hk_memory {
+  int known;    /* 0: not read yet, or Redis did not answer */
+  int64_t used; /* used_memory, bytes */
+  int64_t max;  /* maxmemory, bytes; 0 when Redis has no limit */
+};
+
+struct hk_guard;
+
+/* A new guard for the Redis of conf (copied); it connects lazily, on its
+ * first reading. Never NULL. */
+struct hk_guard *hk_guard_new(const struct hk_redis_conf *conf);
+
+/* NULL-safe. Call it only once no thread is in, or can call,
+ * hk_guard_read on g. */
+void hk_guard_free(struct hk_guard *g);
+
+/*
+ * The latest reading into out. From any number of threads at once: when
+ * the reading is a second old (by now_ms) and no other thread is reading
+ * it, this call reads Redis (INFO memory) first; the others take the last
+ * reading as it is. A failed reading is out->known 0.
+ */
+void hk_guard_read(struct hk_guard *g, int64_t now_ms, struct hk_memory *out);
+
+/* 1 when m is known, Redis has a maxmemory and m->used is at or above
+ * share of it. Pure. */
+int hk_memory_over(const struct hk_memory *m, double share);
+
+/* Why intake refuses deliveries, in words, into buf (cap bytes, always
+ * terminated); "" when m is not over share. Pure. */
+void hk_memory_reason(const struct hk_memory *m, double share, char *buf,
+                      size_t cap);
+
+/* {"used_bytes", "max_bytes", "guard", "over"} of m, a new object; JSON
+ * null when m is NULL or not known. Pure. */
+json_t *hk_memory_json(const struct hk_memory *m, double share);
 
 /* ---------------------------------------------------------------------------
  * Handling one request
@@ -180,6 +246,9 @@ struct hk_req_meta {
   /* The headers went over a cap (hk_headers_collect): the error to answer
    * for any route, before anything else; NULL when they did not. */
   const struct hk_error *headers_refused;
+  /* The memory guard of the config's Redis, shared by the threads; NULL:
+   * no guard (the intake then relies on Redis's -OOM alone). */
+  struct hk_guard *guard;
 };
 
 /*
@@ -211,7 +280,9 @@ void hk_fcgi_handle(const struct hk_config *cfg, const struct hk_sla *sla,
 
 /*
  * Answers a route of the status API (hk_route_is_api; api.c) once the
- * token was checked: sets out and returns HK_E_OK, or returns the error
+ * token was checked; mem is Redis's memory as the guard last read it, for
+ * /v1/health (NULL when unknown): sets out and returns HK_E_OK, or returns
+ * the error
  * with err set (out untouched): HK_E_UNKNOWN_HANDOFF, _STAGE, _SUBJECT,
  * HK_E_BAD_QUERY, HK_E_BAD_REQUEST (a bad escape), HK_E_NOT_READY (no
  * worker wrote the document yet), HK_E_UNAVAILABLE (Redis; err says
@@ -219,7 +290,8 @@ void hk_fcgi_handle(const struct hk_config *cfg, const struct hk_sla *sla,
  */
 enum hk_err hk_api_handle(const struct hk_config *cfg, const struct hk_sla *sla,
                           struct hk_store *st, const struct hk_route *route,
-                          const struct hk_request *req, int64_t now_ms,
+                          const struct hk_request *req,
+                          const struct hk_memory *mem, int64_t now_ms,
                           struct hk_reply *out,
                           struct hk_error *err) HK_MUST_CHECK;
 

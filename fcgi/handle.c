@@ -5,14 +5,17 @@
  * them; a request missing some is not the one that was sent). The order
  * of the checks of POST /hooks/{source} is then the contract's: route
  * (404/405), size (413), then webhooks/ decides content type (415),
- * signature (401) and shape (400), and only then is the delivery written to
- * Redis; 202 goes out once Redis confirmed the write, 503 with Retry-After
- * when it could not, so the sender retries and nothing is lost. The write
- * goes through the group commit when the shell has one: the request waits
- * for its own XADD's reply either way.
+ * signature (401) and shape (400), then the memory guard (503 redis_full
+ * while Redis is over redis.memory_guard of its maxmemory, guard.c), and
+ * only then is the delivery written to Redis; 202 goes out once Redis
+ * confirmed the write, 503 with Retry-After when it could not (Redis down,
+ * or over its maxmemory: -OOM), so the sender retries and nothing is
+ * lost. The write goes through the group commit when the shell has one:
+ * the request waits for its own XADD's reply either way.
  *
  * The status API (/v1/…, api.c) checks the route (404/405), then the
- * bearer token (401), and only then names, query and Redis.
+ * bearer token (401), and only then names, query and Redis. The
+ * dashboard's files (/dashboard/…, assets.c) hold no data: no token.
  */
 #include <stdio.h>
 #include <string.h>
@@ -42,15 +45,35 @@ static void log_outcome(const struct hk_request *req,
 static void fail(struct hk_reply *out, enum hk_err e, const char *msg,
                  const struct hk_config *cfg) {
   hk_reply_error(out, e, msg);
-  if (e == HK_E_UNAVAILABLE || e == HK_E_NOT_READY) {
+  if (hk_err_status(e) == 503) {
     out->retry_after_s = cfg->retry_after_s > 0 ? cfg->retry_after_s : 5;
   }
 }
 
-static void handle_hook(const struct hk_config *cfg, struct hk_store *st,
-                        struct hk_commit *commit, const struct hk_request *req,
-                        const struct hk_req_meta *meta, const char *name,
-                        int64_t now_ms, struct hk_reply *out) {
+/* The memory guard's verdict for a delivery: HK_E_FULL with err saying
+ * why (for the log) while Redis is over the share, else HK_E_OK. */
+static enum hk_err guard_check(const struct hk_config *cfg,
+                               const struct hk_req_meta *meta, int64_t now_ms,
+                               struct hk_error *err) {
+  struct hk_memory mem;
+  if (meta->guard == NULL) {
+    return HK_E_OK;
+  }
+  hk_guard_read(meta->guard, now_ms, &mem);
+  if (!hk_memory_over(&mem, cfg->redis.memory_guard)) {
+    return HK_E_OK;
+  }
+  err->code = HK_E_FULL;
+  hk_memory_reason(&mem, cfg->redis.memory_guard, err->msg, sizeof err->msg);
+  return HK_E_FULL;
+}
+
+/* POST /hooks/{source}; returns the outcome's code (HK_E_OK: 202). */
+static enum hk_err handle_hook(const struct hk_config *cfg, struct hk_store *st,
+                               struct hk_commit *commit,
+                               const struct hk_request *req,
+                               const struct hk_req_meta *meta, const char *name,
+                               int64_t now_ms, struct hk_reply *out) {
   const struct hk_source *src = hk_config_source(cfg, name);
   struct hk_error err = {HK_E_OK, ""};
   struct hk_delivery d;
@@ -63,23 +86,26 @@ static void handle_hook(const struct hk_config *cfg, struct hk_store *st,
     /* name is shown only when it is a valid source name (route.c). */
     fail(out, rc, *name != '\0' ? err.msg : NULL, cfg);
     log_outcome(req, meta, name, out, rc, hk_err_message(rc), NULL, NULL);
-    return;
+    return rc;
   }
   if (meta->body_too_large) {
     rc = hk_fail(&err, HK_E_TOO_LARGE,
                  "The body is over the limit of %zu bytes.", cfg->max_body);
     fail(out, rc, err.msg, cfg);
     log_outcome(req, meta, name, out, rc, err.msg, NULL, NULL);
-    return;
+    return rc;
   }
   rc = hk_intake_decide(req, src, now_ms, &d, &err);
   if (rc != HK_E_OK) {
     fail(out, rc, err.msg, cfg);
     log_outcome(req, meta, name, out, rc, err.msg, NULL, NULL);
-    return;
+    return rc;
   }
-  rc = commit != NULL ? hk_commit_enqueue(commit, &d, id, &err)
-                      : hk_store_enqueue(st, &d, id, &err);
+  rc = guard_check(cfg, meta, now_ms, &err);
+  if (rc == HK_E_OK) {
+    rc = commit != NULL ? hk_commit_enqueue(commit, &d, id, &err)
+                        : hk_store_enqueue(st, &d, id, &err);
+  }
   if (rc != HK_E_OK) {
     /* The sender gets the contract's words; the log gets Redis's. */
     fail(out, rc, NULL, cfg);
@@ -91,21 +117,40 @@ static void handle_hook(const struct hk_config *cfg, struct hk_store *st,
     log_outcome(req, meta, name, out, HK_E_OK, NULL, "delivery", d.delivery_id);
   }
   hk_delivery_fini(&d);
+  return rc;
 }
 
+/* GET /healthz: 200 while Redis answers, "degraded" with the reason while
+ * it is over the memory guard (this responder is fine; taking it out of a
+ * load balancer would not help), 503 when Redis does not answer. */
 static void handle_healthz(const struct hk_config *cfg, struct hk_store *st,
                            const struct hk_request *req,
-                           const struct hk_req_meta *meta,
+                           const struct hk_req_meta *meta, int64_t now_ms,
                            struct hk_reply *out) {
   struct hk_error err = {HK_E_OK, ""};
+  struct hk_memory mem = {0, 0, 0};
+  double share = cfg->redis.memory_guard;
   enum hk_err rc = hk_store_ping(st, &err);
+  json_t *doc;
   if (rc != HK_E_OK) {
     fail(out, rc, NULL, cfg);
     log_outcome(req, meta, NULL, out, rc, err.msg, NULL, NULL);
     return;
   }
-  hk_reply_json(out, 200,
-                json_pack("{s:s,s:s}", "status", "ok", "redis", "ok"));
+  if (meta->guard != NULL) {
+    hk_guard_read(meta->guard, now_ms, &mem);
+  }
+  doc = json_pack("{s:s,s:s}", "status", "ok", "redis", "ok");
+  if (hk_memory_over(&mem, share)) {
+    char reason[256];
+    hk_memory_reason(&mem, share, reason, sizeof reason);
+    json_object_set_new(doc, "status", json_string("degraded"));
+    json_object_set_new(doc, "reason", json_string(reason));
+  }
+  if (mem.known) {
+    json_object_set_new(doc, "memory", hk_memory_json(&mem, share));
+  }
+  hk_reply_json(out, 200, doc);
 }
 
 /* A route of the status API: the token first, then api.c. The client
@@ -116,10 +161,15 @@ static void handle_api(const struct hk_config *cfg, const struct hk_sla *sla,
                        const struct hk_req_meta *meta, int64_t now_ms,
                        struct hk_reply *out) {
   struct hk_error err = {HK_E_OK, ""};
+  struct hk_memory mem = {0, 0, 0};
   enum hk_err rc =
       hk_api_authorize(cfg, hk_request_header(req, "authorization"), &err);
+  if (rc == HK_E_OK && route->id == HK_ROUTE_HEALTH && meta->guard != NULL) {
+    hk_guard_read(meta->guard, now_ms, &mem);
+  }
   if (rc == HK_E_OK) {
-    rc = hk_api_handle(cfg, sla, st, route, req, now_ms, out, &err);
+    rc = hk_api_handle(cfg, sla, st, route, req, mem.known ? &mem : NULL,
+                       now_ms, out, &err);
   }
   if (rc != HK_E_OK) {
     fail(out, rc, rc == HK_E_UNAVAILABLE ? NULL : err.msg, cfg);
@@ -131,7 +181,7 @@ static void handle_api(const struct hk_config *cfg, const struct hk_sla *sla,
  * keep it to the monitoring network in nginx if it must not be public). */
 static void handle_metrics(const struct hk_config *cfg, struct hk_store *st,
                            const struct hk_request *req,
-                           const struct hk_req_meta *meta,
+                           const struct hk_req_meta *meta, int64_t now_ms,
                            struct hk_reply *out) {
   struct hk_error err = {HK_E_OK, ""};
   json_t *handoffs = json_object_get(cfg->doc, "handoffs");
@@ -152,7 +202,14 @@ static void handle_metrics(const struct hk_config *cfg, struct hk_store *st,
     log_outcome(req, meta, NULL, out, rc, err.msg, NULL, NULL);
   } else {
     size_t len = 0;
-    char *text = hk_metrics_format(figures, &len);
+    char *text;
+    if (meta->guard != NULL) {
+      struct hk_memory mem;
+      hk_guard_read(meta->guard, now_ms, &mem);
+      json_object_set_new(figures, "memory",
+                          hk_memory_json(&mem, cfg->redis.memory_guard));
+    }
+    text = hk_metrics_format(figures, &len);
     hk_reply_text(out, 200, "text/plain; version=0.0.4; charset=utf-8", text,
                   len);
   }
@@ -163,13 +220,15 @@ static void handle_metrics(const struct hk_config *cfg, struct hk_store *st,
 /* Counts a refused request to /hooks/{source} in Redis for /metrics. The
  * source is named only when it is configured, so a sender cannot make up
  * label values. Accepted ones are counted with their XADD; when Redis is
- * down (503) there is nowhere to count. */
+ * down there is nowhere to count. A refusal of the memory guard is counted
+ * (Redis still takes writes then); one of Redis's -OOM fails to be, at
+ * debug level. */
 static void count_refusal(const struct hk_config *cfg, struct hk_store *st,
-                          const struct hk_route *route,
+                          const struct hk_route *route, enum hk_err rc,
                           const struct hk_reply *out) {
   struct hk_error err = {HK_E_OK, ""};
   const char *source = "-";
-  if (out->status == 202 || out->status == 503) {
+  if (rc == HK_E_OK || rc == HK_E_UNAVAILABLE) {
     return;
   }
   if (route->param[0] != '\0' && hk_config_source(cfg, route->param) != NULL) {
@@ -209,11 +268,19 @@ void hk_fcgi_handle(const struct hk_config *cfg, const struct hk_sla *sla,
   }
   switch (route.id) {
   case HK_ROUTE_HOOK:
-    handle_hook(cfg, st, commit, req, meta, route.param, now_ms, out);
-    count_refusal(cfg, st, &route, out);
+    rc = handle_hook(cfg, st, commit, req, meta, route.param, now_ms, out);
+    count_refusal(cfg, st, &route, rc, out);
     break;
-  case HK_ROUTE_HEALTHZ: handle_healthz(cfg, st, req, meta, out); break;
-  case HK_ROUTE_METRICS: handle_metrics(cfg, st, req, meta, out); break;
+  case HK_ROUTE_HEALTHZ: handle_healthz(cfg, st, req, meta, now_ms, out); break;
+  case HK_ROUTE_METRICS: handle_metrics(cfg, st, req, meta, now_ms, out); break;
+  case HK_ROUTE_ASSET:
+    rc =
+        hk_asset_reply(route.raw, hk_request_header(req, "if-none-match"), out);
+    if (rc != HK_E_OK) {
+      fail(out, rc, NULL, cfg);
+      log_outcome(req, meta, NULL, out, rc, hk_err_message(rc), NULL, NULL);
+    }
+    break;
   default: fail(out, HK_E_NOT_FOUND, NULL, cfg); break;
   }
 }

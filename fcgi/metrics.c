@@ -4,13 +4,17 @@
  * Prometheus text exposition (format 0.0.4; pure: figures in, text out).
  *
  * The figures are a JSON object of Redis' own counters:
- *   queue      {length, pending, lag, processed, consumers}
+ *   queue      {length, pending, lag, processed, consumers, workers,
+ *              last_read_age_s (absent when no worker ever read),
+ *              oldest_waiting_s}
  *   stats      the workers' counters (processed, batches, batch_ms,
  *              alerts_sent, alerts_retried, alerts_dead, alerts_dropped)
  *   counts     the journal's "mapped:SOURCE:TYPE", "ignored:SOURCE:TYPE",
  *              "dead:SOURCE:RULE"
  *   intake     handoff-fcgi's "SOURCE STATUS" per request
  *   handoffs   {HANDOFF: {state: count, started, incomplete}}
+ *   memory     Redis's used_memory and maxmemory as the memory guard last
+ *              read them (hk_memory_json; null or absent when unknown)
  * Every instance of handoff-fcgi answers from the same Redis, so a scrape of
  * any one of them is the whole service.
  */
@@ -118,6 +122,47 @@ static void journal(struct text *b, json_t *counts, const char *kind,
   }
 }
 
+/* What the workers' heartbeats say: a queue nobody reads shows here even
+ * while its dead consumers stay in the group. */
+static void readers(struct text *b, const json_t *queue) {
+  const json_t *age = json_object_get(queue, "last_read_age_s");
+  header(b, "handoff_workers_alive", "gauge",
+         "Workers whose heartbeat is alive.");
+  sample(b, "handoff_workers_alive", NULL, NULL, NULL, NULL,
+         num(queue, "workers"));
+  if (json_is_integer(age)) {
+    header(b, "handoff_queue_last_read_age_seconds", "gauge",
+           "Seconds since any worker last read the queue.");
+    sample(b, "handoff_queue_last_read_age_seconds", NULL, NULL, NULL, NULL,
+           json_integer_value(age));
+  }
+  header(b, "handoff_queue_oldest_waiting_seconds", "gauge",
+         "Age of the oldest delivery pending or unread (0: none waits).");
+  sample(b, "handoff_queue_oldest_waiting_seconds", NULL, NULL, NULL, NULL,
+         num(queue, "oldest_waiting_s"));
+}
+
+/* Redis's memory, when the guard could read it: the gauges an alert rule
+ * compares (used / max against the guard). */
+static void memory(struct text *b, const json_t *mem) {
+  if (!json_is_object(mem)) {
+    return;
+  }
+  header(b, "handoff_redis_used_memory_bytes", "gauge",
+         "Memory Redis uses (INFO memory used_memory).");
+  sample(b, "handoff_redis_used_memory_bytes", NULL, NULL, NULL, NULL,
+         num(mem, "used_bytes"));
+  header(b, "handoff_redis_maxmemory_bytes", "gauge",
+         "Redis's maxmemory (0: no limit).");
+  sample(b, "handoff_redis_maxmemory_bytes", NULL, NULL, NULL, NULL,
+         num(mem, "max_bytes"));
+  header(b, "handoff_redis_memory_guard_ratio", "gauge",
+         "Share of maxmemory above which intake refuses deliveries with 503 "
+         "(redis.memory_guard).");
+  putf(b, "handoff_redis_memory_guard_ratio %.15g\n",
+       json_number_value(json_object_get(mem, "guard")));
+}
+
 char *hk_metrics_format(json_t *figures, size_t *len) {
   static const char *const states[] = {
       "open", "at_risk", "paused", "met", "breached", "met_late", "cancelled"};
@@ -159,6 +204,7 @@ char *hk_metrics_format(json_t *figures, size_t *len) {
          "Workers (threads) of the consumer group.");
   sample(&b, "handoff_queue_consumers", NULL, NULL, NULL, NULL,
          num(queue, "consumers"));
+  readers(&b, queue);
   header(&b, "handoff_deliveries_processed_total", "counter",
          "Deliveries mapped, journaled and acknowledged by the workers.");
   sample(&b, "handoff_deliveries_processed_total", NULL, NULL, NULL, NULL,
@@ -210,6 +256,7 @@ char *hk_metrics_format(json_t *figures, size_t *len) {
          "Batches of deliveries the workers processed.");
   sample(&b, "handoff_worker_batches_total", NULL, NULL, NULL, NULL,
          num(stats, "batches"));
+  memory(&b, json_object_get(figures, "memory"));
   header(&b, "handoff_worker_batch_seconds_total", "counter",
          "Time the workers spent processing batches.");
   putf(&b, "handoff_worker_batch_seconds_total %.3f\n",
@@ -220,6 +267,24 @@ char *hk_metrics_format(json_t *figures, size_t *len) {
 /* ---------------------------------------------------------------------------
  * Gathering the figures
  * ------------------------------------------------------------------------- */
+
+/* The heartbeats' figures of q added to the queue member. */
+static void queue_readers(json_t *queue, const struct hk_queue_stats *q,
+                          int64_t now_ms) {
+  json_object_set_new(queue, "workers", json_integer((json_int_t)q->workers));
+  if (q->last_read_ms >= 0) {
+    json_object_set_new(
+        queue, "last_read_age_s",
+        json_integer((json_int_t)(now_ms > q->last_read_ms
+                                      ? (now_ms - q->last_read_ms) / 1000
+                                      : 0)));
+  }
+  json_object_set_new(
+      queue, "oldest_waiting_s",
+      json_integer((json_int_t)(q->oldest_ms >= 0 && now_ms > q->oldest_ms
+                                    ? (now_ms - q->oldest_ms) / 1000
+                                    : 0)));
+}
 
 enum hk_err hk_metrics_gather(struct hk_store *st, const char *const *handoffs,
                               size_t nh, json_t **out, struct hk_error *err) {
@@ -240,6 +305,7 @@ enum hk_err hk_metrics_gather(struct hk_store *st, const char *const *handoffs,
                   (json_int_t)q.length, "pending", (json_int_t)q.pending, "lag",
                   (json_int_t)q.lag, "processed", (json_int_t)q.processed,
                   "consumers", (json_int_t)q.consumers);
+  queue_readers(json_object_get(doc, "queue"), &q, hk_time_now_ms());
   rc = hk_store_hashes(st, keys, 3, &hashes, err);
   for (size_t i = 0; rc == HK_E_OK && i < 3; i++) {
     json_object_set(doc, fields[i], json_array_get(hashes, i));

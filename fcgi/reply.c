@@ -59,6 +59,7 @@ const char *hk_reply_reason(int status) {
   switch (status) {
   case 200: return "OK";
   case 202: return "Accepted";
+  case 304: return "Not Modified";
   case 400: return "Bad Request";
   case 401: return "Unauthorized";
   case 404: return "Not Found";
@@ -92,10 +93,19 @@ size_t hk_reply_head(const struct hk_reply *r, char *buf, size_t cap) {
   buf[0] = '\0';
   appendf(buf, cap, &n,
           "Status: %d %s\r\nContent-Type: %s\r\n"
-          "Cache-Control: no-store\r\nContent-Length: %zu\r\n",
+          "Cache-Control: %s\r\nContent-Length: %zu\r\n",
           r->status, hk_reply_reason(r->status),
           r->content_type != NULL ? r->content_type : "application/json",
-          r->len);
+          r->cache != NULL ? r->cache : "no-store", r->len);
+  if (r->etag != NULL) {
+    appendf(buf, cap, &n, "ETag: \"%s\"\r\n", r->etag);
+  }
+  if (r->csp != NULL) {
+    appendf(buf, cap, &n,
+            "Content-Security-Policy: %s\r\nX-Content-Type-Options: nosniff\r\n"
+            "Referrer-Policy: no-referrer\r\n",
+            r->csp);
+  }
   if (r->retry_after_s > 0) {
     appendf(buf, cap, &n, "Retry-After: %" PRId64 "\r\n", r->retry_after_s);
   }

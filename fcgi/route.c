@@ -77,6 +77,10 @@ static enum hk_route_id match_api(const char *path, struct hk_route *out) {
       }
       return HK_ROUTE_GROUPS;
     }
+    if (slash > rest && strcmp(slash, "/series") == 0) {
+      take_name(out, rest, (size_t)(slash - rest));
+      return HK_ROUTE_SERIES;
+    }
     return HK_ROUTE_NONE;
   }
   if ((rest = after(path, "/v1/stages/")) != NULL && *rest != '\0' &&
@@ -100,13 +104,15 @@ int hk_route_is_api(enum hk_route_id id) {
   case HK_ROUTE_HANDOFF:
   case HK_ROUTE_CLOCKS:
   case HK_ROUTE_GROUPS:
+  case HK_ROUTE_SERIES:
   case HK_ROUTE_STAGES:
   case HK_ROUTE_STAGE:
   case HK_ROUTE_SUBJECT: return 1;
   case HK_ROUTE_NONE:
   case HK_ROUTE_HOOK:
   case HK_ROUTE_HEALTHZ:
-  case HK_ROUTE_METRICS: return 0;
+  case HK_ROUTE_METRICS:
+  case HK_ROUTE_ASSET: return 0;
   }
   return 0;
 }
@@ -134,6 +140,11 @@ enum hk_err hk_route_match(const char *method, const char *path,
     out->id = HK_ROUTE_METRICS;
   } else if (after(path, "/v1/") != NULL) {
     out->id = match_api(path, out);
+  } else if ((name = after(path, "/dashboard/")) != NULL &&
+             strchr(name, '/') == NULL) {
+    /* Which asset is handle.c's to say (404 for none). */
+    out->id = HK_ROUTE_ASSET;
+    out->raw = name;
   }
   if (out->id == HK_ROUTE_NONE) {
     memset(out, 0, sizeof *out);

@@ -6,7 +6,8 @@
  * write the reply, finish. Deliveries go to Redis through one group commit
  * (store/commit.c) that writes the XADDs of all threads together; each
  * thread keeps a connection of its own for the status API. The config,
- * with its group commit and its handoffs compiled for the status API, is
+ * with its group commit, its memory guard (guard.c) and its handoffs
+ * compiled for the status API, is
  * shared by pointer with a reference count, so a reload (SIGHUP) swaps them
  * while requests in flight finish on the old ones, and they are freed once
  * the last of them is done. Stopping
@@ -28,6 +29,7 @@
 struct cfg_ref {
   struct hk_config *cfg;
   struct hk_commit *commit; /* the group commit of this config's Redis */
+  struct hk_guard *guard;   /* the memory guard of this config's Redis */
   struct hk_sla *sla;       /* cfg's handoffs, compiled */
   unsigned generation;
   int refs; /* guarded by cfg_lock */
@@ -53,6 +55,7 @@ static void cfg_release(struct cfg_ref *r) {
   if (last) {
     /* No request holds r: nobody is in its group commit any more. */
     hk_commit_free(r->commit);
+    hk_guard_free(r->guard);
     hk_sla_free(r->sla);
     hk_config_free(r->cfg);
     free(r);
@@ -66,6 +69,7 @@ void hk_server_set_config(struct hk_config *cfg, struct hk_sla *sla) {
   r->cfg = cfg;
   r->sla = sla;
   r->commit = hk_commit_new(&cfg->redis);
+  r->guard = hk_guard_new(&cfg->redis);
   r->refs = 1; /* the reference held by cfg_current */
   pthread_mutex_lock(&cfg_lock);
   r->generation = ++generation;
@@ -124,7 +128,7 @@ static void serve_one(FCGX_Request *fr, const struct cfg_ref *r,
   struct hk_req_meta meta;
   struct hk_reply reply;
   struct hk_buf body;
-  char head[512];
+  char head[1024];
   const char *uri = FCGX_GetParam("REQUEST_URI", fr->envp);
   const char *q;
   char *path;
@@ -157,6 +161,7 @@ static void serve_one(FCGX_Request *fr, const struct cfg_ref *r,
     meta.headers_refused = &headers_err;
   }
   meta.request_id = FCGX_GetParam("REQUEST_ID", fr->envp);
+  meta.guard = r->guard;
   meta.body_too_large = read_body(fr, &body);
   req.body = body.data != NULL ? body.data : "";
   req.body_len = body.len;

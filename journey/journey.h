@@ -479,6 +479,8 @@ struct hk_stage_fact {
   int moved;       /* entered a later stage of the `next` chain at or
                       after at_ms */
   int64_t took_ms; /* until then */
+  int to;          /* moved: the stage it reached first (its index), skips
+                      included */
   int has_amount;
   int64_t cents;
   const char *currency; /* borrowed from the record; "XXX" when none */
@@ -620,5 +622,61 @@ void hk_alert_request_fini(struct hk_alert_request *r);
 /* The delay before retry number `retry` (1 for the first): the notifier's
  * backoff doubled on each retry, capped at one hour. */
 int64_t hk_alert_backoff_ms(const struct hk_notifier *n, int retry);
+
+/* ---------------------------------------------------------------------------
+ * The weekly review (digest.c: its period and document; digest_text.c: its
+ * words and its notifier's request). workers/digest.c posts it once per
+ * period; handoffctl digest --preview prints it.
+ * ------------------------------------------------------------------------- */
+
+struct hk_digest;
+
+/* "Mon 09:00": *weekday 0 (Monday) to 6, *minute of the day. 0, or -1 when
+ * s is not one (three-letter English day, a space, HH:MM). */
+int hk_digest_schedule_parse(const char *s, int *weekday, int *minute);
+
+/* Compiles digests.NAME of the validated config document: its schedule in
+ * the zone of its calendar (UTC without one; the zone file is read here).
+ * NULL with err set when there is no such digest or its zone cannot be
+ * read. */
+struct hk_digest *hk_digest_new(const char *name, const json_t *cfg_doc,
+                                struct hk_error *err);
+void hk_digest_free(struct hk_digest *d);
+const char *hk_digest_name(const struct hk_digest *d);
+const char *hk_digest_notifier(const struct hk_digest *d);
+
+/* The start of the period now_ms falls in: the latest instant at or before
+ * it that the schedule names, in its zone (UTC ms). */
+int64_t hk_digest_period(const struct hk_digest *d, int64_t now_ms);
+
+/*
+ * The digest document from the health document (GET /v1/health's, as
+ * stored): the covered handoffs' and stages' status and reason ("parts"),
+ * and their KPIs ("kpis"), red first, then amber, no data, green, each
+ * with owner, target, value, verdict, text, action plan, and what it was
+ * in previous (a snapshot of the last digest posted, hk_digest_snapshot;
+ * may be NULL): "was" and "change" (better, worse, same, new). A new
+ * object.
+ */
+json_t *hk_digest_build(const struct hk_digest *d, const json_t *health,
+                        const json_t *previous, int64_t period_ms,
+                        int64_t now_ms);
+
+/* What the next digest compares with: KPI name -> {value, status, unit}. */
+json_t *hk_digest_snapshot(const json_t *doc);
+
+/* The digest as plain text, as --preview prints it. A new string. */
+char *hk_digest_text(const json_t *doc);
+
+/*
+ * The request n sends for the digest document doc: Slack Block Kit (a
+ * header, the summary, one section per KPI, reds first, with their action
+ * plans), or the webhook kind's {"type": "handoff.digest", "timestamp",
+ * "data": doc} signed with the Standard Webhooks scheme, webhook-id id.
+ */
+enum hk_err hk_digest_request(const struct hk_notifier *n, const json_t *doc,
+                              const char *id, int64_t now_ms,
+                              struct hk_alert_request *out,
+                              struct hk_error *err) HK_MUST_CHECK;
 
 #endif

@@ -230,6 +230,7 @@ static json_t *handoff_window(json_t *sums, int64_t from_ms, int64_t now_ms) {
 static json_t *stage_window(json_t *sums, int64_t from_ms, int64_t now_ms) {
   json_t *w = json_object();
   json_t *revenue = json_object();
+  json_t *flows = json_object();
   const char *f;
   json_t *v;
   json_object_set_new(w, "from", time_json(from_ms));
@@ -245,8 +246,14 @@ static json_t *stage_window(json_t *sums, int64_t from_ms, int64_t now_ms) {
       json_object_set_new(revenue, f + 4,
                           json_real((double)json_integer_value(v) / 100.0));
     }
+    /* Buckets written before flows were counted can go below zero when
+     * such a subject moves: those are left out. */
+    if (strncmp(f, "to:", 3) == 0 && json_integer_value(v) > 0) {
+      json_object_set_new(flows, f + 3, json_integer(json_integer_value(v)));
+    }
   }
   json_object_set_new(w, "revenue", revenue);
+  json_object_set_new(w, "flows", flows);
   return w;
 }
 

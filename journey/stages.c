@@ -12,7 +12,8 @@
  * and however often the events come, so the record is too. What the record
  * counts, per stage (hk_stage_record_facts): the hour the subject entered;
  * whether it moved on, that is entered a later stage of the `next` chain at
- * or after that time, and how long that took; the amount at entry.
+ * or after that time, which of them it reached first (a flow, skips
+ * included) and how long that took; the amount at entry.
  *
  * A subject counts once per stage, at its first entry: a customer who
  * renews every year enters `renewal` once.
@@ -337,6 +338,7 @@ void hk_stage_record_facts(const struct hk_stage_list *s,
       if (at >= f[i].at_ms && (!f[i].moved || took < f[i].took_ms)) {
         f[i].moved = 1;
         f[i].took_ms = took;
+        f[i].to = d;
       }
     }
   }

@@ -15,10 +15,36 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "store/reply.h"
 #include "store/store_internal.h"
 
 static char *dup_or_null(const char *s) {
   return s != NULL ? hk_xstrdup(s) : NULL;
+}
+
+/* The sentinels of conf, copied into st. */
+static void sentinels_copy(struct hk_store *st,
+                           const struct hk_redis_conf *conf) {
+  size_t n = conf->sentinel_master != NULL ? conf->nsentinels : 0;
+  st->conf.sentinel_master = dup_or_null(conf->sentinel_master);
+  st->conf.sentinel_password = dup_or_null(conf->sentinel_password);
+  st->conf.nsentinels = n;
+  st->conf.sentinel_hosts = n > 0 ? hk_xcalloc(n, sizeof(char *)) : NULL;
+  st->conf.sentinel_ports = n > 0 ? hk_xcalloc(n, sizeof(int)) : NULL;
+  for (size_t i = 0; i < n; i++) {
+    st->conf.sentinel_hosts[i] = hk_xstrdup(conf->sentinel_hosts[i]);
+    st->conf.sentinel_ports[i] = conf->sentinel_ports[i];
+  }
+}
+
+static void sentinels_free(struct hk_store *st) {
+  for (size_t i = 0; i < st->conf.nsentinels; i++) {
+    free(st->conf.sentinel_hosts[i]);
+  }
+  free(st->conf.sentinel_hosts);
+  free(st->conf.sentinel_ports);
+  free(st->conf.sentinel_master);
+  free(st->conf.sentinel_password);
 }
 
 struct hk_store *hk_store_new(const struct hk_redis_conf *conf) {
@@ -29,7 +55,11 @@ struct hk_store *hk_store_new(const struct hk_redis_conf *conf) {
   st->conf.password = dup_or_null(conf->password);
   st->conf.prefix =
       hk_xstrdup(conf->prefix != NULL ? conf->prefix : "handoff:");
-  if (st->conf.unix_path != NULL) {
+  sentinels_copy(st, conf);
+  if (st->conf.sentinel_master != NULL) {
+    st->where = hk_xprintf("the primary of \"%s\" (not asked yet)",
+                           st->conf.sentinel_master);
+  } else if (st->conf.unix_path != NULL) {
     st->where = hk_xprintf("unix:%s", st->conf.unix_path);
   } else {
     st->where = hk_xprintf("%s:%d", st->conf.host != NULL ? st->conf.host : "",
@@ -41,6 +71,7 @@ struct hk_store *hk_store_new(const struct hk_redis_conf *conf) {
 
 void hk_store_drop(struct hk_store *st) {
   memset(st->sha, 0, sizeof st->sha);
+  st->stale = 0;
   if (st->c != NULL) {
     redisFree(st->c);
     st->c = NULL;
@@ -58,6 +89,7 @@ void hk_store_free(struct hk_store *st) {
   free(st->conf.unix_path);
   free(st->conf.password);
   free(st->conf.prefix);
+  sentinels_free(st);
   free(st);
 }
 
@@ -90,6 +122,7 @@ static redisReply *run(struct hk_store *st, int argc, const char **argv,
     hk_store_io_fail(st, err);
     return NULL;
   }
+  hk_store_check_reply(st, r);
   if (r->type == REDIS_REPLY_ERROR && !keep_errors) {
     hk_fail(err, HK_E_UNAVAILABLE, "redis at %s answered: %.*s", st->where,
             (int)r->len, r->str);
@@ -112,36 +145,168 @@ static enum hk_err setup(struct hk_store *st, int argc, const char **argv,
   return HK_E_OK;
 }
 
-static enum hk_err connect_now(struct hk_store *st, struct hk_error *err) {
+void hk_store_check_reply(struct hk_store *st, const redisReply *r) {
+  if (r != NULL && r->type == REDIS_REPLY_ERROR &&
+      (strncmp(r->str, "READONLY", 8) == 0 ||
+       strncmp(r->str, "MASTERDOWN", 10) == 0)) {
+    st->stale = 1;
+  }
+}
+
+/* Opens a connection to host:port (or the unix socket when host is NULL)
+ * with the configured timeouts, AUTH with password when not NULL. A read
+ * waits for a WAIT's timeout besides the command timeout. */
+static redisContext *open_to(const struct hk_store *st, const char *host,
+                             int port, const char *password, const char *what,
+                             struct hk_error *err) {
+  int64_t rt_ms =
+      (st->conf.timeout_ms > 0 ? st->conf.timeout_ms : 2000) +
+      (st->conf.min_replicas_acked > 0 ? st->conf.wait_timeout_ms : 0);
   struct timeval ct = tv_of(
       st->conf.connect_timeout_ms > 0 ? st->conf.connect_timeout_ms : 500);
-  struct timeval rt =
-      tv_of(st->conf.timeout_ms > 0 ? st->conf.timeout_ms : 2000);
+  redisContext *c = host != NULL
+                        ? redisConnectWithTimeout(host, port, ct)
+                        : redisConnectUnixWithTimeout(st->conf.unix_path, ct);
+  if (c == NULL || c->err != 0) {
+    hk_fail(err, HK_E_UNAVAILABLE, "cannot connect to %s: %s", what,
+            c != NULL ? c->errstr : "out of memory");
+  } else if (redisSetTimeout(c, tv_of(rt_ms)) != REDIS_OK) {
+    hk_fail(err, HK_E_UNAVAILABLE, "cannot set the redis timeout");
+  } else if (password != NULL) {
+    /* The messages name the address, never the password. */
+    redisReply *r = redisCommand(c, "AUTH %s", password);
+    int ok = r != NULL && r->type != REDIS_REPLY_ERROR;
+    if (!ok) {
+      hk_fail(err, HK_E_UNAVAILABLE, "%s refused AUTH: %s", what,
+              r != NULL ? r->str : c->errstr);
+    }
+    freeReplyObject(r);
+    if (ok) {
+      return c;
+    }
+  } else {
+    return c;
+  }
+  if (c != NULL) {
+    redisFree(c);
+  }
+  return NULL;
+}
+
+/* Asks sentinel i for the address of the primary (SENTINEL
+ * get-master-addr-by-name): *host a new string. */
+static enum hk_err ask_sentinel(struct hk_store *st, size_t i, char **host,
+                                int *port, struct hk_error *err) {
+  char what[320];
+  redisContext *c;
+  redisReply *r;
+  enum hk_err rc = HK_E_UNAVAILABLE;
+  snprintf(what, sizeof what, "sentinel %s:%d", st->conf.sentinel_hosts[i],
+           st->conf.sentinel_ports[i]);
+  c = open_to(st, st->conf.sentinel_hosts[i], st->conf.sentinel_ports[i],
+              st->conf.sentinel_password, what, err);
+  if (c == NULL) {
+    return HK_E_UNAVAILABLE;
+  }
+  r = redisCommand(c, "SENTINEL get-master-addr-by-name %s",
+                   st->conf.sentinel_master);
+  if (r == NULL) {
+    hk_fail(err, HK_E_UNAVAILABLE, "%s: %s", what, c->errstr);
+  } else if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+             r->element[0]->type != REDIS_REPLY_STRING ||
+             r->element[1]->type != REDIS_REPLY_STRING) {
+    hk_fail(err, HK_E_UNAVAILABLE, "%s does not know the primary \"%s\"", what,
+            st->conf.sentinel_master);
+  } else {
+    *host = hk_xstrdup(r->element[0]->str);
+    *port = atoi(r->element[1]->str);
+    rc = HK_E_OK;
+  }
+  freeReplyObject(r);
+  redisFree(c);
+  return rc;
+}
+
+/* 1 when c answers ROLE as a primary ("master"). */
+static int is_primary(redisContext *c) {
+  redisReply *r = redisCommand(c, "ROLE");
+  int yes = r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+            r->element[0]->type == REDIS_REPLY_STRING &&
+            strcmp(r->element[0]->str, "master") == 0;
+  freeReplyObject(r);
+  return yes;
+}
+
+/* Finds the primary through the sentinels, from the one that answered
+ * last, and connects to it once it says ROLE master. */
+static enum hk_err connect_primary(struct hk_store *st, struct hk_error *err) {
+  size_t n = st->conf.nsentinels;
+  int64_t now = hk_time_mono_ms();
+  if (now < st->retry_at) {
+    return hk_fail(err, HK_E_UNAVAILABLE,
+                   "no primary of \"%s\" yet; asking the sentinels again in "
+                   "%" PRId64 " ms",
+                   st->conf.sentinel_master, st->retry_at - now);
+  }
+  char failed[320] = ""; /* an address that failed in this round */
+  for (size_t k = 0; k < n; k++) {
+    size_t i = (st->first_sentinel + k) % n;
+    char *host = NULL;
+    int port = 0;
+    char what[320];
+    if (ask_sentinel(st, i, &host, &port, err) != HK_E_OK) {
+      continue;
+    }
+    snprintf(what, sizeof what, "the primary %s:%d", host, port);
+    if (strcmp(what, failed) == 0) {
+      /* Named by another sentinel too: a dead host costs one connect
+       * timeout a round, not one per sentinel. */
+      free(host);
+      continue;
+    }
+    st->c = open_to(st, host, port, st->conf.password, what, err);
+    if (st->c != NULL && !is_primary(st->c)) {
+      hk_fail(err, HK_E_UNAVAILABLE, "%s:%d does not answer ROLE as a primary",
+              host, port);
+      redisFree(st->c);
+      st->c = NULL;
+    }
+    if (st->c != NULL) {
+      free(st->where);
+      st->where = hk_xprintf("%s:%d", host, port);
+      free(host);
+      st->first_sentinel = i;
+      st->backoff = 0;
+      st->retry_at = 0;
+      return HK_E_OK;
+    }
+    memcpy(failed, what, sizeof failed);
+    free(host);
+  }
+  st->backoff =
+      st->backoff == 0 ? 100 : (st->backoff >= 1000 ? 2000 : st->backoff * 2);
+  st->retry_at = hk_time_mono_ms() + st->backoff;
+  return HK_E_UNAVAILABLE;
+}
+
+static enum hk_err connect_now(struct hk_store *st, struct hk_error *err) {
   char db[16];
-  const char *auth[] = {"AUTH", st->conf.password};
   const char *select[] = {"SELECT", db};
   if (st->c != NULL) {
     return HK_E_OK;
   }
-  if (st->conf.unix_path != NULL) {
-    st->c = redisConnectUnixWithTimeout(st->conf.unix_path, ct);
+  if (st->conf.sentinel_master != NULL) {
+    if (connect_primary(st, err) != HK_E_OK) {
+      return HK_E_UNAVAILABLE;
+    }
   } else {
-    st->c = redisConnectWithTimeout(st->conf.host, st->conf.port, ct);
-  }
-  if (st->c == NULL || st->c->err != 0) {
-    hk_fail(err, HK_E_UNAVAILABLE, "cannot connect to redis at %s: %s",
-            st->where, st->c != NULL ? st->c->errstr : "out of memory");
-    hk_store_drop(st);
-    return HK_E_UNAVAILABLE;
-  }
-  if (redisSetTimeout(st->c, rt) != REDIS_OK) {
-    hk_fail(err, HK_E_UNAVAILABLE, "cannot set the redis timeout");
-    hk_store_drop(st);
-    return HK_E_UNAVAILABLE;
-  }
-  /* The messages name the address, never the password. */
-  if (st->conf.password != NULL && setup(st, 2, auth, err) != HK_E_OK) {
-    return HK_E_UNAVAILABLE;
+    char what[320];
+    snprintf(what, sizeof what, "redis at %s", st->where);
+    st->c = open_to(st, st->conf.unix_path != NULL ? NULL : st->conf.host,
+                    st->conf.port, st->conf.password, what, err);
+    if (st->c == NULL) {
+      return HK_E_UNAVAILABLE;
+    }
   }
   snprintf(db, sizeof db, "%d", st->conf.db);
   if (st->conf.db != 0 && setup(st, 2, select, err) != HK_E_OK) {
@@ -160,6 +325,10 @@ enum hk_err hk_store_round(struct hk_store *st, enum hk_retry retry,
     return HK_E_UNAVAILABLE;
   }
   rc = fn(st, ctx, err);
+  if (st->stale) {
+    /* Not (or no longer) a writable primary: ask the sentinels again. */
+    hk_store_drop(st);
+  }
   if (rc != HK_E_OK && retry == HK_RETRY && reused && st->c == NULL) {
     if (connect_now(st, err) != HK_E_OK) {
       return HK_E_UNAVAILABLE;
@@ -219,6 +388,21 @@ enum hk_err hk_store_ping(struct hk_store *st, struct hk_error *err) {
   return HK_E_OK;
 }
 
+enum hk_err hk_store_memory(struct hk_store *st, struct hk_store_memory *out,
+                            struct hk_error *err) {
+  const char *argv[] = {"INFO", "memory"};
+  redisReply *r = hk_store_command(st, 2, argv, NULL, err);
+  enum hk_err rc;
+  out->used = 0;
+  out->max = 0;
+  if (r == NULL) {
+    return HK_E_UNAVAILABLE;
+  }
+  rc = hk_resp_memory(r, out, err);
+  freeReplyObject(r);
+  return rc;
+}
+
 enum hk_err hk_store_group_create(struct hk_store *st, const char *stream,
                                   const char *group, struct hk_error *err) {
   const char *argv[] = {"XGROUP", "CREATE", stream, group, "0", "MKSTREAM"};
@@ -262,6 +446,7 @@ enum hk_err hk_store_read_replies(struct hk_store *st, size_t n,
       return hk_store_io_fail(st, err);
     }
     r = reply;
+    hk_store_check_reply(st, r);
     if (r->type == REDIS_REPLY_ERROR && !failed) {
       hk_fail(err, HK_E_UNAVAILABLE, "redis at %s answered: %.*s", st->where,
               (int)r->len, r->str);
@@ -400,6 +585,7 @@ static enum hk_err evals_pass(struct hk_store *st, struct evals *e, int *again,
       return hk_store_io_fail(st, err);
     }
     r = reply;
+    hk_store_check_reply(st, r);
     if (noscript(r)) {
       *again = 1;
       freeReplyObject(r);

@@ -22,11 +22,13 @@
 #define HK_KEY_ALERTS "alerts"
 #define HK_KEY_ALERTS_RETRY "alerts:retry"
 
-#define HK_KEYF_JOURNEY "journey:%s"   /* subject */
-#define HK_KEYF_CLOCKS "clocks:%s"     /* handoff */
-#define HK_KEYF_DUE "due:%s"           /* handoff */
-#define HK_KEYF_HCOUNT "hcount:%s"     /* handoff */
-#define HK_KEYF_STATE_INDEX "cs:%s:%s" /* handoff, state */
+#define HK_KEYF_JOURNEY "journey:%s"         /* subject */
+#define HK_KEYF_CLOCKS "clocks:%s"           /* handoff */
+#define HK_KEYF_DUE "due:%s"                 /* handoff */
+#define HK_KEYF_HCOUNT "hcount:%s"           /* handoff */
+#define HK_KEYF_STATE_INDEX "cs:%s:%s"       /* handoff, state */
+#define HK_KEYF_DIGEST "digest:%s:%" PRId64  /* digest, period start ms */
+#define HK_KEYF_DIGEST_LAST "digest:%s:last" /* digest */
 
 /* The state-index member: start ms on HK_INDEX_START_DIGITS digits, a
  * space, the subject. Zero-padded so members sort by start. */

@@ -131,3 +131,61 @@ enum hk_err hk_store_lock(struct hk_store *st, const char *key,
   freeReplyObject(r);
   return HK_E_OK;
 }
+
+/* ---------------------------------------------------------------------------
+ * Digests: {prefix}digest:NAME:PERIOD_MS says where one period's digest
+ * stands ("sending" while a worker posts it, "sent" for a week and a day
+ * after, "retry" until the backoff is over); {prefix}digest:NAME:last is
+ * the snapshot of the last one posted.
+ * ------------------------------------------------------------------------- */
+
+static char *digest_key(const char *name, int64_t period_ms) {
+  return hk_xprintf(HK_KEYF_DIGEST, name, period_ms);
+}
+
+enum hk_err hk_store_digest_claim(struct hk_store *st, const char *name,
+                                  int64_t period_ms, int64_t lease_ms, int *got,
+                                  struct hk_error *err) {
+  char *k = digest_key(name, period_ms);
+  enum hk_err rc = hk_store_lock(st, k, "sending", lease_ms, got, err);
+  free(k);
+  return rc;
+}
+
+enum hk_err hk_store_digest_settle(struct hk_store *st, const char *name,
+                                   int64_t period_ms, int sent, int64_t ttl_ms,
+                                   struct hk_error *err) {
+  char *key = digest_key(name, period_ms);
+  char *k = hk_store_key(st, key);
+  char px[24];
+  const char *argv[] = {"SET", k, sent ? "sent" : "retry", "PX", px};
+  redisReply *r;
+  snprintf(px, sizeof px, "%" PRId64, ttl_ms > 0 ? ttl_ms : 1);
+  r = hk_store_command(st, 5, argv, NULL, err);
+  free(k);
+  free(key);
+  if (r == NULL) {
+    return HK_E_UNAVAILABLE;
+  }
+  freeReplyObject(r);
+  return HK_E_OK;
+}
+
+enum hk_err hk_store_digest_last(struct hk_store *st, const char *name,
+                                 char **text, struct hk_error *err) {
+  char *key = hk_xprintf(HK_KEYF_DIGEST_LAST, name);
+  size_t len;
+  enum hk_err rc = hk_store_get(st, key, text, &len, err);
+  free(key);
+  return rc;
+}
+
+enum hk_err hk_store_digest_keep(struct hk_store *st, const char *name,
+                                 const char *text, struct hk_error *err) {
+  char *key = hk_xprintf(HK_KEYF_DIGEST_LAST, name);
+  const char *keys[] = {key};
+  const char *values[] = {text};
+  enum hk_err rc = hk_store_set_many(st, keys, values, 1, err);
+  free(key);
+  return rc;
+}

@@ -265,7 +265,7 @@ void hk_resp_groups(const redisReply *r, const char *group,
   for (size_t g = 0; is_array(r) && g < r->elements; g++) {
     const redisReply *kv = r->element[g];
     int ours = 0;
-    struct hk_queue_stats s = {0, 0, -1, 0, 0};
+    struct hk_queue_stats s = {0, 0, -1, 0, 0, -1, 0, -1, ""};
     if (!is_array(kv)) {
       continue;
     }
@@ -283,9 +283,12 @@ void hk_resp_groups(const redisReply *r, const char *group,
       } else if (is(k, "consumers") &&
                  hk_resp_int(v, &s.consumers, NULL) != HK_E_OK) {
         s.consumers = -1;
+      } else if (is(k, "last-delivered-id")) {
+        (void)!hk_resp_stream_id(v, s.last_delivered, NULL);
       }
     }
     if (ours) {
+      memcpy(out->last_delivered, s.last_delivered, sizeof s.last_delivered);
       out->pending = s.pending;
       out->lag = s.lag;
       out->consumers = s.consumers;
@@ -358,4 +361,43 @@ void hk_resp_strings(const redisReply *r, size_t from, size_t step,
     s->v[s->n++] = e->type == REDIS_REPLY_STRING ? hk_xstrndup(e->str, e->len)
                                                  : hk_xstrdup("");
   }
+}
+
+/* The integer of the line "key:VALUE" of an INFO text (lines end in
+ * "\r\n"); -1 when there is no such line or no integer on it. */
+static int info_int(const char *s, size_t len, const char *key, int64_t *out) {
+  size_t klen = strlen(key);
+  const char *end = s + len;
+  const char *line = s;
+  while (line < end) {
+    const char *nl = memchr(line, '\n', (size_t)(end - line));
+    const char *stop = nl != NULL ? nl : end;
+    if (stop > line && stop[-1] == '\r') {
+      stop--;
+    }
+    if ((size_t)(stop - line) > klen && memcmp(line, key, klen) == 0 &&
+        line[klen] == ':') {
+      return hk_resp_parse_int(line + klen + 1,
+                               (size_t)(stop - line) - klen - 1, out);
+    }
+    line = nl != NULL ? nl + 1 : end;
+  }
+  return -1;
+}
+
+enum hk_err hk_resp_memory(const redisReply *r, struct hk_store_memory *out,
+                           struct hk_error *err) {
+  if (!is_string(r) ||
+      info_int(r->str, r->len, "used_memory", &out->used) != 0 ||
+      info_int(r->str, r->len, "maxmemory", &out->max) != 0 || out->used < 0 ||
+      out->max < 0) {
+    return hk_fail(err, HK_E_UNAVAILABLE,
+                   "INFO memory gave no used_memory and maxmemory");
+  }
+  return HK_E_OK;
+}
+
+int hk_resp_is_oom(const redisReply *r) {
+  return r != NULL && r->type == REDIS_REPLY_ERROR && r->len >= 4 &&
+         memcmp(r->str, "OOM ", 4) == 0;
 }

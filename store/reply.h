@@ -69,6 +69,17 @@ enum hk_err hk_resp_scan(const redisReply *r, char cursor[32],
                          struct hk_strings *fields, struct hk_strings *values,
                          struct hk_error *err) HK_MUST_CHECK;
 
+/* The memory figures of an INFO (or INFO memory) reply: used_memory and
+ * maxmemory (0: Redis has no limit). HK_E_UNAVAILABLE with err set when
+ * the reply is not a string or lacks either line or holds no integer
+ * there. */
+enum hk_err hk_resp_memory(const redisReply *r, struct hk_store_memory *out,
+                           struct hk_error *err) HK_MUST_CHECK;
+
+/* 1 for Redis's refusal of a write over maxmemory (an error reply starting
+ * "OOM "), else 0. */
+int hk_resp_is_oom(const redisReply *r);
+
 /* The elements from, from + step… of an array reply as strings ("" for
  * one that is not a string). */
 void hk_resp_strings(const redisReply *r, size_t from, size_t step,

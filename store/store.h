@@ -25,7 +25,9 @@
  * was lost may be written twice: consumers are idempotent by delivery id,
  * and a duplicate is harmless where a loss is not.
  * Every call returns HK_E_UNAVAILABLE with err set when Redis cannot be
- * reached or answers with an error.
+ * reached or answers with an error, but for an XADD Redis refused because
+ * it is over its maxmemory (-OOM): HK_E_FULL, which the sender also gets
+ * as a 503 to retry.
  */
 #ifndef HK_STORE_H
 #define HK_STORE_H
@@ -51,6 +53,16 @@ void hk_store_free(struct hk_store *st);
 /* Round trip to Redis. */
 enum hk_err hk_store_ping(struct hk_store *st,
                           struct hk_error *err) HK_MUST_CHECK;
+
+/* Redis's memory as INFO memory tells it. */
+struct hk_store_memory {
+  int64_t used; /* used_memory, bytes */
+  int64_t max;  /* maxmemory, bytes; 0 when Redis has no limit */
+};
+
+/* Reads used_memory and maxmemory (INFO memory, one round trip). */
+enum hk_err hk_store_memory(struct hk_store *st, struct hk_store_memory *out,
+                            struct hk_error *err) HK_MUST_CHECK;
 
 /*
  * Appends the delivery to the intake stream (XADD) and writes its stream id
@@ -252,11 +264,18 @@ enum hk_err hk_store_dlq_retry(struct hk_store *st, const char *id, int *found,
  *   {prefix}skpi:STAGE:DAY         hash of the subjects that entered the
  *                                  stage that day, by hour: "HH|entered",
  *                                  "HH|moved", "HH|t:BIN" (time in stage),
+ *                                  "HH|to:STAGE" (the later stage reached
+ *                                  first: the flows),
  *                                  "HH|rev:CUR" (revenue in cents)
  *   {prefix}kpi:health, kpi:handoffs, kpi:handoff:NAME, kpi:stages,
  *   kpi:stage:NAME, kpi:by:HANDOFF:DIM
  *                                  the documents of the status API, JSON,
  *                                  written together by one worker
+ *   {prefix}digest:NAME:PERIOD_MS  where the digest of the period starting
+ *                                  then stands: "sending", "retry" (both
+ *                                  for a lease), "sent" (8 days)
+ *   {prefix}digest:NAME:last       JSON: the KPIs of the last digest
+ *                                  posted, to say what changed
  *
  * A clock changes by optimistic check-and-set, a batch at a time: the
  * records are read in one pipeline, the caller computes the new ones, and
@@ -342,6 +361,27 @@ enum hk_err hk_store_set_many(struct hk_store *st, const char *const *keys,
 enum hk_err hk_store_lock(struct hk_store *st, const char *key,
                           const char *owner, int64_t ttl_ms, int *got,
                           struct hk_error *err) HK_MUST_CHECK;
+
+/*
+ * The weekly digests ({prefix}digest:NAME:PERIOD_MS, {prefix}digest:NAME:
+ * last). claim takes the period's key for lease_ms unless it is there
+ * (sent, being sent, or waiting for a retry): *got 1 when this caller is to
+ * post it. settle marks it sent, or to retry, for ttl_ms. last reads the
+ * snapshot of the last digest posted (*text NULL when none; caller frees),
+ * keep writes it.
+ */
+enum hk_err hk_store_digest_claim(struct hk_store *st, const char *name,
+                                  int64_t period_ms, int64_t lease_ms, int *got,
+                                  struct hk_error *err) HK_MUST_CHECK;
+enum hk_err hk_store_digest_settle(struct hk_store *st, const char *name,
+                                   int64_t period_ms, int sent, int64_t ttl_ms,
+                                   struct hk_error *err) HK_MUST_CHECK;
+enum hk_err hk_store_digest_last(struct hk_store *st, const char *name,
+                                 char **text,
+                                 struct hk_error *err) HK_MUST_CHECK;
+enum hk_err hk_store_digest_keep(struct hk_store *st, const char *name,
+                                 const char *text,
+                                 struct hk_error *err) HK_MUST_CHECK;
 
 /* Deletes n keys (without the prefix). */
 enum hk_err hk_store_delete(struct hk_store *st, const char *const *keys,
@@ -452,11 +492,55 @@ struct hk_queue_stats {
   int64_t lag;       /* never read by any worker; -1 when Redis can't say */
   int64_t processed; /* acknowledged since the stream was created */
   int64_t consumers;
+  /* From the workers' heartbeats ({prefix}worker:CONSUMER, a key with a
+   * TTL, and {prefix}workers, consumer by the time of its last read): */
+  int64_t last_read_ms; /* the last read by any worker; -1 when none */
+  int64_t workers;      /* workers whose heartbeat is alive */
+  int64_t oldest_ms;    /* when the oldest waiting delivery (pending or unread)
+                           was queued; -1 when none waits */
+  char last_delivered[HK_STREAM_ID_MAX]; /* the group's; "" when unknown */
 };
 
+/*
+ * The queue's figures. The lag is the entries after the group's
+ * last-delivered-id, counted (exact up to 100; past that Redis's own
+ * figure when it lies between 100 and the stream's length, else 100), so
+ * a restart that loses the group's entries-read (an AOF reload) cannot
+ * fake a backlog, whatever XLEN says.
+ */
 enum hk_err hk_store_queue_stats(struct hk_store *st,
                                  struct hk_queue_stats *out,
                                  struct hk_error *err) HK_MUST_CHECK;
+
+/*
+ * How long the queue has waited for a reader, judged from what the
+ * workers did (pure, no I/O): 0 when no delivery waits or a worker read
+ * within amber_ms; 1 (amber) or 2 (red, from red_ms) when deliveries wait
+ * and no worker has read for that long (or, when none ever did, the
+ * oldest waiting delivery is that old). why gets the reason in words
+ * ("no worker has read for 42 s while 17 deliveries wait").
+ */
+int hk_queue_stall(const struct hk_queue_stats *q, int64_t now_ms,
+                   int64_t amber_ms, int64_t red_ms, char *why, size_t cap);
+
+/*
+ * The heartbeat of a worker's consumer: {prefix}worker:CONSUMER holds the
+ * time of its last read (read_ms) and lives ttl_ms, and {prefix}workers
+ * scores the consumer by it, in one round trip.
+ */
+enum hk_err hk_store_heartbeat(struct hk_store *st, const char *consumer,
+                               int64_t read_ms, int64_t ttl_ms,
+                               struct hk_error *err) HK_MUST_CHECK;
+
+/*
+ * Removes from the intake group every consumer but self that has no live
+ * heartbeat and holds nothing pending (its pending entries were claimed),
+ * and forgets it in {prefix}workers. A consumer still holding entries
+ * stays until they are claimed. *removed is set to how many went.
+ */
+enum hk_err hk_store_reap_consumers(struct hk_store *st, const char *self,
+                                    size_t *removed,
+                                    struct hk_error *err) HK_MUST_CHECK;
 
 /* ===========================================================================
  * Group commit of intake (store/commit.c)
@@ -483,7 +567,8 @@ struct hk_store_xadd {
 /*
  * Writes the n deliveries with pipelined XADDs on st's connection and sets
  * every item's rc: HK_E_OK with its stream id once Redis confirmed that
- * XADD, HK_E_UNAVAILABLE with err otherwise. Reconnects and retries like
+ * XADD, HK_E_FULL when Redis refused it over its maxmemory (-OOM),
+ * HK_E_UNAVAILABLE with err otherwise. Reconnects and retries like
  * the other calls; an item whose reply was lost may be written twice.
  */
 void hk_store_enqueue_many(struct hk_store *st, struct hk_store_xadd **items,
@@ -503,9 +588,9 @@ void hk_commit_free(struct hk_commit *c);
  * Like hk_store_enqueue, from any number of threads at once: queues d
  * (borrowed until the return) for the next batch and waits for its outcome,
  * writing that batch itself when no other is on the wire. Returns HK_E_OK
- * with id set only once Redis confirmed this delivery's XADD;
- * HK_E_UNAVAILABLE with err set when Redis could not be reached or refused
- * it.
+ * with id set only once Redis confirmed this delivery's XADD; HK_E_FULL
+ * when Redis refused it over its maxmemory; HK_E_UNAVAILABLE with err set
+ * when Redis could not be reached or refused it otherwise.
  */
 enum hk_err hk_commit_enqueue(struct hk_commit *c, const struct hk_delivery *d,
                               char id[HK_STREAM_ID_MAX],

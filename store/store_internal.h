@@ -7,7 +7,12 @@
  * Every command goes through one retry rule, hk_store_round: connect when
  * needed, run, and when a connection opened before died on the way (a
  * Redis restart breaks every open connection), run once more on a fresh
- * one, if the caller said the work may be done twice. Every script goes
+ * one, if the caller said the work may be done twice. With sentinels
+ * (redis.sentinel), connecting means asking them for the primary and
+ * checking its ROLE; a connection lost, or a reply of -READONLY or
+ * -MASTERDOWN, sends the next connect back to the sentinels, with a
+ * backoff while none of them names a primary that answers as one (the
+ * Redis Sentinel clients guide). Every script goes
  * through one loader (hk_store_eval, hk_store_eval_many): EVALSHA by the
  * SHA loaded once per connection, and on NOSCRIPT (SCRIPT FLUSH, a restart
  * without persistence of the cache) load again and retry once.
@@ -27,6 +32,16 @@ struct hk_store {
   char *where;               /* "host:port" or "unix:path", for messages */
   struct hk_keys keys;
   char sha[HK_SCRIPT__COUNT][41]; /* "" until loaded on this connection */
+  /* With sentinels (conf.sentinel_master set): the sentinel that answered
+   * last, asked first next time; when the primary was not found, no
+   * sentinel is asked again before retry_at (monotonic ms), the wait
+   * doubling from 100 ms to 2 s; stale is set by a reply saying the
+   * connection is no longer to a writable primary (READONLY, MASTERDOWN),
+   * and the round drops that connection. */
+  size_t first_sentinel;
+  int64_t retry_at;
+  int64_t backoff;
+  int stale;
 };
 
 /* Whether a piece of work may run a second time after a lost connection. */
@@ -47,6 +62,12 @@ enum hk_err hk_store_round(struct hk_store *st, enum hk_retry retry,
 
 /* Sets err from the connection's error and drops it. HK_E_UNAVAILABLE. */
 enum hk_err hk_store_io_fail(struct hk_store *st, struct hk_error *err);
+
+/* Notes an error reply that says the connection is not to a writable
+ * primary any more (-READONLY: a demoted primary; -MASTERDOWN: a replica
+ * that lost its primary): the round drops the connection, and the next
+ * one asks the sentinels again. Any other reply changes nothing. */
+void hk_store_check_reply(struct hk_store *st, const redisReply *r);
 
 /* Drops the connection (and with it the loaded scripts' SHAs). */
 void hk_store_drop(struct hk_store *st);

@@ -29,6 +29,22 @@ struct hk_kpi_thread *hk_kpi_start(const struct hk_config *(*newest)(void *),
 void hk_kpi_stop(struct hk_kpi_thread *t);
 
 /* ---------------------------------------------------------------------------
+ * Weekly digests (digest.c)
+ * ------------------------------------------------------------------------- */
+
+/* The digests of cfg compiled (a digest whose zone cannot be read is
+ * logged and left out). */
+struct hk_digests;
+struct hk_digests *hk_digests_new(const struct hk_config *cfg);
+void hk_digests_free(struct hk_digests *ds);
+
+/* Posts each digest whose period started in the last day and that no
+ * worker has posted yet, once per period across every worker (a claim in
+ * Redis); the KPI thread calls it after writing the documents. */
+void hk_digests_tick(const struct hk_digests *ds, const struct hk_config *cfg,
+                     struct hk_store *st, int64_t now_ms);
+
+/* ---------------------------------------------------------------------------
  * Stage records (stages.c)
  * ------------------------------------------------------------------------- */
 

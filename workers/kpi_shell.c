@@ -216,6 +216,8 @@ static void *run(void *arg) {
   struct hk_store *st = hk_store_new(&cfg->redis);
   int64_t purged_hour = -1;
   int down = 0;
+  struct hk_digests *digests = NULL;
+  const struct hk_config *digests_cfg = NULL;
 
   while (!atomic_load(&t->stop)) {
     struct hk_error err = {HK_E_OK, ""};
@@ -236,6 +238,15 @@ static void *run(void *arg) {
         }
         purged_hour = rc == HK_E_OK ? now / 3600000 : purged_hour;
       }
+      if (rc == HK_E_OK) {
+        /* The weekly digests read the documents just written. */
+        if (cfg != digests_cfg) {
+          hk_digests_free(digests);
+          digests = hk_digests_new(cfg);
+          digests_cfg = cfg;
+        }
+        hk_digests_tick(digests, cfg, st, now);
+      }
     }
     if (rc != HK_E_OK && !down) {
       hk_log(HK_LOG_WARN, "KPI documents not written; retrying", "error",
@@ -248,6 +259,7 @@ static void *run(void *arg) {
       hk_sleep_ms(left < 100 ? left : 100);
     }
   }
+  hk_digests_free(digests);
   hk_store_free(st);
   return NULL;
 }

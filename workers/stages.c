@@ -109,6 +109,9 @@ static void count_facts(const struct hk_stage_list *l,
       snprintf(field, sizeof field, "%02d|t:%d", hh,
                hk_kpi_bucket(f[i].took_ms));
       hk_ops_incr(o, key, field, sign);
+      snprintf(field, sizeof field, "%02d|to:%s", hh,
+               hk_stage_list_name(l, (size_t)f[i].to));
+      hk_ops_incr(o, key, field, sign);
     }
     if (f[i].has_amount) {
       snprintf(field, sizeof field, "%02d|rev:%.16s", hh, f[i].currency);

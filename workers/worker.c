@@ -392,6 +392,11 @@ struct loop {
   int64_t backoff;     /* ms to wait before the next turn; 0 when up */
   int ready;           /* the consumer group is known to exist */
   int down;            /* Redis failed (logged once until it is back) */
+  /* The heartbeat duty's: when the last read returned (wall ms), the last
+   * beat and the last reap of dead consumers (monotonic ms); 0 before. */
+  int64_t last_read;
+  int64_t last_beat;
+  int64_t last_reap;
 };
 
 /* Compiles the config the loop starts on (the caller checked that it
@@ -490,6 +495,36 @@ static enum hk_err join_group(struct loop *l) {
   return rc;
 }
 
+/* 3b. About once a second, the heartbeat: {prefix}worker:CONSUMER holds
+ * the time of the last read and lives three seconds and two longest read
+ * waits, so a worker killed with SIGKILL stops counting as alive soon
+ * after. Every claim interval, the consumers with no heartbeat and
+ * nothing pending (a dead worker's, once claimed) leave the group. */
+static enum hk_err heartbeat(struct loop *l) {
+  int64_t now = hk_time_mono_ms();
+  enum hk_err rc = HK_E_OK;
+  if (l->last_read == 0) {
+    l->last_read = hk_time_now_ms(); /* started: no read yet */
+  }
+  if (l->last_beat == 0 || now - l->last_beat >= 1000) {
+    rc = hk_store_heartbeat(l->st, l->consumer, l->last_read,
+                            3000 + 2 * l->o->block_ms, &l->err);
+    l->last_beat = now;
+  }
+  if (rc == HK_E_OK && now - l->last_reap >= l->claim_every) {
+    size_t removed = 0;
+    l->last_reap = now;
+    rc = hk_store_reap_consumers(l->st, l->consumer, &removed, &l->err);
+    if (rc == HK_E_OK && removed > 0) {
+      char n[24];
+      snprintf(n, sizeof n, "%zu", removed);
+      hk_log(HK_LOG_INFO, "removed dead consumers from the group", "count", n,
+             "consumer", l->consumer, (const char *)NULL);
+    }
+  }
+  return rc;
+}
+
 /* 4. The periodic part: clocks whose warning or deadline came. */
 static enum hk_err fire_due_clocks(struct loop *l) {
   size_t woken = 0;
@@ -520,8 +555,13 @@ static enum hk_err claim_idle(struct loop *l, struct hk_batch *b,
 /* 6. Reads up to `batch` new deliveries into b, waiting at most block_ms,
  * less when a clock comes due sooner. */
 static enum hk_err read_new(struct loop *l, struct hk_batch *b) {
-  return hk_store_read(l->st, l->consumer, l->o->batch,
-                       wait_ms(&l->sh, l->o->block_ms, &l->err), b, &l->err);
+  enum hk_err rc =
+      hk_store_read(l->st, l->consumer, l->o->batch,
+                    wait_ms(&l->sh, l->o->block_ms, &l->err), b, &l->err);
+  if (rc == HK_E_OK) {
+    l->last_read = hk_time_now_ms(); /* for the heartbeat */
+  }
+  return rc;
 }
 
 /* 7. Processes the batch in hand (run_batch): maps each delivery, applies
@@ -578,6 +618,11 @@ static void note_outcome(struct loop *l, enum hk_err rc) {
  * restarted workers do not pile up. */
 static void leave_group(struct loop *l) {
   int left = 0;
+  struct hk_error ignored = {HK_E_OK, ""};
+  /* Not alive any more: the heartbeat expires now, the last read stays. */
+  if (l->last_read > 0) {
+    (void)!hk_store_heartbeat(l->st, l->consumer, l->last_read, 1, &ignored);
+  }
   if (hk_store_consumer_leave(l->st, HK_STORE_GROUP, l->consumer, &left,
                               &l->err) != HK_E_OK) {
     hk_log(HK_LOG_WARN, "could not leave the consumer group", "consumer",
@@ -592,7 +637,9 @@ static void leave_group(struct loop *l) {
  *   2. pick_up_reload: when a reload published a newer config,
  *      compile its mapping, clocks and stages, and drop the older one;
  *   3. join_group: make sure the consumer group exists (XGROUP CREATE),
- *      at the start and after each failure;
+ *      at the start and after each failure; heartbeat: about once a
+ *      second, the heartbeat key with the time of the last read, and every
+ *      claim interval, dead consumers with nothing pending leave the group;
  *   4. fire_due_clocks: re-evaluate the clocks whose warning or deadline
  *      came, queuing their alerts;
  *   5. claim_idle: every claim interval, XAUTOCLAIM the deliveries another
@@ -623,6 +670,9 @@ static void *loop_run(void *arg) {
     }
     pick_up_reload(l);
     rc = join_group(l);
+    if (rc == HK_E_OK) {
+      rc = heartbeat(l);
+    }
     if (rc == HK_E_OK) {
       rc = fire_due_clocks(l);
     }

@@ -118,6 +118,31 @@ ParameterizedTestParameters(config_rejects, table) {
        "t.json: $.redis.db: expected an integer, got a fractional number"},
       {"{" SRC ", \"redis\": {\"host\": \"h\", \"unix\": \"/s\"}}",
        "t.json: $.redis: set \"host\" or \"unix\", not both"},
+      {"{" SRC ", \"redis\": {\"host\": \"h\", \"sentinel\": {\"master\": "
+       "\"m\", \"nodes\": [\"h:26379\"]}}}",
+       "t.json: $.redis: set \"sentinel\" or \"host\"/\"unix\", not both"},
+      {"{" SRC ", \"redis\": {\"sentinel\": {\"nodes\": [\"h:26379\"]}}}",
+       "t.json: $.redis.sentinel: missing required key \"master\""},
+      {"{" SRC ", \"redis\": {\"sentinel\": {\"master\": \"m\", "
+       "\"nodes\": []}}}",
+       "t.json: $.redis.sentinel.nodes: must not be empty"},
+      {"{" SRC ", \"redis\": {\"sentinel\": {\"master\": \"m\", "
+       "\"nodes\": [\"h\"]}}}",
+       "t.json: $.redis.sentinel.nodes[0]: must be \"host:port\" such as "
+       "\"10.0.0.5:26379\""},
+      {"{" SRC ", \"redis\": {\"sentinel\": {\"master\": \"m\", "
+       "\"nodes\": [\"h:0\"]}}}",
+       "t.json: $.redis.sentinel.nodes[0]: must be \"host:port\" such as "
+       "\"10.0.0.5:26379\""},
+      {"{" SRC ", \"redis\": {\"sentinel\": {\"master\": \"m\", "
+       "\"nodes\": [\"::1:26379\"]}}}",
+       "t.json: $.redis.sentinel.nodes[0]: must be \"host:port\" such as "
+       "\"10.0.0.5:26379\""},
+      {"{" SRC ", \"redis\": {\"sentinel\": {\"master\": \"m\", "
+       "\"nodes\": [\"h:1\"], \"port\": 1}}}",
+       "t.json: $.redis.sentinel: unknown key \"port\""},
+      {"{" SRC ", \"redis\": {\"min_replicas_acked\": 17}}",
+       "t.json: $.redis.min_replicas_acked: must be between 0 and 16"},
       {"{" SRC ", \"redis\": {\"unix\": \"run/redis.sock\"}}",
        "t.json: $.redis.unix: must be an absolute path"},
       {"{" SRC ", \"redis\": {\"prefix\": \"\"}}",
@@ -134,6 +159,14 @@ ParameterizedTestParameters(config_rejects, table) {
        "as 90s, 5m, 48h, 1h30m"},
       {"{" SRC ", \"redis\": {\"timeout\": \"0s\"}}",
        "t.json: $.redis.timeout: must be longer than 0s"},
+      {"{" SRC ", \"redis\": {\"memory_guard\": 0}}",
+       "t.json: $.redis.memory_guard: must be a share above 0 and at most 1, "
+       "such as 0.9"},
+      {"{" SRC ", \"redis\": {\"memory_guard\": 1.01}}",
+       "t.json: $.redis.memory_guard: must be a share above 0 and at most 1, "
+       "such as 0.9"},
+      {"{" SRC ", \"redis\": {\"memory_guard\": \"90%\"}}",
+       "t.json: $.redis.memory_guard: expected a number, got a string"},
       {"{" SRC ", \"intake\": {\"retry_after\": 5}}",
        "t.json: $.intake.retry_after: expected a string, got an integer"},
       {"{" SRC ", \"intake\": {\"max_body_bytes\": 9000000}}",
@@ -340,6 +373,16 @@ ParameterizedTestParameters(config_rejects, table) {
       {"{" SRC ", \"notifiers\": {\"n\": {\"kind\": \"email\", \"url\": "
        "{\"env\": \"U\"}}}}",
        "t.json: $.notifiers.n.kind: \"email\" is not one of: slack, webhook"},
+      /* Digests. */
+      {"{" SRC ", \"digests\": {\"weekly\": {\"notifier\": \"nobody\", "
+       "\"schedule\": \"Mon 09:00\"}}}",
+       "t.json: $.digests.weekly.notifier: \"nobody\" is not defined in "
+       "$.notifiers"},
+      {"{" SRC ", \"notifiers\": {\"n\": {\"kind\": \"slack\", \"url\": "
+       "{\"env\": \"U\"}}}, \"digests\": {\"weekly\": {\"notifier\": "
+       "\"n\", \"schedule\": \"Monday 9am\"}}}",
+       "t.json: $.digests.weekly.schedule: \"Monday 9am\" is not a schedule: "
+       "a day Mon … Sun, a space and a time HH:MM, as \"Mon 09:00\""},
       /* KPIs. */
       {KPI("\"metric\": \"attainment\", \"target\": 0.9, \"amber\": 0.8, "
            "\"red\": 0.7"),
@@ -440,6 +483,7 @@ Test(config_load, minimal_config_gets_defaults) {
   cr_assert_str_eq(cfg->redis.prefix, "handoff:");
   cr_assert_eq(cfg->redis.connect_timeout_ms, 500);
   cr_assert_eq(cfg->redis.timeout_ms, 2000);
+  cr_assert_float_eq(cfg->redis.memory_guard, 0.9, 1e-9);
   cr_assert_eq(cfg->max_body, 1048576);
   cr_assert_eq(cfg->retry_after_s, 5);
   cr_assert_eq(cfg->nsources, 0);
@@ -518,7 +562,7 @@ Test(config_load, reports_every_error_not_just_the_first) {
 Test(config_load, decodes_redis_intake_and_kind_defaults) {
   struct hk_config *cfg = must_load(
       "{\"redis\": {\"unix\": \"/run/redis/redis.sock\", \"db\": 3, "
-      "\"prefix\": \"hk:\", \"timeout\": \"1s500ms\"},"
+      "\"prefix\": \"hk:\", \"timeout\": \"1s500ms\", \"memory_guard\": 1},"
       " \"intake\": {\"max_body_bytes\": 65536, \"retry_after\": \"1500ms\"},"
       " \"sources\": {\"gh\": {\"kind\": \"hmac\", \"secret\": {\"env\": "
       "\"X\"}, \"header\": \"X-Hub-Signature-256\", \"prefix\": \"sha256=\", "
@@ -530,6 +574,7 @@ Test(config_load, decodes_redis_intake_and_kind_defaults) {
   cr_assert_eq(cfg->redis.db, 3);
   cr_assert_str_eq(cfg->redis.prefix, "hk:");
   cr_assert_eq(cfg->redis.timeout_ms, 1500);
+  cr_assert_float_eq(cfg->redis.memory_guard, 1.0, 1e-9);
   cr_assert_eq(cfg->max_body, 65536);
   cr_assert_eq(cfg->retry_after_s, 2, "Retry-After rounds up");
   cr_assert_not_null(gh);
@@ -549,6 +594,30 @@ Test(config_load, decodes_redis_intake_and_kind_defaults) {
 /* ---------------------------------------------------------------------------
  * Secrets
  * ------------------------------------------------------------------------- */
+
+Test(config_load, decodes_the_sentinels_and_their_wait) {
+  struct hk_config *cfg =
+      must_load("{" SRC ", \"redis\": {\"sentinel\": {\"master\": \"handoff\", "
+                "\"nodes\": [\"10.0.0.5:26379\", \"[::1]:26380\"]}}}",
+                0);
+  struct hk_error err = {HK_E_OK, ""};
+  cr_assert_str_eq(cfg->redis.sentinel_master, "handoff");
+  cr_assert_eq(cfg->redis.nsentinels, 2);
+  cr_assert_str_eq(cfg->redis.sentinel_hosts[0], "10.0.0.5");
+  cr_assert_eq(cfg->redis.sentinel_ports[0], 26379);
+  cr_assert_str_eq(cfg->redis.sentinel_hosts[1], "::1");
+  cr_assert_eq(cfg->redis.sentinel_ports[1], 26380);
+  cr_assert_eq(cfg->redis.min_replicas_acked, 1);
+  cr_assert_eq(cfg->redis.wait_timeout_ms, 1000);
+  /* An explicit address replaces the sentinels and their default wait. */
+  cr_assert_eq(hk_config_set_redis(cfg, "127.0.0.1:6380", &err), HK_E_OK);
+  cr_assert_null(cfg->redis.sentinel_master);
+  cr_assert_eq(cfg->redis.min_replicas_acked, 0);
+  hk_config_free(cfg);
+  cfg = must_load("{" SRC "}", 0);
+  cr_assert_eq(cfg->redis.min_replicas_acked, 0);
+  hk_config_free(cfg);
+}
 
 Test(config_secrets, reads_env_and_rotation_list) {
   struct hk_config *cfg;

@@ -58,6 +58,15 @@ ParameterizedTestParameters(route, matches) {
        "", ""},
       {"GET", "/v1/handoffs/lead_response/by/a/b", HK_E_NOT_FOUND,
        HK_ROUTE_NONE, "", ""},
+      {"GET", "/v1/handoffs/lead_response/series", HK_E_OK, HK_ROUTE_SERIES,
+       "lead_response", "GET, HEAD"},
+      {"POST", "/v1/handoffs/lead_response/series", HK_E_METHOD_NOT_ALLOWED,
+       HK_ROUTE_NONE, "", "GET, HEAD"},
+      {"GET", "/dashboard/", HK_E_OK, HK_ROUTE_ASSET, "", "GET, HEAD"},
+      {"GET", "/dashboard/app.js", HK_E_OK, HK_ROUTE_ASSET, "", "GET, HEAD"},
+      {"POST", "/dashboard/", HK_E_METHOD_NOT_ALLOWED, HK_ROUTE_NONE, "",
+       "GET, HEAD"},
+      {"GET", "/dashboard/a/b", HK_E_NOT_FOUND, HK_ROUTE_NONE, "", ""},
       {"GET", "/v1/handoffs/", HK_E_NOT_FOUND, HK_ROUTE_NONE, "", ""},
       {"GET", "/v1/handoffs//clocks", HK_E_NOT_FOUND, HK_ROUTE_NONE, "", ""},
       {"GET", "/v1/handoffs/a/clocks/", HK_E_NOT_FOUND, HK_ROUTE_NONE, "", ""},
@@ -90,8 +99,9 @@ ParameterizedTest(struct route_case *c, route, matches) {
   } else {
     cr_assert_str_eq(r.allow, c->allow);
   }
-  cr_assert_eq(r.raw != NULL, r.id == HK_ROUTE_SUBJECT, "%s %s", c->method,
-               c->path);
+  cr_assert_eq(r.raw != NULL,
+               r.id == HK_ROUTE_SUBJECT || r.id == HK_ROUTE_ASSET, "%s %s",
+               c->method, c->path);
 }
 
 Test(route, the_subject_is_the_rest_of_the_path_as_sent) {
@@ -107,9 +117,39 @@ Test(route, only_v1_routes_want_a_token) {
   cr_assert(hk_route_is_api(HK_ROUTE_CLOCKS));
   cr_assert(hk_route_is_api(HK_ROUTE_GROUPS));
   cr_assert(hk_route_is_api(HK_ROUTE_SUBJECT));
+  cr_assert(hk_route_is_api(HK_ROUTE_SERIES));
+  cr_assert_not(hk_route_is_api(HK_ROUTE_ASSET));
   cr_assert_not(hk_route_is_api(HK_ROUTE_HEALTHZ));
   cr_assert_not(hk_route_is_api(HK_ROUTE_METRICS));
   cr_assert_not(hk_route_is_api(HK_ROUTE_HOOK));
+}
+
+Test(assets, the_page_with_its_csp_and_a_304_for_its_etag) {
+  struct hk_reply r;
+  char head[1024];
+  char inm[64];
+  hk_reply_init(&r);
+  cr_assert_eq(hk_asset_reply("", NULL, &r), HK_E_OK);
+  cr_assert_eq(r.status, 200);
+  cr_assert_str_eq(r.content_type, "text/html; charset=utf-8");
+  cr_assert_not_null(strstr(r.body, "app.js"));
+  cr_assert_str_eq(r.cache, "no-cache");
+  hk_reply_head(&r, head, sizeof head);
+  cr_assert_not_null(
+      strstr(head, "Content-Security-Policy: default-src 'self'"));
+  cr_assert_not_null(strstr(head, "ETag: \""));
+  snprintf(inm, sizeof inm, "W/\"x\", \"%s\"", r.etag);
+  hk_reply_fini(&r);
+  cr_assert_eq(hk_asset_reply("", inm, &r), HK_E_OK);
+  cr_assert_eq(r.status, 304);
+  cr_assert_eq(r.len, 0);
+  hk_reply_fini(&r);
+  cr_assert_eq(hk_asset_reply("app.js", NULL, &r), HK_E_OK);
+  cr_assert_str_eq(r.content_type, "text/javascript; charset=utf-8");
+  cr_assert_str_eq(r.cache, "public, max-age=3600");
+  hk_reply_fini(&r);
+  cr_assert_eq(hk_asset_reply("nope.js", NULL, &r), HK_E_NOT_FOUND);
+  hk_reply_fini(&r);
 }
 
 Test(reply, error_bodies_come_from_the_table) {

@@ -90,3 +90,20 @@ Test(metrics, figures_that_are_missing_read_as_zero) {
   has_line(text, "handoff_alerts_total{outcome=\"sent\"} 0");
   free(text);
 }
+
+Test(metrics, writes_redis_memory_when_the_guard_read_it) {
+  char *text = format("{\"memory\": {\"used_bytes\": 7340032,"
+                      " \"max_bytes\": 8388608, \"guard\": 0.9,"
+                      " \"over\": false}}");
+  has_line(text, "# TYPE handoff_redis_used_memory_bytes gauge");
+  has_line(text, "handoff_redis_used_memory_bytes 7340032");
+  has_line(text, "# TYPE handoff_redis_maxmemory_bytes gauge");
+  has_line(text, "handoff_redis_maxmemory_bytes 8388608");
+  has_line(text, "handoff_redis_memory_guard_ratio 0.9");
+  free(text);
+  /* Unknown (Redis did not answer INFO): the families are left out, not
+   * written as a misleading 0. */
+  text = format("{\"memory\": null}");
+  cr_assert_null(strstr(text, "handoff_redis_used_memory_bytes"));
+  free(text);
+}

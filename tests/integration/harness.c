@@ -297,6 +297,9 @@ static void fcgi_start(void) {
                         redis,
                         NULL};
   snprintf(redis, sizeof redis, "127.0.0.1:%d", stack.redis_port);
+  if (hk_stack_redis_json != NULL) {
+    argv[9] = NULL; /* the config's Redis: no --redis */
+  }
   unlink(stack.fcgi_sock);
   stack.fcgi = spawn(argv, path_in("fcgi.log"));
   for (int i = 0; i < 1000; i++) {
@@ -392,9 +395,11 @@ void hk_stack_up(const char *extra_config) {
 }
 
 const char *hk_stack_api_extra = "";
+const char *hk_stack_redis_json;
 
 void hk_stack_up_with(const char *extra_config, const char *extra_sources) {
   char config[16384];
+  char redis_json[256];
   memset(&stack, 0, sizeof stack);
   snprintf(stack.dir, sizeof stack.dir, "/tmp/hk-it-XXXXXX");
   cr_assert(mkdtemp(stack.dir) != NULL);
@@ -411,10 +416,13 @@ void hk_stack_up_with(const char *extra_config, const char *extra_sources) {
       break;
     }
   }
+  snprintf(redis_json, sizeof redis_json,
+           "\"redis\": {\"host\": \"127.0.0.1\", \"port\": %d,"
+           " \"connect_timeout\": \"300ms\", \"timeout\": \"3s\"},",
+           stack.redis_port);
   snprintf(config, sizeof config,
            "{\n"
-           "  \"redis\": {\"host\": \"127.0.0.1\", \"port\": %d,"
-           " \"connect_timeout\": \"300ms\", \"timeout\": \"3s\"},\n"
+           "  %s\n"
            "  %s\n"
            "  \"sources\": {\n"
            "    \"demo\": {\"kind\": \"standard-webhooks\","
@@ -423,7 +431,8 @@ void hk_stack_up_with(const char *extra_config, const char *extra_sources) {
            "  \"api\": {\"tokens\": [{\"name\": \"tests\","
            " \"env\": \"HK_TEST_TOKEN\"}]%s}\n"
            "}\n",
-           stack.redis_port, extra_config, extra_sources, hk_stack_api_extra);
+           hk_stack_redis_json != NULL ? hk_stack_redis_json : redis_json,
+           extra_config, extra_sources, hk_stack_api_extra);
   write_file(path_in("handoff.json"), config);
   fcgi_start();
   nginx_start();
@@ -464,8 +473,10 @@ void hk_worker_start(int i, const char *const *extra) {
   argv[n++] = HK_BIN_DIR "/workers/handoff-worker";
   argv[n++] = "--config";
   argv[n++] = path_in("handoff.json");
-  argv[n++] = "--redis";
-  argv[n++] = redis;
+  if (hk_stack_redis_json == NULL) {
+    argv[n++] = "--redis";
+    argv[n++] = redis;
+  }
   argv[n++] = "--name";
   argv[n++] = name;
   for (int k = 0; extra != NULL && extra[k] != NULL && n < 31; k++) {

@@ -31,6 +31,12 @@ struct hk_stack {
 
 extern struct hk_stack stack;
 
+/* When set before hk_stack_up, the "redis" member of the config (e.g.
+ * "\"redis\": {\"sentinel\": …},") in place of the stack's own Redis, and
+ * handoff-fcgi and the workers get no --redis: they find Redis as the
+ * config says. NULL: the stack's Redis. */
+extern const char *hk_stack_redis_json;
+
 /* Starts redis, handoff-fcgi and nginx; extra_config is spliced into the
  * JSON config (e.g. "\"intake\": {\"max_body_bytes\": 4096},"), or "". */
 void hk_stack_up(const char *extra_config);

@@ -250,6 +250,7 @@ static const struct {
     {"/v1/handoffs/lead_response/clocks", "/v1/handoffs/{name}/clocks"},
     {"/v1/handoffs/lead_response/by/owner",
      "/v1/handoffs/{name}/by/{dimension}"},
+    {"/v1/handoffs/lead_response/series", "/v1/handoffs/{name}/series"},
     {"/v1/stages", "/v1/stages"},
     {"/v1/stages/mql", "/v1/stages/{name}"},
     {"/v1/subjects/company%3A1", "/v1/subjects/{subject}"},
@@ -354,6 +355,10 @@ Test(openapi, every_route_and_error_matches_the_spec) {
           "/v1/handoffs/{name}/by/{dimension}", 404, "unknown_handoff");
   refused("GET", "/v1/handoffs/lead_response/by/segment", HK_TEST_TOKEN,
           "/v1/handoffs/{name}/by/{dimension}", 404, "not_found");
+  refused("GET", "/v1/handoffs/nobody/series", HK_TEST_TOKEN,
+          "/v1/handoffs/{name}/series", 404, "unknown_handoff");
+  refused("GET", "/v1/handoffs/lead_response/series?days=7", HK_TEST_TOKEN,
+          "/v1/handoffs/{name}/series", 400, "bad_query");
   refused("GET", "/v1/stages/nowhere", HK_TEST_TOKEN, "/v1/stages/{name}", 404,
           "unknown_stage");
   refused("GET", "/v1/subjects/company%3A999", HK_TEST_TOKEN,

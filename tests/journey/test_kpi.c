@@ -171,6 +171,11 @@ static json_t *journey(void) {
   put(data, "stages", "mql", 48, "entered", 10);
   put(data, "stages", "mql", 48, "moved", 4);
   put(data, "stages", "mql", 48, resp("t", 3 * HOUR), 4);
+  /* Of the 4, 3 went on to sql and 1 skipped it to won; a bucket written
+   * before flows were counted went below zero and is left out. */
+  put(data, "stages", "mql", 48, "to:sql", 3);
+  put(data, "stages", "mql", 48, "to:won", 1);
+  put(data, "stages", "mql", 48, "to:lost", -1);
   put(data, "stages", "won", 480, "entered", 3);
   put(data, "stages", "won", 480, "rev:EUR", 120050);
   put(data, "stages", "won", 480, "rev:USD", 9900);
@@ -230,6 +235,9 @@ Test(kpi, stage_conversion_time_and_revenue_per_currency) {
   json_t *w = at(docs, "kpi:stage:won", "30d");
   cr_assert_eq(num(m, "entered"), 10);
   cr_assert_eq(num(m, "moved_on"), 4);
+  cr_assert_eq(num(json_object_get(m, "flows"), "sql"), 3);
+  cr_assert_eq(num(json_object_get(m, "flows"), "won"), 1);
+  cr_assert_eq(json_object_size(json_object_get(m, "flows")), 2);
   cr_assert_float_eq(json_real_value(json_object_get(m, "conversion")), 0.4,
                      1e-9);
   cr_assert_leq(labs((long)num(m, "median_time_in_stage_ms") - 3 * HOUR),

@@ -156,9 +156,11 @@ Test(stage_record, facts_follow_the_next_chain) {
                         "\"won\":[3000,\"c\",12.5,null]}",
                         &r);
   hk_stage_record_facts(list, &r, f);
-  /* mql moved on at 3000: won, further down the chain, came first. */
+  /* mql moved on at 3000: won, further down the chain, came first: a
+   * flow from mql to won that skips sql. */
   cr_assert_eq(f[0].moved, 1);
   cr_assert_eq(f[0].took_ms, 2000);
+  cr_assert_eq(f[0].to, 2);
   /* sql at 5000; won at 3000 came before it: not moved on. */
   cr_assert_eq(f[1].entered, 1);
   cr_assert_eq(f[1].moved, 0);

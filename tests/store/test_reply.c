@@ -270,7 +270,7 @@ Test(resp_groups, reads_our_group_only) {
         B("pending"), hk_xstrdup(":9\r\n"), B("lag"), hk_xstrdup(":9\r\n")),
       A(8, B("name"), B("workers"), B("consumers"), hk_xstrdup(":2\r\n"),
         B("pending"), hk_xstrdup(":5\r\n"), B("lag"), hk_xstrdup("$-1\r\n"))));
-  struct hk_queue_stats q = {0, 0, 0, 0, 0};
+  struct hk_queue_stats q = {0};
   hk_resp_groups(r, "workers", &q);
   cr_assert_eq(q.consumers, 2);
   cr_assert_eq(q.pending, 5);
@@ -280,11 +280,58 @@ Test(resp_groups, reads_our_group_only) {
 
 Test(resp_groups, leaves_the_figures_when_the_stream_is_missing) {
   redisReply *r = resp("-ERR no such key\r\n");
-  struct hk_queue_stats q = {0, 0, -1, 0, 0};
+  struct hk_queue_stats q = {0};
+  q.lag = -1;
   hk_resp_groups(r, "workers", &q);
   cr_assert_eq(q.pending, 0);
   cr_assert_eq(q.lag, -1);
   freeReplyObject(r);
+}
+
+Test(resp_groups, reads_the_last_delivered_id) {
+  redisReply *r =
+      resp("*1\r\n*4\r\n$4\r\nname\r\n$7\r\nworkers\r\n"
+           "$17\r\nlast-delivered-id\r\n$15\r\n1700000000000-3\r\n");
+  struct hk_queue_stats q = {0};
+  hk_resp_groups(r, "workers", &q);
+  cr_assert_str_eq(q.last_delivered, "1700000000000-3");
+  freeReplyObject(r);
+}
+
+/* hk_queue_stall judges from the workers' reads, never from XLEN. */
+Test(queue_stall, is_quiet_when_nothing_waits_however_long_ago_a_read) {
+  struct hk_queue_stats q = {0};
+  char why[160];
+  q.length = 23753; /* an AOF reload's leftover figures */
+  q.last_read_ms = 0;
+  q.oldest_ms = -1;
+  cr_assert_eq(hk_queue_stall(&q, 3600000, 30000, 120000, why, sizeof why), 0);
+  cr_assert_str_eq(why, "");
+}
+
+Test(queue_stall, turns_amber_then_red_with_the_reason_in_words) {
+  struct hk_queue_stats q = {0};
+  char why[160];
+  q.lag = 15;
+  q.pending = 2;
+  q.last_read_ms = 1000000;
+  q.oldest_ms = 1000500;
+  cr_assert_eq(hk_queue_stall(&q, 1029999, 30000, 120000, why, sizeof why), 0);
+  cr_assert_eq(hk_queue_stall(&q, 1042000, 30000, 120000, why, sizeof why), 1);
+  cr_assert_str_eq(why, "no worker has read for 42 s while 17 deliveries wait");
+  cr_assert_eq(hk_queue_stall(&q, 1120000, 30000, 120000, why, sizeof why), 2);
+}
+
+Test(queue_stall, without_any_read_the_oldest_waiting_delivery_counts) {
+  struct hk_queue_stats q = {0};
+  char why[160];
+  q.lag = 1;
+  q.last_read_ms = -1;
+  q.oldest_ms = 1000000;
+  cr_assert_eq(hk_queue_stall(&q, 1031000, 30000, 120000, why, sizeof why), 1);
+  cr_assert_str_eq(
+      why,
+      "no worker has ever read, and 1 delivery waits, the oldest for 31 s");
 }
 
 Test(resp_counters, keeps_integers_and_leaves_out_the_rest) {
@@ -371,4 +418,63 @@ Test(index_member, formats_and_reads_back_start_and_subject) {
   cr_assert_str_eq(m, "0000000000005 s");
   free(m);
   cr_assert_str_eq(hk_store_index_subject("0000000000005", NULL), "");
+}
+
+/* An INFO memory text as Redis 7 writes it (cut), with used_memory_human
+ * and friends before and after the lines that count. */
+#define INFO_MEMORY                                                            \
+  "# Memory\r\nused_memory:1048576\r\nused_memory_human:1.00M\r\n"             \
+  "used_memory_rss:5000000\r\nmaxmemory_human:8.00M\r\n"                       \
+  "maxmemory:8388608\r\nmaxmemory_policy:noeviction\r\n"
+
+Test(resp_memory, reads_used_memory_and_maxmemory_not_their_cousins) {
+  redisReply *r = take(B(INFO_MEMORY));
+  struct hk_store_memory m = {0, 0};
+  cr_assert_eq(hk_resp_memory(r, &m, NULL), HK_E_OK);
+  cr_assert_eq(m.used, 1048576);
+  cr_assert_eq(m.max, 8388608);
+  freeReplyObject(r);
+  /* No limit is maxmemory:0; the last line may lack its CRLF. */
+  r = take(B("used_memory:900\r\nmaxmemory:0"));
+  cr_assert_eq(hk_resp_memory(r, &m, NULL), HK_E_OK);
+  cr_assert_eq(m.used, 900);
+  cr_assert_eq(m.max, 0);
+  freeReplyObject(r);
+}
+
+Test(resp_memory, refuses_a_reply_without_both_figures) {
+  const char *bad[] = {"used_memory:900\r\n",
+                       "maxmemory:900\r\n",
+                       "used_memory_rss:9\r\nmaxmemory:9\r\n",
+                       "used_memory:x\r\nmaxmemory:9\r\n",
+                       "used_memory:-1\r\nmaxmemory:9\r\n",
+                       ""};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    redisReply *r = take(B(bad[i]));
+    struct hk_error err = {HK_E_OK, ""};
+    struct hk_store_memory m;
+    cr_assert_eq(hk_resp_memory(r, &m, &err), HK_E_UNAVAILABLE, "%s", bad[i]);
+    cr_assert_eq(err.code, HK_E_UNAVAILABLE);
+    freeReplyObject(r);
+  }
+  {
+    redisReply *r = resp("-ERR unknown section\r\n");
+    struct hk_store_memory m;
+    cr_assert_eq(hk_resp_memory(r, &m, NULL), HK_E_UNAVAILABLE);
+    freeReplyObject(r);
+  }
+}
+
+Test(resp_oom, tells_redis_refusing_a_write_over_maxmemory) {
+  redisReply *oom =
+      resp("-OOM command not allowed when used memory > 'maxmemory'.\r\n");
+  redisReply *other = resp("-ERR wrong number of arguments\r\n");
+  redisReply *str = resp("$4\r\nOOM \r\n");
+  cr_assert_eq(hk_resp_is_oom(oom), 1);
+  cr_assert_eq(hk_resp_is_oom(other), 0);
+  cr_assert_eq(hk_resp_is_oom(str), 0);
+  cr_assert_eq(hk_resp_is_oom(NULL), 0);
+  freeReplyObject(oom);
+  freeReplyObject(other);
+  freeReplyObject(str);
 }

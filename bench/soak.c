@@ -1,0 +1,707 @@
+/*
+ * soak.c -- bench-soak: a year of a mid-market company's journey traffic,
+ * queued straight into the intake stream in event-time order, a simulated
+ * day at a time, for bench/soak; and the measure of what Redis holds at the
+ * end, key family by key family.
+ *
+ *   bench-soak load HOST PORT DELIVERIES SUBJECTS END_MS SAMPLES_CSV
+ *   bench-soak measure HOST PORT
+ *
+ * load. The traffic is the example config's journey (config/examples/
+ * saas.json, source "demo", rule demo-journey): every subject is a company
+ * that arrives as a lead, becomes an MQL, and is contacted by an SDR (85%,
+ * most within the lead_response SLA), disqualified (10%) or forgotten (5%:
+ * its clock stays open); a third of the contacted open a deal, half of the
+ * deals are won (a tenth of them without amount or owner: the handoff gap),
+ * onboarding kicks off (a fifth after the 48 hours; some put on hold and
+ * resumed), the customer subscribes for a year (renews_at), pays twelve
+ * monthly invoices, gets the renewal outreach and renews or cancels. Every
+ * subject also logs product activity (activity.logged), as many as it
+ * takes to make DELIVERIES in all, spread over its life. Arrivals are
+ * uniform over the two years before END_MS, so the year that is queued,
+ * [END_MS - 365 d, END_MS), is steady traffic: customers won the year
+ * before pay their invoices in it. SUBJECTS is the number of subjects with
+ * deliveries in that year (the arrivals of the year before that have none
+ * there are not counted). Everything is decided by a PRNG seeded per
+ * subject: the same arguments queue the same deliveries.
+ *
+ * After each simulated day's deliveries are queued, it waits until the
+ * workers have acknowledged all of them ({prefix}stats processed), then
+ * appends "day,date,deliveries,used_memory,intake_length" to SAMPLES_CSV,
+ * so every sample is Redis at rest at the end of that day. It prints its
+ * progress to stderr every few seconds, and at the end one line of JSON:
+ * deliveries, subjects, arrivals, journey (the deliveries of the journeys,
+ * before activity), first and last event time, seconds.
+ *
+ * measure. SCANs every key, and per family (the key without the prefix
+ * "handoff:" up to its next ':', "journey:company:1" -> "journey") prints
+ * keys, items (entries of a stream, fields of a hash, members of a set or
+ * zset, elements of a list, 1 for a string) and bytes (MEMORY USAGE …
+ * SAMPLES 0), as one JSON object.
+ */
+#include <hiredis/hiredis.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DAY_MS 86400000LL
+#define HOUR_MS 3600000LL
+#define MIN_MS 60000LL
+#define PIPELINE 1000
+
+/* The journey event types of the example config, and product activity. */
+enum type {
+  LEAD_CREATED,
+  LEAD_MQL,
+  LEAD_CONTACTED,
+  LEAD_DISQUALIFIED,
+  DEAL_CREATED,
+  DEAL_QUALIFIED,
+  DEAL_WON,
+  DEAL_LOST,
+  ONB_ON_HOLD,
+  ONB_RESUMED,
+  ONB_KICKOFF,
+  ONB_COMPLETED,
+  SUB_CREATED,
+  INVOICE_PAID,
+  RENEWAL_OUTREACH,
+  SUB_RENEWED,
+  SUB_CANCELLED,
+  ACTIVITY,
+  TYPE_COUNT
+};
+
+static const char *const type_names[TYPE_COUNT] = {"lead.created",
+                                                   "lead.mql",
+                                                   "lead.contacted",
+                                                   "lead.disqualified",
+                                                   "deal.created",
+                                                   "deal.qualified",
+                                                   "deal.won",
+                                                   "deal.lost",
+                                                   "onboarding.on_hold",
+                                                   "onboarding.resumed",
+                                                   "onboarding.kickoff",
+                                                   "onboarding.completed",
+                                                   "subscription.created",
+                                                   "invoice.paid",
+                                                   "renewal.outreach",
+                                                   "subscription.renewed",
+                                                   "subscription.cancelled",
+                                                   "activity.logged"};
+
+/* One delivery to queue. */
+struct ev {
+  int64_t at;        /* event time, ms */
+  int64_t renews_at; /* subscription.*: the renewal, ms; else 0 */
+  uint32_t subject;
+  uint8_t type;
+  uint8_t gap; /* the start event lacks an attribute its handoff requires */
+};
+
+struct evs {
+  struct ev *v;
+  size_t n;
+  size_t cap;
+};
+
+static void push(struct evs *e, int64_t at, uint32_t subject, enum type t,
+                 int64_t renews_at, int gap) {
+  if (e->n == e->cap) {
+    e->cap = e->cap != 0 ? e->cap * 2 : 1 << 20;
+    e->v = realloc(e->v, e->cap * sizeof *e->v);
+    if (e->v == NULL) {
+      fprintf(stderr, "bench-soak: out of memory\n");
+      exit(1);
+    }
+  }
+  e->v[e->n].at = at;
+  e->v[e->n].renews_at = renews_at;
+  e->v[e->n].subject = subject;
+  e->v[e->n].type = (uint8_t)t;
+  e->v[e->n].gap = (uint8_t)gap;
+  e->n++;
+}
+
+/* splitmix64: a small PRNG whose whole state is one word. */
+static uint64_t next(uint64_t *s) {
+  uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+/* Uniform in [0, 1). */
+static double unit(uint64_t *s) {
+  return (double)(next(s) >> 11) / 9007199254740992.0;
+}
+
+/* Uniform in [lo, hi) ms. */
+static int64_t between(uint64_t *s, int64_t lo, int64_t hi) {
+  return lo + (int64_t)(unit(s) * (double)(hi - lo));
+}
+
+/* ---------------------------------------------------------------------------
+ * One subject's journey
+ * ------------------------------------------------------------------------- */
+
+/* From the won deal on: onboarding, a year's subscription and its
+ * invoices, the renewal. */
+static void customer(struct evs *e, uint32_t id, uint64_t *s, int64_t won) {
+  int64_t kickoff;
+  int64_t sub;
+  int64_t renews;
+  if (unit(s) < 0.05) {
+    int64_t hold = won + between(s, HOUR_MS, 24 * HOUR_MS);
+    push(e, hold, id, ONB_ON_HOLD, 0, 0);
+    push(e, hold + between(s, DAY_MS, 5 * DAY_MS), id, ONB_RESUMED, 0, 0);
+    won = hold + 5 * DAY_MS;
+  }
+  kickoff = won + (unit(s) < 0.8 ? between(s, 2 * HOUR_MS, 40 * HOUR_MS)
+                                 : between(s, 48 * HOUR_MS, 96 * HOUR_MS));
+  push(e, kickoff, id, ONB_KICKOFF, 0, 0);
+  sub = kickoff + between(s, 14 * DAY_MS, 45 * DAY_MS);
+  push(e, sub, id, ONB_COMPLETED, 0, 0);
+  renews = sub + 365 * DAY_MS;
+  push(e, sub, id, SUB_CREATED, renews, 0);
+  for (int m = 1; m <= 12; m++) {
+    push(e, sub + (int64_t)m * 30 * DAY_MS + between(s, 0, DAY_MS), id,
+         INVOICE_PAID, 0, 0);
+  }
+  if (unit(s) < 0.8) {
+    push(e, renews - between(s, 60 * DAY_MS, 150 * DAY_MS), id,
+         RENEWAL_OUTREACH, 0, 0);
+  }
+  if (unit(s) < 0.85) {
+    push(e, renews, id, SUB_RENEWED, renews + 365 * DAY_MS, 0);
+  } else {
+    push(e, renews - between(s, 0, 30 * DAY_MS), id, SUB_CANCELLED, 0, 0);
+  }
+}
+
+/* Subject id arriving at `arrive`: every event of its life, in any order
+ * (the caller sorts). */
+static void journey(struct evs *e, uint32_t id, int64_t arrive) {
+  uint64_t s = 0x5eedULL ^ ((uint64_t)id * 0x2545F4914F6CDD1DULL);
+  int64_t mql = arrive + between(&s, 0, 7 * DAY_MS);
+  double fate = unit(&s);
+  int64_t contacted;
+  int64_t qualified;
+  int64_t won;
+  push(e, arrive, id, LEAD_CREATED, 0, 0);
+  push(e, mql, id, LEAD_MQL, 0, unit(&s) < 0.05);
+  if (fate >= 0.85) {
+    if (fate < 0.95) {
+      push(e, mql + between(&s, HOUR_MS, 3 * DAY_MS), id, LEAD_DISQUALIFIED, 0,
+           0);
+    }
+    return;
+  }
+  /* Most first touches within the hour; some after the SLA. */
+  contacted = mql + (unit(&s) < 0.9 ? between(&s, MIN_MS, 50 * MIN_MS)
+                                    : between(&s, HOUR_MS, 2 * DAY_MS));
+  push(e, contacted, id, LEAD_CONTACTED, 0, 0);
+  if (unit(&s) >= 0.35) {
+    return;
+  }
+  push(e, contacted + between(&s, DAY_MS, 14 * DAY_MS), id, DEAL_CREATED, 0, 0);
+  qualified = contacted + between(&s, 15 * DAY_MS, 28 * DAY_MS);
+  push(e, qualified, id, DEAL_QUALIFIED, 0, 0);
+  won = qualified + between(&s, 7 * DAY_MS, 45 * DAY_MS);
+  if (unit(&s) >= 0.5) {
+    push(e, won, id, DEAL_LOST, 0, 0);
+    return;
+  }
+  push(e, won, id, DEAL_WON, 0, unit(&s) < 0.1);
+  customer(e, id, &s, won);
+}
+
+/* ---------------------------------------------------------------------------
+ * The year's deliveries
+ * ------------------------------------------------------------------------- */
+
+static int by_time(const void *a, const void *b) {
+  const struct ev *x = a;
+  const struct ev *y = b;
+  if (x->at != y->at) {
+    return x->at < y->at ? -1 : 1;
+  }
+  return x->subject < y->subject ? -1 : x->subject > y->subject;
+}
+
+/* Generates `arrivals` subjects over [start - 365 d, end) and keeps the
+ * events of [start, end). Sets first[], last[] (each arrival's first and
+ * last kept event time, 0 when none) when not NULL. Returns the subjects
+ * with events kept. */
+static size_t year(struct evs *out, size_t arrivals, int64_t start, int64_t end,
+                   int64_t *first, int64_t *last) {
+  double step = (double)(end - (start - 365 * DAY_MS)) / (double)arrivals;
+  struct evs one = {NULL, 0, 0};
+  size_t active = 0;
+  for (size_t i = 0; i < arrivals; i++) {
+    uint64_t s = (uint64_t)i * 0x9E3779B97F4A7C15ULL;
+    int64_t arrive =
+        start - 365 * DAY_MS + (int64_t)(((double)i + unit(&s)) * step);
+    int64_t lo = 0;
+    int64_t hi = 0;
+    one.n = 0;
+    journey(&one, (uint32_t)i, arrive);
+    for (size_t k = 0; k < one.n; k++) {
+      struct ev *v = &one.v[k];
+      if (v->at < start || v->at >= end) {
+        continue;
+      }
+      lo = lo == 0 || v->at < lo ? v->at : lo;
+      hi = v->at > hi ? v->at : hi;
+      if (out != NULL) {
+        push(out, v->at, v->subject, (enum type)v->type, v->renews_at, v->gap);
+      }
+    }
+    active += lo != 0;
+    if (first != NULL) {
+      first[i] = lo;
+      last[i] = hi;
+    }
+  }
+  free(one.v);
+  return active;
+}
+
+/* Adds `extra` activity events, spread evenly over the active subjects,
+ * each at a random time of the subject's life within [start, end). */
+static void activity(struct evs *out, size_t arrivals, const int64_t *first,
+                     const int64_t *last, size_t active, size_t extra,
+                     int64_t end) {
+  size_t given = 0;
+  size_t seen = 0;
+  for (size_t i = 0; i < arrivals && given < extra; i++) {
+    uint64_t s = 0xac71ULL ^ ((uint64_t)i * 0xD1B54A32D192ED03ULL);
+    size_t mine;
+    int64_t hi;
+    if (first[i] == 0) {
+      continue;
+    }
+    seen++;
+    /* The first `seen` subjects get extra * seen / active in all. */
+    mine = extra * seen / active - given;
+    hi = last[i] > first[i] ? last[i] : first[i] + DAY_MS;
+    hi = hi < end ? hi : end;
+    for (size_t k = 0; k < mine; k++) {
+      int64_t at = hi > first[i] ? between(&s, first[i], hi) : first[i];
+      push(out, at, (uint32_t)i, ACTIVITY, 0, 0);
+    }
+    given += mine;
+  }
+}
+
+/* ---------------------------------------------------------------------------
+ * Queueing
+ * ------------------------------------------------------------------------- */
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ms as "2026-03-14T10:00:00.000Z" (len 25) or, with day set, "2026-03-14". */
+static void iso(int64_t ms, char *buf, size_t cap, int day) {
+  time_t t = (time_t)(ms / 1000);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  if (day) {
+    strftime(buf, cap, "%Y-%m-%d", &tm);
+  } else {
+    char head[32];
+    strftime(head, sizeof head, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, cap, "%s.%03dZ", head, (int)(ms % 1000));
+  }
+}
+
+/* The body a sender posts for v, as the demo-journey rule reads it. */
+static void body_of(const struct ev *v, char *buf, size_t cap) {
+  static const char *const segments[] = {"enterprise", "strategic", "smb"};
+  uint32_t id = v->subject;
+  unsigned h = (id * 2654435761u) >> 24; /* 0..255 */
+  const char *segment = segments[h < 38 ? 0 : h < 51 ? 1 : 2];
+  long long amount = 5000 + (long long)(id * 7919u % 45000u);
+  char at[40];
+  int n;
+  iso(v->at, at, sizeof at, 0);
+  n = snprintf(buf, cap,
+               "{\"type\":\"%s\",\"timestamp\":\"%s\",\"data\":{\"company_id\":"
+               "\"%" PRIu32 "\"",
+               type_names[v->type], at, id);
+  switch (v->type) {
+  case LEAD_CREATED:
+  case LEAD_MQL:
+  case LEAD_CONTACTED:
+  case LEAD_DISQUALIFIED:
+    if (!v->gap) {
+      n += snprintf(buf + n, cap - (size_t)n,
+                    ",\"email\":\"lead%" PRIu32 "@example.com\"", id);
+    }
+    n += snprintf(buf + n, cap - (size_t)n,
+                  ",\"segment\":\"%s\",\"owner\":\"sdr-%u\"", segment, h % 7);
+    break;
+  case DEAL_CREATED:
+  case DEAL_QUALIFIED:
+  case DEAL_WON:
+  case DEAL_LOST:
+    n += snprintf(buf + n, cap - (size_t)n, ",\"segment\":\"%s\"", segment);
+    if (!v->gap) {
+      n += snprintf(buf + n, cap - (size_t)n,
+                    ",\"owner\":\"ae-%u\",\"amount\":%lld,\"currency\":\"EUR\"",
+                    h % 11, amount);
+    }
+    break;
+  case SUB_CREATED:
+  case SUB_RENEWED:
+    n += snprintf(buf + n, cap - (size_t)n,
+                  ",\"segment\":\"%s\",\"amount\":%lld,\"currency\":\"EUR\","
+                  "\"renews_at\":%" PRId64,
+                  segment, amount, v->renews_at);
+    break;
+  case INVOICE_PAID:
+    n += snprintf(buf + n, cap - (size_t)n,
+                  ",\"amount\":%lld,\"currency\":\"EUR\"", amount / 12);
+    break;
+  case ACTIVITY: break;
+  default:
+    n += snprintf(buf + n, cap - (size_t)n, ",\"owner\":\"csm-%u\"", h % 5);
+    break;
+  }
+  snprintf(buf + n, cap - (size_t)n, "}}");
+}
+
+/* A reply that must not be an error; exits on failure. */
+static redisReply *must(redisContext *c, redisReply *r, const char *what) {
+  if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+    fprintf(stderr, "bench-soak: %s: %s\n", what,
+            r != NULL ? r->str : c->errstr);
+    exit(1);
+  }
+  return r;
+}
+
+/* An integer reply to the command "A B [C]" (no format: plain words). */
+static long long int_of(redisContext *c, const char *a, const char *b,
+                        const char *k) {
+  const char *argv[] = {a, b, k};
+  redisReply *r =
+      must(c, redisCommandArgv(c, k != NULL ? 3 : 2, argv, NULL), a);
+  long long v = r->type == REDIS_REPLY_INTEGER  ? r->integer
+                : r->type == REDIS_REPLY_STRING ? atoll(r->str)
+                                                : 0;
+  freeReplyObject(r);
+  return v;
+}
+
+static long long used_memory(redisContext *c) {
+  redisReply *r = must(c, redisCommand(c, "INFO memory"), "INFO");
+  const char *p = strstr(r->str, "\nused_memory:");
+  long long v = p != NULL ? atoll(p + 13) : -1;
+  freeReplyObject(r);
+  return v;
+}
+
+/* Queues v[0, n) pipelined; ids are soak_ and the index from `from`. */
+static void queue(redisContext *c, const struct ev *v, size_t n, size_t from) {
+  char body[1024];
+  char received[24];
+  snprintf(received, sizeof received, "%lld", (long long)time(NULL) * 1000);
+  for (size_t done = 0; done < n;) {
+    size_t chunk = n - done < PIPELINE ? n - done : PIPELINE;
+    for (size_t k = 0; k < chunk; k++) {
+      char id[32];
+      snprintf(id, sizeof id, "soak_%zu", from + done + k);
+      body_of(&v[done + k], body, sizeof body);
+      redisAppendCommand(c,
+                         "XADD handoff:intake * source demo kind "
+                         "standard-webhooks delivery_id %s received_ms %s "
+                         "signed_ms 0 headers {} body %s",
+                         id, received, body);
+    }
+    for (size_t k = 0; k < chunk; k++) {
+      void *r = NULL;
+      if (redisGetReply(c, &r) != REDIS_OK) {
+        fprintf(stderr, "bench-soak: %s\n", c->errstr);
+        exit(1);
+      }
+      must(c, r, "XADD");
+      freeReplyObject(r);
+    }
+    done += chunk;
+  }
+}
+
+/* Waits until the workers acknowledged `want` deliveries; exits when they
+ * make no progress for two minutes. */
+static void wait_processed(redisContext *c, long long want) {
+  long long last = -1;
+  double since = now_s();
+  struct timespec pause = {0, 20 * 1000000L};
+  for (;;) {
+    long long got = int_of(c, "HGET", "handoff:stats", "processed");
+    if (got >= want) {
+      return;
+    }
+    if (got != last) {
+      last = got;
+      since = now_s();
+    } else if (now_s() - since > 120) {
+      fprintf(stderr,
+              "bench-soak: no delivery processed for 2 minutes "
+              "(%lld of %lld): is the worker running?\n",
+              got, want);
+      exit(1);
+    }
+    nanosleep(&pause, NULL);
+  }
+}
+
+/* The arrivals that give about `subjects` subjects with events in the
+ * year: a pilot run measures the share that do. */
+static size_t arrivals_for(size_t subjects, int64_t start, int64_t end) {
+  size_t pilot = subjects < 100000 ? subjects : 100000;
+  size_t arrivals = subjects * 2;
+  for (int round = 0; round < 2; round++) {
+    size_t active = year(NULL, pilot, start, end, NULL, NULL);
+    arrivals = active > 0
+                   ? (size_t)((double)subjects * (double)pilot / (double)active)
+                   : arrivals;
+    pilot = arrivals;
+  }
+  return arrivals;
+}
+
+/* Builds the year's deliveries, sorted; *active the subjects. Exits when
+ * the journeys alone need more deliveries than asked. */
+static void build(struct evs *out, size_t deliveries, size_t subjects,
+                  int64_t start, int64_t end, size_t *active, size_t *arrivals,
+                  size_t *journeys) {
+  int64_t *first;
+  int64_t *last;
+  *arrivals = arrivals_for(subjects, start, end);
+  first = calloc(*arrivals, sizeof *first);
+  last = calloc(*arrivals, sizeof *last);
+  if (first == NULL || last == NULL) {
+    fprintf(stderr, "bench-soak: out of memory\n");
+    exit(1);
+  }
+  *active = year(out, *arrivals, start, end, first, last);
+  if (out->n > deliveries) {
+    fprintf(stderr,
+            "bench-soak: %zu subjects' journeys make %zu deliveries in the "
+            "year: ask for at least that many (SOAK_DELIVERIES), or fewer "
+            "subjects\n",
+            *active, out->n);
+    exit(2);
+  }
+  *journeys = out->n;
+  activity(out, *arrivals, first, last, *active, deliveries - out->n, end);
+  if (out->n > 0) {
+    qsort(out->v, out->n, sizeof *out->v, by_time);
+  }
+  free(first);
+  free(last);
+}
+
+static int load(redisContext *c, size_t deliveries, size_t subjects,
+                int64_t end, const char *csv) {
+  int64_t start = end - 365 * DAY_MS;
+  struct evs e = {NULL, 0, 0};
+  size_t active = 0;
+  size_t arrivals = 0;
+  size_t journeys = 0;
+  size_t done = 0;
+  double t0 = now_s();
+  double shown = t0;
+  FILE *f = fopen(csv, "w");
+  if (f == NULL) {
+    fprintf(stderr, "bench-soak: cannot write %s\n", csv);
+    return 1;
+  }
+  build(&e, deliveries, subjects, start, end, &active, &arrivals, &journeys);
+  fprintf(stderr,
+          "bench-soak: %zu deliveries over %zu subjects (%zu arrivals)"
+          ", a simulated day at a time\n",
+          e.n, active, arrivals);
+  fprintf(f, "day,date,deliveries,used_memory,intake_length\n");
+  for (int day = 0; day < 365; day++) {
+    int64_t until = start + (day + 1) * DAY_MS;
+    size_t n = 0;
+    char date[16];
+    long long used;
+    while (done + n < e.n && e.v[done + n].at < until) {
+      n++;
+    }
+    queue(c, e.v + done, n, done);
+    done += n;
+    wait_processed(c, (long long)done);
+    used = used_memory(c);
+    iso(until - 1, date, sizeof date, 1);
+    fprintf(f, "%d,%s,%zu,%lld,%lld\n", day + 1, date, done, used,
+            int_of(c, "XLEN", "handoff:intake", NULL));
+    fflush(f);
+    if (now_s() - shown >= 3 || day == 364) {
+      shown = now_s();
+      fprintf(stderr,
+              "bench-soak: simulated %s (day %d of 365): %zu of %zu "
+              "deliveries processed, used_memory %.1f MB, %.0f/s\n",
+              date, day + 1, done, e.n, (double)used / 1e6,
+              (double)done / (shown - t0));
+    }
+  }
+  fclose(f);
+  printf("{\"deliveries\": %zu, \"subjects\": %zu, \"arrivals\": %zu, "
+         "\"journey\": %zu, \"first_ms\": %" PRId64 ", \"last_ms\": %" PRId64
+         ", \"seconds\": %.1f}\n",
+         e.n, active, arrivals, journeys, e.n > 0 ? e.v[0].at : 0,
+         e.n > 0 ? e.v[e.n - 1].at : 0, now_s() - t0);
+  free(e.v);
+  return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Measuring
+ * ------------------------------------------------------------------------- */
+
+struct family {
+  char name[64]; /* "journey/zset" */
+  long long keys, items, bytes;
+};
+
+static struct family *family_of(struct family *fs, size_t *n, const char *key,
+                                const char *type) {
+  const char *rest = strncmp(key, "handoff:", 8) == 0 ? key + 8 : key;
+  size_t len = strcspn(rest, ":");
+  char name[64];
+  snprintf(name, sizeof name, "%.*s/%s", (int)(len < 40 ? len : 40), rest,
+           type);
+  for (size_t i = 0; i < *n; i++) {
+    if (strcmp(fs[i].name, name) == 0) {
+      return &fs[i];
+    }
+  }
+  if (*n == 256) {
+    return &fs[255];
+  }
+  memset(&fs[*n], 0, sizeof fs[*n]);
+  memcpy(fs[*n].name, name, sizeof name);
+  return &fs[(*n)++];
+}
+
+static const char *count_cmd(const char *type) {
+  if (strcmp(type, "stream") == 0) {
+    return "XLEN";
+  }
+  if (strcmp(type, "hash") == 0) {
+    return "HLEN";
+  }
+  if (strcmp(type, "zset") == 0) {
+    return "ZCARD";
+  }
+  if (strcmp(type, "set") == 0) {
+    return "SCARD";
+  }
+  return strcmp(type, "list") == 0 ? "LLEN" : NULL;
+}
+
+/* One page of SCAN: type, bytes and items of each key, into fs. */
+static void measure_page(redisContext *c, const redisReply *keys,
+                         struct family *fs, size_t *nf) {
+  size_t n = keys->elements;
+  char(*types)[16] = calloc(n + 1, sizeof *types);
+  long long *bytes = calloc(n + 1, sizeof *bytes);
+  for (size_t i = 0; i < n; i++) {
+    redisAppendCommand(c, "TYPE %s", keys->element[i]->str);
+    redisAppendCommand(c, "MEMORY USAGE %s SAMPLES 0", keys->element[i]->str);
+  }
+  for (size_t i = 0; i < n; i++) {
+    redisReply *t = NULL;
+    redisReply *m = NULL;
+    if (redisGetReply(c, (void **)&t) != REDIS_OK ||
+        redisGetReply(c, (void **)&m) != REDIS_OK) {
+      fprintf(stderr, "bench-soak: %s\n", c->errstr);
+      exit(1);
+    }
+    snprintf(types[i], sizeof types[i], "%s",
+             t->type == REDIS_REPLY_STATUS ? t->str : "none");
+    bytes[i] = m->type == REDIS_REPLY_INTEGER ? m->integer : 0;
+    freeReplyObject(t);
+    freeReplyObject(m);
+  }
+  for (size_t i = 0; i < n; i++) {
+    const char *cmd = count_cmd(types[i]);
+    redisAppendCommand(c, "%s %s", cmd != NULL ? cmd : "EXISTS",
+                       keys->element[i]->str);
+  }
+  for (size_t i = 0; i < n; i++) {
+    redisReply *r = NULL;
+    struct family *f;
+    if (redisGetReply(c, (void **)&r) != REDIS_OK) {
+      fprintf(stderr, "bench-soak: %s\n", c->errstr);
+      exit(1);
+    }
+    f = family_of(fs, nf, keys->element[i]->str, types[i]);
+    f->keys++;
+    f->bytes += bytes[i];
+    f->items += r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+    freeReplyObject(r);
+  }
+  free(types);
+  free(bytes);
+}
+
+static int measure(redisContext *c) {
+  struct family *fs = calloc(256, sizeof *fs);
+  size_t nf = 0;
+  char cursor[32] = "0";
+  do {
+    redisReply *r =
+        must(c, redisCommand(c, "SCAN %s COUNT 1000", cursor), "SCAN");
+    snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+    measure_page(c, r->element[1], fs, &nf);
+    freeReplyObject(r);
+  } while (strcmp(cursor, "0") != 0);
+  printf("{");
+  for (size_t i = 0; i < nf; i++) {
+    printf("%s\"%s\": {\"keys\": %lld, \"items\": %lld, \"bytes\": %lld}",
+           i > 0 ? ", " : "", fs[i].name, fs[i].keys, fs[i].items, fs[i].bytes);
+  }
+  printf("}\n");
+  free(fs);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  redisContext *c;
+  int rc;
+  if (argc < 4 || (strcmp(argv[1], "load") == 0 && argc != 8) ||
+      (strcmp(argv[1], "load") != 0 && strcmp(argv[1], "measure") != 0)) {
+    fprintf(stderr,
+            "usage: bench-soak load HOST PORT DELIVERIES SUBJECTS END_MS "
+            "SAMPLES_CSV\n       bench-soak measure HOST PORT\n");
+    return 2;
+  }
+  c = redisConnect(argv[2], atoi(argv[3]));
+  if (c == NULL || c->err) {
+    fprintf(stderr, "bench-soak: cannot connect to redis\n");
+    return 1;
+  }
+  if (strcmp(argv[1], "measure") == 0) {
+    rc = measure(c);
+  } else if (atoll(argv[4]) <= 0 || atoll(argv[5]) <= 0) {
+    fprintf(stderr, "bench-soak: DELIVERIES and SUBJECTS must be positive\n");
+    rc = 2;
+  } else {
+    rc = load(c, (size_t)atoll(argv[4]), (size_t)atoll(argv[5]),
+              (int64_t)atoll(argv[6]), argv[7]);
+  }
+  redisFree(c);
+  return rc;
+}
