@@ -8,6 +8,7 @@
  * change both together.
  */
 #include <ctype.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -709,6 +710,175 @@ static void check_notifier(struct walk *w, json_t *v) {
   }
 }
 
+/* ---------------------------------------------------------------------------
+ * The owners directory and the escalation ladders
+ * ------------------------------------------------------------------------- */
+
+/* The systems whose ids an owner may carry: the providers that name owners
+ * by their own ids. journey/map.c resolves an event's owner by the
+ * provider's name. */
+static const char *const owner_systems[] = {"pipedrive", "hubspot",
+                                            "salesforce", NULL};
+
+/* A Slack member id (U…, W…) or a handle (@name). */
+static void check_slack(struct walk *w, json_t *v) {
+  const char *s = json_string_value(v);
+  size_t n = strlen(s);
+  int member = n >= 3 && n <= 32 && (s[0] == 'U' || s[0] == 'W') &&
+               all_in(s, UPPER DIGIT);
+  int handle = n >= 2 && n <= 80 && s[0] == '@' &&
+               all_in(s + 1, LOWER UPPER DIGIT "._-");
+  if (!member && !handle) {
+    hk_config_errf(w, "must be a Slack member id (U…, W…) or a handle (@name)");
+  }
+}
+
+static void check_email(struct walk *w, json_t *v) {
+  const char *s = json_string_value(v);
+  const char *at = strchr(s, '@');
+  if (at == NULL || at == s || strchr(at + 1, '.') == NULL ||
+      strchr(s, ' ') != NULL || strlen(s) > 254) {
+    hk_config_errf(w, "must be an email address");
+  }
+}
+
+static void check_owner_id(struct walk *w, json_t *v) {
+  if (json_is_string(v) &&
+      (json_string_length(v) == 0 || json_string_length(v) > 64)) {
+    hk_config_errf(w, "must be 1 to 64 characters");
+  }
+}
+
+/* The id as text ("9001" for 9001): how the mapper compares them. */
+static const char *owner_id_text(json_t *v, char *buf, size_t cap) {
+  if (json_is_integer(v)) {
+    snprintf(buf, cap, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    return buf;
+  }
+  return json_string_value(v);
+}
+
+/* Every id of one system is one owner's, and no owner is their own
+ * manager, directly or up the chain. */
+static void check_owners(struct walk *w, json_t *v) {
+  const char *a;
+  const char *b;
+  json_t *oa;
+  json_t *ob;
+  char ta[32];
+  char tb[32];
+  json_object_foreach(v, a, oa) {
+    const char *m = json_string_value(json_object_get(oa, "manager"));
+    size_t hops = 0;
+    while (m != NULL && strcmp(m, a) != 0 && hops++ <= json_object_size(v)) {
+      m = json_string_value(json_object_get(json_object_get(v, m), "manager"));
+    }
+    if (m != NULL && strcmp(m, a) == 0) {
+      hk_config_errf(w, "owner \"%s\" is their own manager", a);
+    }
+    for (size_t s = 0; owner_systems[s] != NULL; s++) {
+      json_t *ia =
+          json_object_get(json_object_get(oa, "ids"), owner_systems[s]);
+      json_t *ea = json_is_array(ia) ? ia : json_pack("[O]", ia);
+      size_t i;
+      json_t *x;
+      json_array_foreach(ea, i, x) {
+        json_object_foreach(v, b, ob) {
+          json_t *ib =
+              json_object_get(json_object_get(ob, "ids"), owner_systems[s]);
+          json_t *eb = json_is_array(ib) ? ib : json_pack("[O]", ib);
+          size_t j;
+          json_t *y;
+          json_array_foreach(eb, j, y) {
+            const char *xa = owner_id_text(x, ta, sizeof ta);
+            const char *yb = owner_id_text(y, tb, sizeof tb);
+            if (strcmp(a, b) < 0 && xa != NULL && yb != NULL &&
+                strcmp(xa, yb) == 0) {
+              hk_config_errf(w,
+                             "%s id \"%s\" belongs to both \"%s\" and \"%s\"",
+                             owner_systems[s], xa, a, b);
+            }
+          }
+          json_decref(eb);
+        }
+      }
+      json_decref(ea);
+    }
+  }
+}
+
+/* A step's recipient: "owner", "manager" (the clock owner's), or a person
+ * or team of $.owners. */
+static void check_recipient(struct walk *w, json_t *v) {
+  char q[160];
+  const char *s = json_string_value(v);
+  if (strcmp(s, "owner") != 0 && strcmp(s, "manager") != 0 &&
+      json_object_get(json_object_get(w->root, "owners"), s) == NULL) {
+    hk_config_errf(w, "%s is not \"owner\", \"manager\" or defined in $.owners",
+                   hk_config_quote(q, sizeof q, s));
+  }
+}
+
+/* The steps go in the order they fire: at_risk before breached, and within
+ * a state by `after`. */
+static void check_ladder(struct walk *w, json_t *v) {
+  int64_t prev_after = -1;
+  int prev_state = -1;
+  size_t i;
+  json_t *step;
+  if (json_array_size(v) > HK_CAP_LADDER_STEPS) {
+    hk_config_errf(w, "holds more than %u steps", HK_CAP_LADDER_STEPS);
+  }
+  json_array_foreach(v, i, step) {
+    const char *st = json_string_value(json_object_get(step, "state"));
+    const char *af = json_string_value(json_object_get(step, "after"));
+    int state = st != NULL && strcmp(st, "breached") == 0;
+    int64_t after = 0;
+    if (st == NULL || (af != NULL && !hk_config_duration(af, 0, &after))) {
+      return; /* reported by the step's own fields */
+    }
+    if (state < prev_state || (state == prev_state && after < prev_after)) {
+      hk_config_errf(w,
+                     "step %zu comes before step %zu: order the steps "
+                     "at_risk then breached, each by \"after\"",
+                     i, i - 1);
+    }
+    prev_state = state;
+    prev_after = after;
+  }
+}
+
+/* A dimension of group_by: "owner" and "source" take their values from
+ * the owners directory and the sources; an attribute lists its values, so
+ * what is stored per value stays bounded whatever senders send. */
+static void check_group(struct walk *w, json_t *v) {
+  const char *key;
+  json_t *spec;
+  json_object_foreach(v, key, spec) {
+    int builtin = strcmp(key, "owner") == 0 || strcmp(key, "source") == 0;
+    if (builtin && json_has(spec, "values")) {
+      hk_config_errf(w,
+                     "dimension \"%s\" takes its values from $.%s: "
+                     "leave \"values\" out",
+                     key, strcmp(key, "owner") == 0 ? "owners" : "sources");
+    } else if (!builtin && !json_has(spec, "values")) {
+      hk_config_errf(w,
+                     "dimension \"%s\" is an attribute: list its "
+                     "\"values\" (the others count as \"other\")",
+                     key);
+    }
+  }
+  if (json_object_size(v) > HK_CAP_GROUP_DIMENSIONS) {
+    hk_config_errf(w, "holds more than %u dimensions", HK_CAP_GROUP_DIMENSIONS);
+  }
+}
+
+static void check_group_values(struct walk *w, json_t *v) {
+  if (json_array_size(v) > HK_CAP_GROUP_VALUES) {
+    hk_config_errf(w, "holds more than %u values", HK_CAP_GROUP_VALUES);
+  }
+}
+
 /* What each KPI metric measures, so its target can be checked. */
 enum unit { U_SHARE, U_DURATION, U_COUNT, U_AMOUNT };
 
@@ -1013,6 +1183,7 @@ static const struct node n_mount = {.types = T_STRING, .check = check_mount};
 static const struct field f_api[] = {
     {"tokens", &n_tokens, 0, "[]"},
     {"mount", &n_mount, 0, "\"/handoff/\""},
+    {"public_url", &n_url, 0, NULL},
     {NULL, NULL, 0, NULL},
 };
 static const struct node n_api = {.types = T_OBJECT, .fields = f_api};
@@ -1118,6 +1289,84 @@ static const struct node n_calendars = {.types = T_OBJECT,
                                         .items = &n_calendar,
                                         .keycheck = key_name};
 
+/* $.owners.NAME */
+static const struct node n_owner_ref = {.types = T_STRING, .ref = "owners"};
+static const struct node n_slack = {.types = T_STRING, .check = check_slack};
+static const struct node n_email = {.types = T_STRING, .check = check_email};
+static const struct node n_owner_id = {.types = T_STRING | T_INT,
+                                       .check = check_owner_id};
+static const struct node n_owner_ids = {.types = T_STRING | T_INT | T_ARRAY,
+                                        .flags = N_NONEMPTY,
+                                        .items = &n_owner_id,
+                                        .check = check_owner_id};
+static const struct field f_owner_ids[] = {
+    {"pipedrive", &n_owner_ids, 0, NULL},
+    {"hubspot", &n_owner_ids, 0, NULL},
+    {"salesforce", &n_owner_ids, 0, NULL},
+    {NULL, NULL, 0, NULL},
+};
+static const struct node n_owner_idmap = {.types = T_OBJECT,
+                                          .fields = f_owner_ids};
+static const struct field f_owner[] = {
+    {"name", &n_word, F_REQUIRED, NULL},
+    {"description", &n_text, 0, NULL},
+    {"slack", &n_slack, 0, NULL},
+    {"email", &n_email, 0, NULL},
+    {"ids", &n_owner_idmap, 0, "{}"},
+    {"manager", &n_owner_ref, 0, NULL},
+    {NULL, NULL, 0, NULL},
+};
+static const struct node n_owner = {.types = T_OBJECT, .fields = f_owner};
+static const struct node n_owners = {.types = T_OBJECT,
+                                     .flags = N_MAP,
+                                     .items = &n_owner,
+                                     .keycheck = key_name,
+                                     .check = check_owners};
+
+/* $.ladders.NAME */
+static const char *const step_states[] = {"at_risk", "breached", NULL};
+static const struct node n_step_state = {.types = T_STRING,
+                                         .oneof = step_states};
+static const struct node n_recipient = {
+    .types = T_STRING, .flags = N_NONEMPTY, .check = check_recipient};
+static const struct node n_recipients = {.types = T_ARRAY,
+                                         .items = &n_recipient};
+static const struct field f_step[] = {
+    {"description", &n_text, 0, NULL},
+    {"state", &n_step_state, F_REQUIRED, NULL},
+    {"after", &n_duration, 0, NULL},
+    {"notify", &n_notifier_refs, 0, NULL},
+    {"to", &n_recipients, 0, "[\"owner\"]"},
+    {NULL, NULL, 0, NULL},
+};
+static const struct node n_step = {.types = T_OBJECT, .fields = f_step};
+static const struct node n_ladder = {.types = T_ARRAY,
+                                     .flags = N_NONEMPTY,
+                                     .items = &n_step,
+                                     .check = check_ladder};
+static const struct node n_ladders = {.types = T_OBJECT,
+                                      .flags = N_MAP,
+                                      .items = &n_ladder,
+                                      .keycheck = key_name};
+static const struct node n_ladder_ref = {.types = T_STRING, .ref = "ladders"};
+
+/* $.handoffs.NAME.group_by */
+static const struct node n_group_values = {.types = T_ARRAY,
+                                           .flags = N_NONEMPTY,
+                                           .items = &n_scalar,
+                                           .check = check_group_values};
+static const struct field f_group[] = {
+    {"values", &n_group_values, 0, NULL},
+    {NULL, NULL, 0, NULL},
+};
+static const struct node n_group = {.types = T_OBJECT, .fields = f_group};
+static const struct node n_group_by = {.types = T_OBJECT,
+                                       .flags = N_MAP,
+                                       .items = &n_group,
+                                       .keycheck = key_attr,
+                                       .check = check_group};
+static const struct node n_group_top = {.types = T_INT, .min = 1, .max = 50};
+
 /* $.handoffs.NAME */
 static const struct field f_deadline[] = {
     {"attr", &n_attr, F_REQUIRED, NULL},
@@ -1168,6 +1417,9 @@ static const struct field f_handoff[] = {
     {"warn_at", &n_warn_at, 0, "0.8"},
     {"requires", &n_attrs, 0, "[]"},
     {"notify", &n_notifier_refs, 0, "[]"},
+    {"ladder", &n_ladder_ref, 0, NULL},
+    {"group_by", &n_group_by, 0, NULL},
+    {"group_top", &n_group_top, 0, "10"},
     {NULL, NULL, 0, NULL},
 };
 static const struct node n_handoff = {
@@ -1261,6 +1513,8 @@ static const struct field f_root[] = {
     {"calendars", &n_calendars, 0, "{}"},
     {"handoffs", &n_handoffs, 0, "{}"},
     {"notifiers", &n_notifiers, 0, "{}"},
+    {"owners", &n_owners, 0, "{}"},
+    {"ladders", &n_ladders, 0, "{}"},
     {"kpis", &n_kpis, 0, "{}"},
     {"digests", &n_digests, 0, "{}"},
     {NULL, NULL, 0, NULL},

@@ -63,6 +63,12 @@
  * subject in /v1/subjects/{subject}, and of a paging cursor as sent. */
 #define HK_CAP_PAGE 1000u
 #define HK_CAP_SUBJECT 1024u
+/* Steps of one escalation ladder: each has a bit of a clock's "alerted". */
+#define HK_CAP_LADDER_STEPS 16u
+/* group_by: dimensions per handoff, and values an attribute dimension
+ * lists (each value costs its own KPI buckets). */
+#define HK_CAP_GROUP_DIMENSIONS 4u
+#define HK_CAP_GROUP_VALUES 200u
 #define HK_CAP_CURSOR 4096u
 
 #endif

@@ -5,7 +5,7 @@
  *   handoffctl sign [--config FILE] [--id ID] [--timestamp T] SOURCE [BODY]
  *   handoffctl queue [--config FILE] [--redis ADDR]
  *   handoffctl dlq list|retry [--config FILE] [--redis ADDR] …
- *   handoffctl status [--config FILE] [--redis ADDR] [--json]
+ *   handoffctl status [--config FILE] [--redis ADDR] [--json] [--by DIM]
  *   handoffctl clocks HANDOFF [--config FILE] [--state S] [--limit N] [--json]
  *   handoffctl restate [--config FILE] [--redis ADDR] [--apply] NEW.json
  *   handoffctl replay [--config FILE] [--redis ADDR] --from TIME [--source S]
@@ -75,13 +75,17 @@ static const struct hk_ctl_command commands[] = {
      "        Show the intake queue: length, pending, lag, "
      "processed.\n" REDIS_HELP,
      hk_ctl_queue},
-    {"status", "status [--config FILE] [--redis ADDR] [--json]",
+    {"status", "status [--config FILE] [--redis ADDR] [--json] [--by DIM]",
      "        Handoff health as the workers last computed it (GET /v1/health\n"
      "        without the queue): the overall status and why, then each\n"
      "        handoff and stage with its status, owner, reason and each\n"
      "        KPI's text, and each handoff's clocks by state now. Colour on\n"
      "        a terminal unless NO_COLOR is set; --json prints the health\n"
-     "        document. Exits 0 green, 3 amber (or not computed yet), 4 "
+     "        document. --by owner (or another dimension of a handoff's\n"
+     "        group_by) then shows each such handoff's figures over 30 days\n"
+     "        per value, top values first and the rest as other (with\n"
+     "        --json, after the health document, one document a line).\n"
+     "        Exits 0 green, 3 amber (or not computed yet), 4 "
      "red.\n" REDIS_HELP,
      hk_ctl_status},
     {"clocks",

@@ -249,14 +249,92 @@ static enum hk_ctl_exit print_clock_counts(struct hk_store *st,
   return HK_CTL_EXIT_OK;
 }
 
+/* A share as a percentage into buf ("-" for null). */
+static const char *pct(const json_t *v, char *buf, size_t n) {
+  if (!json_is_number(v)) {
+    snprintf(buf, n, "-");
+  } else {
+    snprintf(buf, n, "%.1f%%", json_number_value(v) * 100.0);
+  }
+  return buf;
+}
+
+/* A duration in ms as minutes into buf ("-" for null). */
+static const char *mins(const json_t *v, char *buf, size_t n) {
+  if (!json_is_integer(v)) {
+    snprintf(buf, n, "-");
+  } else {
+    snprintf(buf, n, "%.1fm", (double)json_integer_value(v) / 60000.0);
+  }
+  return buf;
+}
+
+/* The figures by dimension of each handoff that groups by it, from the
+ * documents kpi:by:HANDOFF:DIM. Returns HK_CTL_EXIT_OK, or
+ * HK_CTL_EXIT_UNAVAILABLE at the first Redis failure. */
+static enum hk_ctl_exit print_by(struct hk_store *st, const json_t *cfg_doc,
+                                 const char *dim, int as_json) {
+  const char *name;
+  json_t *conf;
+  json_object_foreach(json_object_get(cfg_doc, "handoffs"), name, conf) {
+    struct hk_error err = {HK_E_OK, ""};
+    char key[200];
+    char *text = NULL;
+    size_t len = 0;
+    json_t *doc;
+    size_t i;
+    json_t *v;
+    if (json_object_get(json_object_get(conf, "group_by"), dim) == NULL) {
+      continue;
+    }
+    snprintf(key, sizeof key, "kpi:by:%s:%s", name, dim);
+    if (hk_store_get(st, key, &text, &len, &err) != HK_E_OK) {
+      fprintf(stderr, "handoffctl: %s\n", err.msg);
+      return HK_CTL_EXIT_UNAVAILABLE;
+    }
+    if (as_json) {
+      if (text != NULL) {
+        fwrite(text, 1, len, stdout);
+        putchar('\n');
+      }
+      free(text);
+      continue;
+    }
+    doc = text != NULL ? json_loadb(text, len, 0, NULL) : NULL;
+    printf("\n%s BY %s (30 days)\n%-24s %8s %8s %8s %8s %11s %8s %8s\n", name,
+           dim, "VALUE", "started", "met", "met_late", "breached", "attainment",
+           "p50", "p90");
+    json_array_foreach(json_object_get(doc, "values"), i, v) {
+      const json_t *w = json_object_get(json_object_get(v, "windows"), "30d");
+      char a[16];
+      char p50[16];
+      char p90[16];
+      printf("%-24.24s %8lld %8lld %8lld %8lld %11s %8s %8s\n",
+             str_of(v, "value"), count_of(w, "started"), count_of(w, "met"),
+             count_of(w, "met_late"), count_of(w, "breached"),
+             pct(json_object_get(w, "attainment"), a, sizeof a),
+             mins(json_object_get(w, "response_p50_ms"), p50, sizeof p50),
+             mins(json_object_get(w, "response_p90_ms"), p90, sizeof p90));
+    }
+    if (doc == NULL) {
+      printf("(not computed yet)\n");
+    }
+    json_decref(doc);
+    free(text);
+  }
+  return HK_CTL_EXIT_OK;
+}
+
 enum hk_ctl_exit hk_ctl_status(int argc, char **argv) {
   static const struct option longs[] = {
       {"config", required_argument, NULL, 'c'},
       {"redis", required_argument, NULL, 'r'},
       {"json", no_argument, NULL, 'j'},
+      {"by", required_argument, NULL, 'b'},
       {NULL, 0, NULL, 0}};
   const char *config = NULL;
   const char *redis = NULL;
+  const char *by = NULL;
   const char *no_color = getenv("NO_COLOR");
   int as_json = 0;
   int colour =
@@ -274,6 +352,7 @@ enum hk_ctl_exit hk_ctl_status(int argc, char **argv) {
     case 'c': config = optarg; break;
     case 'r': redis = optarg; break;
     case 'j': as_json = 1; break;
+    case 'b': by = optarg; break;
     default: return hk_ctl_bad_usage();
     }
   }
@@ -297,6 +376,11 @@ enum hk_ctl_exit hk_ctl_status(int argc, char **argv) {
     rc = show_queue(st, cfg, !as_json, colour, rc);
   }
   if (table && print_clock_counts(st, sla) != HK_CTL_EXIT_OK) {
+    rc = HK_CTL_EXIT_UNAVAILABLE;
+  }
+  if (by != NULL && rc != HK_CTL_EXIT_UNAVAILABLE &&
+      rc != HK_CTL_EXIT_FAILURE &&
+      print_by(st, cfg->doc, by, as_json) != HK_CTL_EXIT_OK) {
     rc = HK_CTL_EXIT_UNAVAILABLE;
   }
   hk_store_free(st);

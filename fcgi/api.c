@@ -905,7 +905,7 @@ enum hk_err hk_api_handle(const struct hk_config *cfg, const struct hk_sla *sla,
                           const struct hk_request *req,
                           const struct hk_memory *mem, int64_t now_ms,
                           struct hk_reply *out, struct hk_error *err) {
-  char key[128];
+  char key[160];
   const char *name = route->param;
   switch (route->id) {
   case HK_ROUTE_HEALTH: return health(cfg, st, mem, now_ms, out, err);
@@ -917,6 +917,24 @@ enum hk_err hk_api_handle(const struct hk_config *cfg, const struct hk_sla *sla,
     }
     snprintf(key, sizeof key, "kpi:handoff:%s", name);
     return serve_doc(st, key, "this handoff's KPIs", out, err);
+  case HK_ROUTE_GROUPS:
+    if (!configured(cfg, "handoffs", name)) {
+      return unknown(HK_E_UNKNOWN_HANDOFF, "handoff", name, err);
+    }
+    if (route->param2[0] == '\0' ||
+        json_object_get(
+            json_object_get(
+                json_object_get(json_object_get(cfg->doc, "handoffs"), name),
+                "group_by"),
+            route->param2) == NULL) {
+      return hk_fail(err, HK_E_NOT_FOUND,
+                     "Handoff \"%s\" is not grouped by that dimension: see "
+                     "its group_by.",
+                     name);
+    }
+    snprintf(key, sizeof key, "kpi:by:%s:%s", name, route->param2);
+    return serve_doc(st, key, "this handoff's figures by that dimension", out,
+                     err);
   case HK_ROUTE_CLOCKS:
     return clocks(cfg, sla, st, name, req->query, now_ms, out, err);
   case HK_ROUTE_SERIES:

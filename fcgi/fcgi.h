@@ -33,6 +33,7 @@ enum hk_route_id {
   HK_ROUTE_HANDOFFS, /* GET /v1/handoffs */
   HK_ROUTE_HANDOFF,  /* GET /v1/handoffs/{name} */
   HK_ROUTE_CLOCKS,   /* GET /v1/handoffs/{name}/clocks */
+  HK_ROUTE_GROUPS,   /* GET /v1/handoffs/{name}/by/{dimension} */
   HK_ROUTE_SERIES,   /* GET /v1/handoffs/{name}/series */
   HK_ROUTE_STAGES,   /* GET /v1/stages */
   HK_ROUTE_STAGE,    /* GET /v1/stages/{name} */
@@ -48,6 +49,9 @@ struct hk_route {
    * or when the segment cannot be a configured name (the caller answers
    * its unknown_* 404 for both). */
   char param[65];
+  /* HK_ROUTE_GROUPS: the {dimension}, "" when it cannot be an attribute
+   * name. */
+  char param2[65];
   /* HK_ROUTE_SUBJECT, HK_ROUTE_FORGET: the {subject} as sent, still
    * percent-encoded (borrowed from the path); HK_ROUTE_ASSET: the asset's
    * name after /dashboard/ ("" for the page itself); else NULL. */

@@ -256,6 +256,12 @@ char *hk_metrics_format(json_t *figures, size_t *len) {
     sample(&b, "handoff_clocks_incomplete", "handoff", key, NULL, NULL,
            num(v, "incomplete"));
   }
+  header(&b, "handoff_clocks_unknown_owner", "gauge",
+         "Running clocks whose owner id the owners directory does not know.");
+  json_object_foreach(handoffs, key, v) {
+    sample(&b, "handoff_clocks_unknown_owner", "handoff", key, NULL, NULL,
+           num(v, "unknown_owner"));
+  }
   header(&b, "handoff_alerts_total", "counter",
          "Alert attempts by outcome: sent, retried (an attempt failed and "
          "another is scheduled), dead (the last attempt failed), dropped "

@@ -66,6 +66,17 @@ static enum hk_route_id match_api(const char *path, struct hk_route *out) {
       take_name(out, rest, (size_t)(slash - rest));
       return HK_ROUTE_CLOCKS;
     }
+    if (slash > rest && strncmp(slash, "/by/", 4) == 0 && slash[4] != '\0' &&
+        strchr(slash + 4, '/') == NULL) {
+      size_t n = strlen(slash + 4);
+      take_name(out, rest, (size_t)(slash - rest));
+      if (n < sizeof out->param2 &&
+          strspn(slash + 4, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV"
+                            "WXYZ0123456789_") == n) {
+        memcpy(out->param2, slash + 4, n + 1);
+      }
+      return HK_ROUTE_GROUPS;
+    }
     if (slash > rest && strcmp(slash, "/series") == 0) {
       take_name(out, rest, (size_t)(slash - rest));
       return HK_ROUTE_SERIES;
@@ -92,6 +103,7 @@ int hk_route_is_api(enum hk_route_id id) {
   case HK_ROUTE_HANDOFFS:
   case HK_ROUTE_HANDOFF:
   case HK_ROUTE_CLOCKS:
+  case HK_ROUTE_GROUPS:
   case HK_ROUTE_SERIES:
   case HK_ROUTE_STAGES:
   case HK_ROUTE_STAGE:

@@ -192,12 +192,23 @@ static enum hk_err add_escaped(struct hk_buf *b, const char *s) {
 }
 
 /* The one-line summary: the notification's fallback text, and the first
- * line of the section. */
-static enum hk_err add_summary(struct hk_buf *b, const struct hk_alert *a) {
+ * line of the section. The subject shows by its name beside its id when a
+ * rule gave one, the time left or overdue in words as of now_ms, and the
+ * owner by their display name from the owners directory. */
+static enum hk_err add_summary(struct hk_buf *b, const struct hk_alert *a,
+                               int64_t now_ms) {
   int breached = strcmp(a->state, "breached") == 0;
   char deadline[TIME_TEXT];
+  char words[64] = "";
+  const char *owner = a->owner_name != NULL ? a->owner_name : a->owner;
   enum hk_err rc;
   format_human(a->deadline_ms, deadline);
+  if (a->deadline_ms != HK_NEVER) {
+    int64_t d = breached ? now_ms - a->deadline_ms : a->deadline_ms - now_ms;
+    char w[48];
+    snprintf(words, sizeof words, breached ? "overdue by %s, " : "%s left, ",
+             hk_alert_words(d > 0 ? d : 0, w, sizeof w));
+  }
   rc = hk_buf_addf(b, "%s ", breached ? ":rotating_light:" : ":warning:");
   if (rc == HK_E_OK) {
     rc = add_escaped(b, a->handoff);
@@ -205,21 +216,65 @@ static enum hk_err add_summary(struct hk_buf *b, const struct hk_alert *a) {
   if (rc == HK_E_OK) {
     rc = hk_buf_addf(b, " for ");
   }
+  if (rc == HK_E_OK && a->subject_name != NULL) {
+    rc = add_escaped(b, a->subject_name);
+    if (rc == HK_E_OK) {
+      rc = hk_buf_add(b, " (", 2);
+    }
+  }
   if (rc == HK_E_OK) {
     rc = add_escaped(b, a->subject);
   }
-  if (rc == HK_E_OK) {
-    rc = hk_buf_addf(b, "%s%s (owner: ",
-                     breached ? " breached its SLA: deadline was "
-                              : " is at risk: deadline ",
-                     deadline);
+  if (rc == HK_E_OK && a->subject_name != NULL) {
+    rc = hk_buf_add(b, ")", 1);
   }
   if (rc == HK_E_OK) {
-    rc = add_escaped(b,
-                     a->owner != NULL && *a->owner != '\0' ? a->owner : "none");
+    rc = hk_buf_addf(b, "%s%s%s%s (owner: ",
+                     breached ? " breached its SLA: " : " is at risk: ", words,
+                     breached ? "deadline was " : "deadline ", deadline);
+  }
+  if (rc == HK_E_OK) {
+    rc = add_escaped(b, owner != NULL && *owner != '\0' ? owner : "none");
   }
   if (rc == HK_E_OK) {
     rc = hk_buf_add(b, ")", 1);
+  }
+  return rc;
+}
+
+/* 1 when s is a Slack member id: U or W and capitals and digits. */
+static int member_id(const char *s) {
+  size_t n = s != NULL ? strlen(s) : 0;
+  return n >= 3 && (s[0] == 'U' || s[0] == 'W') &&
+         strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == n;
+}
+
+/* The recipients for Slack: "<@U…>" for a member id, which notifies them,
+ * else "@handle" or the name as text. */
+static enum hk_err add_mentions(struct hk_buf *b, const json_t *recipients) {
+  enum hk_err rc = HK_E_OK;
+  size_t i;
+  const json_t *r;
+  json_array_foreach(recipients, i, r) {
+    const char *slack = json_string_value(json_object_get(r, "slack"));
+    const char *name = json_string_value(json_object_get(r, "name"));
+    if (rc == HK_E_OK && i > 0) {
+      rc = hk_buf_add(b, ", ", 2);
+    }
+    if (rc == HK_E_OK && member_id(slack)) {
+      rc = hk_buf_addf(b, "<@%s>", slack);
+    } else if (rc == HK_E_OK) {
+      rc = add_escaped(b, slack != NULL ? slack : name != NULL ? name : "");
+    }
+    if (rc == HK_E_OK && member_id(slack) && name != NULL) {
+      rc = hk_buf_add(b, " (", 2);
+      if (rc == HK_E_OK) {
+        rc = add_escaped(b, name);
+      }
+      if (rc == HK_E_OK) {
+        rc = hk_buf_add(b, ")", 1);
+      }
+    }
   }
   return rc;
 }
@@ -231,11 +286,19 @@ static int linkable(const char *link) {
          strchr(link, '|') == NULL;
 }
 
-/* The section: the summary, when the clock started, and the link. */
-static enum hk_err add_section(struct hk_buf *b, const struct hk_alert *a) {
+/* The section: the summary, who is called on, when the clock started, and
+ * the link. */
+static enum hk_err add_section(struct hk_buf *b, const struct hk_alert *a,
+                               int64_t now_ms) {
   char started[TIME_TEXT];
-  enum hk_err rc = add_summary(b, a);
+  enum hk_err rc = add_summary(b, a, now_ms);
   format_human(a->started_ms, started);
+  if (rc == HK_E_OK && json_array_size(a->recipients) > 0) {
+    rc = hk_buf_addf(b, "\n*To:* ");
+    if (rc == HK_E_OK) {
+      rc = add_mentions(b, a->recipients);
+    }
+  }
   if (rc == HK_E_OK) {
     rc = hk_buf_addf(b, "\n*Started:* %s", started);
   }
@@ -253,7 +316,7 @@ static enum hk_err add_section(struct hk_buf *b, const struct hk_alert *a) {
 }
 
 static enum hk_err build_slack(const struct hk_notifier *n,
-                               const struct hk_alert *a,
+                               const struct hk_alert *a, int64_t now_ms,
                                struct hk_alert_request *out,
                                struct hk_error *err) {
   struct hk_buf text;
@@ -261,9 +324,15 @@ static enum hk_err build_slack(const struct hk_notifier *n,
   enum hk_err rc;
   hk_buf_init(&text, SLACK_SECTION_MAX);
   hk_buf_init(&section, SLACK_SECTION_MAX);
-  rc = add_summary(&text, a);
+  rc = add_summary(&text, a, now_ms);
+  if (rc == HK_E_OK && json_array_size(a->recipients) > 0) {
+    rc = hk_buf_add(&text, " ", 1);
+    if (rc == HK_E_OK) {
+      rc = add_mentions(&text, a->recipients);
+    }
+  }
   if (rc == HK_E_OK) {
-    rc = add_section(&section, a);
+    rc = add_section(&section, a, now_ms);
   }
   if (rc != HK_E_OK) {
     rc = hk_fail(err, HK_E_TOO_LARGE,
@@ -304,17 +373,44 @@ static json_t *time_or_null(int64_t ms) {
 
 static json_t *webhook_doc(const struct hk_alert *a, int64_t now_ms) {
   char type[32];
+  char words[48];
+  int breached = strcmp(a->state, "breached") == 0;
+  int64_t d = a->deadline_ms == HK_NEVER ? 0
+              : breached                 ? now_ms - a->deadline_ms
+                                         : a->deadline_ms - now_ms;
+  json_t *doc;
+  json_t *data;
   snprintf(type, sizeof type, "handoff.%s", a->state);
   /* "o" steals each value; a NULL one (not UTF-8) fails the whole pack,
    * which then frees the others. */
-  return json_pack(
-      "{s:s, s:o, s:{s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o}}", "type", type,
-      "timestamp", time_or_null(now_ms), "data", "id", string_or_null(a->id),
-      "handoff", string_or_null(a->handoff), "subject",
-      string_or_null(a->subject), "state", a->state, "owner",
-      string_or_null(a->owner), "started_at", time_or_null(a->started_ms),
-      "deadline", time_or_null(a->deadline_ms), "link",
-      string_or_null(a->link));
+  doc =
+      json_pack("{s:s, s:o, s:{s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o}}",
+                "type", type, "timestamp", time_or_null(now_ms), "data", "id",
+                string_or_null(a->id), "handoff", string_or_null(a->handoff),
+                "subject", string_or_null(a->subject), "state", a->state,
+                "owner", string_or_null(a->owner), "started_at",
+                time_or_null(a->started_ms), "deadline",
+                time_or_null(a->deadline_ms), "link", string_or_null(a->link));
+  data = json_object_get(doc, "data");
+  if (data != NULL) {
+    /* The fields the Slack message shows, for a receiver that routes or
+     * words them itself. */
+    json_object_set_new(data, "step", json_integer(a->step));
+    json_object_set_new(data, "owner_name", string_or_null(a->owner_name));
+    json_object_set_new(data, "subject_name", string_or_null(a->subject_name));
+    json_object_set_new(data, "recipients",
+                        a->recipients != NULL ? json_deep_copy(a->recipients)
+                                              : json_array());
+    json_object_set_new(
+        data, breached ? "overdue" : "left",
+        a->deadline_ms == HK_NEVER
+            ? json_null()
+            : json_string(hk_alert_words(d > 0 ? d : 0, words, sizeof words)));
+    json_object_set_new(
+        data, breached ? "overdue_ms" : "left_ms",
+        a->deadline_ms == HK_NEVER ? json_null() : json_integer(d > 0 ? d : 0));
+  }
+  return doc;
 }
 
 static enum hk_err build_webhook(const struct hk_notifier *n,
@@ -375,13 +471,50 @@ char *hk_alert_id_new(const char *handoff, const char *subject,
   return id;
 }
 
-char *hk_alert_link_new(const char *mount, const char *subject) {
+char *hk_alert_link_new(const char *public_url, const char *mount,
+                        const char *subject) {
   char *escaped = hk_path_escape(subject);
-  size_t n = strlen(mount) + strlen(escaped) + 16;
-  char *link = hk_xmalloc(n);
-  snprintf(link, n, "%sv1/subjects/%s", mount, escaped);
+  size_t blen = public_url != NULL ? strlen(public_url) : 0;
+  const char *m = mount != NULL && mount[0] == '/' ? mount : "/";
+  size_t n;
+  char *link;
+  while (blen > 0 && public_url[blen - 1] == '/') {
+    blen--;
+  }
+  n = blen + strlen(m) + strlen(escaped) + 16;
+  link = hk_xmalloc(n);
+  snprintf(link, n, "%.*s%sv1/subjects/%s", (int)blen,
+           blen > 0 ? public_url : "", m, escaped);
   free(escaped);
   return link;
+}
+
+const char *hk_alert_words(int64_t ms, char *out, size_t cap) {
+  static const struct {
+    const char *name;
+    int64_t ms;
+  } units[] = {{"day", 86400000}, {"hour", 3600000}, {"minute", 60000}};
+  size_t o = 0;
+  int parts = 0;
+  if (ms < 60000) {
+    snprintf(out, cap, "less than a minute");
+    return out;
+  }
+  out[0] = '\0';
+  for (size_t i = 0; i < 3 && parts < 2; i++) {
+    int64_t q = ms / units[i].ms;
+    if (q == 0 && parts == 0) {
+      continue;
+    }
+    if (q > 0 && o < cap) {
+      o += (size_t)snprintf(out + o, cap - o, "%s%lld %s%s",
+                            parts > 0 ? " " : "", (long long)q, units[i].name,
+                            q == 1 ? "" : "s");
+    }
+    parts++;
+    ms -= q * units[i].ms;
+  }
+  return out;
 }
 
 char *hk_alert_dump(const struct hk_alert *a, const char *notifier) {
@@ -399,6 +532,18 @@ char *hk_alert_dump(const struct hk_alert *a, const char *notifier) {
       "subject", json_string(a->subject), "state", json_string(a->state),
       "owner", string_or_null(a->owner), "started", (json_int_t)a->started_ms,
       "deadline", (json_int_t)a->deadline_ms, "link", string_or_null(a->link));
+  if (doc != NULL && a->step > 0) {
+    json_object_set_new(doc, "step", json_integer(a->step));
+  }
+  if (doc != NULL && a->owner_name != NULL) {
+    json_object_set_new(doc, "owner_name", json_string(a->owner_name));
+  }
+  if (doc != NULL && a->subject_name != NULL) {
+    json_object_set_new(doc, "subject_name", json_string(a->subject_name));
+  }
+  if (doc != NULL && a->recipients != NULL) {
+    json_object_set_new(doc, "recipients", json_deep_copy(a->recipients));
+  }
   text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
   json_decref(doc);
   return text;
@@ -434,6 +579,18 @@ enum hk_err hk_alert_parse(const char *text, json_t **doc, struct hk_alert *a,
    * the alert and its notifier in a log line or a dead letter. */
   if (get_string(*doc, "link", 1, &a->link) != 0) {
     bad = "link";
+  }
+  /* The escalation members, absent from alerts queued before ladders. */
+  a->step = (int)json_integer_value(json_object_get(*doc, "step"));
+  if (get_string(*doc, "owner_name", 1, &a->owner_name) != 0) {
+    bad = "owner_name";
+  }
+  if (get_string(*doc, "subject_name", 1, &a->subject_name) != 0) {
+    bad = "subject_name";
+  }
+  a->recipients = json_object_get(*doc, "recipients");
+  if (a->recipients != NULL && !json_is_array(a->recipients)) {
+    bad = "recipients";
   }
   if (get_string(*doc, "owner", 1, &a->owner) != 0) {
     bad = "owner";
@@ -478,7 +635,7 @@ enum hk_err hk_alert_build(const struct hk_notifier *n,
   memset(out, 0, sizeof *out);
   rc = check_alert(n, a, err);
   if (rc == HK_E_OK) {
-    rc = n->kind == HK_NOTIFIER_SLACK ? build_slack(n, a, out, err)
+    rc = n->kind == HK_NOTIFIER_SLACK ? build_slack(n, a, now_ms, out, err)
                                       : build_webhook(n, a, now_ms, out, err);
   }
   if (rc == HK_E_OK) {

@@ -107,6 +107,7 @@ struct hk_handoff {
   struct strv keep;  /* the attributes hk_handoff_slim keeps */
   struct strv value; /* those of them whose value is read, not just their
                         presence (the rest are only in `requires`) */
+  struct hk_ladder ladder;
 };
 
 struct hk_sla {
@@ -177,6 +178,34 @@ static void handoff_fini(struct hk_handoff *h) {
   strv_fini(&h->requires);
   strv_fini(&h->keep);
   strv_fini(&h->value);
+  hk_ladder_fini(&h->ladder);
+}
+
+/* Keeps what alerts and group_by read: the owner (or the id the owners
+ * directory did not know), the subject's name, and the attributes group_by
+ * counts clocks under. */
+static void keep_for_people(struct hk_handoff *h, const json_t *conf) {
+  static const char *const own[] = {"owner", "owner_unknown", "subject_name"};
+  const char *key;
+  json_t *v;
+  for (size_t i = 0; i < 3; i++) {
+    if (!strv_has(&h->keep, own[i])) {
+      strv_add(&h->keep, own[i]);
+    }
+    if (!strv_has(&h->value, own[i])) {
+      strv_add(&h->value, own[i]);
+    }
+  }
+  json_object_foreach(json_object_get(conf, "group_by"), key, v) {
+    if (strcmp(key, "owner") != 0 && strcmp(key, "source") != 0) {
+      if (!strv_has(&h->keep, key)) {
+        strv_add(&h->keep, key);
+      }
+      if (!strv_has(&h->value, key)) {
+        strv_add(&h->value, key);
+      }
+    }
+  }
 }
 
 /*
@@ -186,8 +215,9 @@ static void handoff_fini(struct hk_handoff *h) {
  * h is left for handoff_fini in both cases.
  */
 static enum hk_err handoff_init(struct hk_handoff *h, const char *name,
-                                const json_t *conf, const json_t *calendars,
+                                const json_t *conf, const json_t *root,
                                 struct hk_error *err) {
+  const json_t *calendars = json_object_get(root, "calendars");
   const json_t *sla = json_object_get(conf, "sla");
   const json_t *dl = json_object_get(sla, "deadline");
   const json_t *cal = json_object_get(conf, "calendar");
@@ -257,12 +287,8 @@ static enum hk_err handoff_init(struct hk_handoff *h, const char *name,
   if (h->attr != NULL && !strv_has(&h->value, h->attr)) {
     strv_add(&h->value, h->attr);
   }
-  if (!strv_has(&h->keep, "owner")) {
-    strv_add(&h->keep, "owner");
-  }
-  if (!strv_has(&h->value, "owner")) {
-    strv_add(&h->value, "owner");
-  }
+  keep_for_people(h, conf);
+  hk_ladder_init(&h->ladder, conf, root);
 
   if (rc == HK_E_OK && json_is_string(cal)) {
     const char *cname = json_string_value(cal);
@@ -276,7 +302,6 @@ static enum hk_err handoff_init(struct hk_handoff *h, const char *name,
 
 struct hk_sla *hk_sla_new(const struct hk_config *cfg, struct hk_error *err) {
   json_t *all = json_object_get(cfg->doc, "handoffs");
-  const json_t *calendars = json_object_get(cfg->doc, "calendars");
   struct hk_sla *sla = hk_xcalloc(1, sizeof *sla);
   const char *name;
   json_t *conf;
@@ -285,7 +310,7 @@ struct hk_sla *hk_sla_new(const struct hk_config *cfg, struct hk_error *err) {
   sla->items = hk_xcalloc(json_object_size(all) + 1, sizeof *sla->items);
   json_object_foreach(all, name, conf) {
     if (rc == HK_E_OK) {
-      rc = handoff_init(&sla->items[sla->n++], name, conf, calendars, err);
+      rc = handoff_init(&sla->items[sla->n++], name, conf, cfg->doc, err);
     }
   }
   if (rc != HK_E_OK) {
@@ -332,6 +357,20 @@ const char *hk_handoff_name(const struct hk_handoff *h) {
 
 const char *hk_handoff_owner(const struct hk_handoff *h) {
   return h->owner;
+}
+
+const struct hk_ladder *hk_handoff_ladder(const struct hk_handoff *h) {
+  return &h->ladder;
+}
+
+static int64_t sat_add(int64_t a, int64_t b);
+
+int64_t hk_handoff_after(const struct hk_handoff *h, int64_t t, int64_t ms) {
+  if (t == HK_NEVER || ms == 0) {
+    return t;
+  }
+  return h->is_deadline || h->cal == NULL ? sat_add(t, ms)
+                                          : hk_calendar_add(h->cal, t, ms);
 }
 
 /* The kind of an event type for h, K_NONE when h does not listen to it. */
@@ -390,6 +429,8 @@ void hk_clocks_fini(struct hk_clocks *c) {
     free(c->items[i].start_id);
     free(c->items[i].stop_id);
     free(c->items[i].owner);
+    free(c->items[i].owner_unknown);
+    free(c->items[i].subject_name);
   }
   free(c->items);
   c->items = NULL;
@@ -561,6 +602,14 @@ static int64_t clock_open(const struct hk_handoff *h,
     c->owner = hk_xprintf("%" JSON_INTEGER_FORMAT, json_integer_value(owner));
   } else {
     c->owner = hk_xstrdup(h->owner);
+  }
+  owner = attr_get(attrs, "owner_unknown");
+  if (json_is_string(owner) && json_string_length(owner) > 0) {
+    c->owner_unknown = hk_xstrdup(json_string_value(owner));
+  }
+  owner = attr_get(attrs, "subject_name");
+  if (json_is_string(owner) && json_string_length(owner) > 0) {
+    c->subject_name = hk_xstrdup(json_string_value(owner));
   }
   return sla_ms;
 }

@@ -220,6 +220,10 @@ struct hk_clock {
   char *stop_id;       /* the event that stopped or cancelled it, or NULL */
   char *owner;         /* the start event's "owner" attribute, or the
                           handoff's owner */
+  char *owner_unknown; /* the owner id the directory did not know (the
+                          start's "owner_unknown"), or NULL */
+  char *subject_name;  /* the start's "subject_name" (a company name, a
+                          deal title), or NULL */
 };
 
 struct hk_clocks {
@@ -251,6 +255,69 @@ const struct hk_handoff *hk_sla_find(const struct hk_sla *sla,
 const char *hk_handoff_name(const struct hk_handoff *h);
 const char *hk_handoff_owner(const struct hk_handoff *h);
 
+/* t plus ms of h's time: business time when h has a calendar and a
+ * `within` SLA, else calendar time (saturating; HK_NEVER stays). */
+int64_t hk_handoff_after(const struct hk_handoff *h, int64_t t, int64_t ms);
+
+/* ---------------------------------------------------------------------------
+ * Escalation ladders (ladder.c): who is told what, when, about a clock
+ * ------------------------------------------------------------------------- */
+
+/* One step: when a clock has been in `state` for `after` of its handoff's
+ * time, an alert goes to `notify` naming `to`. */
+struct hk_step {
+  enum hk_clock_state state; /* HK_CLOCK_AT_RISK or HK_CLOCK_BREACHED */
+  int64_t after_ms;
+  json_t *notify; /* array of notifier names (owned) */
+  json_t *to;     /* array of "owner", "manager" or owner keys (owned) */
+  int first;      /* the first step of its state: its alert id is the
+                     plain "HANDOFF:SUBJECT:STARTED:STATE" */
+};
+
+struct hk_ladder {
+  struct hk_step *steps; /* at most HK_CAP_LADDER_STEPS, in firing order */
+  size_t n;
+};
+
+/* The ladder of handoff h (conf: $.handoffs.NAME; root: the config's doc):
+ * its `ladder`, else $.ladders.default, else the one of two steps that
+ * alerts `notify` naming the owner when the clock is at risk and when it
+ * breaches. Fills *l (hk_ladder_fini). */
+void hk_ladder_init(struct hk_ladder *l, const json_t *conf,
+                    const json_t *root);
+void hk_ladder_fini(struct hk_ladder *l);
+
+/* h's ladder (borrowed). */
+const struct hk_ladder *hk_handoff_ladder(const struct hk_handoff *h);
+
+/* When step k of h's ladder comes due for clock c: its state's instant
+ * (warning or deadline) plus its `after` in h's time; HK_NEVER when c has
+ * no such instant. */
+int64_t hk_ladder_step_at(const struct hk_handoff *h, const struct hk_clock *c,
+                          size_t k);
+
+/*
+ * Which steps of h's ladder go out now for clock c, whose steps `alerted`
+ * (bit k: step k) went out already: a running clock in a step's state at
+ * or past its time. Steps of at_risk that a breached clock did not send are
+ * skipped (marked, not sent), as a clock found breached at once skips its
+ * warning. Sets *fire to the bits to send; returns the new alerted bits.
+ * Stopped and paused clocks send nothing.
+ */
+int hk_ladder_decide(const struct hk_handoff *h, const struct hk_clock *c,
+                     int alerted, int64_t now_ms, unsigned *fire);
+
+/* The earliest time a step not in `alerted` may come due for c (which may
+ * yet reach its state), or HK_NEVER. */
+int64_t hk_ladder_next(const struct hk_handoff *h, const struct hk_clock *c,
+                       int alerted);
+
+/* The recipients of step k for a clock of owner (a key of $.owners or any
+ * name): a new array of {"id", "name", "slack"?, "email"?}, each once,
+ * "manager" being the owner's manager in $.owners (none: left out). */
+json_t *hk_ladder_recipients(const struct hk_step *step, const char *owner,
+                             const json_t *root);
+
 /* 1 when h listens to events of that type (start, stop, cancel, pause or
  * resume), else 0. */
 int hk_handoff_wants(const struct hk_handoff *h, const char *type);
@@ -273,11 +340,19 @@ void hk_clock_eval(const struct hk_handoff *h,
                    const struct hk_clock_event *events, size_t n,
                    int64_t now_ms, struct hk_clocks *out);
 
+/* The values clock c of the handoff conf ($.handoffs.NAME; root: the
+ * config's doc) counts under, one per dimension of its `group_by`: a new
+ * object DIMENSION -> value ("other" outside the dimension's bounded
+ * values), or NULL when the handoff groups by nothing. start_attrs: the
+ * attrs of c's start event as kept (may be NULL). group.c. */
+json_t *hk_group_values(const json_t *conf, const json_t *root,
+                        const struct hk_clock *c, const json_t *start_attrs);
+
 /* ---------------------------------------------------------------------------
  * Clock records (record.c): the text kept for one handoff and subject
  *
  *   {"e": [[id, type, at, attrs?]…], "s": [[state, missing, alerted,
- *    start, bucket, goal]…]}
+ *    start, bucket, goal, unknown_owner, groups]…]}
  *
  * "e": every event of the subject the handoff listens to, slimmed
  * (hk_handoff_slim) and kept once per id; "s": the summary of the clocks as
@@ -321,6 +396,15 @@ void hk_record_eval(const struct hk_handoff *h, const struct hk_clock_record *r,
  */
 void hk_record_clocks(const struct hk_handoff *h, const char *record,
                       int64_t now_ms, struct hk_clocks *out);
+
+/* Sets a summary entry's groups (member 7, after member 6: the owner id
+ * the directory did not know), padding the members before it with 0;
+ * takes groups (NULL: nothing). */
+void hk_record_entry_groups(json_t *entry, json_t *groups);
+
+/* The kept attrs of the event of r whose id is id (borrowed), or NULL. */
+const json_t *hk_record_event_attrs(const struct hk_clock_record *r,
+                                    const char *id);
 
 /* A summary entry's integer member i (0: state, 2: alerted, 3: start,
  * 4: bucket); 0 when absent. */
@@ -471,8 +555,15 @@ struct hk_alert {
   const char *owner;
   int64_t started_ms;
   int64_t deadline_ms;
-  const char *link; /* the clock in the status API, e.g.
-                       "/v1/subjects/company%3A8812" */
+  const char *link; /* the subject's page: absolute under api.public_url,
+                       e.g. "https://handoff.example.com/v1/subjects/
+                       company%3A8812", else the path alone */
+  /* Escalation (each NULL or 0 in alerts queued before ladders): */
+  int step;                 /* the ladder step (0 for the first) */
+  const char *owner_name;   /* the owner's display name, or NULL */
+  const char *subject_name; /* the subject's name, or NULL */
+  const json_t *recipients; /* array of {id, name, slack?, email?}, or
+                               NULL (hk_ladder_recipients) */
 };
 
 /*
@@ -504,10 +595,18 @@ enum hk_err hk_alert_parse(const char *text, json_t **doc, struct hk_alert *a,
 char *hk_alert_id_new(const char *handoff, const char *subject,
                       int64_t started_ms, const char *state);
 
-/* The subject's page in the status API: mount (api.mount, "/handoff/"),
- * "v1/subjects/" and the subject escaped as one path segment. A new
- * string (free). */
-char *hk_alert_link_new(const char *mount, const char *subject);
+/* The subject's page in the status API: public_url (api.public_url, an
+ * origin such as "https://handoff.example.com"; a trailing '/' dropped;
+ * NULL: the path alone), mount (api.mount, "/handoff/"; "/" when NULL),
+ * "v1/subjects/" and the subject escaped as one path segment: the one function
+ * that builds a link. A new string (free). */
+char *hk_alert_link_new(const char *public_url, const char *mount,
+                        const char *subject);
+
+/* A duration in words for a person: "less than a minute", "4 minutes",
+ * "1 hour 5 minutes", "2 days 3 hours" (the two largest units). Writes
+ * into out (cap bytes); returns out. */
+const char *hk_alert_words(int64_t ms, char *out, size_t cap);
 
 /* The HTTP request a notifier sends; members owned. */
 struct hk_alert_request {

@@ -777,8 +777,9 @@ static json_t *handoff_doc(const char *name, const json_t *conf,
   copy_if(doc, conf, "sla");
   json_object_set_new(doc, "calendar",
                       cal != NULL ? json_string(cal) : json_null());
-  for (int i = 0; i < 4; i++) {
-    static const char *const run[] = {"open", "at_risk", "paused", "breached"};
+  for (int i = 0; i < 5; i++) {
+    static const char *const run[] = {"open", "at_risk", "paused", "breached",
+                                      "unknown_owner"};
     json_object_set_new(running, run[i], json_integer(sum_of(counts, run[i])));
   }
   json_object_set_new(doc, "running", running);
@@ -818,6 +819,145 @@ static json_t *stage_doc(const char *name, const json_t *conf,
                 json_string_value(json_object_get(conf, "owner")), NULL, NULL,
                 doc);
   return doc;
+}
+
+/* ---------------------------------------------------------------------------
+ * Figures per owner, segment, source (group_by)
+ * ------------------------------------------------------------------------- */
+
+/* Adds n to days[day][field] (creating both). */
+static void add_to(json_t *days, const char *day, const char *field,
+                   json_int_t n) {
+  json_t *h = json_object_get(days, day);
+  if (h == NULL) {
+    h = json_object();
+    json_object_set_new(days, day, h);
+  }
+  json_object_set_new(
+      h, field,
+      json_integer(json_integer_value(json_object_get(h, field)) + n));
+}
+
+/* Splits the day hashes of one dimension ("HH|VALUE|field") into one days
+ * object per value ("HH|field"), as a handoff's own: a new object VALUE ->
+ * days. */
+static json_t *split_values(json_t *days) {
+  json_t *per = json_object();
+  const char *day;
+  json_t *hash;
+  json_object_foreach(days, day, hash) {
+    const char *field;
+    json_t *n;
+    json_object_foreach(hash, field, n) {
+      const char *first = strchr(field, '|');
+      const char *last = strrchr(field, '|');
+      char value[160];
+      char f[200];
+      json_t *vd;
+      if (first == NULL || last == first || json_integer_value(n) == 0) {
+        continue;
+      }
+      snprintf(value, sizeof value, "%.*s", (int)(last - first - 1), first + 1);
+      snprintf(f, sizeof f, "%.*s|%s", (int)(first - field), field, last + 1);
+      vd = json_object_get(per, value);
+      if (vd == NULL) {
+        vd = json_object();
+        json_object_set_new(per, value, vd);
+      }
+      add_to(vd, day, f, json_integer_value(n));
+    }
+  }
+  return per;
+}
+
+struct ranked {
+  const char *value;
+  int64_t started; /* in the 30-day window: the volume */
+  json_t *windows;
+};
+
+static int by_volume(const void *a, const void *b) {
+  const struct ranked *x = a;
+  const struct ranked *y = b;
+  if (x->started != y->started) {
+    return x->started > y->started ? -1 : 1;
+  }
+  return strcmp(x->value, y->value);
+}
+
+/* The document of one dimension of a handoff's group_by: the top values
+ * by clocks started in 30 days, each with the handoff's figures over the
+ * same windows, and "other" for the rest (and for values outside the
+ * dimension's bounds). */
+static json_t *group_doc(const char *name, const char *dim, int top,
+                         const json_t *gdata, int64_t now_ms) {
+  json_t *per = split_values(json_object_get(gdata, "days"));
+  json_t *other_days = json_object();
+  json_t *values = json_array();
+  size_t n = json_object_size(per);
+  struct ranked *r = hk_xcalloc(n + 1, sizeof *r);
+  size_t m = 0;
+  size_t kept = 0;
+  const char *v;
+  json_t *vd;
+  json_object_foreach(per, v, vd) {
+    r[m].value = v;
+    r[m].windows = windows_of(vd, now_ms, handoff_window);
+    r[m].started = (int64_t)json_integer_value(
+        json_object_get(json_object_get(r[m].windows, "30d"), "started"));
+    m++;
+  }
+  qsort(r, m, sizeof *r, by_volume);
+  for (size_t i = 0; i < m; i++) {
+    if (r[i].started > 0 && kept < (size_t)top &&
+        strcmp(r[i].value, "other") != 0) {
+      json_array_append_new(values, json_pack("{s:s, s:O}", "value", r[i].value,
+                                              "windows", r[i].windows));
+      kept++;
+    } else {
+      const char *day;
+      json_t *hash;
+      json_object_foreach(json_object_get(per, r[i].value), day, hash) {
+        const char *f;
+        json_t *x;
+        json_object_foreach(hash, f, x) {
+          add_to(other_days, day, f, json_integer_value(x));
+        }
+      }
+    }
+    json_decref(r[i].windows);
+  }
+  json_array_append_new(
+      values, json_pack("{s:s, s:o}", "value", "other", "windows",
+                        windows_of(other_days, now_ms, handoff_window)));
+  free(r);
+  json_decref(other_days);
+  json_decref(per);
+  return json_pack("{s:s, s:s, s:i, s:o}", "handoff", name, "dimension", dim,
+                   "top", top, "values", values);
+}
+
+/* Every group_by document: "kpi:by:HANDOFF:DIM" into out. */
+static void group_docs(const json_t *cfg_doc, const json_t *data,
+                       json_t *computed, int64_t now_ms, json_t *out) {
+  const char *name;
+  json_t *conf;
+  json_object_foreach(json_object_get(cfg_doc, "handoffs"), name, conf) {
+    const char *dim;
+    json_t *spec;
+    int top = (int)json_integer_value(json_object_get(conf, "group_top"));
+    json_object_foreach(json_object_get(conf, "group_by"), dim, spec) {
+      char key[200];
+      json_t *doc;
+      snprintf(key, sizeof key, "%s:%s", name, dim);
+      doc = group_doc(name, dim, top > 0 ? top : 10,
+                      json_object_get(json_object_get(data, "groups"), key),
+                      now_ms);
+      json_object_set(doc, "computed_at", computed);
+      snprintf(key, sizeof key, "kpi:by:%s:%s", name, dim);
+      json_object_set_new(out, key, doc);
+    }
+  }
 }
 
 /* The health entry of a handoff's or stage's document. */
@@ -888,6 +1028,64 @@ static void gather_kind(struct gather *g, const json_t *cfg_doc,
   }
 }
 
+static int cmp_text(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The clocks owned by ids the owners directory does not know, from every
+ * handoff's "unknown_owner:ID" counters: {"clocks": n, "ids": [the first
+ * 10, by id], "reason": "3 clocks owned by unknown ids: 1042, 1043"}. */
+static json_t *unknown_owners(const json_t *data) {
+  json_t *ids = json_object();
+  json_t *list = json_array();
+  json_int_t total = 0;
+  const char *h;
+  json_t *hd;
+  const char *k;
+  json_t *v;
+  char reason[512];
+  size_t o;
+  json_object_foreach(json_object_get(data, "handoffs"), h, hd){
+      json_object_foreach(json_object_get(hd, "running"), k,
+                          v){json_int_t n = json_integer_value(v);
+  if (strncmp(k, "unknown_owner:", 14) == 0 && n > 0) {
+    total += n;
+    json_object_set_new(ids, k + 14, json_true());
+  }
+}
+}
+{
+  size_t n = json_object_size(ids);
+  const char **keys = hk_xcalloc(n + 1, sizeof *keys);
+  size_t m = 0;
+  json_object_foreach(ids, k, v) {
+    keys[m++] = k;
+  }
+  qsort(keys, m, sizeof *keys, cmp_text);
+  for (size_t i = 0; i < m; i++) {
+    json_array_append_new(list, json_string(keys[i]));
+  }
+  free(keys);
+}
+json_decref(ids);
+o = (size_t)snprintf(reason, sizeof reason, "%lld clock%s owned by unknown ids",
+                     (long long)total, total == 1 ? "" : "s");
+for (size_t i = 0; i < json_array_size(list) && i < 10 && o < sizeof reason;
+     i++) {
+  o += (size_t)snprintf(reason + o, sizeof reason - o, "%s%.64s",
+                        i == 0 ? ": " : ", ",
+                        json_string_value(json_array_get(list, i)));
+}
+if (json_array_size(list) > 10 && o < sizeof reason) {
+  snprintf(reason + o, sizeof reason - o, "…");
+}
+while (json_array_size(list) > 10) {
+  json_array_remove(list, 10);
+}
+return json_pack("{s:I, s:o, s:s}", "clocks", total, "ids", list, "reason",
+                 total > 0 ? reason : "every clock's owner is known");
+}
+
 json_t *hk_kpi_documents(const json_t *cfg_doc, const json_t *data,
                          int64_t now_ms) {
   struct gather g = {json_object(), time_json(now_ms), S_GREEN, NULL};
@@ -913,6 +1111,8 @@ json_t *hk_kpi_documents(const json_t *cfg_doc, const json_t *data,
                                    : "every handoff and stage is on target"));
   json_object_set_new(health, "handoffs", hh);
   json_object_set_new(health, "stages", hs);
+  json_object_set_new(health, "unknown_owners", unknown_owners(data));
+  group_docs(cfg_doc, data, g.computed, now_ms, g.out);
   json_object_set_new(g.out, "kpi:health", health);
   json_decref(g.computed);
   free(g.reason);

@@ -189,6 +189,7 @@ struct msource {
   int split; /* an array body is one item per element */
   struct rule *rules;
   size_t nrules;
+  json_t *owners; /* $.owners (owned copy): resolve_owner */
 };
 
 struct hk_mapper {
@@ -615,6 +616,7 @@ void hk_mapper_free(struct hk_mapper *m) {
     }
     free(m->src[i].rules);
     free(m->src[i].name);
+    json_decref(m->src[i].owners);
   }
   free(m->src);
   free(m);
@@ -627,7 +629,8 @@ struct hk_mapper *hk_mapper_new(const struct hk_config *cfg,
   enum hk_err rc = check_extends(events, err);
   m->src = hk_xcalloc(cfg->nsources + 1, sizeof *m->src);
   for (size_t i = 0; i < cfg->nsources && rc == HK_E_OK; i++) {
-    rc = build_source(&cfg->sources[i], events, &m->src[m->n++], err);
+    rc = build_source(&cfg->sources[i], events, &m->src[m->n], err);
+    m->src[m->n++].owners = json_deep_copy(json_object_get(cfg->doc, "owners"));
   }
   if (rc != HK_E_OK) {
     hk_mapper_free(m);
@@ -1226,6 +1229,55 @@ static char *joined_id(const char *source, const char *rule, const char *key) {
   return id;
 }
 
+/* The key of the owner in the directory (borrowed) whose ids of that system
+ * hold id as text, or NULL. */
+static const char *owner_by_id(json_t *owners, const char *system,
+                               const char *id) {
+  const char *key;
+  json_t *o;
+  char buf[40];
+  json_object_foreach(owners, key, o) {
+    json_t *ids = json_object_get(json_object_get(o, "ids"), system);
+    size_t n = json_is_array(ids) ? json_array_size(ids) : 1;
+    for (size_t i = 0; i < n; i++) {
+      json_t *x = json_is_array(ids) ? json_array_get(ids, i) : ids;
+      const char *t = x != NULL ? scalar_text(x, buf, sizeof buf) : NULL;
+      if (t != NULL && strcmp(t, id) == 0) {
+        return key;
+      }
+    }
+  }
+  return NULL;
+}
+
+/*
+ * With an owners directory, the event's "owner" becomes the key of the
+ * person it names: a key of the directory as is, else the one whose ids of
+ * the provider's system (the source's name for a generic provider, so a
+ * source named "salesforce" reads Salesforce ids) hold it. An id nobody
+ * holds is moved to "owner_unknown", so the clock falls back to the
+ * handoff's owner and the id is counted.
+ */
+static void resolve_owner(const struct msource *s, json_t *attrs) {
+  json_t *v = json_object_get(attrs, "owner");
+  const char *system = s->prov == P_GENERIC ? s->name : providers[s->prov].name;
+  char buf[40];
+  const char *text = v != NULL ? scalar_text(v, buf, sizeof buf) : NULL;
+  const char *key;
+  if (text == NULL || *text == '\0' || json_object_size(s->owners) == 0) {
+    return;
+  }
+  key = json_object_get(s->owners, text) != NULL
+            ? text
+            : owner_by_id(s->owners, system, text);
+  if (key != NULL) {
+    json_object_set_new(attrs, "owner", json_string(key));
+  } else {
+    json_object_set_new(attrs, "owner_unknown", json_string(text));
+    json_object_del(attrs, "owner");
+  }
+}
+
 /* Applies rule r to item; pushes an event or a dead letter. */
 static void apply(const struct msource *s, const struct rule *r, json_t *item,
                   const char *key, const char *ptype, int64_t received_ms,
@@ -1273,6 +1325,7 @@ static void apply(const struct msource *s, const struct rule *r, json_t *item,
     o->item = json_incref(item);
     json_decref(attrs);
   } else {
+    resolve_owner(s, attrs);
     o->status = HK_MAP_EVENT;
     o->ev.id = joined_id(s->name, r->name, key);
     o->ev.source = hk_xstrdup(s->name);

@@ -4,22 +4,26 @@
  * check-and-set; the status API (fcgi/api.c) and handoffctl read it.
  *
  *   {"e": [[id, type, at, attrs?]…], "s": [[state, missing, alerted,
- *    start, bucket?, goal?]…]}
+ *    start, bucket?, goal?, unknown_owner?, groups?]…]}
  *
  * "e" is every event of the subject the handoff listens to, slimmed to what
  * the handoff reads (hk_handoff_slim) and kept once per id, as arrays rather
  * than objects to keep a million open clocks small; "s" is the summary of
  * the clocks as last written, in order of start: their state, the names
  * of the attributes the start lacked (0: none), which alerts went out
- * (bit 0 warning, bit 1 breach), the index in "e" of the event that
- * started it (events are only ever appended, so an index stays right),
- * and for a stopped clock the bucket of its response time
- * (hk_kpi_bucket), and for a clock at risk or breached the goal it is
+ * (bit k: step k of the handoff's escalation ladder, journey/ladder.c; the
+ * default ladder's bit 0 is the warning, bit 1 the breach), the index in
+ * "e" of the event that started it (events are only ever appended, so an
+ * index stays right), and for a stopped clock the bucket of its response
+ * time (hk_kpi_bucket), for a clock at risk or breached the goal it is
  * held to (goal_value: "5m", the goal's or the SLA's own value, so the
- * health reason can name it); trailing zeros are left out. The summary is
- * exactly what the counters, the state indexes and the KPI buckets hold
- * of the record (workers/sla.c, count_entry), so what was counted does not
- * depend on the config that later takes it out again.
+ * health reason can name it), for a running clock the owner id the owners
+ * directory did not know, and the values of the handoff's group_by it is
+ * counted under ({"owner": "ana", "segment": "smb"}); trailing zeros are
+ * left out. The summary is exactly what the counters, the state indexes
+ * and the KPI buckets hold of the record (workers/sla.c, count_entry), so
+ * what was counted does not depend on the config that later takes it out
+ * again.
  *
  * Pure: no I/O, no clock, no logging.
  */
@@ -142,6 +146,7 @@ json_t *hk_record_entry_new(const struct hk_clock_record *r,
                             const struct hk_clock *c, int alerted,
                             const char *goal) {
   json_int_t start = (json_int_t)start_index(r->events, c);
+  const char *unknown = c->owner_unknown;
   int bucket = 0;
   size_t len;
   json_t *e;
@@ -154,7 +159,12 @@ json_t *hk_record_entry_new(const struct hk_clock_record *r,
   }
   /* Trailing zeros left out, so a million open clocks stay small: an open
    * clock started by the record's first event is [0]. */
-  len = goal != NULL                      ? 6
+  if (c->state == HK_CLOCK_MET || c->state == HK_CLOCK_MET_LATE ||
+      c->state == HK_CLOCK_CANCELLED) {
+    unknown = NULL; /* counted while the clock runs */
+  }
+  len = unknown != NULL                   ? 7
+        : goal != NULL                    ? 6
         : bucket != 0                     ? 5
         : start != 0                      ? 4
         : alerted != 0                    ? 3
@@ -177,7 +187,11 @@ json_t *hk_record_entry_new(const struct hk_clock_record *r,
     json_array_append_new(e, json_integer(bucket));
   }
   if (len > 5) {
-    json_array_append_new(e, json_string(goal));
+    json_array_append_new(e,
+                          goal != NULL ? json_string(goal) : json_integer(0));
+  }
+  if (len > 6) {
+    json_array_append_new(e, json_string(unknown));
   }
   return e;
 }
@@ -209,4 +223,27 @@ void hk_record_clocks(const struct hk_handoff *h, const char *record,
   hk_record_parse(record, &rec);
   hk_record_eval(h, &rec, now_ms, out);
   hk_record_fini(&rec);
+}
+
+void hk_record_entry_groups(json_t *entry, json_t *groups) {
+  if (groups == NULL) {
+    return;
+  }
+  while (json_array_size(entry) < 7) {
+    json_array_append_new(entry, json_integer(0));
+  }
+  json_array_append_new(entry, groups);
+}
+
+const json_t *hk_record_event_attrs(const struct hk_clock_record *r,
+                                    const char *id) {
+  size_t i;
+  json_t *e;
+  json_array_foreach(r->events, i, e) {
+    const char *eid = json_string_value(json_array_get(e, 0));
+    if (eid != NULL && id != NULL && strcmp(eid, id) == 0) {
+      return json_array_get(e, 3);
+    }
+  }
+  return NULL;
 }

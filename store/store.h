@@ -242,7 +242,10 @@ enum hk_err hk_store_dlq_retry(struct hk_store *st, const char *id, int *found,
  *   {prefix}hcount:HANDOFF         hash of counters: clocks by state,
  *                                  incomplete (started is their sum), and
  *                                  "at_risk@GOAL", "breached@GOAL" by the
- *                                  goal's value ("5m")
+ *                                  goal's value ("5m"), and the running
+ *                                  clocks of owner ids the owners
+ *                                  directory does not know:
+ *                                  "unknown_owner", "unknown_owner:ID"
  *   {prefix}alerts                 stream of alerts to send, field "alert"
  *                                  (JSON) and "attempt"; group "notifiers"
  *   {prefix}alerts:retry           zset of alerts waiting for their next
@@ -260,6 +263,13 @@ enum hk_err hk_store_dlq_retry(struct hk_store *st, const char *id, int *found,
  *                                  times, workers/kpi.c's buckets); the
  *                                  retention pass deletes the days older
  *                                  than history.keep
+ *   {prefix}gkpi:HANDOFF:DIM:DAY   the same per value of a group_by
+ *                                  dimension: "HH|VALUE|STATE",
+ *                                  "HH|VALUE|incomplete",
+ *                                  "HH|VALUE|missing:ATTR", "HH|VALUE|r:BIN"
+ *                                  (VALUE bounded by the config: owners,
+ *                                  sources, listed values, else "other");
+ *                                  its days go with the hkpi days
  *   {prefix}stages                 hash: one field per subject, its stage
  *                                  record (workers/stages.c)
  *   {prefix}skpi:STAGE:DAY         hash of the subjects that entered the
@@ -269,7 +279,8 @@ enum hk_err hk_store_dlq_retry(struct hk_store *st, const char *id, int *found,
  *                                  first: the flows),
  *                                  "HH|rev:CUR" (revenue in cents)
  *   {prefix}kpi:health, kpi:handoffs, kpi:handoff:NAME, kpi:stages,
- *   kpi:stage:NAME                 the documents of the status API, JSON,
+ *   kpi:stage:NAME, kpi:by:HANDOFF:DIM
+ *                                  the documents of the status API, JSON,
  *                                  written together by one worker
  *   {prefix}digest:NAME:PERIOD_MS  where the digest of the period starting
  *                                  then stands: "sending", "retry" (both

@@ -39,7 +39,8 @@ static void day_keys(const char *prefix, const char *name, int64_t now_ms,
 
 /* The data hk_kpi_documents reads, from the hashes read for keys. */
 static json_t *assemble(char **keys, size_t n, const json_t *hashes) {
-  json_t *data = json_pack("{s:{}, s:{}}", "handoffs", "stages");
+  json_t *data =
+      json_pack("{s:{}, s:{}, s:{}}", "handoffs", "stages", "groups");
   for (size_t i = 0; i < n; i++) {
     char *k = hk_xstrdup(keys[i]);
     char *kind = k;
@@ -53,8 +54,9 @@ static json_t *assemble(char **keys, size_t n, const json_t *hashes) {
     }
     *name++ = '\0';
     day = strrchr(name, ':');
-    group = json_object_get(data,
-                            strcmp(kind, "skpi") == 0 ? "stages" : "handoffs");
+    group = json_object_get(data, strcmp(kind, "skpi") == 0   ? "stages"
+                                  : strcmp(kind, "gkpi") == 0 ? "groups"
+                                                              : "handoffs");
     if (strcmp(kind, "hcount") == 0) {
       day = NULL;
     } else if (day != NULL) {
@@ -87,8 +89,16 @@ enum hk_err hk_kpi_refresh(const struct hk_config *cfg, struct hk_store *st,
   enum hk_err rc;
 
   json_object_foreach(json_object_get(cfg->doc, "handoffs"), name, conf) {
+    const char *dim;
+    json_t *spec;
     push(&keys, hk_xprintf("hcount:%s", name));
     day_keys("hkpi", name, now_ms, &keys);
+    /* gkpi:HANDOFF:DIM:DAY, read as the group "HANDOFF:DIM". */
+    json_object_foreach(json_object_get(conf, "group_by"), dim, spec) {
+      char *hd = hk_xprintf("%s:%s", name, dim);
+      day_keys("gkpi", hd, now_ms, &keys);
+      free(hd);
+    }
   }
   json_object_foreach(json_object_get(cfg->doc, "stages"), name, conf) {
     day_keys("skpi", name, now_ms, &keys);

@@ -173,6 +173,16 @@ static enum hk_err purge_kpis(const struct hk_config *cfg, struct hk_store *st,
         lists.v = hk_xrealloc(lists.v, (lists.n + 1) * sizeof *lists.v);
         lists.v[lists.n++] = hk_xprintf("cs:%s:%s", name, finished[i]);
       }
+      /* The days of the handoff's group_by dimensions go with its own. */
+      const char *dim;
+      json_t *spec;
+      json_object_foreach(json_object_get(g == 0 ? conf : NULL, "group_by"),
+                          dim, spec) {
+        for (int64_t d = last - days; d <= last; d++) {
+          keys.v = hk_xrealloc(keys.v, (keys.n + 1) * sizeof *keys.v);
+          keys.v[keys.n++] = hk_xprintf("gkpi:%s:%s:%" PRId64, name, dim, d);
+        }
+      }
     }
   }
   rc = hk_store_delete(st, (const char *const *)keys.v, keys.n, err);

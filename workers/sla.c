@@ -37,30 +37,42 @@
  * ------------------------------------------------------------------------- */
 
 /* Appends to alerts (an array of strings) one alert JSON per notifier of
- * the handoff for clock c now in state (journey/alert.c encodes them). */
+ * step k of the handoff's ladder for clock c (journey/ladder.c decides the
+ * steps, journey/alert.c encodes them): the step's recipients resolved
+ * through the owners directory, the link absolute under api.public_url. */
 static void make_alerts(const struct hk_sla_shell *sh,
                         const struct hk_handoff *h, const char *subject,
-                        const struct hk_clock *c, const char *state,
-                        json_t *alerts) {
-  json_t *conf = json_object_get(json_object_get(sh->cfg->doc, "handoffs"),
-                                 hk_handoff_name(h));
-  json_t *notify = json_object_get(conf, "notify");
-  char *id = hk_alert_id_new(hk_handoff_name(h), subject, c->started_ms, state);
-  char *link = hk_alert_link_new(hk_config_mount(sh->cfg), subject);
+                        const struct hk_clock *c, size_t k, json_t *alerts) {
+  const json_t *doc = sh->cfg->doc;
+  const struct hk_step *step = &hk_handoff_ladder(h)->steps[k];
+  const char *state = hk_clock_state_name(step->state);
+  const char *owner = c->owner != NULL ? c->owner : hk_handoff_owner(h);
+  char *st = step->first ? hk_xstrdup(state) : hk_xprintf("%s.%zu", state, k);
+  char *id = hk_alert_id_new(hk_handoff_name(h), subject, c->started_ms, st);
+  char *link =
+      hk_alert_link_new(json_string_value(json_object_get(
+                            json_object_get(doc, "api"), "public_url")),
+                        hk_config_mount(sh->cfg), subject);
+  json_t *to = hk_ladder_recipients(step, owner, doc);
   struct hk_alert a = {
       .id = id,
       .handoff = hk_handoff_name(h),
       .subject = subject,
       .state = state,
-      .owner = c->owner != NULL ? c->owner : hk_handoff_owner(h),
+      .owner = owner,
       .started_ms = c->started_ms,
       .deadline_ms = c->deadline_ms,
       .link = link,
+      .step = (int)k,
+      .owner_name = json_string_value(json_object_get(
+          json_object_get(json_object_get(doc, "owners"), owner), "name")),
+      .subject_name = c->subject_name,
+      .recipients = to,
   };
   size_t i;
   json_t *name;
 
-  json_array_foreach(notify, i, name) {
+  json_array_foreach(step->notify, i, name) {
     char *text = hk_alert_dump(&a, json_string_value(name));
     if (text == NULL) {
       abort(); /* out of memory: nothing was acknowledged */
@@ -68,8 +80,10 @@ static void make_alerts(const struct hk_sla_shell *sh,
     json_array_append_new(alerts, json_string(text));
     free(text);
   }
+  json_decref(to);
   free(link);
   free(id);
+  free(st);
 }
 
 /* ---------------------------------------------------------------------------
@@ -99,6 +113,19 @@ static int64_t next_due(const struct hk_clocks *cs) {
     }
   }
   return due;
+}
+
+/* The next due time with the ladder's steps still to come: next (from
+ * next_due) or the earliest step of a running clock not yet sent, so a
+ * clock breached for an hour is woken to escalate. steps[i] holds that
+ * step's time for clock i (HK_NEVER: none). */
+static int64_t next_due_steps(int64_t next, const int64_t *steps, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    if (steps[i] != HK_NEVER && steps[i] < next) {
+      next = steps[i];
+    }
+  }
+  return next;
 }
 
 /* ---------------------------------------------------------------------------
@@ -150,6 +177,50 @@ static int has_equal(const json_t *summary, const json_t *s) {
   return 0;
 }
 
+/* Moves the KPI buckets of the entry's groups (member 7, the values of
+ * group_by it was counted under) by sign: {prefix}gkpi:HANDOFF:DIM:DAY,
+ * fields "HH|VALUE|STATE", "HH|VALUE|incomplete", "HH|VALUE|missing:ATTR",
+ * "HH|VALUE|r:BUCKET". */
+static void count_groups(struct hk_ops *o, const char *name, const json_t *s,
+                         int64_t hour, int sign) {
+  const char *state =
+      hk_clock_state_name((enum hk_clock_state)hk_record_entry_int(s, 0));
+  int incomplete = json_array_size(json_array_get(s, 1)) > 0;
+  int bucket = (int)hk_record_entry_int(s, 4);
+  const char *dim;
+  json_t *v;
+  char key[200];
+  char field[200];
+  json_object_foreach(json_array_get(s, 7), dim, v) {
+    const char *value = json_string_value(v);
+    if (value == NULL) {
+      continue;
+    }
+    snprintf(key, sizeof key, "gkpi:%.64s:%.64s:%" PRId64, name, dim,
+             hour / 24);
+    snprintf(field, sizeof field, "%02d|%.120s|%s", (int)(hour % 24), value,
+             state);
+    hk_ops_incr(o, key, field, sign);
+    if (incomplete) {
+      size_t i;
+      const json_t *attr;
+      snprintf(field, sizeof field, "%02d|%.120s|incomplete", (int)(hour % 24),
+               value);
+      hk_ops_incr(o, key, field, sign);
+      json_array_foreach(json_array_get(s, 1), i, attr) {
+        snprintf(field, sizeof field, "%02d|%.100s|missing:%.64s",
+                 (int)(hour % 24), value, json_string_value(attr));
+        hk_ops_incr(o, key, field, sign);
+      }
+    }
+    if (bucket > 0) {
+      snprintf(field, sizeof field, "%02d|%.120s|r:%d", (int)(hour % 24), value,
+               bucket);
+      hk_ops_incr(o, key, field, sign);
+    }
+  }
+}
+
 /* Moves the counters, the KPI buckets (unless buckets is 0) and the state
  * index by one entry, sign -1 for an old one and +1 for a new one; other is
  * the other summary, so an entry in both leaves its index alone. */
@@ -182,6 +253,15 @@ static void count_entry(struct hk_ops *o, const struct hk_handoff *h,
              json_string_value(json_array_get(s, 5)));
     hk_ops_incr(o, key, field, sign);
   }
+  /* And "unknown_owner" (running clocks whose owner id the owners
+   * directory did not know) with "unknown_owner:ID" per id, for /metrics
+   * and /v1/health. */
+  if (json_is_string(json_array_get(s, 6))) {
+    hk_ops_incr(o, key, "unknown_owner", sign);
+    snprintf(field, sizeof field, "unknown_owner:%.120s",
+             json_string_value(json_array_get(s, 6)));
+    hk_ops_incr(o, key, field, sign);
+  }
   started = hk_record_entry_start(events, s);
   if (indexed(state) && !has_same(other, s)) {
     char *member = index_member(started, subject);
@@ -195,6 +275,7 @@ static void count_entry(struct hk_ops *o, const struct hk_handoff *h,
   if (hour < 0 || !buckets) {
     return;
   }
+  count_groups(o, name, s, hour, sign);
   snprintf(key, sizeof key, "hkpi:%s:%" PRId64, name, hour / 24);
   snprintf(field, sizeof field, "%02d|%s", (int)(hour % 24),
            hk_clock_state_name((enum hk_clock_state)state));
@@ -271,6 +352,8 @@ static void compute(void *arg, struct hk_cas_item *it) {
   char key[160];
   int changed = json_array_size(p->adds) == 0; /* a tick re-evaluates */
   int64_t due;
+  int64_t *steps;
+  json_t *entry;
   size_t i;
   json_t *s;
 
@@ -289,21 +372,25 @@ static void compute(void *arg, struct hk_cas_item *it) {
                          hk_handoff_name(p->h));
   summary = json_array();
   alerts = json_array();
+  steps = hk_xcalloc(cs.n + 1, sizeof *steps);
   for (i = 0; i < cs.n; i++) {
     const struct hk_clock *c = &cs.items[i];
-    int alerted = hk_record_alerted(&rec, c->started_ms);
-    if (c->state == HK_CLOCK_BREACHED &&
-        !(alerted & HK_RECORD_ALERTED_BREACH)) {
-      make_alerts(cx->sh, p->h, p->subject, c, "breached", alerts);
-      /* A clock found breached at once (a late event) skips the warning. */
-      alerted |= HK_RECORD_ALERTED_BREACH | HK_RECORD_ALERTED_WARNING;
-    } else if (c->state == HK_CLOCK_AT_RISK &&
-               !(alerted & HK_RECORD_ALERTED_WARNING)) {
-      make_alerts(cx->sh, p->h, p->subject, c, "at_risk", alerts);
-      alerted |= HK_RECORD_ALERTED_WARNING;
+    unsigned fire = 0;
+    /* The ladder's steps due now, in order, each once per clock (the
+     * summary keeps which went out); a late clock skips its warnings. */
+    int alerted = hk_ladder_decide(
+        p->h, c, hk_record_alerted(&rec, c->started_ms), cx->now_ms, &fire);
+    for (size_t k = 0; fire != 0 && k < HK_CAP_LADDER_STEPS; k++) {
+      if (fire & (1u << k)) {
+        make_alerts(cx->sh, p->h, p->subject, c, k, alerts);
+      }
     }
-    json_array_append_new(
-        summary, hk_record_entry_new(&rec, c, alerted, goal_value(conf, c)));
+    steps[i] = hk_ladder_next(p->h, c, alerted);
+    entry = hk_record_entry_new(&rec, c, alerted, goal_value(conf, c));
+    hk_record_entry_groups(
+        entry, hk_group_values(conf, cx->sh->cfg->doc, c,
+                               hk_record_event_attrs(&rec, c->start_id)));
+    json_array_append_new(summary, entry);
   }
   /* The old summary out, the new one in; an entry in both is the same
    * clock counted the same way, and would only cancel out. */
@@ -319,7 +406,8 @@ static void compute(void *arg, struct hk_cas_item *it) {
     }
   }
   snprintf(key, sizeof key, "due:%s", hk_handoff_name(p->h));
-  due = next_due(&cs);
+  due = next_due_steps(next_due(&cs), steps, cs.n);
+  free(steps);
   if (due == HK_STORE_NOT_DUE) {
     hk_ops_add(&it->ops, 'R', key, p->subject, NULL);
   } else {

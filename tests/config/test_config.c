@@ -438,6 +438,39 @@ ParameterizedTestParameters(config_rejects, table) {
       {"{" SRC ", \"api\": {\"tokens\": [{\"name\": \"t\", \"env\": "
        "\"T\", \"scopes\": []}]}}",
        "t.json: $.api.tokens[0].scopes: must not be empty"},
+      /* The owners directory and ladders. */
+      {"{" SRC ", \"owners\": {\"ana\": {\"name\": \"Ana\", \"slack\": "
+       "\"ana\"}}}",
+       "t.json: $.owners.ana.slack: must be a Slack member id (U…, W…) or a "
+       "handle (@name)"},
+      {"{" SRC ", \"owners\": {\"ana\": {\"name\": \"Ana\", \"ids\": "
+       "{\"zoho\": 1}}}}",
+       "t.json: $.owners.ana.ids: unknown key \"zoho\""},
+      {"{" SRC ", \"owners\": {\"a\": {\"name\": \"A\", \"ids\": "
+       "{\"pipedrive\": 9001}}, \"b\": {\"name\": \"B\", \"ids\": "
+       "{\"pipedrive\": [\"9001\"]}}}}",
+       "t.json: $.owners: pipedrive id \"9001\" belongs to both \"a\" and "
+       "\"b\""},
+      {"{" SRC ", \"owners\": {\"a\": {\"name\": \"A\", \"manager\": "
+       "\"b\"}, \"b\": {\"name\": \"B\", \"manager\": \"a\"}}}",
+       "t.json: $.owners: owner \"a\" is their own manager\n"
+       "t.json: $.owners: owner \"b\" is their own manager"},
+      {"{" SRC ", \"owners\": {\"a\": {\"name\": \"A\", \"manager\": "
+       "\"zed\"}}}",
+       "t.json: $.owners.a.manager: \"zed\" is not defined in $.owners"},
+      {"{" SRC ", \"ladders\": {\"l\": [{\"state\": \"breached\"}, "
+       "{\"state\": \"at_risk\"}]}}",
+       "t.json: $.ladders.l: step 1 comes before step 0: order the steps "
+       "at_risk then breached, each by \"after\""},
+      {"{" SRC ", \"ladders\": {\"l\": [{\"state\": \"breached\", "
+       "\"to\": [\"boss\"]}]}}",
+       "t.json: $.ladders.l[0].to[0]: \"boss\" is not \"owner\", \"manager\" "
+       "or defined in $.owners"},
+      {"{" SRC ", \"ladders\": {\"l\": [{\"state\": \"open\"}]}}",
+       "t.json: $.ladders.l[0].state: \"open\" is not one of: at_risk, "
+       "breached"},
+      {"{" SRC ", \"api\": {\"public_url\": \"handoff.example.com\"}}",
+       "t.json: $.api.public_url: must be an http:// or https:// URL"},
       /* JSON syntax, reported with line and column by jansson. */
       {"{\"sources\": {},\n \"redis\": {\"port\": 1,}}",
        "t.json:2:22: string or '}' expected near '}'"},

@@ -52,6 +52,12 @@ ParameterizedTestParameters(route, matches) {
        "GET, HEAD"},
       {"POST", "/v1/handoffs/lead_response/clocks", HK_E_METHOD_NOT_ALLOWED,
        HK_ROUTE_NONE, "", "GET, HEAD"},
+      {"GET", "/v1/handoffs/lead_response/by/owner", HK_E_OK, HK_ROUTE_GROUPS,
+       "lead_response", "GET, HEAD"},
+      {"GET", "/v1/handoffs/lead_response/by/", HK_E_NOT_FOUND, HK_ROUTE_NONE,
+       "", ""},
+      {"GET", "/v1/handoffs/lead_response/by/a/b", HK_E_NOT_FOUND,
+       HK_ROUTE_NONE, "", ""},
       {"GET", "/v1/handoffs/lead_response/series", HK_E_OK, HK_ROUTE_SERIES,
        "lead_response", "GET, HEAD"},
       {"POST", "/v1/handoffs/lead_response/series", HK_E_METHOD_NOT_ALLOWED,
@@ -112,6 +118,7 @@ Test(route, the_subject_is_the_rest_of_the_path_as_sent) {
 Test(route, only_v1_routes_want_a_token) {
   cr_assert(hk_route_is_api(HK_ROUTE_HEALTH));
   cr_assert(hk_route_is_api(HK_ROUTE_CLOCKS));
+  cr_assert(hk_route_is_api(HK_ROUTE_GROUPS));
   cr_assert(hk_route_is_api(HK_ROUTE_SUBJECT));
   cr_assert(hk_route_is_api(HK_ROUTE_SERIES));
   cr_assert_not(hk_route_is_api(HK_ROUTE_ASSET));

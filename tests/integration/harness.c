@@ -402,6 +402,7 @@ void hk_stack_up(const char *extra_config) {
   hk_stack_up_with(extra_config, "");
 }
 
+const char *hk_stack_api_extra = "";
 const char *hk_stack_redis_json;
 
 void hk_stack_up_with(const char *extra_config, const char *extra_sources) {
@@ -439,10 +440,10 @@ void hk_stack_up_with(const char *extra_config, const char *extra_sources) {
            "  \"api\": {\"tokens\": [{\"name\": \"tests\","
            " \"env\": \"HK_TEST_TOKEN\"}, {\"name\": \"admin\","
            " \"env\": \"HK_TEST_ADMIN_TOKEN\","
-           " \"scopes\": [\"read\", \"admin\"]}]}\n"
+           " \"scopes\": [\"read\", \"admin\"]}]%s}\n"
            "}\n",
            hk_stack_redis_json != NULL ? hk_stack_redis_json : redis_json,
-           extra_config, extra_sources);
+           extra_config, extra_sources, hk_stack_api_extra);
   write_file(path_in("handoff.json"), config);
   fcgi_start();
   nginx_start();

@@ -51,6 +51,10 @@ void hk_stack_up_with(const char *extra_config, const char *extra_sources);
 /* Locations of the server block's own (nginx text), written before the
  * snippet's include by the next hk_stack_up; hk_stack_down forgets them. */
 void hk_stack_site(const char *locations);
+/* More keys of the config's "api" object for the next hk_stack_up, each
+ * with its leading comma (e.g. ", \"public_url\": \"https://h.example\""),
+ * or "" (the default). */
+extern const char *hk_stack_api_extra;
 /* Stops everything that was started and removes the folder. */
 void hk_stack_down(void);
 /* Criterion init/fini with the default config. */

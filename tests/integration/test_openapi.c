@@ -42,7 +42,7 @@ static const char journey[] =
     " \"owner\": \"SDR team\", \"from\": \"mql\", \"to\": \"sql\","
     " \"start\": [\"lead.mql\"], \"stop\": [\"lead.contacted\"],"
     " \"cancel\": [\"lead.disqualified\"], \"sla\": {\"within\": \"1h\"},"
-    " \"requires\": [\"email\"]}},"
+    " \"requires\": [\"email\"], \"group_by\": {\"owner\": {}}}},"
     "\"kpis\": {\"lead_attainment\": {\"handoff\": \"lead_response\","
     " \"metric\": \"attainment\", \"target\": 0.95, \"amber\": 0.9,"
     " \"red\": 0.8, \"owner\": \"Head of SDR\", \"action\": \"Call back.\"},"
@@ -253,6 +253,8 @@ static const struct {
     {"/v1/handoffs", "/v1/handoffs"},
     {"/v1/handoffs/lead_response", "/v1/handoffs/{name}"},
     {"/v1/handoffs/lead_response/clocks", "/v1/handoffs/{name}/clocks"},
+    {"/v1/handoffs/lead_response/by/owner",
+     "/v1/handoffs/{name}/by/{dimension}"},
     {"/v1/handoffs/lead_response/series", "/v1/handoffs/{name}/series"},
     {"/v1/stages", "/v1/stages"},
     {"/v1/stages/mql", "/v1/stages/{name}"},
@@ -360,6 +362,10 @@ Test(openapi, every_route_and_error_matches_the_spec) {
           404, "unknown_handoff");
   refused("GET", "/v1/handoffs/nobody/clocks", HK_TEST_TOKEN,
           "/v1/handoffs/{name}/clocks", 404, "unknown_handoff");
+  refused("GET", "/v1/handoffs/nobody/by/owner", HK_TEST_TOKEN,
+          "/v1/handoffs/{name}/by/{dimension}", 404, "unknown_handoff");
+  refused("GET", "/v1/handoffs/lead_response/by/segment", HK_TEST_TOKEN,
+          "/v1/handoffs/{name}/by/{dimension}", 404, "not_found");
   refused("GET", "/v1/handoffs/nobody/series", HK_TEST_TOKEN,
           "/v1/handoffs/{name}/series", 404, "unknown_handoff");
   refused("GET", "/v1/handoffs/lead_response/series?days=7", HK_TEST_TOKEN,

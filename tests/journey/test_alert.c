@@ -86,12 +86,14 @@ Test(alert, slack_says_at_risk_in_words) {
   cr_assert_str_eq(header_of(&r, "Content-Type"), "application/json");
   cr_assert_str_eq(header_of(&r, "User-Agent"), "handoff/" HK_VERSION);
   slack_texts(&r, &doc, &text, &section);
-  cr_assert_str_eq(text, ":warning: lead_response for company:8812 is at "
-                         "risk: deadline 2026-11-24 10:05 UTC (owner: SDR "
-                         "team)");
+  cr_assert_str_eq(
+      text, ":warning: lead_response for company:8812 is at "
+            "risk: 11 minutes left, deadline 2026-11-24 10:05 UTC (owner: SDR "
+            "team)");
   cr_assert_str_eq(section,
                    ":warning: lead_response for company:8812 is at risk: "
-                   "deadline 2026-11-24 10:05 UTC (owner: SDR team)\n"
+                   "11 minutes left, deadline 2026-11-24 10:05 UTC (owner: "
+                   "SDR team)\n"
                    "*Started:* 2026-11-24 09:05 UTC\n"
                    "*Clock:* /v1/subjects/company%3A8812");
   json_decref(doc);
@@ -111,11 +113,13 @@ Test(alert, slack_says_breached_and_links_an_absolute_url) {
   must_build(cfg, "slack", &a, &r);
   slack_texts(&r, &doc, &text, &section);
   cr_assert_str_eq(text, ":rotating_light: lead_response for company:8812 "
-                         "breached its SLA: deadline was 2026-11-24 10:05 "
+                         "breached its SLA: overdue by less than a minute, "
+                         "deadline was 2026-11-24 10:05 "
                          "UTC (owner: SDR team)");
   cr_assert_str_eq(section,
                    ":rotating_light: lead_response for company:8812 "
-                   "breached its SLA: deadline was 2026-11-24 10:05 UTC "
+                   "breached its SLA: overdue by less than a minute, "
+                   "deadline was 2026-11-24 10:05 UTC "
                    "(owner: SDR team)\n"
                    "*Started:* 2026-11-24 09:05 UTC\n"
                    "<https://handoff.example/v1/subjects/company%3A8812?a=1"
@@ -138,9 +142,10 @@ Test(alert, slack_escapes_control_characters_of_values) {
   a.link = "<https://evil.example|click>";
   must_build(cfg, "slack", &a, &r);
   slack_texts(&r, &doc, &text, &section);
-  cr_assert_str_eq(text, ":warning: a&gt;b for &lt;!channel&gt; &amp; co is "
-                         "at risk: deadline 2026-11-24 10:05 UTC (owner: "
-                         "&lt;@U123|boss&gt;)");
+  cr_assert_str_eq(
+      text, ":warning: a&gt;b for &lt;!channel&gt; &amp; co is "
+            "at risk: 11 minutes left, deadline 2026-11-24 10:05 UTC (owner: "
+            "&lt;@U123|boss&gt;)");
   cr_assert(strstr(section, "*Clock:* &lt;https://evil.example|click&gt;") !=
                 NULL,
             "%s", section);
@@ -205,7 +210,9 @@ Test(alert, webhook_body_is_exact) {
       "\"handoff\":\"lead_response\",\"subject\":\"company:8812\","
       "\"state\":\"at_risk\",\"owner\":\"SDR team\",\"started_at\":\"2026-"
       "11-24T09:05:00Z\",\"deadline\":\"2026-11-24T10:05:00Z\",\"link\":"
-      "\"/v1/subjects/company%3A8812\"}}");
+      "\"/v1/subjects/company%3A8812\",\"step\":0,\"owner_name\":null,"
+      "\"subject_name\":null,\"recipients\":[],\"left\":\"11 minutes\","
+      "\"left_ms\":699750}}");
   cr_assert_eq(r.body_len, strlen(r.body));
   cr_assert_eq(r.nheaders, 5);
   cr_assert_str_eq(header_of(&r, "Content-Type"), "application/json");
@@ -422,7 +429,7 @@ Test(alert, backoff_of_a_configured_notifier) {
 Test(alert_queued, id_and_link_of_a_clock) {
   char *id =
       hk_alert_id_new("lead_response", "company:8812", STARTED_MS, "at_risk");
-  char *link = hk_alert_link_new("/handoff/", "company:8812 é");
+  char *link = hk_alert_link_new(NULL, "/handoff/", "company:8812 é");
   cr_assert_str_eq(id, "lead_response:company:8812:1795511100000:at_risk");
   cr_assert_str_eq(link, "/handoff/v1/subjects/company%3A8812%20%C3%A9");
   free(id);
@@ -566,4 +573,130 @@ Test(alert_queued, parse_of_null_is_bad_json) {
   cr_assert_null(doc);
   cr_assert_null(notifier);
   cr_assert_null(a.id);
+}
+
+/* ---------------------------------------------------------------------------
+ * Escalation: the people called on, the subject's name, words, links
+ * ------------------------------------------------------------------------- */
+
+static const char people[] =
+    "[{\"id\": \"ana\", \"name\": \"Ana Lima\", \"slack\": \"U0ANA1\"},"
+    " {\"id\": \"bo\", \"name\": \"Bo Chen\", \"slack\": \"@bo\"},"
+    " {\"id\": \"cy\", \"name\": \"Cy <Diaz>\"}]";
+
+Test(alert, slack_mentions_people_names_the_subject_and_links_absolutely) {
+  struct hk_config *cfg = default_config();
+  struct hk_alert a = lead_alert;
+  struct hk_alert_request r;
+  json_t *to = json_loads(people, 0, NULL);
+  char *link =
+      hk_alert_link_new("https://handoff.example.com/", "/hk/", "company:8812");
+  json_t *doc;
+  const char *text;
+  const char *section;
+  cr_assert_str_eq(link,
+                   "https://handoff.example.com/hk/v1/subjects/company%3A8812");
+  a.state = "breached";
+  a.deadline_ms = NOW_MS - 65 * 60000;
+  a.owner = "ana";
+  a.owner_name = "Ana Lima";
+  a.subject_name = "Acme <Ltd>";
+  a.recipients = to;
+  a.link = link;
+  must_build(cfg, "slack", &a, &r);
+  slack_texts(&r, &doc, &text, &section);
+  cr_assert_str_eq(text,
+                   ":rotating_light: lead_response for Acme &lt;Ltd&gt; "
+                   "(company:8812) breached its SLA: overdue by 1 hour "
+                   "5 minutes, deadline was 2026-11-24 08:48 UTC (owner: "
+                   "Ana Lima) <@U0ANA1> (Ana Lima), @bo, Cy &lt;Diaz&gt;");
+  cr_assert_str_eq(section,
+                   ":rotating_light: lead_response for Acme &lt;Ltd&gt; "
+                   "(company:8812) breached its SLA: overdue by 1 hour 5 "
+                   "minutes, deadline was 2026-11-24 08:48 UTC (owner: Ana "
+                   "Lima)\n"
+                   "*To:* <@U0ANA1> (Ana Lima), @bo, Cy &lt;Diaz&gt;\n"
+                   "*Started:* 2026-11-24 09:05 UTC\n"
+                   "<https://handoff.example.com/hk/v1/subjects/company%3A8812"
+                   "|Open the clock>");
+  json_decref(doc);
+  hk_alert_request_fini(&r);
+  free(link);
+  json_decref(to);
+  hk_config_free(cfg);
+}
+
+Test(alert, without_public_url_the_link_is_the_path) {
+  char *link = hk_alert_link_new(NULL, NULL, "deal:1 2");
+  cr_assert_str_eq(link, "/v1/subjects/deal%3A1%202");
+  free(link);
+  link = hk_alert_link_new(NULL, "/handoff/", "deal:1");
+  cr_assert_str_eq(link, "/handoff/v1/subjects/deal%3A1");
+  free(link);
+}
+
+Test(alert, durations_read_as_words) {
+  char w[48];
+  cr_assert_str_eq(hk_alert_words(59999, w, sizeof w), "less than a minute");
+  cr_assert_str_eq(hk_alert_words(60000, w, sizeof w), "1 minute");
+  cr_assert_str_eq(hk_alert_words(4 * 60000 + 59999, w, sizeof w), "4 minutes");
+  cr_assert_str_eq(hk_alert_words(3600000, w, sizeof w), "1 hour");
+  cr_assert_str_eq(hk_alert_words(3900000, w, sizeof w), "1 hour 5 minutes");
+  cr_assert_str_eq(
+      hk_alert_words(2 * 86400000 + 3 * 3600000 + 60000, w, sizeof w),
+      "2 days 3 hours");
+  cr_assert_str_eq(hk_alert_words(86400000 + 60000, w, sizeof w), "1 day");
+}
+
+Test(alert, the_webhook_carries_the_same_fields) {
+  struct hk_config *cfg = default_config();
+  struct hk_alert a = lead_alert;
+  struct hk_alert_request r;
+  json_t *to = json_loads(people, 0, NULL);
+  json_t *doc;
+  json_t *data;
+  a.step = 2;
+  a.owner = "ana";
+  a.owner_name = "Ana Lima";
+  a.subject_name = "Acme <Ltd>";
+  a.recipients = to;
+  must_build(cfg, "hook", &a, &r);
+  doc = json_loads(r.body, 0, NULL);
+  data = json_object_get(doc, "data");
+  cr_assert_eq(json_integer_value(json_object_get(data, "step")), 2);
+  cr_assert_str_eq(json_string_value(json_object_get(data, "owner_name")),
+                   "Ana Lima");
+  cr_assert_str_eq(json_string_value(json_object_get(data, "subject_name")),
+                   "Acme <Ltd>");
+  cr_assert(json_equal(json_object_get(data, "recipients"), to));
+  cr_assert_str_eq(json_string_value(json_object_get(data, "left")),
+                   "11 minutes");
+  json_decref(doc);
+  hk_alert_request_fini(&r);
+  json_decref(to);
+  hk_config_free(cfg);
+}
+
+Test(alert, escalation_members_survive_the_queue) {
+  struct hk_alert a = lead_alert;
+  struct hk_alert b;
+  json_t *to = json_loads(people, 0, NULL);
+  json_t *doc = NULL;
+  const char *notifier;
+  struct hk_error err = {HK_E_OK, ""};
+  char *text;
+  a.step = 3;
+  a.owner_name = "Ana Lima";
+  a.subject_name = "Acme";
+  a.recipients = to;
+  text = hk_alert_dump(&a, "revops");
+  cr_assert_eq(hk_alert_parse(text, &doc, &b, &notifier, &err), HK_E_OK, "%s",
+               err.msg);
+  cr_assert_eq(b.step, 3);
+  cr_assert_str_eq(b.owner_name, "Ana Lima");
+  cr_assert_str_eq(b.subject_name, "Acme");
+  cr_assert(json_equal(b.recipients, to));
+  json_decref(doc);
+  free(text);
+  json_decref(to);
 }

@@ -1148,3 +1148,108 @@ Test(map_errors, bad_json_and_unknown_source) {
   hk_map_result_fini(&r);
   hk_mapper_free(m);
 }
+
+/* ---------------------------------------------------------------------------
+ * The owners directory
+ * ------------------------------------------------------------------------- */
+
+#define OWNERS                                                                 \
+  "\"owners\": {"                                                              \
+  " \"ana\": {\"name\": \"Ana Lima\", \"slack\": \"U024BE7LH\","               \
+  "  \"ids\": {\"pipedrive\": 9001, \"hubspot\": \"52550153\"},"               \
+  "  \"manager\": \"bo\"},"                                                    \
+  " \"bo\": {\"name\": \"Bo Chen\", \"ids\": {\"pipedrive\": [\"9002\"]}}},"   \
+  " \"handoffs\": {\"first_call\": {\"owner\": \"sales\","                     \
+  " \"start\": [\"deal.created\", \"lead.assigned\"],"                         \
+  " \"stop\": [\"deal.called\"], \"sla\": {\"within\": \"1h\"}}}"
+
+/* The clock an event starts in the config's first_call handoff. */
+static void clock_of(const struct hk_config *cfg, const struct hk_event *e,
+                     struct hk_clocks *out) {
+  struct hk_error err = {HK_E_OK, ""};
+  struct hk_sla *sla = hk_sla_new(cfg, &err);
+  struct hk_clock_event ev = {e->id, e->type, e->at_ms, e->attrs};
+  cr_assert_not_null(sla, "%s", err.msg);
+  hk_clock_eval(hk_sla_find(sla, "first_call"), &ev, 1, e->at_ms, out);
+  cr_assert_eq(out->n, 1);
+  hk_sla_free(sla);
+}
+
+/* Pipedrive names the owner by its user id (a number): the directory
+ * gives the person, and the clock is theirs. */
+Test(map_owners, a_pipedrive_owner_id_resolves_through_the_directory) {
+  struct hk_config *cfg = config_of("\"events\": []," OWNERS);
+  struct hk_error err = {HK_E_OK, ""};
+  struct hk_mapper *m = hk_mapper_new(cfg, &err);
+  struct hk_map_result r;
+  struct hk_clocks cs;
+  cr_assert_not_null(m, "%s", err.msg);
+  map_fixture(m, "pipedrive", "pipedrive/deal_create.json", &r);
+  cr_assert_eq(r.n, 1);
+  cr_assert_eq(r.items[0].status, HK_MAP_EVENT);
+  cr_assert_str_eq(
+      json_string_value(json_object_get(r.items[0].ev.attrs, "owner")), "ana");
+  cr_assert_null(json_object_get(r.items[0].ev.attrs, "owner_unknown"));
+  clock_of(cfg, &r.items[0].ev, &cs);
+  cr_assert_str_eq(cs.items[0].owner, "ana");
+  cr_assert_null(cs.items[0].owner_unknown);
+  hk_clocks_fini(&cs);
+  hk_map_result_fini(&r);
+  hk_mapper_free(m);
+  hk_config_free(cfg);
+}
+
+/* HubSpot sends the owner property's new value as a string: one contact
+ * gets an owner the directory holds, the other an id nobody holds, which
+ * stays named on the clock (owner_unknown) while the handoff's owner takes
+ * it. */
+Test(map_owners, hubspot_owner_ids_resolve_and_an_unknown_one_is_named) {
+  struct hk_config *cfg = config_of(
+      "\"events\": [{\"name\": \"assigned\", \"source\": \"hubspot\","
+      " \"match\": {\"subscriptionType\": \"contact.propertyChange\","
+      "  \"propertyName\": \"hubspot_owner_id\"},"
+      " \"type\": \"lead.assigned\", \"subject\": \"contact:{objectId}\","
+      " \"attrs\": {\"owner\": \"propertyValue\"}}]," OWNERS);
+  struct hk_error err = {HK_E_OK, ""};
+  struct hk_mapper *m = hk_mapper_new(cfg, &err);
+  struct hk_map_result r;
+  struct hk_clocks cs;
+  cr_assert_not_null(m, "%s", err.msg);
+  map_fixture(m, "hubspot", "hubspot/owner_assigned.json", &r);
+  /* The preset's contact.changed.hubspot_owner_id events come too: every
+   * event with an owner is resolved, whatever rule made it. */
+  const struct hk_map_out *got[2] = {NULL, NULL};
+  size_t n = 0;
+  for (size_t i = 0; i < r.n; i++) {
+    if (r.items[i].status == HK_MAP_EVENT &&
+        strcmp(r.items[i].ev.rule, "assigned") == 0 && n < 2) {
+      got[n++] = &r.items[i];
+    }
+  }
+  cr_assert_eq(n, 2, "%zu outcomes", r.n);
+  expect_event(
+      got[0], "hubspot:assigned:234580.12345678.2001.1763806200000.4401",
+      "lead.assigned", "contact:4401", 1763806200000, "{\"owner\": \"ana\"}");
+  expect_event(got[1],
+               "hubspot:assigned:234580.12345678.2002.1763806260000.4402",
+               "lead.assigned", "contact:4402", 1763806260000,
+               "{\"owner_unknown\": \"61230001\"}");
+  clock_of(cfg, &got[1]->ev, &cs);
+  cr_assert_str_eq(cs.items[0].owner, "sales");
+  cr_assert_str_eq(cs.items[0].owner_unknown, "61230001");
+  hk_clocks_fini(&cs);
+  hk_map_result_fini(&r);
+  hk_mapper_free(m);
+  hk_config_free(cfg);
+}
+
+/* Without a directory, owners pass as the rules give them. */
+Test(map_owners, without_a_directory_the_owner_is_kept_as_given) {
+  struct hk_mapper *m = mapper_with("[]");
+  struct hk_map_result r;
+  map_fixture(m, "pipedrive", "pipedrive/deal_create.json", &r);
+  cr_assert_str_eq(
+      json_string_value(json_object_get(r.items[0].ev.attrs, "owner")), "9001");
+  hk_map_result_fini(&r);
+  hk_mapper_free(m);
+}

@@ -11,6 +11,13 @@
 // rules, stages, handoffs and KPIs below) and exits: the test starts the
 // stack with it, so the script and the server share one description.
 //
+// The activation clock is also counted per owner and per segment
+// (group_by): the Stripe subscription carries its sales owner and segment in
+// metadata; the owners directory knows three owners, a fourth id falls back
+// to the handoff's owner; segment lists two of three values, the third
+// counts as "other"; the top 2 owners by volume are shown, the rest as
+// "other". /v1/handoffs/activation/by/{owner,segment} are compared too.
+//
 // The journey, per company (its HubSpot company id is the subject,
 // company:ID, and Stripe carries it in metadata): becomes a lead, may
 // become an MQL (the lead_response clock: first touch within 4 hours),
@@ -69,6 +76,11 @@ const STAGES = [
   ['customer', 'invoice.paid'],
 ];
 
+// group_by of activation: the directory's owners, the listed segments.
+const GROUP_OWNERS = ['ana', 'bo', 'cy'];
+const GROUP_SEGMENTS = ['enterprise', 'mid'];
+const GROUP_TOP = 2;
+
 function configFragment() {
   const events = [
     {
@@ -84,7 +96,10 @@ function configFragment() {
     {
       name: 'stripe-subscription', source: 'stripe', extends: 'stripe.subscription_created',
       subject: 'company:{data.object.metadata.hubspot_company_id}',
-      attrs: { plan: 'data.object.items.data.0.price.lookup_key' },
+      attrs: {
+        plan: 'data.object.items.data.0.price.lookup_key',
+        owner: 'data.object.metadata.sales_owner', segment: 'data.object.metadata.segment',
+      },
     },
     {
       name: 'stripe-invoice-paid', source: 'stripe', extends: 'stripe.invoice_paid',
@@ -113,6 +128,10 @@ function configFragment() {
     if (s.cancel) handoffs[name].cancel = [s.cancel];
     if (s.requires.length) handoffs[name].requires = s.requires;
   }
+  handoffs.activation.group_by = { owner: {}, segment: { values: GROUP_SEGMENTS } };
+  handoffs.activation.group_top = GROUP_TOP;
+  const owners = {};
+  for (const o of GROUP_OWNERS) owners[o] = { name: o.toUpperCase() };
   const kpi = (of, metric, target, amber, red, window, extra = {}) => ({
     ...of, metric, target, amber, red, window, owner: 'RevOps', action: `Review ${metric}.`, ...extra,
   });
@@ -124,7 +143,7 @@ function configFragment() {
     mql_conversion: kpi({ stage: 'mql' }, 'conversion', 0.5, 0.3, 0.1, '30d'),
     customer_revenue: kpi({ stage: 'customer' }, 'revenue', 1000000, 500000, 100000, '30d', { currency: 'EUR' }),
   };
-  return { events, stages, handoffs, kpis };
+  return { events, stages, handoffs, owners, kpis };
 }
 
 // The fragment as the harness splices it into its config: the keys of an
@@ -187,7 +206,10 @@ function companyEvents(rand, id, now) {
   }
   const sub = sec(won + u(1 * H, 2 * D));
   const currency = rand() < 0.7 ? 'eur' : 'usd';
-  ev.push({ type: 'subscription.created', at: sub, plan: rand() < 0.85 ? (rand() < 0.5 ? 'growth_yearly' : 'scale_yearly') : null, currency });
+  ev.push({
+    type: 'subscription.created', at: sub, plan: rand() < 0.85 ? (rand() < 0.5 ? 'growth_yearly' : 'scale_yearly') : null, currency,
+    owner: ['ana', 'bo', 'cy', '9999', 'ana'][Math.floor(rand() * 5)], segment: ['enterprise', 'mid', 'smb'][Math.floor(rand() * 3)],
+  });
   if (rand() < 0.9) {
     const cents = Math.round(u(900, 24000)) * 100 + Math.floor(rand() * 100);
     ev.push({ type: 'invoice.paid', at: sec(sub + (rand() < 0.8 ? u(5 * MIN, 60 * H) : u(3.2 * D, 6 * D))), cents, currency });
@@ -304,6 +326,73 @@ function expectedHandoffs(companies, T) {
     out[name] = { running, windows };
   }
   return out;
+}
+
+// The figures of clocks ks over each window, as /v1/handoffs gives them.
+function windowsOf(ks0, T) {
+  const windows = {};
+  for (const w of Object.keys(WINDOWS)) {
+    const ks = ks0.filter((k) => inWindow(k.start, w, T));
+    const n = (st) => ks.filter((k) => k.state === st).length;
+    const missing = {};
+    for (const k of ks) for (const a of k.missing) missing[a] = (missing[a] || 0) + 1;
+    const judged = n('met') + n('met_late') + n('breached');
+    const times = ks.filter((k) => k.response !== null).map((k) => k.response);
+    windows[w] = {
+      started: ks.length, open: n('open'), at_risk: n('at_risk'), paused: 0, met: n('met'),
+      met_late: n('met_late'), breached: n('breached'), cancelled: n('cancelled'),
+      incomplete: ks.filter((k) => k.missing.length > 0).length, missing,
+      attainment: judged ? n('met') / judged : null,
+      response_p50_ms: nearestRank(times, 50), response_p90_ms: nearestRank(times, 90),
+    };
+  }
+  return windows;
+}
+
+// activation per owner and per segment: the value of each clock's start,
+// bounded as the config bounds it; the top GROUP_TOP by clocks started in
+// 30 days (ties by name), then "other" for the rest.
+const GROUPS = {
+  owner: (start) => (GROUP_OWNERS.includes(start.owner) ? start.owner : 'Customer success'),
+  segment: (start) => (GROUP_SEGMENTS.includes(start.segment) ? start.segment : 'other'),
+};
+
+function expectedGroups(companies, T) {
+  const s = SLA.activation;
+  const out = {};
+  for (const [dim, valueOf] of Object.entries(GROUPS)) {
+    const clocks = [];
+    for (const c of companies) {
+      const k = clockOf(s, c.events, T);
+      if (k) clocks.push({ ...k, value: valueOf(c.events.find((e) => e.type === s.start)) });
+    }
+    const vol = (v) => clocks.filter((k) => k.value === v && inWindow(k.start, '30d', T)).length;
+    const ranked = [...new Set(clocks.map((k) => k.value))].filter((v) => v !== 'other' && vol(v) > 0)
+      .sort((a, b) => vol(b) - vol(a) || (a < b ? -1 : a > b ? 1 : 0));
+    const top = ranked.slice(0, GROUP_TOP);
+    const values = {};
+    for (const v of top) values[v] = windowsOf(clocks.filter((k) => k.value === v), T);
+    values.other = windowsOf(clocks.filter((k) => !top.includes(k.value)), T);
+    out[dim] = values;
+  }
+  return out;
+}
+
+function compareGroups(docs, want) {
+  for (const [dim, values] of Object.entries(want)) {
+    const doc = docs[dim];
+    same(`activation by ${dim}: values in order`, doc.values.map((v) => v.value).join(','), Object.keys(values).join(','));
+    for (const [value, windows] of Object.entries(values)) {
+      const got = doc.values.find((v) => v.value === value);
+      if (!got) continue;
+      for (const win of Object.keys(WINDOWS)) {
+        for (const [k, kind] of Object.entries(HANDOFF_KINDS)) {
+          same(`activation by ${dim}.${value}.${win}.${k}`, got.windows[win][k], windows[win][k], kind);
+        }
+        sameMap(`activation by ${dim}.${value}.${win}.missing`, got.windows[win].missing, windows[win].missing, 'count');
+      }
+    }
+  }
 }
 
 function expectedStages(companies, T) {
@@ -523,7 +612,7 @@ function deliveries(companies, rand, secrets) {
           if (e.plan) price.lookup_key = e.plan;
           object = {
             id: `sub_${c.id}`, object: 'subscription', customer: `cus_${c.id}`, status: 'active', currency: e.currency,
-            created, metadata: { hubspot_company_id: c.id },
+            created, metadata: { hubspot_company_id: c.id, sales_owner: e.owner, segment: e.segment },
             items: { object: 'list', data: [{ id: `si_${c.id}`, object: 'subscription_item', current_period_start: created, current_period_end: created + 365 * 86400, price }] },
           };
         } else {
@@ -670,7 +759,13 @@ async function main() {
     if (h.status !== 200 || Date.parse(h.body.computed_at) <= drainedAt) return { done: false, why: h.text.slice(0, 300) };
     const s = await getJson(o.url, o.token, '/v1/stages');
     if (s.status !== 200 || s.body.computed_at !== h.body.computed_at) return { done: false, why: s.text.slice(0, 300) };
-    return { done: true, handoffs: h.body, stages: s.body };
+    const by = {};
+    for (const dim of Object.keys(GROUPS)) {
+      const g = await getJson(o.url, o.token, `/v1/handoffs/activation/by/${dim}`);
+      if (g.status !== 200 || g.body.computed_at !== h.body.computed_at) return { done: false, why: g.text.slice(0, 300) };
+      by[dim] = g.body;
+    }
+    return { done: true, handoffs: h.body, stages: s.body, by };
   });
   const T = Date.parse(docs.handoffs.computed_at);
   console.log(`month.js: documents computed at ${docs.handoffs.computed_at}`);
@@ -680,6 +775,11 @@ async function main() {
   compareHandoffs(docs.handoffs, wantH);
   compareStages(docs.stages, wantS);
   compareKpis(docs, wantH, wantS);
+  const wantG = expectedGroups(companies, T);
+  compareGroups(docs.by, wantG);
+  for (const [dim, values] of Object.entries(wantG)) {
+    console.log(`  activation by ${dim} 30d: ${Object.entries(values).map(([v, w]) => `${v} started=${w['30d'].started} attainment=${w['30d'].attainment === null ? '-' : w['30d'].attainment.toFixed(3)}`).join(', ')}`);
+  }
   console.log(summary('handoff', wantH));
   console.log(summary('stage', wantS));
   if (diffs.length) {
@@ -687,7 +787,7 @@ async function main() {
     for (const d of diffs) console.log(`  ${d}`);
     return 1;
   }
-  console.log(`month.js: all ${compared} figures of /v1/handoffs and /v1/stages match the script`);
+  console.log(`month.js: all ${compared} figures of /v1/handoffs, /v1/stages and /v1/handoffs/activation/by/{owner,segment} match the script`);
   return 0;
 }
 

@@ -6,6 +6,11 @@
 //   node sign.js stripe   SECRET UNIX_S                 < body
 //   node sign.js hubspot  SECRET URL UNIX_MS [METHOD]   < body
 //   node sign.js standard SECRET MSG_ID UNIX_S          < body
+//   node sign.js verify   SECRET MSG_ID UNIX_S SIGNATURE < body
+//
+// verify checks a webhook handoff sent, as a receiver would with the
+// standardwebhooks library, and prints the payload it accepts (it exits
+// non-zero when the library refuses it).
 //
 // Prints the headers, one "Name: value" per line.
 'use strict';
@@ -42,6 +47,17 @@ function main(argv) {
     const wh = new Webhook(secret.replace(/^whsec_/, ''));
     const sig = wh.sign(id, new Date(Number(ts) * 1000), body);
     return [`webhook-id: ${id}`, `webhook-timestamp: ${ts}`, `webhook-signature: ${sig}`];
+  }
+  if (kind === 'verify') {
+    const { Webhook } = require('standardwebhooks');
+    const [id, ts, sig] = rest;
+    const wh = new Webhook(secret.replace(/^whsec_/, ''));
+    const payload = wh.verify(body, {
+      'webhook-id': id,
+      'webhook-timestamp': ts,
+      'webhook-signature': sig,
+    });
+    return [JSON.stringify(payload)];
   }
   throw new Error(`unknown kind ${kind}`);
 }
