@@ -143,9 +143,11 @@ enum hk_err hk_store_history_trim(struct hk_store *st, int64_t horizon_ms,
   return rc;
 }
 
-enum hk_err hk_store_zrem(struct hk_store *st, const char *key,
-                          const char *const *members, size_t n,
-                          struct hk_error *err) {
+/* Runs "cmd key arg…" (ZREM, XDEL: one key, n arguments), nothing when n
+ * is 0. */
+static enum hk_err key_args(struct hk_store *st, const char *cmd,
+                            const char *key, const char *const *args, size_t n,
+                            struct hk_error *err) {
   const char **argv;
   char *k;
   redisReply *r;
@@ -154,10 +156,10 @@ enum hk_err hk_store_zrem(struct hk_store *st, const char *key,
   }
   argv = hk_xcalloc(n + 2, sizeof *argv);
   k = hk_store_key(st, key);
-  argv[0] = "ZREM";
+  argv[0] = cmd;
   argv[1] = k;
   for (size_t i = 0; i < n; i++) {
-    argv[i + 2] = members[i];
+    argv[i + 2] = args[i];
   }
   r = hk_store_command(st, (int)n + 2, argv, NULL, err);
   free(k);
@@ -167,6 +169,12 @@ enum hk_err hk_store_zrem(struct hk_store *st, const char *key,
   }
   freeReplyObject(r);
   return HK_E_OK;
+}
+
+enum hk_err hk_store_zrem(struct hk_store *st, const char *key,
+                          const char *const *members, size_t n,
+                          struct hk_error *err) {
+  return key_args(st, "ZREM", key, members, n, err);
 }
 
 /* ---------------------------------------------------------------------------
@@ -198,27 +206,7 @@ enum hk_err hk_store_stream_page(struct hk_store *st, const char *stream,
 enum hk_err hk_store_stream_delete(struct hk_store *st, const char *stream,
                                    const char *const *ids, size_t n,
                                    struct hk_error *err) {
-  const char **argv;
-  char *k;
-  redisReply *r;
-  if (n == 0) {
-    return HK_E_OK;
-  }
-  argv = hk_xcalloc(n + 2, sizeof *argv);
-  k = hk_store_key(st, stream);
-  argv[0] = "XDEL";
-  argv[1] = k;
-  for (size_t i = 0; i < n; i++) {
-    argv[i + 2] = ids[i];
-  }
-  r = hk_store_command(st, (int)n + 2, argv, NULL, err);
-  free(k);
-  free(argv);
-  if (r == NULL) {
-    return HK_E_UNAVAILABLE;
-  }
-  freeReplyObject(r);
-  return HK_E_OK;
+  return key_args(st, "XDEL", stream, ids, n, err);
 }
 
 /* ---------------------------------------------------------------------------
