@@ -202,8 +202,9 @@ Test(ladder, three_steps_each_once_in_order_at_their_time, .init = up_live,
                                  "overdue by") != NULL,
                 "%s", got.body);
       cr_assert(strstr(got.body, "(owner: Ana Lima)") != NULL, "%s", got.body);
-      cr_assert(strstr(got.body, "<https://handoff.example.com/v1/subjects/"
-                                 "company%3A1|Open the clock>") != NULL,
+      cr_assert(strstr(got.body,
+                       "<https://handoff.example.com/handoff/v1/subjects/"
+                       "company%3A1|Open the clock>") != NULL,
                 "%s", got.body);
     } else {
       cr_assert(strncmp(got.head, "POST /alerts ", 13) == 0, "%s", got.head);
@@ -220,9 +221,9 @@ Test(ladder, three_steps_each_once_in_order_at_their_time, .init = up_live,
       recipient_ids(data, to, sizeof to);
       cr_assert_str_eq(to, e->to, "%s", got.body);
       cr_assert_str_eq(json_string_value(json_object_get(data, "link")),
-                       company == 1 ? "https://handoff.example.com/v1/"
+                       company == 1 ? "https://handoff.example.com/handoff/v1/"
                                       "subjects/company%3A1"
-                                    : "https://handoff.example.com/v1/"
+                                    : "https://handoff.example.com/handoff/v1/"
                                       "subjects/company%3A2");
       cr_assert_str_eq(json_string_value(json_object_get(data, "owner_name")),
                        "Ana Lima");
