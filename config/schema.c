@@ -799,10 +799,14 @@ static void check_owners(struct walk *w, json_t *v) {
                              owner_systems[s], xa, a, b);
             }
           }
-          json_decref(eb);
+          if (eb != ib) { /* made here; ib is borrowed */
+            json_decref(eb);
+          }
         }
       }
-      json_decref(ea);
+      if (ea != ia) {
+        json_decref(ea);
+      }
     }
   }
 }

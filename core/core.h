@@ -61,7 +61,7 @@
   X(INTERNAL, 500, "internal", "internal error")                               \
   X(CONFIG, 0, "config_error", "the configuration is invalid")                 \
   X(USAGE, 0, "usage", "bad command line")                                     \
-  X(IO, 0, "io_error", "input/output error")                                  \
+  X(IO, 0, "io_error", "input/output error")                                   \
   X(STALE_CONFIG, 0, "stale_config",                                           \
     "the config generation changed (a restate was applied); reload")
 

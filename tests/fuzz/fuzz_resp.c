@@ -8,6 +8,7 @@
  */
 #include <hiredis/hiredis.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "store/reply.h"
 
@@ -22,7 +23,7 @@ static void read_every_way(const redisReply *r) {
   struct hk_batch b = {NULL, 0};
   struct hk_alert_batch a = {NULL, 0};
   struct hk_letters l = {NULL, 0};
-  struct hk_queue_stats q = {0, 0, 0, 0, 0};
+  struct hk_queue_stats q;
   struct hk_strings f = {NULL, 0};
   struct hk_strings v = {NULL, 0};
   const redisReply *x;
@@ -41,6 +42,7 @@ static void read_every_way(const redisReply *r) {
   }
   hk_resp_alerts(r, &a);
   hk_resp_letters(r, &l);
+  memset(&q, 0, sizeof q);
   hk_resp_groups(r, "workers", &q);
   counters = hk_resp_counters(r);
   json_decref(counters);

@@ -94,14 +94,15 @@ Test(dashboard, the_page_shows_the_apis_numbers_in_a_real_browser) {
   char args[800];
   hk_worker_start(0, kpi_every);
   snprintf(args, sizeof args,
-           "--url http://127.0.0.1:%d" HK_TEST_MOUNT " --token '%s' --seed 20261202 "
+           "--url http://127.0.0.1:%d" HK_TEST_MOUNT
+           " --token '%s' --seed 20261202 "
            "--subjects 120 --timeout-s 150",
            stack.http_port, HK_TEST_TOKEN);
   cr_assert_eq(node("month.js", args), 0, "the scripted month did not load");
   (void)mkdir(HK_BIN_DIR "/tests/artefacts", 0755);
   snprintf(args, sizeof args,
-           "--url http://127.0.0.1:%d" HK_TEST_MOUNT " --token '%s' --out '%s'", stack.http_port,
-           HK_TEST_TOKEN, ARTEFACTS);
+           "--url http://127.0.0.1:%d" HK_TEST_MOUNT " --token '%s' --out '%s'",
+           stack.http_port, HK_TEST_TOKEN, ARTEFACTS);
   cr_assert_eq(node("dashboard.js", args), 0,
                "the page differs from the API or fails a check (report "
                "above; screenshots in %s)",
