@@ -61,7 +61,7 @@ void hk_post_event(const char *type, int company, int64_t at_ms,
   cr_assert_eq(r.status, 202, "%s", r.body);
 }
 
-static int free_port(void) {
+int hk_free_port(void) {
   struct sockaddr_in a;
   socklen_t len = sizeof a;
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -75,7 +75,7 @@ static int free_port(void) {
   return ntohs(a.sin_port);
 }
 
-static int port_open(int port) {
+int hk_port_open(int port) {
   struct sockaddr_in a;
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   int ok;
@@ -96,7 +96,7 @@ static void write_file(const char *path, const char *text) {
 }
 
 /* Starts argv with stdout and stderr to log; the child dies with us. */
-static pid_t spawn(const char *const *argv, const char *log) {
+pid_t hk_spawn(const char *const *argv, const char *log) {
   pid_t pid = fork();
   cr_assert(pid >= 0);
   if (pid == 0) {
@@ -197,7 +197,7 @@ done:
 
 /* handoff-fcgi is ready once its socket accepts a connection: the file
  * exists from bind(), a moment before listen(). */
-static int unix_accepts(const char *path) {
+int hk_unix_accepts(const char *path) {
   struct sockaddr_un a;
   int fd = socket(AF_UNIX, SOCK_STREAM, 0);
   int ok;
@@ -224,7 +224,7 @@ static int reaped(pid_t *pid) {
 
 /* Starts redis-server on stack.redis_port and waits until it answers.
  * Returns 1 when it does, 0 when it exited first: the port was taken
- * between free_port() and its bind (by any socket of the machine,
+ * between hk_free_port() and its bind (by any socket of the machine,
  * outgoing ones included), so the caller tries again. */
 static int redis_spawn_ready(void) {
   char port[16];
@@ -252,7 +252,7 @@ static int redis_spawn_ready(void) {
   }
   argv[1] = conf;
   snprintf(port, sizeof port, "%d", stack.redis_port);
-  stack.redis = spawn(argv, path_in("redis.log"));
+  stack.redis = hk_spawn(argv, path_in("redis.log"));
   for (int i = 0; i < 1000; i++) {
     if (redis_ready()) {
       return 1;
@@ -301,9 +301,9 @@ static void fcgi_start(void) {
     argv[9] = NULL; /* the config's Redis: no --redis */
   }
   unlink(stack.fcgi_sock);
-  stack.fcgi = spawn(argv, path_in("fcgi.log"));
+  stack.fcgi = hk_spawn(argv, path_in("fcgi.log"));
   for (int i = 0; i < 1000; i++) {
-    if (unix_accepts(stack.fcgi_sock)) {
+    if (hk_unix_accepts(stack.fcgi_sock)) {
       return;
     }
     msleep(10);
@@ -368,12 +368,12 @@ static int nginx_spawn_ready(void) {
            stack.fcgi_sock, stack.http_port, site_locations, HK_SOURCE_DIR);
   write_file(conf_path, conf);
   unlink(pidfile);
-  stack.nginx = spawn(argv, path_in("nginx.log"));
+  stack.nginx = hk_spawn(argv, path_in("nginx.log"));
   /* Ready once it wrote its pid file (after binding) and the port answers;
    * an nginx that exited found the port taken. */
   for (int i = 0; i < 1000; i++) {
     struct stat sb;
-    if (stat(pidfile, &sb) == 0 && port_open(stack.http_port) &&
+    if (stat(pidfile, &sb) == 0 && hk_port_open(stack.http_port) &&
         !reaped(&stack.nginx)) {
       return 1;
     }
@@ -390,7 +390,7 @@ static void nginx_start(void) {
   for (int i = 0;; i++) {
     cr_assert(i < 10, "nginx found no free port in 10 tries");
     do {
-      stack.http_port = free_port();
+      stack.http_port = hk_free_port();
     } while (stack.http_port == stack.redis_port);
     if (nginx_spawn_ready()) {
       return;
@@ -420,7 +420,7 @@ void hk_stack_up_with(const char *extra_config, const char *extra_sources) {
    * The config is written once redis holds its port. */
   for (int i = 0;; i++) {
     cr_assert(i < 10, "redis found no free port in 10 tries");
-    stack.redis_port = free_port();
+    stack.redis_port = hk_free_port();
     if (redis_spawn_ready()) {
       break;
     }
@@ -495,7 +495,7 @@ void hk_worker_start(int i, const char *const *extra) {
     argv[n++] = extra[k];
   }
   argv[n] = NULL;
-  stack.workers[i] = spawn(argv, stack.worker_logs[i]);
+  stack.workers[i] = hk_spawn(argv, stack.worker_logs[i]);
 }
 
 int hk_worker_stop(int i, int sig) {

@@ -133,4 +133,14 @@ int64_t hk_now_ms(void);
 void hk_post_event(const char *type, int company, int64_t at_ms,
                    const char *extra);
 
+/* Process and port helpers the suites that start servers of their own
+ * share: a free loopback TCP port; whether one accepts a connection;
+ * whether a unix socket accepts one (a socket file exists from bind(), a
+ * moment before listen()); argv started with stdout and stderr appended
+ * to log, the child killed when the test process dies. */
+int hk_free_port(void);
+int hk_port_open(int port);
+int hk_unix_accepts(const char *path);
+pid_t hk_spawn(const char *const *argv, const char *log);
+
 #endif

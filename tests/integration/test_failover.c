@@ -60,43 +60,6 @@ static long env_count(const char *name, long def) {
   return v != NULL && atol(v) > 0 ? atol(v) : def;
 }
 
-static int free_port(void) {
-  struct sockaddr_in a;
-  socklen_t len = sizeof a;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  memset(&a, 0, sizeof a);
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  cr_assert(fd >= 0);
-  cr_assert(bind(fd, (struct sockaddr *)&a, sizeof a) == 0);
-  cr_assert(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
-static pid_t spawn(const char *const *argv, const char *log) {
-  pid_t pid = fork();
-  cr_assert(pid >= 0);
-  if (pid == 0) {
-    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    char *args[32];
-    size_t n = 0;
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-      close(fd);
-    }
-    for (; argv[n] != NULL && n < 31; n++) {
-      memcpy(&args[n], &argv[n], sizeof args[n]);
-    }
-    args[n] = NULL;
-    execv(args[0], args);
-    _exit(127);
-  }
-  return pid;
-}
-
 static void stop(pid_t *pid, int sig) {
   if (*pid > 0) {
     kill(*pid, sig);
@@ -243,7 +206,7 @@ static void replica_start(int k) {
   write_text(conf, text);
   snprintf(port, sizeof port, "%d", replica_port);
   snprintf(primary, sizeof primary, "%d", stack.redis_port);
-  replica_pids[k] = spawn(argv, log);
+  replica_pids[k] = hk_spawn(argv, log);
   cr_assert(hk_wait_until(replica_linked, 15000),
             "the replica did not sync with the primary");
 }
@@ -264,7 +227,7 @@ static void sentinel_start(int i) {
            sent_port[i], stack.dir, MASTER, stack.redis_port, MASTER, MASTER,
            MASTER);
   write_text(conf, text);
-  sent_pid[i] = spawn(argv, log);
+  sent_pid[i] = hk_spawn(argv, log);
 }
 
 /* The stack with its Redis as primary, a replica and three sentinels;
@@ -274,10 +237,10 @@ static void ha_up(void) {
   nreplicas = (int)env_count("HK_FAILOVER_REPLICAS", 1);
   nreplicas = nreplicas > MAX_REPLICAS ? MAX_REPLICAS : nreplicas;
   for (int k = 0; k < nreplicas; k++) {
-    replica_ports[k] = free_port();
+    replica_ports[k] = hk_free_port();
   }
   for (int i = 0; i < NSENT; i++) {
-    sent_port[i] = free_port();
+    sent_port[i] = hk_free_port();
   }
   snprintf(redis_json, sizeof redis_json,
            "\"redis\": {\"sentinel\": {\"master\": \"%s\", \"nodes\": "
@@ -409,7 +372,7 @@ static void restart_as_replica(int old_port, int new_port) {
   snprintf(log, sizeof log, "%s/redis.log", stack.dir);
   snprintf(port, sizeof port, "%d", old_port);
   snprintf(primary, sizeof primary, "%d", new_port);
-  stack.redis = spawn(argv, log);
+  stack.redis = hk_spawn(argv, log);
   for (int i = 0; i < 1000 && !pongs(old_port); i++) {
     msleep(10);
   }

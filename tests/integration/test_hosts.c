@@ -61,71 +61,6 @@ static long env_count(const char *name, long def) {
   return v != NULL && atol(v) > 0 ? atol(v) : def;
 }
 
-static int free_port(void) {
-  struct sockaddr_in a;
-  socklen_t len = sizeof a;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  memset(&a, 0, sizeof a);
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  cr_assert(fd >= 0);
-  cr_assert(bind(fd, (struct sockaddr *)&a, sizeof a) == 0);
-  cr_assert(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
-static int port_open(int port) {
-  struct sockaddr_in a;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  int ok;
-  memset(&a, 0, sizeof a);
-  a.sin_family = AF_INET;
-  a.sin_port = htons((uint16_t)port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-  close(fd);
-  return ok;
-}
-
-/* Starts argv with stdout and stderr to log; the child dies with us. */
-static pid_t spawn(const char *const *argv, const char *log) {
-  pid_t pid = fork();
-  cr_assert(pid >= 0);
-  if (pid == 0) {
-    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    char *args[32];
-    size_t n = 0;
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-      close(fd);
-    }
-    for (; argv[n] != NULL && n < 31; n++) {
-      memcpy(&args[n], &argv[n], sizeof args[n]);
-    }
-    args[n] = NULL;
-    execv(args[0], args);
-    _exit(127);
-  }
-  return pid;
-}
-
-static int unix_accepts(const char *path) {
-  struct sockaddr_un a;
-  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-  int ok;
-  memset(&a, 0, sizeof a);
-  a.sun_family = AF_UNIX;
-  snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
-  ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-  if (fd >= 0) {
-    close(fd);
-  }
-  return ok;
-}
-
 static const char fcgi_bin[] = HK_BIN_DIR "/fcgi/handoff-fcgi";
 
 /* A handoff-fcgi of its own on sock, as on another host. */
@@ -141,9 +76,9 @@ static pid_t responder_start(const char *sock, const char *log) {
   snprintf(redis, sizeof redis, "127.0.0.1:%d", stack.redis_port);
   snprintf(logpath, sizeof logpath, "%s/%s", stack.dir, log);
   unlink(sock);
-  pid = spawn(argv, logpath);
+  pid = hk_spawn(argv, logpath);
   for (int i = 0; i < 1000; i++) {
-    if (unix_accepts(sock)) {
+    if (hk_unix_accepts(sock)) {
       return pid;
     }
     msleep(10);
@@ -177,9 +112,9 @@ static int nginx_lb_start(void) {
   char path[400];
   const char *argv[] = {"/usr/sbin/nginx", "-p", stack.dir, "-c", path, NULL};
   FILE *f;
-  port_lb = free_port();
-  port_a = free_port();
-  port_b = free_port();
+  port_lb = hk_free_port();
+  port_a = hk_free_port();
+  port_b = hk_free_port();
   direct_server(da, sizeof da, port_a, stack.fcgi_sock);
   direct_server(db, sizeof db, port_b, sock_b);
   snprintf(path, sizeof path, "%s/nginx-hosts.conf", stack.dir);
@@ -204,10 +139,10 @@ static int nginx_lb_start(void) {
   cr_assert(f != NULL);
   fputs(conf, f);
   fclose(f);
-  stack.nginx = spawn(argv, "/dev/null");
+  stack.nginx = hk_spawn(argv, "/dev/null");
   for (int i = 0; i < 1000; i++) {
     int status;
-    if (port_open(port_lb) && port_open(port_a) && port_open(port_b)) {
+    if (hk_port_open(port_lb) && hk_port_open(port_a) && hk_port_open(port_b)) {
       stack.http_port = port_lb;
       return 1;
     }

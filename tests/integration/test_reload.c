@@ -397,29 +397,6 @@ static int redis2_up(void) {
   return ok;
 }
 
-static pid_t spawn_logged(const char *const *argv, const char *log) {
-  pid_t pid = fork();
-  cr_assert(pid >= 0);
-  if (pid == 0) {
-    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    char *args[16];
-    size_t n = 0;
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-      close(fd);
-    }
-    for (; argv[n] != NULL && n < 15; n++) {
-      memcpy(&args[n], &argv[n], sizeof args[n]);
-    }
-    args[n] = NULL;
-    execv(args[0], args);
-    _exit(127);
-  }
-  return pid;
-}
-
 static void up_two(void) {
   char port[16];
   const char *argv[] = {"/usr/bin/redis-server",
@@ -447,7 +424,7 @@ static void up_two(void) {
     redis2_port = ntohs(a.sin_port);
     snprintf(port, sizeof port, "%d", redis2_port);
     snprintf(log, sizeof log, "%s/redis2.log", stack.dir);
-    redis2 = spawn_logged(argv, log);
+    redis2 = hk_spawn(argv, log);
     for (int i = 0; i < 200 && !redis2_up(); i++) {
       struct timespec ts = {0, 10000000L};
       nanosleep(&ts, NULL);
@@ -498,7 +475,7 @@ Test(reload, a_worker_follows_redis_to_another_server, .init = up_two,
   snprintf(mover_log, sizeof mover_log, "%s/mover.log", stack.dir);
   argv[2] = config;
   /* No --redis: the worker reads the config's redis, the first server. */
-  mover = spawn_logged(argv, mover_log);
+  mover = hk_spawn(argv, mover_log);
   hk_post_event("lead.mql", 1, hk_now_ms(), "");
   cr_assert(hk_wait_until(mover_processed_first, 10000), "not processed");
   cr_assert(!mover_on_redis2());
