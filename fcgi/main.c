@@ -31,7 +31,10 @@ static const char usage[] =
     "(spawn-fcgi)\n"
     "  -m, --socket-mode MODE permissions of a unix socket (octal, default "
     "0660)\n"
-    "  -t, --threads N        concurrent requests (default 8)\n"
+    "  -t, --threads N        threads, each serving one nginx connection at a\n"
+    "                         time, kept ones included (default 128); keep it\n"
+    "                         above nginx's workers x the upstream's keepalive\n"
+    "                         plus the requests in flight at peak\n"
     "  -r, --redis ADDR       override the config's redis: unix:/path or "
     "HOST:PORT\n"
     "      --log-level LEVEL  debug, info, warn or error (default info)\n"
@@ -147,7 +150,7 @@ static int parse(int argc, char **argv, struct options *o) {
   int c;
   char *end;
   o->mode = 0660;
-  o->threads = 8;
+  o->threads = 128;
   while ((c = getopt_long(argc, argv, "c:l:m:t:r:hV", longs, NULL)) != -1) {
     switch (c) {
     case 'c': o->config = optarg; break;

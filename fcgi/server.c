@@ -10,9 +10,22 @@
  * compiled for the status API, is
  * shared by pointer with a reference count, so a reload (SIGHUP) swaps them
  * while requests in flight finish on the old ones, and they are freed once
- * the last of them is done. Stopping
- * (SIGTERM) shuts the listening socket down: the accepts return, requests in
- * hand are finished, threads are joined.
+ * the last of them is done.
+ *
+ * Kept connections. With `fastcgi_keep_conn on` (the shipped snippet),
+ * nginx sends request after request on one connection, and libfcgi keeps
+ * the thread that accepted it reading that connection between them: a
+ * thread per kept connection, idle ones included. That is why --threads
+ * must stay above what nginx keeps (its workers times the upstream's
+ * keepalive) plus the requests in flight; docs/deploy.md has the rule.
+ *
+ * Stopping (SIGTERM) shuts the listening socket down, so the accepts
+ * return, and each kept connection that sits idle between two requests,
+ * so the reads waiting on them return too; requests in hand are finished
+ * and their connections closed after the reply, threads are joined. A
+ * request nginx sends on a kept connection as it is shut down fails on
+ * nginx's side before anything was read: nginx retries it, meets the
+ * closed listening socket and answers 503 with Retry-After.
  */
 #include <errno.h>
 #include <fcgiapp.h>
@@ -185,11 +198,41 @@ static void serve_one(FCGX_Request *fr, const struct cfg_ref *r,
 static int listen_fd = -1;
 static volatile int stopping;
 
+/* The connection of each thread, for hk_server_stop: fd is the kept
+ * connection the thread waits on between requests (-1: none, it waits in
+ * accept), busy is set while it serves a request. Guarded by conns_lock. */
+struct conn_slot {
+  int fd;
+  int busy;
+};
+static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct conn_slot *conns;
+
+/* Marks the thread of slot c between requests, waiting on fd (or in
+ * accept, fd -1). Once stopping, an idle kept connection is shut at once:
+ * there is no next request to wait for. */
+static void conn_idle(struct conn_slot *c, int fd) {
+  pthread_mutex_lock(&conns_lock);
+  c->busy = 0;
+  c->fd = fd;
+  if (stopping && fd >= 0) {
+    shutdown(fd, SHUT_RDWR);
+  }
+  pthread_mutex_unlock(&conns_lock);
+}
+
+static void conn_busy(struct conn_slot *c, int fd) {
+  pthread_mutex_lock(&conns_lock);
+  c->busy = 1;
+  c->fd = fd;
+  pthread_mutex_unlock(&conns_lock);
+}
+
 static void *worker_main(void *arg) {
+  struct conn_slot *slot = arg;
   FCGX_Request fr;
   struct hk_store *st = NULL;
   unsigned generation = 0;
-  (void)arg;
   if (FCGX_InitRequest(&fr, listen_fd, 0) != 0) {
     hk_log(HK_LOG_ERROR, "cannot initialise a FastCGI request",
            (const char *)NULL);
@@ -197,6 +240,7 @@ static void *worker_main(void *arg) {
   }
   while (!stopping && FCGX_Accept_r(&fr) >= 0) {
     struct cfg_ref *r = cfg_acquire();
+    conn_busy(slot, fr.ipcFd);
     if (st == NULL || generation != r->generation) {
       /* A reload may have moved Redis: reconnect with the new settings. */
       hk_store_free(st);
@@ -204,9 +248,13 @@ static void *worker_main(void *arg) {
       generation = r->generation;
     }
     serve_one(&fr, r, st);
+    /* Finished here rather than by the next accept, so that the kept
+     * connection, if any, is known while the thread waits on it. */
     FCGX_Finish_r(&fr);
     cfg_release(r);
+    conn_idle(slot, fr.ipcFd);
   }
+  conn_idle(slot, -1);
   FCGX_Free(&fr, 1);
   hk_store_free(st);
   return NULL;
@@ -221,8 +269,11 @@ int hk_server_start(int fd, size_t n) {
   }
   listen_fd = fd;
   threads = hk_xcalloc(n, sizeof *threads);
+  conns = hk_xcalloc(n, sizeof *conns);
   for (nthreads = 0; nthreads < n; nthreads++) {
-    if (pthread_create(&threads[nthreads], NULL, worker_main, NULL) != 0) {
+    conns[nthreads].fd = -1;
+    if (pthread_create(&threads[nthreads], NULL, worker_main,
+                       &conns[nthreads]) != 0) {
       break;
     }
   }
@@ -230,14 +281,25 @@ int hk_server_start(int fd, size_t n) {
 }
 
 void hk_server_stop(void) {
+  pthread_mutex_lock(&conns_lock);
   stopping = 1;
   /* Wakes every thread blocked in accept(); the socket stays open until
    * the threads are joined. */
   shutdown(listen_fd, SHUT_RDWR);
+  /* And every one waiting on an idle kept connection; the busy ones shut
+   * theirs once their request is done (conn_idle). */
+  for (size_t i = 0; i < nthreads; i++) {
+    if (!conns[i].busy && conns[i].fd >= 0) {
+      shutdown(conns[i].fd, SHUT_RDWR);
+    }
+  }
+  pthread_mutex_unlock(&conns_lock);
   for (size_t i = 0; i < nthreads; i++) {
     pthread_join(threads[i], NULL);
   }
   free(threads);
+  free(conns);
   threads = NULL;
+  conns = NULL;
   nthreads = 0;
 }

@@ -95,6 +95,31 @@ static void write_file(const char *path, const char *text) {
   fclose(f);
 }
 
+/* The shipped upstream file (deploy/nginx/upstream.conf), its socket
+ * /run/handoff/fcgi.sock set to sock, written to path: the stack's nginx
+ * keeps connections to handoff-fcgi as production's does. */
+static void write_upstream(const char *path, const char *sock) {
+  static const char shipped[] = "unix:/run/handoff/fcgi.sock";
+  FILE *in = fopen(HK_SOURCE_DIR "/deploy/nginx/upstream.conf", "r");
+  FILE *out = fopen(path, "w");
+  char line[1024];
+  int found = 0;
+  cr_assert(in != NULL && out != NULL);
+  while (fgets(line, sizeof line, in) != NULL) {
+    char *at = strstr(line, shipped);
+    if (at != NULL && line[strspn(line, " ")] != '#') {
+      fprintf(out, "%.*sunix:%s%s", (int)(at - line), line, sock,
+              at + strlen(shipped));
+      found = 1;
+    } else {
+      fputs(line, out);
+    }
+  }
+  fclose(in);
+  fclose(out);
+  cr_assert(found, "deploy/nginx/upstream.conf names no %s", shipped);
+}
+
 /* Starts argv with stdout and stderr to log; the child dies with us. */
 pid_t hk_spawn(const char *const *argv, const char *log) {
   pid_t pid = fork();
@@ -291,14 +316,12 @@ static void fcgi_start(void) {
                         stack.fcgi_sock,
                         "--socket-mode",
                         "0666",
-                        "--threads",
-                        "4",
                         "--redis",
                         redis,
                         NULL};
   snprintf(redis, sizeof redis, "127.0.0.1:%d", stack.redis_port);
   if (hk_stack_redis_json != NULL) {
-    argv[9] = NULL; /* the config's Redis: no --redis */
+    argv[7] = NULL; /* the config's Redis: no --redis */
   }
   unlink(stack.fcgi_sock);
   stack.fcgi = hk_spawn(argv, path_in("fcgi.log"));
@@ -349,14 +372,14 @@ static int nginx_spawn_ready(void) {
   snprintf(conf, sizeof conf,
            "daemon off;\nmaster_process off;\n%s"
            "error_log %s/nginx-error.log warn;\npid %s/nginx.pid;\n"
-           "events { worker_connections 256; }\n"
+           "events { worker_connections 1024; }\n"
            "http {\n"
            "  access_log off;\n"
            "  client_body_temp_path %s/body;\n"
            "  fastcgi_temp_path %s/fastcgi;\n"
            "  proxy_temp_path %s/proxy;\n  scgi_temp_path %s/scgi;\n"
            "  uwsgi_temp_path %s/uwsgi;\n"
-           "  upstream handoff_fcgi { server unix:%s; }\n"
+           "  include %s/upstream.conf;\n"
            "  server {\n"
            "    listen 127.0.0.1:%d;\n"
            "%s"
@@ -365,7 +388,8 @@ static int nginx_spawn_ready(void) {
            "}\n",
            geteuid() == 0 ? "user root;\n" : "", stack.dir, stack.dir,
            stack.dir, stack.dir, stack.dir, stack.dir, stack.dir,
-           stack.fcgi_sock, stack.http_port, site_locations, HK_SOURCE_DIR);
+           stack.dir, stack.http_port, site_locations, HK_SOURCE_DIR);
+  write_upstream(path_in("upstream.conf"), stack.fcgi_sock);
   write_file(conf_path, conf);
   unlink(pidfile);
   stack.nginx = hk_spawn(argv, path_in("nginx.log"));

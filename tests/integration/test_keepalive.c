@@ -1,0 +1,165 @@
+/*
+ * test_keepalive.c -- nginx keeps its connections to handoff-fcgi open
+ * (fastcgi_keep_conn on, the upstream's keepalive, as shipped), and
+ * libfcgi holds a thread for each of them, idle ones included.
+ *
+ * With 200 connections to nginx that each posted a delivery at once and
+ * then sit idle (so nginx opened as many to handoff-fcgi and kept what
+ * its keepalive allows), every further delivery is still answered 202
+ * within the snippet's timeouts, and every one is queued once: the kept
+ * connections do not starve new ones. SIGTERM stops handoff-fcgi at once
+ * although nginx keeps idle connections to it (libfcgi would otherwise wait
+ * in a read until nginx dropped them, keepalive_timeout later), and the
+ * deliveries posted from then on get nginx's 503 with Retry-After, not a
+ * hang.
+ */
+#include <criterion/criterion.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define IDLE 200
+#define AFTER 100
+#define EVENT                                                                  \
+  "{\"type\":\"lead.created\",\"timestamp\":\"2026-11-22T10:00:00Z\","         \
+  "\"data\":{\"email\":\"ana@example.com\",\"company_id\":\"8812\"}}"
+
+TestSuite(keepalive, .init = hk_stack_up_default, .fini = hk_stack_down,
+          .timeout = 120);
+
+static int64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int connect_nginx(void) {
+  struct sockaddr_in a;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  cr_assert(fd >= 0);
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_port = htons((uint16_t)stack.http_port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+  return fd;
+}
+
+/* A signed HTTP/1.1 POST of EVENT, keep-alive, as one buffer. */
+static int signed_request(char *out, size_t cap, const char *id) {
+  char sig[200];
+  int64_t ts = hk_now_s();
+  hk_sign(HK_TEST_SECRET, id, ts, EVENT, sig, sizeof sig);
+  return snprintf(out, cap,
+                  "POST " HK_TEST_MOUNT "/hooks/demo HTTP/1.1\r\n"
+                  "Host: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                  "webhook-id: %s\r\nwebhook-timestamp: %lld\r\n"
+                  "webhook-signature: %s\r\nContent-Length: %zu\r\n\r\n%s",
+                  id, (long long)ts, sig, strlen(EVENT), EVENT);
+}
+
+/* The status code of the answer read from fd (its head only: the bodies
+ * are short and the connection is not read again). */
+static int read_status(int fd) {
+  char buf[4096];
+  size_t got = 0;
+  int status = 0;
+  while (got < sizeof buf - 1) {
+    ssize_t n = read(fd, buf + got, sizeof buf - 1 - got);
+    if (n <= 0) {
+      break;
+    }
+    got += (size_t)n;
+    buf[got] = '\0';
+    if (strstr(buf, "\r\n\r\n") != NULL) {
+      break;
+    }
+  }
+  buf[got] = '\0';
+  sscanf(buf, "HTTP/1.1 %d", &status);
+  return status;
+}
+
+static int idle[IDLE];
+
+/* Opens IDLE connections, sends a delivery on each before reading any
+ * answer, reads the IDLE answers (all 202), and leaves them open. */
+static void open_idle(void) {
+  char req[2048];
+  for (int i = 0; i < IDLE; i++) {
+    char id[32];
+    int n;
+    snprintf(id, sizeof id, "msg_idle_%d", i);
+    n = signed_request(req, sizeof req, id);
+    idle[i] = connect_nginx();
+    cr_assert_eq(write(idle[i], req, (size_t)n), n);
+  }
+  for (int i = 0; i < IDLE; i++) {
+    cr_assert_eq(read_status(idle[i]), 202, "idle connection %d", i);
+  }
+}
+
+static void close_idle(void) {
+  for (int i = 0; i < IDLE; i++) {
+    close(idle[i]);
+  }
+}
+
+Test(keepalive, idle_kept_connections_do_not_starve_new_requests) {
+  int64_t slowest = 0;
+  open_idle();
+  for (int i = 0; i < AFTER; i++) {
+    char id[32];
+    struct hk_resp r;
+    int64_t t0 = mono_ms();
+    snprintf(id, sizeof id, "msg_after_%d", i);
+    cr_assert_eq(hk_post_signed("demo", HK_TEST_SECRET, id, hk_now_s(), EVENT,
+                                &r),
+                 0);
+    cr_assert_eq(r.status, 202, "delivery %d: %ld %s", i, r.status, r.body);
+    if (mono_ms() - t0 > slowest) {
+      slowest = mono_ms() - t0;
+    }
+  }
+  /* A starved request would wait for a thread until the snippet's
+   * fastcgi_read_timeout (5 s) and get a 503: none came near. */
+  cr_assert_lt(slowest, 2000, "the slowest request took %lld ms",
+               (long long)slowest);
+  cr_assert_eq(hk_redis_int("XLEN handoff:intake"), IDLE + AFTER);
+  close_idle();
+}
+
+Test(keepalive, sigterm_stops_at_once_with_idle_kept_connections) {
+  struct hk_resp r;
+  int status = 0;
+  int64_t t0;
+  pid_t fcgi = stack.fcgi;
+  open_idle();
+  t0 = mono_ms();
+  kill(fcgi, SIGTERM);
+  while (waitpid(fcgi, &status, WNOHANG) != fcgi) {
+    cr_assert_lt(mono_ms() - t0, 5000,
+                 "handoff-fcgi still runs 5 s after SIGTERM");
+    nanosleep(&(struct timespec){0, 10 * 1000000L}, NULL);
+  }
+  stack.fcgi = 0;
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+            "handoff-fcgi ended with status %d", status);
+  /* What comes now is refused by nginx as the sender can retry it. */
+  cr_assert_eq(
+      hk_post_signed("demo", HK_TEST_SECRET, "msg_late", hk_now_s(), EVENT, &r),
+      0);
+  cr_assert_eq(r.status, 503, "%ld %s", r.status, r.body);
+  cr_assert_neq(r.retry_after[0], '\0');
+  /* Everything answered 202 is queued. */
+  cr_assert_eq(hk_redis_int("XLEN handoff:intake"), IDLE);
+  close_idle();
+}
