@@ -3,7 +3,8 @@
  *
  * It is the yardstick the intake is measured against: the same libfcgi
  * threading model as fcgi/server.c (N threads, each looping on
- * FCGX_Accept_r over one listening socket, one connection per request),
+ * FCGX_Accept_r over one listening socket, kept connections served by the
+ * thread that accepted them; 128 threads by default, as handoff-fcgi),
  * the same reading of the whole body, and a 202 with a small JSON body, but
  * no verification, no Redis and no log line. Whatever handoff-fcgi costs
  * above this is the cost of intake itself.
@@ -47,7 +48,7 @@ static void *serve(void *arg) {
 
 int main(int argc, char **argv) {
   const char *addr = NULL;
-  unsigned long threads = 8;
+  unsigned long threads = 128; /* handoff-fcgi's default */
   pthread_t *ts;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (strcmp(argv[i], "--listen") == 0) {
