@@ -28,8 +28,12 @@
  * After each simulated day's deliveries are queued, it waits until the
  * workers have acknowledged all of them ({prefix}stats processed) and the
  * alert sender has sent (here: dropped) every alert they queued, then
- * appends "day,date,deliveries,used_memory,intake_length" to SAMPLES_CSV,
- * so every sample is Redis at rest at the end of that day. It prints its
+ * appends "day,date,deliveries,used_memory,intake_length,subjects" (the
+ * subjects with a history: {prefix}subjects) to SAMPLES_CSV,
+ * so every sample is Redis at rest at the end of that day. Every seventh
+ * day, and the last, it also appends to SAMPLES_CSV.keys.jsonl the items
+ * and bytes of each single key that holds per-subject data (clock records,
+ * stage records, indexes) and of the streams (sample_keys). It prints its
  * progress to stderr every few seconds, and at the end one line of JSON:
  * deliveries, subjects, arrivals, journey (the deliveries of the journeys,
  * before activity), first and last event time, seconds.
@@ -38,7 +42,9 @@
  * "handoff:" up to its next ':', "journey:company:1" -> "journey") prints
  * keys, items (entries of a stream, fields of a hash, members of a set or
  * zset, elements of a list, 1 for a string) and bytes (MEMORY USAGE …
- * SAMPLES 0), as one JSON object.
+ * SAMPLES 0), as one JSON object; and "open/hash", the clock records of
+ * the open clocks alone (the subjects of the due indexes), copied into
+ * hashes of their own to be measured apart from the finished ones.
  */
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
@@ -572,6 +578,45 @@ static void build(struct evs *out, size_t deliveries, size_t subjects,
   free(last);
 }
 
+static const char *count_cmd(const char *type);
+
+/* The single keys that hold per-subject data (one hash or sorted set for
+ * all subjects: records, indexes) and the streams, with their items and
+ * bytes, as one line of JSON: what grows, and what does not, through the
+ * year. The histories (one key per subject) are what used_memory holds
+ * besides. */
+static void sample_keys(redisContext *c, FILE *out, const char *date,
+                        long long used) {
+  redisReply *keys = must(c, redisCommand(c, "KEYS handoff:[cdsaie]*"), "KEYS");
+  int first = 1;
+  fprintf(out, "{\"date\": \"%s\", \"used_memory\": %lld, \"keys\": {", date,
+          used);
+  for (size_t i = 0; i < keys->elements; i++) {
+    const char *k = keys->element[i]->str;
+    redisReply *t, *m;
+    const char *cmd;
+    if (strncmp(k, "handoff:clocks:", 15) != 0 &&
+        strncmp(k, "handoff:due:", 12) != 0 &&
+        strncmp(k, "handoff:cs:", 11) != 0 && strcmp(k, "handoff:stages") != 0 &&
+        strcmp(k, "handoff:subjects") != 0 && strcmp(k, "handoff:alerts") != 0 &&
+        strcmp(k, "handoff:intake") != 0 && strcmp(k, "handoff:events") != 0) {
+      continue;
+    }
+    t = must(c, redisCommand(c, "TYPE %s", k), "TYPE");
+    cmd = count_cmd(t->str);
+    m = must(c, redisCommand(c, "MEMORY USAGE %s SAMPLES 0", k), "MEMORY");
+    fprintf(out, "%s\"%s\": [%lld, %lld]", first ? "" : ", ", k + 8,
+            cmd != NULL ? int_of(c, cmd, k, NULL) : 0,
+            m->type == REDIS_REPLY_INTEGER ? m->integer : 0);
+    first = 0;
+    freeReplyObject(t);
+    freeReplyObject(m);
+  }
+  fprintf(out, "}}\n");
+  fflush(out);
+  freeReplyObject(keys);
+}
+
 static int load(redisContext *c, size_t deliveries, size_t subjects,
                 int64_t end, const char *csv) {
   int64_t start = end - 365 * DAY_MS;
@@ -583,7 +628,11 @@ static int load(redisContext *c, size_t deliveries, size_t subjects,
   double t0 = now_s();
   double shown = t0;
   FILE *f = fopen(csv, "w");
-  if (f == NULL) {
+  char keys_path[4096];
+  FILE *kf;
+  snprintf(keys_path, sizeof keys_path, "%s.keys.jsonl", csv);
+  kf = fopen(keys_path, "w");
+  if (f == NULL || kf == NULL) {
     fprintf(stderr, "bench-soak: cannot write %s\n", csv);
     return 1;
   }
@@ -592,7 +641,7 @@ static int load(redisContext *c, size_t deliveries, size_t subjects,
           "bench-soak: %zu deliveries over %zu subjects (%zu arrivals)"
           ", a simulated day at a time\n",
           e.n, active, arrivals);
-  fprintf(f, "day,date,deliveries,used_memory,intake_length\n");
+  fprintf(f, "day,date,deliveries,used_memory,intake_length,subjects\n");
   for (int day = 0; day < 365; day++) {
     int64_t until = start + (day + 1) * DAY_MS;
     size_t n = 0;
@@ -607,9 +656,13 @@ static int load(redisContext *c, size_t deliveries, size_t subjects,
     wait_alerts_sent(c);
     used = used_memory(c);
     iso(until - 1, date, sizeof date, 1);
-    fprintf(f, "%d,%s,%zu,%lld,%lld\n", day + 1, date, done, used,
-            int_of(c, "XLEN", "handoff:intake", NULL));
+    fprintf(f, "%d,%s,%zu,%lld,%lld,%lld\n", day + 1, date, done, used,
+            int_of(c, "XLEN", "handoff:intake", NULL),
+            int_of(c, "ZCARD", "handoff:subjects", NULL));
     fflush(f);
+    if (day % 7 == 0 || day == 364) {
+      sample_keys(c, kf, date, used);
+    }
     if (now_s() - shown >= 3 || day == 364) {
       shown = now_s();
       fprintf(stderr,
@@ -620,6 +673,7 @@ static int load(redisContext *c, size_t deliveries, size_t subjects,
     }
   }
   fclose(f);
+  fclose(kf);
   printf("{\"deliveries\": %zu, \"subjects\": %zu, \"arrivals\": %zu, "
          "\"journey\": %zu, \"first_ms\": %" PRId64 ", \"last_ms\": %" PRId64
          ", \"seconds\": %.1f}\n",
@@ -720,6 +774,49 @@ static void measure_page(redisContext *c, const redisReply *keys,
   free(bytes);
 }
 
+/* The clock records of the open clocks only (the subjects of due:HANDOFF,
+ * their field of clocks:HANDOFF), copied into a hash of their own and
+ * measured there, then deleted: the family "open/hash". clocks:HANDOFF
+ * holds finished clocks' records too, with more events each. */
+static void measure_open(redisContext *c, struct family *fs, size_t *nf) {
+  const char *handoffs[] = {"lead_response", "onboarding_kickoff",
+                            "renewal_outreach"};
+  struct family *f = family_of(fs, nf, "handoff:open", "hash");
+  for (size_t h = 0; h < sizeof handoffs / sizeof *handoffs; h++) {
+    char due[64], clocks[64], copy[64];
+    redisReply *m;
+    snprintf(due, sizeof due, "handoff:due:%s", handoffs[h]);
+    snprintf(clocks, sizeof clocks, "handoff:clocks:%s", handoffs[h]);
+    snprintf(copy, sizeof copy, "handoff:open:%s", handoffs[h]);
+    m = must(c, redisCommand(c, "ZRANGE %s 0 -1", due), "ZRANGE");
+    for (size_t i = 0; i < m->elements; i++) {
+      redisAppendCommand(c, "HGET %s %s", clocks, m->element[i]->str);
+    }
+    for (size_t i = 0; i < m->elements; i++) {
+      redisReply *v = NULL;
+      if (redisGetReply(c, (void **)&v) != REDIS_OK) {
+        fprintf(stderr, "bench-soak: %s\n", c->errstr);
+        exit(1);
+      }
+      if (v->type == REDIS_REPLY_STRING) {
+        freeReplyObject(must(c,
+                             redisCommand(c, "HSET %s %s %b", copy,
+                                          m->element[i]->str, v->str,
+                                          (size_t)v->len),
+                             "HSET"));
+        f->items++;
+      }
+      freeReplyObject(v);
+    }
+    freeReplyObject(m);
+    f->keys++;
+    m = must(c, redisCommand(c, "MEMORY USAGE %s SAMPLES 0", copy), "MEMORY");
+    f->bytes += m->type == REDIS_REPLY_INTEGER ? m->integer : 0;
+    freeReplyObject(m);
+    freeReplyObject(must(c, redisCommand(c, "DEL %s", copy), "DEL"));
+  }
+}
+
 static int measure(redisContext *c) {
   struct family *fs = calloc(256, sizeof *fs);
   size_t nf = 0;
@@ -731,6 +828,7 @@ static int measure(redisContext *c) {
     measure_page(c, r->element[1], fs, &nf);
     freeReplyObject(r);
   } while (strcmp(cursor, "0") != 0);
+  measure_open(c, fs, &nf);
   printf("{");
   for (size_t i = 0; i < nf; i++) {
     printf("%s\"%s\": {\"keys\": %lld, \"items\": %lld, \"bytes\": %lld}",
