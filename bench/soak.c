@@ -523,8 +523,10 @@ static void wait_alerts_sent(redisContext *c) {
       last = left;
       since = now_s();
     } else if (now_s() - since > 120) {
-      fprintf(stderr, "bench-soak: %lld alerts unsent for 2 minutes: is "
-                      "the alert sender running?\n", left);
+      fprintf(stderr,
+              "bench-soak: %lld alerts unsent for 2 minutes: is "
+              "the alert sender running?\n",
+              left);
       exit(1);
     }
     nanosleep(&pause, NULL);
@@ -597,9 +599,11 @@ static void sample_keys(redisContext *c, FILE *out, const char *date,
     const char *cmd;
     if (strncmp(k, "handoff:clocks:", 15) != 0 &&
         strncmp(k, "handoff:due:", 12) != 0 &&
-        strncmp(k, "handoff:cs:", 11) != 0 && strcmp(k, "handoff:stages") != 0 &&
-        strcmp(k, "handoff:subjects") != 0 && strcmp(k, "handoff:alerts") != 0 &&
-        strcmp(k, "handoff:intake") != 0 && strcmp(k, "handoff:events") != 0) {
+        strncmp(k, "handoff:cs:", 11) != 0 &&
+        strcmp(k, "handoff:stages") != 0 &&
+        strcmp(k, "handoff:subjects") != 0 &&
+        strcmp(k, "handoff:alerts") != 0 && strcmp(k, "handoff:intake") != 0 &&
+        strcmp(k, "handoff:events") != 0) {
       continue;
     }
     t = must(c, redisCommand(c, "TYPE %s", k), "TYPE");
@@ -799,11 +803,11 @@ static void measure_open(redisContext *c, struct family *fs, size_t *nf) {
         exit(1);
       }
       if (v->type == REDIS_REPLY_STRING) {
-        freeReplyObject(must(c,
-                             redisCommand(c, "HSET %s %s %b", copy,
-                                          m->element[i]->str, v->str,
-                                          (size_t)v->len),
-                             "HSET"));
+        freeReplyObject(
+            must(c,
+                 redisCommand(c, "HSET %s %s %b", copy, m->element[i]->str,
+                              v->str, (size_t)v->len),
+                 "HSET"));
         f->items++;
       }
       freeReplyObject(v);

@@ -387,8 +387,8 @@ static int nginx_spawn_ready(void) {
            "  }\n"
            "}\n",
            geteuid() == 0 ? "user root;\n" : "", stack.dir, stack.dir,
-           stack.dir, stack.dir, stack.dir, stack.dir, stack.dir,
-           stack.dir, stack.http_port, site_locations, HK_SOURCE_DIR);
+           stack.dir, stack.dir, stack.dir, stack.dir, stack.dir, stack.dir,
+           stack.http_port, site_locations, HK_SOURCE_DIR);
   write_upstream(path_in("upstream.conf"), stack.fcgi_sock);
   write_file(conf_path, conf);
   unlink(pidfile);

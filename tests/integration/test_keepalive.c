@@ -121,9 +121,8 @@ Test(keepalive, idle_kept_connections_do_not_starve_new_requests) {
     struct hk_resp r;
     int64_t t0 = mono_ms();
     snprintf(id, sizeof id, "msg_after_%d", i);
-    cr_assert_eq(hk_post_signed("demo", HK_TEST_SECRET, id, hk_now_s(), EVENT,
-                                &r),
-                 0);
+    cr_assert_eq(
+        hk_post_signed("demo", HK_TEST_SECRET, id, hk_now_s(), EVENT, &r), 0);
     cr_assert_eq(r.status, 202, "delivery %d: %ld %s", i, r.status, r.body);
     if (mono_ms() - t0 > slowest) {
       slowest = mono_ms() - t0;
