@@ -20,19 +20,21 @@
  * keepalive) plus the requests in flight; docs/deploy.md has the rule.
  *
  * Stopping (SIGTERM) shuts the listening socket down, so the accepts
- * return, and each kept connection that sits idle between two requests,
- * so the reads waiting on them return too; requests in hand are finished
- * and their connections closed after the reply, threads are joined. A
- * request nginx sends on a kept connection as it is shut down fails on
- * nginx's side before anything was read: nginx retries it, meets the
- * closed listening socket and answers 503 with Retry-After.
+ * return, and wakes the threads waiting on an idle kept connection (they
+ * wait in poll, wait_kept, not in libfcgi's read), which close it and
+ * end; requests in hand are finished and their connections closed after
+ * the reply, threads are joined. A request nginx sends on a kept
+ * connection as it is closed fails on nginx's side before anything was
+ * read: nginx tries the next server, or answers 503 with Retry-After.
  */
 #include <errno.h>
 #include <fcgiapp.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "fcgi/server.h"
 
@@ -198,49 +200,46 @@ static void serve_one(FCGX_Request *fr, const struct cfg_ref *r,
 static int listen_fd = -1;
 static volatile int stopping;
 
-/* The connection of each thread, for hk_server_stop: fd is the kept
- * connection the thread waits on between requests (-1: none, it waits in
- * accept), busy is set while it serves a request. Guarded by conns_lock. */
-struct conn_slot {
-  int fd;
-  int busy;
-};
-static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct conn_slot *conns;
+/* Written once by hk_server_stop and never read: its read end then stays
+ * readable, which wakes every thread waiting on a kept connection. */
+static int stop_pipe[2] = {-1, -1};
 
-/* Marks the thread of slot c between requests, waiting on fd (or in
- * accept, fd -1). Once stopping, an idle kept connection is shut at once:
- * there is no next request to wait for. */
-static void conn_idle(struct conn_slot *c, int fd) {
-  pthread_mutex_lock(&conns_lock);
-  c->busy = 0;
-  c->fd = fd;
-  if (stopping && fd >= 0) {
-    shutdown(fd, SHUT_RDWR);
+/* Waits until the kept connection fd has something to read (the next
+ * request, or nginx closing it) or the server stops. Returns 1 to go on
+ * with the connection (libfcgi reads it), 0 to stop. libfcgi would wait
+ * in a read of its own, which nothing but nginx could end; here the
+ * connection stays libfcgi's, open, and is closed by FCGX_Free. */
+static int wait_kept(int fd) {
+  struct pollfd p[2] = {{fd, POLLIN, 0}, {stop_pipe[0], POLLIN, 0}};
+  for (;;) {
+    int n = poll(p, 2, -1);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0 || p[0].revents != 0) {
+      return 1; /* a request, a close or an error: libfcgi's to read */
+    }
+    if (p[1].revents != 0) {
+      return 0;
+    }
   }
-  pthread_mutex_unlock(&conns_lock);
-}
-
-static void conn_busy(struct conn_slot *c, int fd) {
-  pthread_mutex_lock(&conns_lock);
-  c->busy = 1;
-  c->fd = fd;
-  pthread_mutex_unlock(&conns_lock);
 }
 
 static void *worker_main(void *arg) {
-  struct conn_slot *slot = arg;
   FCGX_Request fr;
   struct hk_store *st = NULL;
   unsigned generation = 0;
+  (void)arg;
   if (FCGX_InitRequest(&fr, listen_fd, 0) != 0) {
     hk_log(HK_LOG_ERROR, "cannot initialise a FastCGI request",
            (const char *)NULL);
     return NULL;
   }
-  while (!stopping && FCGX_Accept_r(&fr) >= 0) {
+  /* Between requests on a kept connection (fr.ipcFd open after
+   * FCGX_Finish_r), wait_kept waits, so that a stop ends the wait. */
+  while (!stopping && (fr.ipcFd < 0 || wait_kept(fr.ipcFd)) &&
+         FCGX_Accept_r(&fr) >= 0) {
     struct cfg_ref *r = cfg_acquire();
-    conn_busy(slot, fr.ipcFd);
     if (st == NULL || generation != r->generation) {
       /* A reload may have moved Redis: reconnect with the new settings. */
       hk_store_free(st);
@@ -252,9 +251,7 @@ static void *worker_main(void *arg) {
      * connection, if any, is known while the thread waits on it. */
     FCGX_Finish_r(&fr);
     cfg_release(r);
-    conn_idle(slot, fr.ipcFd);
   }
-  conn_idle(slot, -1);
   FCGX_Free(&fr, 1);
   hk_store_free(st);
   return NULL;
@@ -267,13 +264,13 @@ int hk_server_start(int fd, size_t n) {
   if (FCGX_Init() != 0) {
     return -1;
   }
+  if (pipe(stop_pipe) != 0) {
+    return -1;
+  }
   listen_fd = fd;
   threads = hk_xcalloc(n, sizeof *threads);
-  conns = hk_xcalloc(n, sizeof *conns);
   for (nthreads = 0; nthreads < n; nthreads++) {
-    conns[nthreads].fd = -1;
-    if (pthread_create(&threads[nthreads], NULL, worker_main,
-                       &conns[nthreads]) != 0) {
+    if (pthread_create(&threads[nthreads], NULL, worker_main, NULL) != 0) {
       break;
     }
   }
@@ -281,25 +278,23 @@ int hk_server_start(int fd, size_t n) {
 }
 
 void hk_server_stop(void) {
-  pthread_mutex_lock(&conns_lock);
   stopping = 1;
   /* Wakes every thread blocked in accept(); the socket stays open until
    * the threads are joined. */
   shutdown(listen_fd, SHUT_RDWR);
-  /* And every one waiting on an idle kept connection; the busy ones shut
-   * theirs once their request is done (conn_idle). */
-  for (size_t i = 0; i < nthreads; i++) {
-    if (!conns[i].busy && conns[i].fd >= 0) {
-      shutdown(conns[i].fd, SHUT_RDWR);
-    }
+  /* And every one waiting on an idle kept connection (wait_kept); the
+   * busy ones see stopping once their request is done. */
+  if (write(stop_pipe[1], "x", 1) != 1) {
+    hk_log(HK_LOG_WARN, "cannot wake the threads on kept connections",
+           (const char *)NULL);
   }
-  pthread_mutex_unlock(&conns_lock);
   for (size_t i = 0; i < nthreads; i++) {
     pthread_join(threads[i], NULL);
   }
   free(threads);
-  free(conns);
   threads = NULL;
-  conns = NULL;
   nthreads = 0;
+  close(stop_pipe[0]);
+  close(stop_pipe[1]);
+  stop_pipe[0] = stop_pipe[1] = -1;
 }
