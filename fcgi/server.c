@@ -24,12 +24,15 @@
  * wait in poll, wait_kept, not in libfcgi's read), which close it and
  * end; requests in hand are finished and their connections closed after
  * the reply, threads are joined. A request nginx sends on a kept
- * connection as it is closed fails on nginx's side before anything was
- * read: nginx tries the next server, or answers 503 with Retry-After.
+ * connection just as it is closed is not read: nginx, having sent a POST,
+ * does not resend it (it is not idempotent) and answers 502, which the
+ * snippet turns into its JSON 503 with Retry-After; nothing was queued
+ * and the sender retries.
  */
 #include <errno.h>
 #include <fcgiapp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <poll.h>
 #include <string.h>
@@ -198,7 +201,7 @@ static void serve_one(FCGX_Request *fr, const struct cfg_ref *r,
  * Threads
  * ------------------------------------------------------------------------- */
 static int listen_fd = -1;
-static volatile int stopping;
+static atomic_int stopping;
 
 /* Written once by hk_server_stop and never read: its read end then stays
  * readable, which wakes every thread waiting on a kept connection. */

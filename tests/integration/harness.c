@@ -307,22 +307,28 @@ void hk_redis_stop(void) {
   stop_pid(&stack.redis, SIGTERM);
 }
 
+const char *hk_stack_fcgi_threads;
+
 static void fcgi_start(void) {
   char redis[64];
-  const char *argv[] = {HK_BIN_DIR "/fcgi/handoff-fcgi",
-                        "--config",
-                        path_in("handoff.json"),
-                        "--listen",
-                        stack.fcgi_sock,
-                        "--socket-mode",
-                        "0666",
-                        "--redis",
-                        redis,
-                        NULL};
+  const char *argv[12] = {HK_BIN_DIR "/fcgi/handoff-fcgi",
+                          "--config",
+                          path_in("handoff.json"),
+                          "--listen",
+                          stack.fcgi_sock,
+                          "--socket-mode",
+                          "0666"};
+  size_t n = 7;
   snprintf(redis, sizeof redis, "127.0.0.1:%d", stack.redis_port);
-  if (hk_stack_redis_json != NULL) {
-    argv[7] = NULL; /* the config's Redis: no --redis */
+  if (hk_stack_redis_json == NULL) { /* else the config's Redis */
+    argv[n++] = "--redis";
+    argv[n++] = redis;
   }
+  if (hk_stack_fcgi_threads != NULL) {
+    argv[n++] = "--threads";
+    argv[n++] = hk_stack_fcgi_threads;
+  }
+  argv[n] = NULL;
   unlink(stack.fcgi_sock);
   stack.fcgi = hk_spawn(argv, path_in("fcgi.log"));
   for (int i = 0; i < 1000; i++) {

@@ -42,6 +42,10 @@ extern struct hk_stack stack;
  * config says. NULL: the stack's Redis. */
 extern const char *hk_stack_redis_json;
 
+/* When set before hk_stack_up, handoff-fcgi's --threads (NULL: its
+ * default). */
+extern const char *hk_stack_fcgi_threads;
+
 /* Starts redis, handoff-fcgi and nginx; extra_config is spliced into the
  * JSON config (e.g. "\"intake\": {\"max_body_bytes\": 4096},"), or "". */
 void hk_stack_up(const char *extra_config);

@@ -5,19 +5,23 @@
  *
  * With 200 connections to nginx that each posted a delivery at once and
  * then sit idle (so nginx opened as many to handoff-fcgi and kept what
- * its keepalive allows), every further delivery is still answered 202
- * within the snippet's timeouts, and every one is queued once: the kept
- * connections do not starve new ones. SIGTERM stops handoff-fcgi at once
- * although nginx keeps idle connections to it (libfcgi would otherwise wait
- * in a read until nginx dropped them, keepalive_timeout later), and the
- * deliveries posted from then on get nginx's 503 with Retry-After, not a
- * hang.
+ * its keepalive allows, 32 here), every further delivery is still
+ * answered 202 within the snippet's timeouts, and every one is queued
+ * once: with threads above what nginx keeps (40 against 32: the rule of
+ * docs/deploy.md, with little margin), kept connections do not starve
+ * new ones, and the 200 idle connections to nginx hold no thread.
+ * HK_KEEPALIVE_THREADS=32 breaks the rule and the test fails. SIGTERM stops
+ * handoff-fcgi at once although nginx keeps idle connections to it (libfcgi
+ * would otherwise wait in a read until nginx dropped them, keepalive_timeout
+ * later), and the deliveries posted from then on get nginx's 503 with
+ * Retry-After, not a hang.
  */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -32,8 +36,25 @@
   "{\"type\":\"lead.created\",\"timestamp\":\"2026-11-22T10:00:00Z\","         \
   "\"data\":{\"email\":\"ana@example.com\",\"company_id\":\"8812\"}}"
 
-TestSuite(keepalive, .init = hk_stack_up_default, .fini = hk_stack_down,
-          .timeout = 120);
+/* The test stack's nginx has one worker and the shipped keepalive 32: at
+ * most 32 idle kept connections, each holding a thread. 40 threads keep
+ * the rule (threads above workers x keepalive plus the requests in
+ * flight, here one at a time) with a margin of 8; with 32 or fewer, every
+ * thread would sit on an idle kept connection and the requests below
+ * would wait for the 5 s read timeout and get 503s. */
+static void up(void) {
+  hk_stack_fcgi_threads = getenv("HK_KEEPALIVE_THREADS") != NULL
+                              ? getenv("HK_KEEPALIVE_THREADS")
+                              : "40";
+  hk_stack_up_default();
+}
+
+static void down(void) {
+  hk_stack_down();
+  hk_stack_fcgi_threads = NULL;
+}
+
+TestSuite(keepalive, .init = up, .fini = down, .timeout = 120);
 
 static int64_t mono_ms(void) {
   struct timespec ts;
