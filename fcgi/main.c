@@ -44,8 +44,8 @@ static const char usage[] =
     "  -V, --version          the version\n"
     "\n"
     "Signals: SIGTERM/SIGINT stop after the requests in hand, SIGHUP reloads\n"
-    "the config. Exit status: 0 stopped cleanly, 1 runtime failure, 2 bad\n"
-    "command line, 78 bad configuration.\n";
+    "the config, SIGUSR1 is ignored. Exit status: 0 stopped cleanly, 1\n"
+    "runtime failure, 2 bad command line, 78 bad configuration.\n";
 
 #define EXIT_USAGE 2
 #define EXIT_CONFIG 78
@@ -203,6 +203,25 @@ static int parse(int argc, char **argv, struct options *o) {
   return -1;
 }
 
+/* Signals go to the main thread's sigwait only (set: the ones it waits
+ * for); the request threads inherit the mask. A client that hangs up must
+ * not kill us with SIGPIPE. SIGUSR1 stays blocked everywhere and is never
+ * waited for: libfcgi's handler for it makes every later accept fail,
+ * which would end the request threads one by one while the process kept
+ * running. */
+static void block_signals(sigset_t *set) {
+  sigset_t usr1;
+  signal(SIGPIPE, SIG_IGN);
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+  sigemptyset(set);
+  sigaddset(set, SIGTERM);
+  sigaddset(set, SIGINT);
+  sigaddset(set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, set, NULL);
+}
+
 int main(int argc, char **argv) {
   struct options o;
   struct hk_config *cfg;
@@ -240,14 +259,7 @@ int main(int argc, char **argv) {
   gen_store = hk_store_new(&cfg->redis);
   (void)generation_moved(gen_store, &gen);
 
-  /* Signals go to this thread's sigwait only; the request threads inherit
-   * the mask. A client that hangs up must not kill us with SIGPIPE. */
-  signal(SIGPIPE, SIG_IGN);
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &set, NULL);
+  block_signals(&set);
 
   if (hk_server_start(fd, o.threads) != 0) {
     hk_log(HK_LOG_ERROR, "cannot start the request threads",

@@ -33,6 +33,7 @@
 #include <fcgiapp.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <poll.h>
 #include <string.h>
@@ -232,6 +233,7 @@ static void *worker_main(void *arg) {
   FCGX_Request fr;
   struct hk_store *st = NULL;
   unsigned generation = 0;
+  int rc = 0;
   (void)arg;
   if (FCGX_InitRequest(&fr, listen_fd, 0) != 0) {
     hk_log(HK_LOG_ERROR, "cannot initialise a FastCGI request",
@@ -241,7 +243,7 @@ static void *worker_main(void *arg) {
   /* Between requests on a kept connection (fr.ipcFd open after
    * FCGX_Finish_r), wait_kept waits, so that a stop ends the wait. */
   while (!stopping && (fr.ipcFd < 0 || wait_kept(fr.ipcFd)) &&
-         FCGX_Accept_r(&fr) >= 0) {
+         (rc = FCGX_Accept_r(&fr)) >= 0) {
     struct cfg_ref *r = cfg_acquire();
     if (st == NULL || generation != r->generation) {
       /* A reload may have moved Redis: reconnect with the new settings. */
@@ -254,6 +256,14 @@ static void *worker_main(void *arg) {
      * connection, if any, is known while the thread waits on it. */
     FCGX_Finish_r(&fr);
     cfg_release(r);
+  }
+  if (!stopping) {
+    /* An accept libfcgi gives up on (out of file descriptors, say): this
+     * thread is gone, the others go on. */
+    char err[16];
+    snprintf(err, sizeof err, "%d", -rc);
+    hk_log(HK_LOG_ERROR, "a request thread ended: accepting failed", "errno",
+           err, (const char *)NULL);
   }
   FCGX_Free(&fr, 1);
   hk_store_free(st);

@@ -183,3 +183,14 @@ Test(keepalive, sigterm_stops_at_once_with_idle_kept_connections) {
   cr_assert_eq(hk_redis_int("XLEN handoff:intake"), IDLE);
   close_idle();
 }
+
+/* libfcgi installs a SIGUSR1 handler that makes every later accept fail;
+ * handoff-fcgi keeps SIGUSR1 blocked, so a stray one (a process manager's
+ * habit) changes nothing: 200 new connections are all served after it. */
+Test(keepalive, sigusr1_does_not_stop_the_intake) {
+  kill(stack.fcgi, SIGUSR1);
+  open_idle();
+  cr_assert_eq(hk_redis_int("XLEN handoff:intake"), IDLE);
+  cr_assert_eq(kill(stack.fcgi, 0), 0, "handoff-fcgi is gone");
+  close_idle();
+}
