@@ -48,6 +48,7 @@
  */
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -445,34 +446,40 @@ static void queue(redisContext *c, const struct ev *v, size_t n, size_t from) {
   }
 }
 
-/* Waits until the workers acknowledged `want` deliveries; exits when they
- * make no progress for two minutes. */
-static void wait_processed(redisContext *c, long long want) {
-  long long last = -1;
-  double since = now_s();
+/* Waits until left(c, arg), the work not yet done, is 0 or less; exits
+ * when it stays the same for two minutes, naming what and who does it. */
+static void wait_done(redisContext *c,
+                      long long (*left)(redisContext *, long long),
+                      long long arg, const char *what, const char *who) {
   struct timespec pause = {0, 20 * 1000000L};
+  double since = now_s();
+  long long last = LLONG_MIN;
   for (;;) {
-    long long got = int_of(c, "HGET", "handoff:stats", "processed");
-    if (got >= want) {
+    long long n = left(c, arg);
+    if (n <= 0) {
       return;
     }
-    if (got != last) {
-      last = got;
+    if (n != last) {
+      last = n;
       since = now_s();
     } else if (now_s() - since > 120) {
-      fprintf(stderr,
-              "bench-soak: no delivery processed for 2 minutes "
-              "(%lld of %lld): is the worker running?\n",
-              got, want);
+      fprintf(stderr, "bench-soak: %lld %s for 2 minutes: is the %s running?\n",
+              n, what, who);
       exit(1);
     }
     nanosleep(&pause, NULL);
   }
 }
 
+/* The deliveries of `want` the workers have not acknowledged yet. */
+static long long unprocessed(redisContext *c, long long want) {
+  return want - int_of(c, "HGET", "handoff:stats", "processed");
+}
+
 /* The alerts the group "notifiers" has not read or not acknowledged yet:
  * -1 while the stream or the group does not exist. */
-static long long alerts_unsent(redisContext *c) {
+static long long alerts_unsent(redisContext *c, long long unused) {
+  (void)unused;
   long long unsent = -1;
   redisReply *r = redisCommand(c, "XINFO GROUPS handoff:alerts");
   if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
@@ -504,33 +511,6 @@ static long long alerts_unsent(redisContext *c) {
   }
   freeReplyObject(r);
   return unsent;
-}
-
-/* Waits until the alert sender has read and acknowledged every alert
- * queued: a year in minutes makes alerts faster than one sender sends
- * them in real time, and a backlog of unsent alerts would show in the
- * curve as growth that production, at real speed, never has. */
-static void wait_alerts_sent(redisContext *c) {
-  struct timespec pause = {0, 20 * 1000000L};
-  double since = now_s();
-  long long last = -2;
-  for (;;) {
-    long long left = alerts_unsent(c);
-    if (left <= 0) {
-      return;
-    }
-    if (left != last) {
-      last = left;
-      since = now_s();
-    } else if (now_s() - since > 120) {
-      fprintf(stderr,
-              "bench-soak: %lld alerts unsent for 2 minutes: is "
-              "the alert sender running?\n",
-              left);
-      exit(1);
-    }
-    nanosleep(&pause, NULL);
-  }
 }
 
 /* The arrivals that give about `subjects` subjects with events in the
@@ -656,8 +636,12 @@ static int load(redisContext *c, size_t deliveries, size_t subjects,
     }
     queue(c, e.v + done, n, done);
     done += n;
-    wait_processed(c, (long long)done);
-    wait_alerts_sent(c);
+    wait_done(c, unprocessed, (long long)done, "deliveries unprocessed",
+              "worker");
+    /* A year in minutes makes alerts faster than one sender sends them
+     * in real time: a backlog of unsent alerts would show in the curve as
+     * growth that production, at real speed, never has. */
+    wait_done(c, alerts_unsent, 0, "alerts unsent", "alert sender");
     used = used_memory(c);
     iso(until - 1, date, sizeof date, 1);
     fprintf(f, "%d,%s,%zu,%lld,%lld,%lld\n", day + 1, date, done, used,
