@@ -75,17 +75,30 @@ int hk_free_port(void) {
   return ntohs(a.sin_port);
 }
 
-int hk_port_open(int port) {
+int hk_connect_loopback(int port) {
   struct sockaddr_in a;
   int fd = socket(AF_INET, SOCK_STREAM, 0);
-  int ok;
+  if (fd < 0) {
+    return -1;
+  }
   memset(&a, 0, sizeof a);
   a.sin_family = AF_INET;
   a.sin_port = htons((uint16_t)port);
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+  if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+int hk_port_open(int port) {
+  int fd = hk_connect_loopback(port);
+  if (fd < 0) {
+    return 0;
+  }
   close(fd);
-  return ok;
+  return 1;
 }
 
 static void write_file(const char *path, const char *text) {

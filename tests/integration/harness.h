@@ -143,6 +143,8 @@ void hk_post_event(const char *type, int company, int64_t at_ms,
  * moment before listen()); argv started with stdout and stderr appended
  * to log, the child killed when the test process dies. */
 int hk_free_port(void);
+/* A TCP connection to 127.0.0.1:port: its fd, or -1. */
+int hk_connect_loopback(int port);
 int hk_port_open(int port);
 int hk_unix_accepts(const char *path);
 pid_t hk_spawn(const char *const *argv, const char *log);

@@ -17,13 +17,10 @@
  * Retry-After, not a hang.
  */
 #include <criterion/criterion.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -63,14 +60,8 @@ static int64_t mono_ms(void) {
 }
 
 static int connect_nginx(void) {
-  struct sockaddr_in a;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  cr_assert(fd >= 0);
-  memset(&a, 0, sizeof a);
-  a.sin_family = AF_INET;
-  a.sin_port = htons((uint16_t)stack.http_port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+  int fd = hk_connect_loopback(stack.http_port);
+  cr_assert(fd >= 0, "cannot connect to nginx");
   return fd;
 }
 

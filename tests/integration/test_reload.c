@@ -12,11 +12,9 @@
  * every one), a delivery signed with the removed secret is refused at the
  * end, and the first alert after the reload goes to the new endpoint.
  */
-#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -24,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -411,17 +408,8 @@ static void up_two(void) {
                         NULL};
   up();
   for (int tries = 0; tries < 10 && !redis2_up(); tries++) {
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
     char log[400];
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    cr_assert(bind(fd, (struct sockaddr *)&a, sizeof a) == 0);
-    cr_assert(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
-    close(fd);
-    redis2_port = ntohs(a.sin_port);
+    redis2_port = hk_free_port();
     snprintf(port, sizeof port, "%d", redis2_port);
     snprintf(log, sizeof log, "%s/redis2.log", stack.dir);
     redis2 = hk_spawn(argv, log);
