@@ -320,7 +320,12 @@ static void named_keys(const struct hk_config *cfg, struct hk_strings *s,
   json_t *v;
   json_object_foreach(json_object_get(cfg->doc, "handoffs"), name, v) {
     add(s, cap, hk_xprintf("clocks:%s", name));
-    add(s, cap, hk_xprintf("due:%s", name));
+    struct hk_strings due;
+    hk_store_due_names(name, &due);
+    for (size_t i = 0; i < due.n; i++) {
+      add(s, cap, due.v[i]); /* taken */
+    }
+    free(due.v);
     add(s, cap, hk_xprintf("hcount:%s", name));
     add(s, cap, hk_xprintf("kpi:handoff:%s", name));
     for (size_t i = 0; i < 5; i++) {

@@ -12,7 +12,7 @@
  * The clock listings read an index, then the records of one page in one
  * pipeline, and evaluate them now with the pure code of journey/
  * (hk_record_clocks): running clocks (open, at_risk) from the due index
- * {prefix}due:HANDOFF, most urgent first, and the others from the state
+ * {prefix}due:HANDOFF:N, most urgent first, and the others from the state
  * indexes {prefix}cs:HANDOFF:STATE, newest start first. Paging is by key,
  * not offset (query.c has the cursor): a clock that arrives between two
  * pages moves no other clock from one page to the next.
@@ -297,42 +297,31 @@ static void entries_fini(struct entries *e) {
 
 /* Reads up to want entries of the due index past q's cursor: from its
  * score on, skipping the members at that very score up to its member
- * (Redis orders equal scores by member, as strcmp does). Clocks leased by
- * a worker share a score, so this may take a few reads. */
-static enum hk_err due_after(struct hk_store *st, const char *key,
+ * (Redis orders equal scores by member, as strcmp does; clocks leased by
+ * a worker share a score). */
+static enum hk_err due_after(struct hk_store *st, const char *handoff,
                              const struct hk_clocks_query *q, size_t want,
                              struct entries *e, struct hk_error *err) {
-  int64_t min = q->member != NULL ? q->score : INT64_MIN;
-  size_t offset = 0;
-  int exhausted = 0;
+  const int64_t *at = q->member != NULL ? &q->score : NULL;
+  struct hk_strings m;
+  struct hk_strings s;
+  enum hk_err rc = hk_store_due_page(st, handoff, at, want, &m, &s, err);
   e->members = hk_xcalloc(want, sizeof *e->members);
   e->scores = hk_xcalloc(want, sizeof *e->scores);
   e->n = 0;
-  while (e->n < want && !exhausted) {
-    struct hk_strings m;
-    struct hk_strings s;
-    enum hk_err rc =
-        hk_store_zrange_score(st, key, min, offset, want, &m, &s, err);
-    if (rc != HK_E_OK) {
-      return rc;
+  for (size_t i = 0; rc == HK_E_OK && i < m.n && e->n < want; i++) {
+    int64_t score = strtoll(s.v[i], NULL, 10);
+    if (at != NULL && score == *at && strcmp(m.v[i], q->member) <= 0) {
+      continue;
     }
-    for (size_t i = 0; i < m.n && e->n < want; i++) {
-      int64_t score = strtoll(s.v[i], NULL, 10);
-      if (q->member != NULL && score == q->score &&
-          strcmp(m.v[i], q->member) <= 0) {
-        continue;
-      }
-      e->members[e->n] = m.v[i];
-      e->scores[e->n] = score;
-      m.v[i] = NULL;
-      e->n++;
-    }
-    offset += m.n;
-    exhausted = m.n < want;
-    hk_strings_fini(&m);
-    hk_strings_fini(&s);
+    e->members[e->n] = m.v[i];
+    e->scores[e->n] = score;
+    m.v[i] = NULL;
+    e->n++;
   }
-  return HK_E_OK;
+  hk_strings_fini(&m);
+  hk_strings_fini(&s);
+  return rc;
 }
 
 /*
@@ -352,7 +341,6 @@ static enum hk_err list_due(struct hk_store *st, const struct hk_handoff *h,
                             const struct hk_clocks_query *q, const char *mount,
                             int64_t now_ms, json_t *list, char **next,
                             struct hk_error *err) {
-  char *key = hk_xprintf("due:%s", hk_handoff_name(h));
   struct hk_clocks_query pos = *q; /* where the next chunk starts */
   char *last = NULL;               /* the last member listed (owned) */
   int64_t last_score = 0;
@@ -365,7 +353,7 @@ static enum hk_err list_due(struct hk_store *st, const struct hk_handoff *h,
   while (rc == HK_E_OK && !more && !exhausted) {
     struct entries e = {NULL, NULL, 0};
     char **records = NULL;
-    rc = due_after(st, key, &pos, q->limit + 1, &e, err);
+    rc = due_after(st, hk_handoff_name(h), &pos, q->limit + 1, &e, err);
     if (rc == HK_E_OK) {
       exhausted = e.n < q->limit + 1;
       records = hk_xcalloc(e.n + 1, sizeof *records);
@@ -406,7 +394,6 @@ static enum hk_err list_due(struct hk_store *st, const struct hk_handoff *h,
   }
   free(pos.member);
   free(last);
-  free(key);
   return rc;
 }
 

@@ -85,6 +85,29 @@ enum hk_err hk_store_cas_get(struct hk_store *st, const char *const *keys,
   return hk_store_round(st, HK_RETRY, cas_get_run, &g, err);
 }
 
+/*
+ * A due index is HK_STORE_DUE_BUCKETS small sorted sets, a subject in the
+ * one its name hashes to (FNV-1a), and the list of the buckets scored by
+ * their earliest entry ({prefix}due:HANDOFF:next). A bucket of some
+ * hundreds of entries is a listpack (the shipped zset-max-listpack-entries
+ * is 1024), about 30 bytes an entry where one big sorted set (a skiplist)
+ * takes about 110; the list keeps taking the earliest one read.
+ */
+static unsigned due_bucket_of(const char *subject) {
+  uint32_t h = 2166136261U;
+  for (const unsigned char *p = (const unsigned char *)subject; *p != '\0';
+       p++) {
+    h = (h ^ *p) * 16777619U;
+  }
+  return h % HK_STORE_DUE_BUCKETS;
+}
+
+/* {prefix}due:HANDOFF:N of subject (a new string). */
+static char *due_bucket(const struct hk_keys *k, const char *handoff,
+                        const char *subject) {
+  return hk_keys_fmt(k, HK_KEYF_DUE_BUCKET, handoff, due_bucket_of(subject));
+}
+
 struct cas_puts {
   struct hk_store *st;
   const struct hk_cas_put *p;
@@ -96,7 +119,7 @@ struct cas_puts {
 static void cas_put_build(void *ctx, size_t at, struct hk_args *a) {
   const struct cas_puts *all = ctx;
   const struct hk_cas_put *p = &all->p[at];
-  static const char letters[] = "IZRX";
+  static const char letters[] = "IZRXDU";
 
   hk_args_str(a, all->st->fence_key != NULL ? "2" : "1");
   hk_args_own(a, hk_store_key(all->st, p->key));
@@ -113,7 +136,12 @@ static void cas_put_build(void *ctx, size_t at, struct hk_args *a) {
     const struct hk_store_op *o = &p->ops[i];
     const char *l = strchr(letters, o->kind);
     hk_args_add(a, l != NULL && *l != '\0' ? l : "-", 1);
-    hk_args_own(a, hk_store_key(all->st, o->key));
+    if (o->kind == 'D' || o->kind == 'U') { /* key: the handoff */
+      hk_args_own(
+          a, due_bucket(&all->st->keys, o->key, o->kind == 'D' ? o->b : o->a));
+    } else {
+      hk_args_own(a, hk_store_key(all->st, o->key));
+    }
     hk_args_str(a, o->a);
     hk_args_str(a, o->b);
   }
@@ -150,13 +178,128 @@ enum hk_err hk_store_cas_put(struct hk_store *st, const struct hk_cas_put *p,
  * The due indexes
  * ------------------------------------------------------------------------- */
 
-/* NUMKEYS and the due index of each handoff. */
+/* NUMKEYS and the list of buckets of each handoff's due index. */
 static void due_keys(const struct hk_store *st, struct hk_args *a,
                      const char *const *handoffs, size_t nh) {
   hk_args_own(a, hk_xprintf("%zu", nh));
   for (size_t i = 0; i < nh; i++) {
-    hk_args_own(a, hk_keys_fmt(&st->keys, HK_KEYF_DUE, handoffs[i]));
+    hk_args_own(a, hk_keys_fmt(&st->keys, HK_KEYF_DUE_NEXT, handoffs[i]));
   }
+}
+
+void hk_store_due_names(const char *handoff, struct hk_strings *out) {
+  out->n = 0;
+  out->v = hk_xcalloc(HK_STORE_DUE_BUCKETS + 2, sizeof *out->v);
+  out->v[out->n++] = hk_xprintf(HK_KEYF_DUE_NEXT, handoff);
+  out->v[out->n++] = hk_xprintf(HK_KEYF_DUE_OLD, handoff);
+  for (unsigned b = 0; b < HK_STORE_DUE_BUCKETS; b++) {
+    out->v[out->n++] = hk_xprintf(HK_KEYF_DUE_BUCKET, handoff, b);
+  }
+}
+
+struct due_entry {
+  int64_t score;
+  const char *member;
+  const char *text; /* the score as Redis wrote it */
+};
+
+static int due_entry_cmp(const void *a, const void *b) {
+  const struct due_entry *x = a;
+  const struct due_entry *y = b;
+  if (x->score != y->score) {
+    return x->score < y->score ? -1 : 1;
+  }
+  return strcmp(x->member, y->member);
+}
+
+enum hk_err hk_store_due_page(struct hk_store *st, const char *handoff,
+                              const int64_t *at, size_t want,
+                              struct hk_strings *members,
+                              struct hk_strings *scores, struct hk_error *err) {
+  struct hk_args a = {0};
+  struct due_entry *e;
+  size_t n;
+  redisReply *r;
+
+  members->v = NULL;
+  members->n = 0;
+  scores->v = NULL;
+  scores->n = 0;
+  hk_args_str(&a, "1");
+  hk_args_own(&a, hk_keys_fmt(&st->keys, HK_KEYF_DUE_NEXT, handoff));
+  hk_args_own(&a,
+              at != NULL ? hk_xprintf("%" PRId64, *at) : hk_xstrdup("-inf"));
+  hk_args_str(&a, at != NULL ? "1" : "0");
+  hk_args_own(&a, hk_xprintf("%zu", want > 0 ? want : 1));
+  r = hk_store_eval(st, HK_SCRIPT_DUE_PAGE, &a, err);
+  hk_args_fini(&a);
+  if (r == NULL) {
+    return HK_E_UNAVAILABLE;
+  }
+  if (r->type != REDIS_REPLY_ARRAY || r->elements % 2 != 0) {
+    freeReplyObject(r);
+    return hk_fail(err, HK_E_UNAVAILABLE, "unexpected reply to due_page");
+  }
+  n = r->elements / 2;
+  e = hk_xcalloc(n + 1, sizeof *e);
+  for (size_t i = 0; i < n; i++) {
+    e[i].member = r->element[2 * i]->str != NULL ? r->element[2 * i]->str : "";
+    e[i].text =
+        r->element[2 * i + 1]->str != NULL ? r->element[2 * i + 1]->str : "0";
+    e[i].score = strtoll(e[i].text, NULL, 10);
+  }
+  qsort(e, n, sizeof *e, due_entry_cmp);
+  members->v = hk_xcalloc(n + 1, sizeof *members->v);
+  scores->v = hk_xcalloc(n + 1, sizeof *scores->v);
+  for (size_t i = 0; i < n; i++) {
+    members->v[i] = hk_xstrdup(e[i].member);
+    scores->v[i] = hk_xstrdup(e[i].text);
+  }
+  members->n = n;
+  scores->n = n;
+  free(e);
+  freeReplyObject(r);
+  return HK_E_OK;
+}
+
+enum hk_err hk_store_due_upgrade(struct hk_store *st, const char *handoff,
+                                 size_t *moved, struct hk_error *err) {
+  char *old = hk_keys_fmt(&st->keys, HK_KEYF_DUE_OLD, handoff);
+  enum hk_err rc = HK_E_OK;
+  *moved = 0;
+  for (;;) {
+    const char *argv[] = {"ZRANGE", old, "0", "499", "WITHSCORES"};
+    redisReply *r = hk_store_command(st, 5, argv, NULL, err);
+    redisReply *got;
+    struct hk_args a = {0};
+    if (r == NULL) {
+      rc = HK_E_UNAVAILABLE;
+      break;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) {
+      /* empty, or the key is something else: nothing of the old layout */
+      freeReplyObject(r);
+      break;
+    }
+    hk_args_str(&a, "1");
+    hk_args_str(&a, old);
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+      hk_args_own(&a, due_bucket(&st->keys, handoff, r->element[i]->str));
+      hk_args_add(&a, r->element[i + 1]->str, r->element[i + 1]->len);
+      hk_args_add(&a, r->element[i]->str, r->element[i]->len);
+    }
+    got = hk_store_eval(st, HK_SCRIPT_DUE_MOVE, &a, err);
+    hk_args_fini(&a);
+    freeReplyObject(r);
+    if (got == NULL) {
+      rc = HK_E_UNAVAILABLE;
+      break;
+    }
+    *moved += got->type == REDIS_REPLY_INTEGER ? (size_t)got->integer : 0;
+    freeReplyObject(got);
+  }
+  free(old);
+  return rc;
 }
 
 enum hk_err hk_store_due_take(struct hk_store *st, const char *const *handoffs,

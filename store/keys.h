@@ -31,11 +31,13 @@
 #define HK_KEY_RESTATE_LEASES "restate:leases"
 #define HK_KEY_FORGET "forget"
 
-#define HK_KEYF_JOURNEY "journey:%s"         /* subject */
-#define HK_KEYF_CLOCKS "clocks:%s"           /* handoff */
-#define HK_KEYF_DUE "due:%s"                 /* handoff */
-#define HK_KEYF_HCOUNT "hcount:%s"           /* handoff */
-#define HK_KEYF_STATE_INDEX "cs:%s:%s"       /* handoff, state */
+#define HK_KEYF_JOURNEY "journey:%s"   /* subject */
+#define HK_KEYF_CLOCKS "clocks:%s"     /* handoff */
+#define HK_KEYF_DUE_NEXT "due:%s:next" /* handoff */
+#define HK_KEYF_DUE_BUCKET "due:%s:%u" /* handoff, bucket */
+#define HK_KEYF_DUE_OLD "due:%s"       /* handoff: the index before buckets */
+#define HK_KEYF_HCOUNT "hcount:%s"     /* handoff */
+#define HK_KEYF_STATE_INDEX "cs:%s:%s" /* handoff, state */
 #define HK_KEYF_FORGET_DONE "forget:done:%s" /* request id */
 #define HK_KEYF_DIGEST "digest:%s:%" PRId64  /* digest, period start ms */
 #define HK_KEYF_DIGEST_LAST "digest:%s:last" /* digest */

@@ -17,6 +17,8 @@
   X(HK_SCRIPT_DLQ_RETRY, dlq_retry)                                            \
   X(HK_SCRIPT_DUE_TAKE, due_take)                                              \
   X(HK_SCRIPT_DUE_NEXT, due_next)                                              \
+  X(HK_SCRIPT_DUE_PAGE, due_page)                                              \
+  X(HK_SCRIPT_DUE_MOVE, due_move)                                              \
   X(HK_SCRIPT_ALERTS_DUE, alerts_due)                                          \
   X(HK_SCRIPT_RESTATE_BEGIN, restate_begin)                                    \
   X(HK_SCRIPT_RESTATE_TAKE, restate_take)                                      \

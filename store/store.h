@@ -233,12 +233,19 @@ enum hk_err hk_store_dlq_retry(struct hk_store *st, const char *id, int *found,
  *
  *   {prefix}clocks:HANDOFF         hash: one field per subject, its clock
  *                                  record in the workers' own format
- *   {prefix}due:HANDOFF            zset of subjects scored by the next
+ *   {prefix}due:HANDOFF:N          the due index, in HK_STORE_DUE_BUCKETS
+ *                                  buckets (N: the subject's name hashed):
+ *                                  zsets of subjects scored by the next
  *                                  instant their clocks change state
  *                                  without an event (a warning, a deadline);
  *                                  an open clock with no deadline at
  *                                  HK_STORE_NO_DEADLINE: every open or
- *                                  at-risk clock is listed here
+ *                                  at-risk clock is listed here. Small
+ *                                  buckets are listpacks, a quarter of the
+ *                                  memory of one big zset.
+ *   {prefix}due:HANDOFF:next       zset of the buckets N, scored by their
+ *                                  earliest entry: what comes due first
+ *                                  is read without reading every bucket
  *   {prefix}hcount:HANDOFF         hash of counters: clocks by state,
  *                                  incomplete (started is their sum), and
  *                                  "at_risk@GOAL", "breached@GOAL" by the
@@ -332,7 +339,9 @@ enum hk_err hk_store_cas_get(struct hk_store *st, const char *const *keys,
 struct hk_store_op {
   char kind; /* 'I' HINCRBY key a(field) b(by);
                 'Z' ZADD key a(score) b(member); 'R' ZREM key a(member);
-                'X' XADD key alert=a attempt=0 (an alert to send) */
+                'X' XADD key alert=a attempt=0 (an alert to send);
+                'D' due entry of subject b at a in handoff key's due index;
+                'U' no due entry of subject a in handoff key's */
   const char *key;
   const char *a;
   const char *b; /* may be NULL */
@@ -428,6 +437,34 @@ enum hk_err hk_store_due_take(struct hk_store *st, const char *const *handoffs,
 enum hk_err hk_store_due_next(struct hk_store *st, const char *const *handoffs,
                               size_t nh, int64_t *next_ms,
                               struct hk_error *err) HK_MUST_CHECK;
+
+/* The buckets of a due index. */
+#define HK_STORE_DUE_BUCKETS 512U
+
+/*
+ * The due index of a handoff past a position, earliest first: up to want
+ * entries (more when some tie the last one, so a page can end between
+ * two members of one score), or, with at, every entry at score *at
+ * (the caller skips those up to its position's member) and up to want
+ * past it. members and scores are parallel lists (owned; scores as Redis
+ * wrote them), sorted by score and then member, as Redis sorts a zset.
+ */
+enum hk_err hk_store_due_page(struct hk_store *st, const char *handoff,
+                              const int64_t *at, size_t want,
+                              struct hk_strings *members,
+                              struct hk_strings *scores,
+                              struct hk_error *err) HK_MUST_CHECK;
+
+/* The names (without the prefix) of every key of a handoff's due index:
+ * its list of buckets, the buckets, and the index before buckets. */
+void hk_store_due_names(const char *handoff, struct hk_strings *out);
+
+/* Moves the entries of a due index of the layout before buckets (one zset,
+ * {prefix}due:HANDOFF) into its buckets; *moved says how many. A worker
+ * does it as it starts. */
+enum hk_err hk_store_due_upgrade(struct hk_store *st, const char *handoff,
+                                 size_t *moved,
+                                 struct hk_error *err) HK_MUST_CHECK;
 
 /* One alert read back from {prefix}alerts; strings owned. */
 struct hk_alert_entry {

@@ -349,7 +349,6 @@ static void compute(void *arg, struct hk_cas_item *it) {
   json_t *summary;
   json_t *alerts;
   const json_t *conf;
-  char key[160];
   int changed = json_array_size(p->adds) == 0; /* a tick re-evaluates */
   int64_t due;
   int64_t *steps;
@@ -405,15 +404,14 @@ static void compute(void *arg, struct hk_cas_item *it) {
                   1);
     }
   }
-  snprintf(key, sizeof key, "due:%s", hk_handoff_name(p->h));
   due = next_due_steps(next_due(&cs), steps, cs.n);
   free(steps);
   if (due == HK_STORE_NOT_DUE) {
-    hk_ops_add(&it->ops, 'R', key, p->subject, NULL);
+    hk_ops_add(&it->ops, 'U', hk_handoff_name(p->h), p->subject, NULL);
   } else {
     char score[24];
     snprintf(score, sizeof score, "%" PRId64, due);
-    hk_ops_add(&it->ops, 'Z', key, score, p->subject);
+    hk_ops_add(&it->ops, 'D', hk_handoff_name(p->h), score, p->subject);
   }
   json_array_foreach(alerts, i, s) {
     hk_ops_add(&it->ops, 'X', "alerts", json_string_value(s), NULL);
@@ -535,11 +533,36 @@ static const char **handoff_names(const struct hk_sla_shell *sh) {
   return v;
 }
 
+/* Once per shell: moves what a due index of the layout before buckets
+ * still holds into its buckets, so a worker upgraded in place fires the
+ * clocks its predecessor left. */
+static enum hk_err due_upgrade(struct hk_sla_shell *sh, struct hk_error *err) {
+  for (size_t i = 0; !sh->due_upgraded && i < hk_sla_count(sh->sla); i++) {
+    const char *name = hk_handoff_name(hk_sla_at(sh->sla, i));
+    size_t moved = 0;
+    if (hk_store_due_upgrade(sh->st, name, &moved, err) != HK_E_OK) {
+      return HK_E_UNAVAILABLE;
+    }
+    if (moved > 0) {
+      char n[24];
+      snprintf(n, sizeof n, "%zu", moved);
+      hk_log(HK_LOG_INFO, "due index moved into buckets", "handoff", name,
+             "entries", n, (const char *)NULL);
+    }
+  }
+  sh->due_upgraded = 1;
+  return HK_E_OK;
+}
+
 enum hk_err hk_sla_shell_next_due(struct hk_sla_shell *sh, int64_t *next_ms,
                                   struct hk_error *err) {
-  const char **names = handoff_names(sh);
-  enum hk_err rc =
-      hk_store_due_next(sh->st, names, hk_sla_count(sh->sla), next_ms, err);
+  const char **names;
+  enum hk_err rc = due_upgrade(sh, err);
+  if (rc != HK_E_OK) {
+    return rc;
+  }
+  names = handoff_names(sh);
+  rc = hk_store_due_next(sh->st, names, hk_sla_count(sh->sla), next_ms, err);
   free(names);
   return rc;
 }
@@ -552,6 +575,10 @@ enum hk_err hk_sla_shell_tick(struct hk_sla_shell *sh, int64_t now_ms,
   enum hk_err rc;
 
   *woken = 0;
+  rc = due_upgrade(sh, err);
+  if (rc != HK_E_OK) {
+    return rc;
+  }
   const char **names = handoff_names(sh);
   rc = hk_store_due_take(sh->st, names, hk_sla_count(sh->sla), now_ms,
                          HK_SLA_LEASE_MS, HK_CAP_BATCH, &due, err);
@@ -605,7 +632,6 @@ static void erase(void *arg, struct hk_cas_item *it) {
   const struct pair *p = it->user;
   struct hk_clock_record rec;
   json_t *none;
-  char key[160];
   size_t i;
   json_t *s;
   if (it->old == NULL) {
@@ -622,8 +648,7 @@ static void erase(void *arg, struct hk_cas_item *it) {
                 how->buckets);
   }
   json_decref(none);
-  snprintf(key, sizeof key, "due:%s", hk_handoff_name(p->h));
-  hk_ops_add(&it->ops, 'R', key, p->subject, NULL);
+  hk_ops_add(&it->ops, 'U', hk_handoff_name(p->h), p->subject, NULL);
   it->record = hk_xstrdup("");
   hk_record_fini(&rec);
 }

@@ -21,6 +21,8 @@ struct hk_sla_shell {
   struct hk_stages *stages;    /* borrowed; may be NULL */
   struct hk_store *st;         /* borrowed */
   size_t alerts_queued;        /* since init */
+  int due_upgraded; /* 1 once the due indexes of the layout before buckets
+                       were looked for (hk_store_due_upgrade) */
 };
 
 /* Borrows everything; nothing to free. */

@@ -1,7 +1,8 @@
 -- due_next.lua -- the earliest score of some due indexes
 -- (hk_store_due_next).
 --
--- KEYS[1..N]  the due index of each handoff ({prefix}due:HANDOFF)
+-- KEYS[1..N]  the list of buckets of each handoff's due index
+--             ({prefix}due:HANDOFF:next, scored by each bucket's earliest)
 -- ARGV        none
 -- Returns the earliest score as Redis wrote it (Lua's tostring would round
 -- a far-future one to "2e+14"), or nil when every index is empty.

@@ -1,22 +1,40 @@
 -- due_take.lua -- takes and leases the subjects whose time came
 -- (hk_store_due_take).
 --
--- KEYS[1..N]  the due index of each handoff ({prefix}due:HANDOFF)
+-- KEYS[1..N]  the list of buckets of each handoff's due index
+--             ({prefix}due:HANDOFF:next: member N, bucket
+--             {prefix}due:HANDOFF:N, scored by the bucket's earliest score)
 -- ARGV[1]     now (ms)
 -- ARGV[2]     lease until (ms): the new score of each member taken
 -- ARGV[3]     at most this many
 -- ARGV[4..]   the handoffs' names, in the order of KEYS
 -- Returns "HANDOFF:SUBJECT" of each member taken.
+--
+-- A bucket's earliest score is set again after its members are leased, so
+-- the next bucket read is the one that is due now, and the loop ends when
+-- none is (a lease is later than now).
 local out = {}
 local left = tonumber(ARGV[3])
 for k = 1, #KEYS do
-  if left <= 0 then break end
-  local m = redis.call('ZRANGEBYSCORE', KEYS[k], '-inf', ARGV[1],
-    'LIMIT', 0, left)
-  for _, x in ipairs(m) do
-    redis.call('ZADD', KEYS[k], ARGV[2], x)
-    table.insert(out, ARGV[3 + k] .. ':' .. x)
+  local base = string.sub(KEYS[k], 1, -5) -- '…due:HANDOFF:'
+  while left > 0 do
+    local b = redis.call('ZRANGEBYSCORE', KEYS[k], '-inf', ARGV[1],
+      'LIMIT', 0, 1)
+    if #b == 0 then break end
+    local bucket = base .. b[1]
+    local m = redis.call('ZRANGEBYSCORE', bucket, '-inf', ARGV[1],
+      'LIMIT', 0, left)
+    for _, x in ipairs(m) do
+      redis.call('ZADD', bucket, ARGV[2], x)
+      table.insert(out, ARGV[3 + k] .. ':' .. x)
+    end
+    left = left - #m
+    local first = redis.call('ZRANGE', bucket, 0, 0, 'WITHSCORES')
+    if #first == 0 then
+      redis.call('ZREM', KEYS[k], b[1])
+    else
+      redis.call('ZADD', KEYS[k], first[2], b[1])
+    end
   end
-  left = left - #m
 end
 return out

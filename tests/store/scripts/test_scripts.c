@@ -361,7 +361,8 @@ Test(lua, dlq_retry_queues_a_delivery_or_an_alert_again) {
 Test(lua, cas_put_writes_only_over_the_record_read) {
   redisReply *r;
   freeReplyObject(redisCommand(rc, "HSET p:clocks:h s1 old"));
-  freeReplyObject(redisCommand(rc, "ZADD p:due:h 5 s1"));
+  freeReplyObject(redisCommand(rc, "ZADD p:due:h:3 5 s1"));
+  freeReplyObject(redisCommand(rc, "ZADD p:due:h:next 5 3"));
   r = eval(HK_SCRIPT_CAS_PUT, "1", "p:clocks:h", "s1", "stale", "new", "I",
            "p:hcount:h", "open", "1", NULL);
   cr_assert_eq(r->integer, 0);
@@ -370,14 +371,16 @@ Test(lua, cas_put_writes_only_over_the_record_read) {
   cr_assert_eq(integer("EXISTS %s", "p:hcount:h", NULL), 0);
 
   r = eval(HK_SCRIPT_CAS_PUT, "1", "p:clocks:h", "s1", "old", "new", "I",
-           "p:hcount:h", "open", "2", "Z", "p:cs:h:met", "0", "m1", "R",
-           "p:due:h", "s1", "", "X", "p:alerts", "{\"a\":1}", "", NULL);
+           "p:hcount:h", "open", "2", "Z", "p:cs:h:met", "0", "m1", "U",
+           "p:due:h:3", "s1", "", "X", "p:alerts", "{\"a\":1}", "", NULL);
   cr_assert_eq(r->integer, 1);
   freeReplyObject(r);
   expect_text("new", "HGET %s %s", "p:clocks:h", "s1");
   cr_assert_eq(integer("HGET %s %s", "p:hcount:h", "open"), 2);
   cr_assert_eq(integer("ZSCORE %s %s", "p:cs:h:met", "m1"), 0);
-  cr_assert_eq(integer("ZCARD %s", "p:due:h", NULL), 0);
+  cr_assert_eq(integer("EXISTS %s", "p:due:h:3", NULL), 0);
+  cr_assert_eq(integer("ZCARD %s", "p:due:h:next", NULL), 0,
+               "an empty bucket leaves the list of buckets");
   expect_field("p:alerts", "alert", "{\"a\":1}");
   expect_field("p:alerts", "attempt", "0");
 
@@ -616,34 +619,74 @@ Test(lua, intake_settled_waits_for_reads_and_acks_up_to_the_id) {
   freeReplyObject(r);
 }
 
+Test(lua, cas_put_keeps_a_due_bucket_earliest_score_in_the_list) {
+  redisReply *r;
+  freeReplyObject(redisCommand(rc, "HSET p:clocks:h s1 r1 s2 r2"));
+  r = eval(HK_SCRIPT_CAS_PUT, "1", "p:clocks:h", "s1", "r1", "r1b", "D",
+           "p:due:h:4", "700", "s1", NULL);
+  cr_assert_eq(r->integer, 1);
+  freeReplyObject(r);
+  cr_assert_eq(integer("ZSCORE %s %s", "p:due:h:next", "4"), 700);
+  r = eval(HK_SCRIPT_CAS_PUT, "1", "p:clocks:h", "s2", "r2", "r2b", "D",
+           "p:due:h:4", "600", "s2", NULL);
+  freeReplyObject(r);
+  cr_assert_eq(integer("ZSCORE %s %s", "p:due:h:next", "4"), 600,
+               "an earlier entry moves the bucket up");
+  r = eval(HK_SCRIPT_CAS_PUT, "1", "p:clocks:h", "s2", "r2b", "r2c", "U",
+           "p:due:h:4", "s2", "", NULL);
+  freeReplyObject(r);
+  cr_assert_eq(integer("ZSCORE %s %s", "p:due:h:next", "4"), 700,
+               "its removal moves it back");
+  cr_assert_eq(integer("ZCARD %s", "p:due:h:4", NULL), 1);
+}
+
 Test(lua, due_take_leases_what_came_due) {
   redisReply *r;
-  freeReplyObject(redisCommand(rc, "ZADD p:due:a 10 s1 20 s2 900 s3"));
-  freeReplyObject(redisCommand(rc, "ZADD p:due:b 30 t1"));
-  r = eval(HK_SCRIPT_DUE_TAKE, "2", "p:due:a", "p:due:b", "100", "500", "3",
-           "a", "b", NULL);
+  freeReplyObject(redisCommand(rc, "ZADD p:due:a:1 10 s1 60 s2"));
+  freeReplyObject(redisCommand(rc, "ZADD p:due:a:2 900 s3"));
+  freeReplyObject(redisCommand(rc, "ZADD p:due:a:5 50 s4"));
+  freeReplyObject(redisCommand(rc, "ZADD p:due:a:next 10 1 900 2 50 5"));
+  freeReplyObject(redisCommand(rc, "ZADD p:due:b:0 30 t1"));
+  freeReplyObject(redisCommand(rc, "ZADD p:due:b:next 30 0"));
+  r = eval(HK_SCRIPT_DUE_TAKE, "2", "p:due:a:next", "p:due:b:next", "100",
+           "500", "4", "a", "b", NULL);
   cr_assert_eq(r->type, REDIS_REPLY_ARRAY);
-  cr_assert_eq(r->elements, 3);
+  cr_assert_eq(r->elements, 4);
   cr_assert_str_eq(r->element[0]->str, "a:s1");
   cr_assert_str_eq(r->element[1]->str, "a:s2");
-  cr_assert_str_eq(r->element[2]->str, "b:t1");
+  cr_assert_str_eq(r->element[2]->str, "a:s4");
+  cr_assert_str_eq(r->element[3]->str, "b:t1");
   freeReplyObject(r);
-  cr_assert_eq(integer("ZSCORE %s %s", "p:due:a", "s1"), 500);
-  cr_assert_eq(integer("ZSCORE %s %s", "p:due:b", "t1"), 500);
-  cr_assert_eq(integer("ZSCORE %s %s", "p:due:a", "s3"), 900);
+  cr_assert_eq(integer("ZSCORE %s %s", "p:due:a:1", "s1"), 500);
+  cr_assert_eq(integer("ZSCORE %s %s", "p:due:b:0", "t1"), 500);
+  cr_assert_eq(integer("ZSCORE %s %s", "p:due:a:2", "s3"), 900);
+  cr_assert_eq(integer("ZSCORE %s %s", "p:due:a:next", "1"), 500,
+               "a leased bucket starts at its lease");
+  cr_assert_eq(integer("ZSCORE %s %s", "p:due:a:next", "5"), 500);
+  cr_assert_eq(integer("ZSCORE %s %s", "p:due:a:next", "2"), 900);
 
-  r = eval(HK_SCRIPT_DUE_TAKE, "1", "p:due:a", "100", "500", "1", "a", NULL);
+  r = eval(HK_SCRIPT_DUE_TAKE, "1", "p:due:a:next", "100", "500", "1", "a",
+           NULL);
   cr_assert_eq(r->elements, 0);
   freeReplyObject(r);
+
+  /* A list that says a bucket is due when it is not is set right, and
+   * the take goes on. */
+  freeReplyObject(redisCommand(rc, "ZADD p:due:a:next 1 2"));
+  r = eval(HK_SCRIPT_DUE_TAKE, "1", "p:due:a:next", "100", "500", "9", "a",
+           NULL);
+  cr_assert_eq(r->elements, 0);
+  freeReplyObject(r);
+  cr_assert_eq(integer("ZSCORE %s %s", "p:due:a:next", "2"), 900);
 }
 
 Test(lua, due_next_answers_the_earliest_score_as_written) {
-  redisReply *r = eval(HK_SCRIPT_DUE_NEXT, "1", "p:due:a", NULL);
+  redisReply *r = eval(HK_SCRIPT_DUE_NEXT, "1", "p:due:a:next", NULL);
   cr_assert_eq(r->type, REDIS_REPLY_NIL);
   freeReplyObject(r);
-  freeReplyObject(redisCommand(rc, "ZADD p:due:a 9007199254740991 s1"));
-  freeReplyObject(redisCommand(rc, "ZADD p:due:b 200000000000000 s2"));
-  r = eval(HK_SCRIPT_DUE_NEXT, "2", "p:due:a", "p:due:b", NULL);
+  freeReplyObject(redisCommand(rc, "ZADD p:due:a:next 9007199254740991 1"));
+  freeReplyObject(redisCommand(rc, "ZADD p:due:b:next 200000000000000 7"));
+  r = eval(HK_SCRIPT_DUE_NEXT, "2", "p:due:a:next", "p:due:b:next", NULL);
   cr_assert_eq(r->type, REDIS_REPLY_STRING);
   cr_assert_str_eq(r->str, "200000000000000");
   freeReplyObject(r);
@@ -680,7 +723,7 @@ Test(loader, loads_a_script_again_after_script_flush) {
   struct hk_error err = {HK_E_OK, ""};
   const char *h[] = {"a"};
   int64_t next = 0;
-  freeReplyObject(redisCommand(rc, "ZADD p:due:a 42 s1"));
+  freeReplyObject(redisCommand(rc, "ZADD p:due:a:next 42 7"));
   cr_assert_eq(hk_store_due_next(st, h, 1, &next, &err), HK_E_OK, "%s",
                err.msg);
   cr_assert_eq(next, 42);
@@ -706,5 +749,141 @@ Test(loader, reloads_in_a_pipeline_after_script_flush) {
                err.msg);
   cr_assert_eq(written[0], 1);
   expect_text("r1b", "HGET %s %s", "p:clocks:h", "s1");
+  hk_store_free(st);
+}
+
+/* ------------------------------------------------------------------------
+ * The due index in buckets, through the door: what the workers write
+ * (cas_put's 'D' and 'U'), what the status API pages through, and the
+ * upgrade of an index of the layout before buckets.
+ * ------------------------------------------------------------------------ */
+
+TestSuite(due, .init = start, .fini = stop, .timeout = 60);
+
+#define DUE_N 2000
+
+/* Subject i ("s0000"…) due at i % 37: many ties, spread over buckets. */
+static void due_fill(struct hk_store *st) {
+  static char members[DUE_N][8];
+  static char scores[DUE_N][8];
+  static struct hk_store_op ops[DUE_N];
+  static struct hk_cas_put p[DUE_N];
+  static int written[DUE_N];
+  struct hk_error err = {HK_E_OK, ""};
+  for (int i = 0; i < DUE_N; i++) {
+    snprintf(members[i], sizeof members[i], "s%04d", i);
+    snprintf(scores[i], sizeof scores[i], "%d", i % 37);
+    ops[i] = (struct hk_store_op){'D', "h", scores[i], members[i]};
+    p[i] = (struct hk_cas_put){"clocks:h", members[i], NULL, "r", &ops[i], 1};
+  }
+  cr_assert_eq(hk_store_cas_put(st, p, DUE_N, written, &err), HK_E_OK, "%s",
+               err.msg);
+}
+
+static int due_order(const void *a, const void *b) {
+  int x = atoi((const char *)a + 1) % 37;
+  int y = atoi((const char *)b + 1) % 37;
+  return x != y ? x - y : strcmp(a, b);
+}
+
+Test(due, pages_walk_every_entry_once_in_order_across_buckets) {
+  struct hk_store *st = store_here();
+  struct hk_error err = {HK_E_OK, ""};
+  static char want[DUE_N][8];
+  size_t seen = 0;
+  int64_t at = 0;
+  char last[8] = "";
+  due_fill(st);
+  cr_assert_gt(integer("ZCARD %s", "p:due:h:next", NULL), 100,
+               "the entries are spread over buckets");
+  for (int i = 0; i < DUE_N; i++) {
+    snprintf(want[i], sizeof want[i], "s%04d", i);
+  }
+  qsort(want, DUE_N, sizeof want[0], due_order);
+  /* Pages of 25 past the last entry listed, skipping what ties it up to
+   * its member: how fcgi/api.c pages. */
+  for (int page = 0; seen < DUE_N && page < DUE_N; page++) {
+    struct hk_strings m;
+    struct hk_strings s;
+    size_t taken = 0;
+    cr_assert_eq(
+        hk_store_due_page(st, "h", seen > 0 ? &at : NULL, 25, &m, &s, &err),
+        HK_E_OK, "%s", err.msg);
+    for (size_t i = 0; i < m.n && taken < 25; i++) {
+      int64_t score = strtoll(s.v[i], NULL, 10);
+      if (seen > 0 && score == at && strcmp(m.v[i], last) <= 0) {
+        continue;
+      }
+      cr_assert_str_eq(m.v[i], want[seen], "entry %zu", seen);
+      snprintf(last, sizeof last, "%s", m.v[i]);
+      at = score;
+      seen++;
+      taken++;
+    }
+    cr_assert(taken == 25 || seen == DUE_N, "a short page before the end");
+    hk_strings_fini(&m);
+    hk_strings_fini(&s);
+  }
+  cr_assert_eq(seen, DUE_N);
+  hk_store_free(st);
+}
+
+Test(due, removing_every_entry_empties_the_index) {
+  struct hk_store *st = store_here();
+  struct hk_error err = {HK_E_OK, ""};
+  static struct hk_store_op ops[DUE_N];
+  static struct hk_cas_put p[DUE_N];
+  static char members[DUE_N][8];
+  static int written[DUE_N];
+  int64_t next = 0;
+  due_fill(st);
+  for (int i = 0; i < DUE_N; i++) {
+    snprintf(members[i], sizeof members[i], "s%04d", i);
+    ops[i] = (struct hk_store_op){'U', "h", members[i], NULL};
+    p[i] = (struct hk_cas_put){"clocks:h", members[i], "r", "", &ops[i], 1};
+  }
+  cr_assert_eq(hk_store_cas_put(st, p, DUE_N, written, &err), HK_E_OK, "%s",
+               err.msg);
+  cr_assert_eq(hk_store_due_next(st, (const char *[]){"h"}, 1, &next, &err),
+               HK_E_OK, "%s", err.msg);
+  cr_assert_eq(next, HK_STORE_NOT_DUE);
+  freeReplyObject(redisCommand(rc, "DEL p:clocks:h"));
+  cr_assert_eq(integer("DBSIZE", NULL, NULL), 0, "no key is left behind");
+  hk_store_free(st);
+}
+
+Test(due, an_index_of_the_layout_before_buckets_moves_into_them) {
+  struct hk_store *st = store_here();
+  struct hk_error err = {HK_E_OK, ""};
+  struct hk_strings m;
+  struct hk_strings s;
+  size_t moved = 0;
+  int64_t next = 0;
+  static struct hk_store_op op = {'D', "h", "90", "b"};
+  static struct hk_cas_put p = {"clocks:h", "b", NULL, "r", &op, 1};
+  int written = 0;
+  freeReplyObject(redisCommand(rc, "ZADD p:due:h 30 a 20 b 40 c"));
+  /* b was written since by a worker of this layout: that entry is newer. */
+  cr_assert_eq(hk_store_cas_put(st, &p, 1, &written, &err), HK_E_OK, "%s",
+               err.msg);
+  cr_assert_eq(hk_store_due_upgrade(st, "h", &moved, &err), HK_E_OK, "%s",
+               err.msg);
+  cr_assert_eq(moved, 3);
+  cr_assert_eq(integer("EXISTS %s", "p:due:h", NULL), 0);
+  cr_assert_eq(hk_store_due_next(st, (const char *[]){"h"}, 1, &next, &err),
+               HK_E_OK, "%s", err.msg);
+  cr_assert_eq(next, 30);
+  cr_assert_eq(hk_store_due_page(st, "h", NULL, 10, &m, &s, &err), HK_E_OK,
+               "%s", err.msg);
+  cr_assert_eq(m.n, 3);
+  cr_assert_str_eq(m.v[0], "a");
+  cr_assert_str_eq(m.v[1], "c");
+  cr_assert_str_eq(m.v[2], "b");
+  cr_assert_str_eq(s.v[2], "90");
+  hk_strings_fini(&m);
+  hk_strings_fini(&s);
+  cr_assert_eq(hk_store_due_upgrade(st, "h", &moved, &err), HK_E_OK, "%s",
+               err.msg);
+  cr_assert_eq(moved, 0, "nothing more to move");
   hk_store_free(st);
 }
