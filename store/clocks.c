@@ -87,11 +87,12 @@ enum hk_err hk_store_cas_get(struct hk_store *st, const char *const *keys,
 
 /*
  * A due index is HK_STORE_DUE_BUCKETS small sorted sets, a subject in the
- * one its name hashes to (FNV-1a), and the list of the buckets scored by
- * their earliest entry ({prefix}due:HANDOFF:next). A bucket of some
- * hundreds of entries is a listpack (the shipped zset-max-listpack-entries
- * is 1024), about 30 bytes an entry where one big sorted set (a skiplist)
- * takes about 110; the list keeps taking the earliest one read.
+ * one its name hashes to (FNV-1a), and the list of the buckets scored no
+ * later than their earliest entry ({prefix}due:HANDOFF:next). A bucket of
+ * some hundreds of entries is a listpack (the shipped
+ * zset-max-listpack-entries is 1024), about 30 bytes an entry where one
+ * big sorted set (a skiplist) takes about 110; the list keeps taking the
+ * earliest one read.
  */
 static unsigned due_bucket_of(const char *subject) {
   uint32_t h = 2166136261U;

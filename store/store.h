@@ -243,9 +243,11 @@ enum hk_err hk_store_dlq_retry(struct hk_store *st, const char *id, int *found,
  *                                  at-risk clock is listed here. Small
  *                                  buckets are listpacks, a quarter of the
  *                                  memory of one big zset.
- *   {prefix}due:HANDOFF:next       zset of the buckets N, scored by their
- *                                  earliest entry: what comes due first
- *                                  is read without reading every bucket
+ *   {prefix}due:HANDOFF:next       zset of the buckets N, scored no later
+ *                                  than their earliest entry (exactly,
+ *                                  once a take read the bucket): what
+ *                                  comes due first is read without
+ *                                  reading every bucket
  *   {prefix}hcount:HANDOFF         hash of counters: clocks by state,
  *                                  incomplete (started is their sum), and
  *                                  "at_risk@GOAL", "breached@GOAL" by the

@@ -14,26 +14,25 @@
 --   I  HINCRBY key a(field) b(by)      Z  ZADD key a(score) b(member)
 --   R  ZREM key a(member)              X  XADD key alert=a attempt=0
 --   D  a due entry: ZADD key a(score) b(member), key a bucket of a due
---      index ({prefix}due:HANDOFF:N), and the bucket's earliest score
---      into the index's list of buckets ({prefix}due:HANDOFF:next)
---   U  ZREM key a(member) of such a bucket, and the same
+--      index ({prefix}due:HANDOFF:N), and the bucket's score in the
+--      index's list of buckets ({prefix}due:HANDOFF:next) lowered to it
+--   U  ZREM key a(member) of such a bucket; the bucket leaves the list
+--      when it is empty
 -- Returns 1 when written, 0 when the record was not the old one any more,
 -- -1 when the generation is not the one given (a restate switched the
 -- config: the caller reloads it and computes again).
 --
 -- The keys of the changes come in ARGV: they are the same Redis, and the
 -- script is the unit of atomicity.
--- The earliest score of a due bucket, as its member N of the list of
--- buckets (…:next), or out of it when the bucket is empty.
-local function settle(bucket)
-  local top = string.gsub(bucket, ':%d+$', ':next')
-  local n = string.match(bucket, ':(%d+)$')
-  local first = redis.call('ZRANGE', bucket, 0, 0, 'WITHSCORES')
-  if #first == 0 then
-    redis.call('ZREM', top, n)
-  else
-    redis.call('ZADD', top, first[2], n)
-  end
+
+-- A bucket's score in the list of buckets is never later than its
+-- earliest entry: a new earliest entry lowers it (ZADD LT), a removal or
+-- a later entry leaves it, and due_take.lua sets it exactly when it reads
+-- the bucket. An early score costs a look at the bucket when it comes; no
+-- clock fires late.
+local function list_of(bucket)
+  return (string.gsub(bucket, ':%d+$', ':next')),
+    string.match(bucket, ':(%d+)$')
 end
 
 local i = 4
@@ -57,10 +56,20 @@ while i <= #ARGV do
   elseif op == 'Z' then redis.call('ZADD', k, ARGV[i + 2], ARGV[i + 3])
   elseif op == 'R' then redis.call('ZREM', k, ARGV[i + 2])
   elseif op == 'D' then
+    -- the list is read (a scan of its listpack) only when the entry is
+    -- the bucket's new earliest: rarely, with tens of entries a bucket
+    local first = redis.call('ZRANGE', k, 0, 0, 'WITHSCORES')
     redis.call('ZADD', k, ARGV[i + 2], ARGV[i + 3])
-    settle(k)
+    if #first == 0 or tonumber(ARGV[i + 2]) < tonumber(first[2]) then
+      local list, n = list_of(k)
+      redis.call('ZADD', list, 'LT', ARGV[i + 2], n)
+    end
   elseif op == 'U' then
-    if redis.call('ZREM', k, ARGV[i + 2]) == 1 then settle(k) end
+    if redis.call('ZREM', k, ARGV[i + 2]) == 1 and
+        redis.call('EXISTS', k) == 0 then
+      local list, n = list_of(k)
+      redis.call('ZREM', list, n)
+    end
   elseif op == 'X' then
     redis.call('XADD', k, '*', 'alert', ARGV[i + 2], 'attempt', '0')
   end

@@ -12,9 +12,9 @@
 -- every entry that ties the last of them. The caller sorts by score, then
 -- member, as Redis does.
 --
--- Buckets are read earliest first (the list's scores are each bucket's
--- earliest), and no further once a bucket starts later than the `want`th
--- earliest entry already found.
+-- Buckets are read earliest first (a bucket's score in the list is never
+-- later than its earliest entry), and no further once a bucket starts
+-- later than the `want`th earliest entry already found.
 local base = string.sub(KEYS[1], 1, -5) -- '…due:HANDOFF:'
 local from, want = ARGV[1], tonumber(ARGV[3])
 local at = ARGV[2] == '1'

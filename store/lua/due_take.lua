@@ -10,9 +10,10 @@
 -- ARGV[4..]   the handoffs' names, in the order of KEYS
 -- Returns "HANDOFF:SUBJECT" of each member taken.
 --
--- A bucket's earliest score is set again after its members are leased, so
--- the next bucket read is the one that is due now, and the loop ends when
--- none is (a lease is later than now).
+-- The list's scores are never later than the buckets' earliest entries
+-- (cas_put.lua); a bucket read here gets its exact score again once its
+-- members are leased, so the next bucket read is one that may be due now,
+-- and the loop ends when none is (a lease is later than now).
 local out = {}
 local left = tonumber(ARGV[3])
 for k = 1, #KEYS do

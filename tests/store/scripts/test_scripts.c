@@ -619,7 +619,7 @@ Test(lua, intake_settled_waits_for_reads_and_acks_up_to_the_id) {
   freeReplyObject(r);
 }
 
-Test(lua, cas_put_keeps_a_due_bucket_earliest_score_in_the_list) {
+Test(lua, cas_put_keeps_a_due_bucket_listed_no_later_than_its_earliest) {
   redisReply *r;
   freeReplyObject(redisCommand(rc, "HSET p:clocks:h s1 r1 s2 r2"));
   r = eval(HK_SCRIPT_CAS_PUT, "1", "p:clocks:h", "s1", "r1", "r1b", "D",
@@ -635,9 +635,25 @@ Test(lua, cas_put_keeps_a_due_bucket_earliest_score_in_the_list) {
   r = eval(HK_SCRIPT_CAS_PUT, "1", "p:clocks:h", "s2", "r2b", "r2c", "U",
            "p:due:h:4", "s2", "", NULL);
   freeReplyObject(r);
-  cr_assert_eq(integer("ZSCORE %s %s", "p:due:h:next", "4"), 700,
-               "its removal moves it back");
+  cr_assert_eq(integer("ZSCORE %s %s", "p:due:h:next", "4"), 600,
+               "a removal leaves the score early, never late");
   cr_assert_eq(integer("ZCARD %s", "p:due:h:4", NULL), 1);
+  r = eval(HK_SCRIPT_CAS_PUT, "1", "p:clocks:h", "s1", "r1b", "r1c", "D",
+           "p:due:h:4", "800", "s1", NULL);
+  freeReplyObject(r);
+  cr_assert_eq(integer("ZSCORE %s %s", "p:due:h:next", "4"), 600,
+               "a later entry does not raise it");
+  /* A take that reads the bucket sets its score exactly. */
+  r = eval(HK_SCRIPT_DUE_TAKE, "1", "p:due:h:next", "650", "5000", "9", "h",
+           NULL);
+  cr_assert_eq(r->elements, 0);
+  freeReplyObject(r);
+  cr_assert_eq(integer("ZSCORE %s %s", "p:due:h:next", "4"), 800);
+  r = eval(HK_SCRIPT_CAS_PUT, "1", "p:clocks:h", "s1", "r1c", "r1d", "U",
+           "p:due:h:4", "s1", "", NULL);
+  freeReplyObject(r);
+  cr_assert_eq(integer("EXISTS %s", "p:due:h:next", NULL), 0,
+               "an empty bucket leaves the list");
 }
 
 Test(lua, due_take_leases_what_came_due) {
