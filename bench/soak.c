@@ -684,9 +684,16 @@ static struct family *family_of(struct family *fs, size_t *n, const char *key,
                                 const char *type) {
   const char *rest = strncmp(key, "handoff:", 8) == 0 ? key + 8 : key;
   size_t len = strcspn(rest, ":");
+  size_t klen = strlen(rest);
   char name[64];
   snprintf(name, sizeof name, "%.*s/%s", (int)(len < 40 ? len : 40), rest,
            type);
+  /* A due index's list of buckets (due:HANDOFF:next): its members are
+   * buckets, not clocks, so it is a family of its own. */
+  if (strncmp(rest, "due:", 4) == 0 && klen > 5 &&
+      strcmp(rest + klen - 5, ":next") == 0) {
+    snprintf(name, sizeof name, "due-next/%s", type);
+  }
   for (size_t i = 0; i < *n; i++) {
     if (strcmp(fs[i].name, name) == 0) {
       return &fs[i];
@@ -762,7 +769,7 @@ static void measure_page(redisContext *c, const redisReply *keys,
   free(bytes);
 }
 
-/* The clock records of the open clocks only (the subjects of due:HANDOFF,
+/* The clock records of the open clocks only (the subjects of due:HANDOFF:N,
  * their field of clocks:HANDOFF), copied into a hash of their own and
  * measured there, then deleted: the family "open/hash". clocks:HANDOFF
  * holds finished clocks' records too, with more events each. */
@@ -773,10 +780,20 @@ static void measure_open(redisContext *c, struct family *fs, size_t *nf) {
   for (size_t h = 0; h < sizeof handoffs / sizeof *handoffs; h++) {
     char due[64], clocks[64], copy[64];
     redisReply *m;
-    snprintf(due, sizeof due, "handoff:due:%s", handoffs[h]);
+    snprintf(due, sizeof due, "handoff:due:%s:next", handoffs[h]);
     snprintf(clocks, sizeof clocks, "handoff:clocks:%s", handoffs[h]);
     snprintf(copy, sizeof copy, "handoff:open:%s", handoffs[h]);
-    m = must(c, redisCommand(c, "ZRANGE %s 0 -1", due), "ZRANGE");
+    /* Every entry of every bucket of the due index. */
+    m = must(c,
+             redisCommand(c, "EVAL %s 1 %s",
+                          "local out = {} "
+                          "local base = string.sub(KEYS[1], 1, -5) "
+                          "for _, b in ipairs(redis.call('ZRANGE', KEYS[1], "
+                          "0, -1)) do for _, x in ipairs(redis.call("
+                          "'ZRANGE', base .. b, 0, -1)) do "
+                          "table.insert(out, x) end end return out",
+                          due),
+             "EVAL");
     for (size_t i = 0; i < m->elements; i++) {
       redisAppendCommand(c, "HGET %s %s", clocks, m->element[i]->str);
     }
