@@ -295,27 +295,22 @@ static void entries_fini(struct entries *e) {
   free(e->scores);
 }
 
-/* Reads up to want entries of the due index past q's cursor: from its
- * score on, skipping the members at that very score up to its member
- * (Redis orders equal scores by member, as strcmp does; clocks leased by
- * a worker share a score). */
+/* Reads up to want entries of the due index past q's cursor (its score
+ * and member: clocks leased by a worker share a score). */
 static enum hk_err due_after(struct hk_store *st, const char *handoff,
                              const struct hk_clocks_query *q, size_t want,
                              struct entries *e, struct hk_error *err) {
   const int64_t *at = q->member != NULL ? &q->score : NULL;
   struct hk_strings m;
   struct hk_strings s;
-  enum hk_err rc = hk_store_due_page(st, handoff, at, want, &m, &s, err);
+  enum hk_err rc =
+      hk_store_due_page(st, handoff, at, q->member, want, &m, &s, err);
   e->members = hk_xcalloc(want, sizeof *e->members);
   e->scores = hk_xcalloc(want, sizeof *e->scores);
   e->n = 0;
   for (size_t i = 0; rc == HK_E_OK && i < m.n && e->n < want; i++) {
-    int64_t score = strtoll(s.v[i], NULL, 10);
-    if (at != NULL && score == *at && strcmp(m.v[i], q->member) <= 0) {
-      continue;
-    }
     e->members[e->n] = m.v[i];
-    e->scores[e->n] = score;
+    e->scores[e->n] = strtoll(s.v[i], NULL, 10);
     m.v[i] = NULL;
     e->n++;
   }

@@ -198,29 +198,13 @@ void hk_store_due_names(const char *handoff, struct hk_strings *out) {
   }
 }
 
-struct due_entry {
-  int64_t score;
-  const char *member;
-  const char *text; /* the score as Redis wrote it */
-};
-
-static int due_entry_cmp(const void *a, const void *b) {
-  const struct due_entry *x = a;
-  const struct due_entry *y = b;
-  if (x->score != y->score) {
-    return x->score < y->score ? -1 : 1;
-  }
-  return strcmp(x->member, y->member);
-}
-
 enum hk_err hk_store_due_page(struct hk_store *st, const char *handoff,
-                              const int64_t *at, size_t want,
-                              struct hk_strings *members,
+                              const int64_t *at, const char *at_member,
+                              size_t want, struct hk_strings *members,
                               struct hk_strings *scores, struct hk_error *err) {
   struct hk_args a = {0};
-  struct due_entry *e;
-  size_t n;
   redisReply *r;
+  enum hk_err rc = HK_E_OK;
 
   members->v = NULL;
   members->n = 0;
@@ -228,39 +212,23 @@ enum hk_err hk_store_due_page(struct hk_store *st, const char *handoff,
   scores->n = 0;
   hk_args_str(&a, "1");
   hk_args_own(&a, hk_keys_fmt(&st->keys, HK_KEYF_DUE_NEXT, handoff));
-  hk_args_own(&a,
-              at != NULL ? hk_xprintf("%" PRId64, *at) : hk_xstrdup("-inf"));
   hk_args_str(&a, at != NULL ? "1" : "0");
+  hk_args_own(&a, hk_xprintf("%" PRId64, at != NULL ? *at : 0));
+  hk_args_str(&a, at != NULL && at_member != NULL ? at_member : "");
   hk_args_own(&a, hk_xprintf("%zu", want > 0 ? want : 1));
   r = hk_store_eval(st, HK_SCRIPT_DUE_PAGE, &a, err);
   hk_args_fini(&a);
   if (r == NULL) {
     return HK_E_UNAVAILABLE;
   }
-  if (r->type != REDIS_REPLY_ARRAY || r->elements % 2 != 0) {
-    freeReplyObject(r);
-    return hk_fail(err, HK_E_UNAVAILABLE, "unexpected reply to due_page");
+  if (r->type == REDIS_REPLY_ARRAY && r->elements % 2 == 0) {
+    hk_resp_strings(r, 0, 2, members);
+    hk_resp_strings(r, 1, 2, scores);
+  } else {
+    rc = hk_fail(err, HK_E_UNAVAILABLE, "unexpected reply to due_page");
   }
-  n = r->elements / 2;
-  e = hk_xcalloc(n + 1, sizeof *e);
-  for (size_t i = 0; i < n; i++) {
-    e[i].member = r->element[2 * i]->str != NULL ? r->element[2 * i]->str : "";
-    e[i].text =
-        r->element[2 * i + 1]->str != NULL ? r->element[2 * i + 1]->str : "0";
-    e[i].score = strtoll(e[i].text, NULL, 10);
-  }
-  qsort(e, n, sizeof *e, due_entry_cmp);
-  members->v = hk_xcalloc(n + 1, sizeof *members->v);
-  scores->v = hk_xcalloc(n + 1, sizeof *scores->v);
-  for (size_t i = 0; i < n; i++) {
-    members->v[i] = hk_xstrdup(e[i].member);
-    scores->v[i] = hk_xstrdup(e[i].text);
-  }
-  members->n = n;
-  scores->n = n;
-  free(e);
   freeReplyObject(r);
-  return HK_E_OK;
+  return rc;
 }
 
 enum hk_err hk_store_due_upgrade(struct hk_store *st, const char *handoff,
@@ -270,7 +238,7 @@ enum hk_err hk_store_due_upgrade(struct hk_store *st, const char *handoff,
   *moved = 0;
   for (;;) {
     const char *argv[] = {"ZRANGE", old, "0", "499", "WITHSCORES"};
-    redisReply *r = hk_store_command(st, 5, argv, NULL, err);
+    redisReply *r = hk_store_command_raw(st, 5, argv, NULL, err);
     redisReply *got;
     struct hk_args a = {0};
     if (r == NULL) {
@@ -278,7 +246,8 @@ enum hk_err hk_store_due_upgrade(struct hk_store *st, const char *handoff,
       break;
     }
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) {
-      /* empty, or the key is something else: nothing of the old layout */
+      /* empty, or the key is something else (WRONGTYPE): nothing of the
+       * old layout */
       freeReplyObject(r);
       break;
     }

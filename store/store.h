@@ -445,15 +445,13 @@ enum hk_err hk_store_due_next(struct hk_store *st, const char *const *handoffs,
 
 /*
  * The due index of a handoff past a position, earliest first: up to want
- * entries (more when some tie the last one, so a page can end between
- * two members of one score), or, with at, every entry at score *at
- * (the caller skips those up to its position's member) and up to want
- * past it. members and scores are parallel lists (owned; scores as Redis
- * wrote them), sorted by score and then member, as Redis sorts a zset.
+ * entries after (*at, at_member) (from the start when at is NULL), in
+ * Redis's order (score, then member byte by byte), over every bucket.
+ * members and scores are parallel lists (owned; scores as integers).
  */
 enum hk_err hk_store_due_page(struct hk_store *st, const char *handoff,
-                              const int64_t *at, size_t want,
-                              struct hk_strings *members,
+                              const int64_t *at, const char *at_member,
+                              size_t want, struct hk_strings *members,
                               struct hk_strings *scores,
                               struct hk_error *err) HK_MUST_CHECK;
 

@@ -1,66 +1,87 @@
 -- due_page.lua -- the earliest entries of a due index past a position,
--- over all its buckets (hk_store_due_page).
+-- over all its buckets, in Redis's order (hk_store_due_page).
 --
 -- KEYS[1]  the list of buckets ({prefix}due:HANDOFF:next)
--- ARGV[1]  from this score on ('-inf': from the start)
--- ARGV[2]  '1': the position is an entry at that very score, so the
---          entries at it are returned all (the caller skips those up to
---          its member) and the others from above it
--- ARGV[3]  how many the caller wants past the position
--- Returns member, score, member, score… unsorted: every entry at the
--- position's score (ARGV[2] '1'), and the `want` earliest past it with
--- every entry that ties the last of them. The caller sorts by score, then
--- member, as Redis does.
+-- ARGV[1]  '1' when there is a position, '0' to start from the beginning
+-- ARGV[2]  the position's score (an integer)
+-- ARGV[3]  the position's member
+-- ARGV[4]  how many to return at most (want)
+-- Returns member, score, member, score…: the `want` earliest entries past
+-- the position, by score and then member compared byte by byte (as Redis
+-- orders a sorted set), scores as integers.
 --
--- Buckets are read earliest first (a bucket's score in the list is never
--- later than its earliest entry), and no further once a bucket starts
--- later than the `want`th earliest entry already found.
+-- Each bucket is read from the first entry past the position (its rank
+-- found by a binary search among the entries at the position's score),
+-- `want` at most, merged into the best `want` so far. Buckets are read
+-- earliest first (a bucket's score in the list is never later than its
+-- earliest entry), and no further once one starts after the `want`th
+-- best. Lua compares strings with strcoll, so members are compared here
+-- byte by byte.
 local base = string.sub(KEYS[1], 1, -5) -- '…due:HANDOFF:'
-local from, want = ARGV[1], tonumber(ARGV[3])
-local at = ARGV[2] == '1'
-local out = {}
-local found = {} -- {score number, score text, member} past the position
-local cut = false -- the `want`th earliest of found, once there are that many
+local cursor = ARGV[1] == '1'
+local at_text, at_member = ARGV[2], ARGV[3]
+local at = tonumber(at_text)
+local want = tonumber(ARGV[4])
 
-local function keep(got)
-  for j = 1, #got, 2 do
-    table.insert(found, {tonumber(got[j + 1]), got[j + 1], got[j]})
+local function before(x, y) -- x < y, byte by byte
+  local n = math.min(#x, #y)
+  for i = 1, n do
+    local p, q = string.byte(x, i), string.byte(y, i)
+    if p ~= q then return p < q end
   end
+  return #x < #y
+end
+
+local function less(a, b) -- a, b: {score, member}
+  if a[1] ~= b[1] then return a[1] < b[1] end
+  return before(a[2], b[2])
+end
+
+local best = {} -- sorted, at most want
+-- Inserts e in order; false when it does not make the best `want` (nor
+-- will any later entry of its bucket).
+local function offer(e)
+  if #best == want and not less(e, best[want]) then return false end
+  local i = #best
+  if i == want then
+    best[want] = nil
+    i = want - 1
+  end
+  while i >= 1 and less(e, best[i]) do
+    best[i + 1] = best[i]
+    i = i - 1
+  end
+  best[i + 1] = e
+  return true
+end
+
+-- The rank of the first entry of bucket past the position.
+local function first_past(bucket)
+  if not cursor then return 0 end
+  local lo = redis.call('ZCOUNT', bucket, '-inf', '(' .. at_text)
+  local hi = lo + redis.call('ZCOUNT', bucket, at_text, at_text)
+  while lo < hi do -- the first of [lo, hi) whose member is after at_member
+    local mid = math.floor((lo + hi) / 2)
+    local m = redis.call('ZRANGE', bucket, mid, mid)[1]
+    if before(at_member, m) then hi = mid else lo = mid + 1 end
+  end
+  return lo
 end
 
 local buckets = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
 for j = 1, #buckets, 2 do
-  if cut and tonumber(buckets[j + 1]) > cut[1] then break end
+  if #best == want and tonumber(buckets[j + 1]) > best[want][1] then break end
   local bucket = base .. buckets[j]
-  if at then
-    local same = redis.call('ZRANGEBYSCORE', bucket, from, from, 'WITHSCORES')
-    for _, x in ipairs(same) do table.insert(out, x) end
-  end
-  local got = redis.call('ZRANGEBYSCORE', bucket, at and '(' .. from or from,
-    cut and cut[2] or '+inf', 'WITHSCORES', 'LIMIT', 0, want)
-  if #got == 2 * want then
-    -- the LIMIT may have cut entries that tie the last: take them all
-    local last = got[#got]
-    local n = #got
-    while n > 0 and got[n] == last do n = n - 2 end
-    for x = #got, n + 1, -1 do got[x] = nil end
-    keep(got)
-    keep(redis.call('ZRANGEBYSCORE', bucket, last, last, 'WITHSCORES'))
-  else
-    keep(got)
-  end
-  if #found >= want then
-    table.sort(found, function(a, b) return a[1] < b[1] end)
-    cut = found[want]
-    local n = #found
-    while n > want and found[n][1] > cut[1] do
-      found[n] = nil
-      n = n - 1
-    end
+  local from = first_past(bucket)
+  local got = redis.call('ZRANGE', bucket, from, from + want - 1,
+    'WITHSCORES')
+  for x = 1, #got, 2 do
+    if not offer({tonumber(got[x + 1]), got[x]}) then break end
   end
 end
-for _, f in ipairs(found) do
-  table.insert(out, f[3])
-  table.insert(out, f[2])
+local out = {}
+for _, e in ipairs(best) do
+  table.insert(out, e[2])
+  table.insert(out, string.format('%.0f', e[1]))
 end
 return out
