@@ -239,8 +239,9 @@ enum hk_err hk_store_dlq_retry(struct hk_store *st, const char *id, int *found,
  *                                  instant their clocks change state
  *                                  without an event (a warning, a deadline);
  *                                  an open clock with no deadline at
- *                                  HK_STORE_NO_DEADLINE: every open or
- *                                  at-risk clock is listed here. Small
+ *                                  HK_STORE_NO_DEADLINE + its start:
+ *                                  every open or at-risk clock is listed
+ *                                  here. Small
  *                                  buckets are listpacks, a quarter of the
  *                                  memory of one big zset.
  *   {prefix}due:HANDOFF:next       zset of the buckets N, scored no later
@@ -308,10 +309,12 @@ enum hk_err hk_store_dlq_retry(struct hk_store *st, const char *id, int *found,
 #define HK_STORE_ALERT_GROUP "notifiers"
 #define HK_STORE_NOT_DUE INT64_MAX
 /* The due score of an open clock with no deadline (its deadline attribute
- * missing): it never comes due, and is listed last among the running
- * clocks. 2^53 - 1, the largest integer a score (a double) holds exactly,
- * so it reads back as written. */
-#define HK_STORE_NO_DEADLINE 9007199254740991LL
+ * missing) is this plus its start (ms): it never comes due, and is listed
+ * last among the running clocks, by start. 2^52: with a start of this era
+ * added it stays below 2^53, where a score (a double) holds every integer
+ * exactly, so it reads back as written; and such clocks do not all share
+ * one score, which a page of the due index would have to read whole. */
+#define HK_STORE_NO_DEADLINE 4503599627370496LL
 
 /* The member of a clock in a state index ({prefix}cs:HANDOFF:STATE):
  * "%013lld %s", start ms zero-padded and subject, so members sort by

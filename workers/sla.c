@@ -92,7 +92,7 @@ static void make_alerts(const struct hk_sla_shell *sh,
 
 /* The next instant the clocks may change state with no event. An open
  * clock with no deadline (its deadline attribute missing) never comes
- * due, but stays in the due index at HK_STORE_NO_DEADLINE, so the listing
+ * due, but stays in the due index past HK_STORE_NO_DEADLINE, so the listing
  * of running clocks (GET …/clocks?state=open) shows it, last: it is
  * counted in running.open like any other. */
 static int64_t next_due(const struct hk_clocks *cs) {
@@ -103,7 +103,7 @@ static int64_t next_due(const struct hk_clocks *cs) {
     if (c->state == HK_CLOCK_OPEN) {
       t = c->warn_ms < c->deadline_ms ? c->warn_ms : c->deadline_ms;
       if (t == HK_NEVER) {
-        t = HK_STORE_NO_DEADLINE;
+        t = HK_STORE_NO_DEADLINE + c->started_ms;
       }
     } else if (c->state == HK_CLOCK_AT_RISK) {
       t = c->deadline_ms;

@@ -10,17 +10,16 @@
 -- the position, by score and then member compared byte by byte (as Redis
 -- orders a sorted set), scores as integers.
 --
--- Each bucket is read from the first entry past the position (its rank
--- found by a binary search among the entries at the position's score),
--- `want` at most, merged into the best `want` so far. Buckets are read
--- earliest first (a bucket's score in the list is never later than its
--- earliest entry), and no further once one starts after the `want`th
+-- Each bucket is read from the first entry past the position (among
+-- entries at the position's score, its rank found by a binary search),
+-- `want` at most and none after the `want`th best found so far. Buckets
+-- are read earliest first (a bucket's score in the list is never later
+-- than its earliest entry), and no further once one starts after that
 -- best. Lua compares strings with strcoll, so members are compared here
 -- byte by byte.
 local base = string.sub(KEYS[1], 1, -5) -- '…due:HANDOFF:'
 local cursor = ARGV[1] == '1'
 local at_text, at_member = ARGV[2], ARGV[3]
-local at = tonumber(at_text)
 local want = tonumber(ARGV[4])
 
 local function before(x, y) -- x < y, byte by byte
@@ -37,50 +36,65 @@ local function less(a, b) -- a, b: {score, member}
   return before(a[2], b[2])
 end
 
-local best = {} -- sorted, at most want
--- Inserts e in order; false when it does not make the best `want` (nor
--- will any later entry of its bucket).
-local function offer(e)
-  if #best == want and not less(e, best[want]) then return false end
-  local i = #best
-  if i == want then
-    best[want] = nil
-    i = want - 1
-  end
-  while i >= 1 and less(e, best[i]) do
-    best[i + 1] = best[i]
-    i = i - 1
-  end
-  best[i + 1] = e
-  return true
+-- The candidates: each bucket's entries past the position, in its order,
+-- as long as they come before the `want`th best found so far (cut); sorted
+-- and cut back to `want` whenever they reach twice that.
+local pool, cut = {}, false
+local function compact()
+  table.sort(pool, less)
+  for x = #pool, want + 1, -1 do pool[x] = nil end
+  if #pool == want then cut = pool[want] end
 end
 
--- The rank of the first entry of bucket past the position.
-local function first_past(bucket)
-  if not cursor then return 0 end
+-- The entries of bucket past the position, at most `want`, in its order.
+local function past(bucket)
+  local hi = cut and string.format('%.0f', cut[1]) or '+inf'
+  if not cursor then
+    return redis.call('ZRANGE', bucket, '-inf', hi, 'BYSCORE', 'LIMIT', 0,
+      want, 'WITHSCORES')
+  end
+  local ties = redis.call('ZCOUNT', bucket, at_text, at_text)
+  if ties == 0 then
+    return redis.call('ZRANGE', bucket, '(' .. at_text, hi, 'BYSCORE',
+      'LIMIT', 0, want, 'WITHSCORES')
+  end
+  -- the first of the ties whose member is after at_member, by rank
   local lo = redis.call('ZCOUNT', bucket, '-inf', '(' .. at_text)
-  local hi = lo + redis.call('ZCOUNT', bucket, at_text, at_text)
-  while lo < hi do -- the first of [lo, hi) whose member is after at_member
-    local mid = math.floor((lo + hi) / 2)
-    local m = redis.call('ZRANGE', bucket, mid, mid)[1]
-    if before(at_member, m) then hi = mid else lo = mid + 1 end
+  local up = lo + ties
+  while lo < up do
+    local mid = math.floor((lo + up) / 2)
+    if before(at_member, redis.call('ZRANGE', bucket, mid, mid)[1]) then
+      up = mid
+    else
+      lo = mid + 1
+    end
   end
-  return lo
+  return redis.call('ZRANGE', bucket, lo, lo + want - 1, 'WITHSCORES')
 end
 
-local buckets = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
-for j = 1, #buckets, 2 do
-  if #best == want and tonumber(buckets[j + 1]) > best[want][1] then break end
-  local bucket = base .. buckets[j]
-  local from = first_past(bucket)
-  local got = redis.call('ZRANGE', bucket, from, from + want - 1,
-    'WITHSCORES')
-  for x = 1, #got, 2 do
-    if not offer({tonumber(got[x + 1]), got[x]}) then break end
+-- The list is read 32 buckets at a time: a first page stops early.
+local from, done = 0, false
+while not done do
+  local buckets = redis.call('ZRANGE', KEYS[1], from, from + 31, 'WITHSCORES')
+  from = from + 32
+  done = #buckets < 64
+  for j = 1, #buckets, 2 do
+    if cut and tonumber(buckets[j + 1]) > cut[1] then
+      done = true
+      break
+    end
+    local got = past(base .. buckets[j])
+    for x = 1, #got, 2 do
+      local e = {tonumber(got[x + 1]), got[x]}
+      if cut and not less(e, cut) then break end
+      pool[#pool + 1] = e
+    end
+    if #pool >= 2 * want then compact() end
   end
 end
+compact()
 local out = {}
-for _, e in ipairs(best) do
+for _, e in ipairs(pool) do
   table.insert(out, e[2])
   table.insert(out, string.format('%.0f', e[1]))
 end
