@@ -251,10 +251,11 @@ enum hk_err hk_store_due_upgrade(struct hk_store *st, const char *handoff,
       freeReplyObject(r);
       break;
     }
-    hk_args_str(&a, "1");
+    hk_args_str(&a, "2");
     hk_args_str(&a, old);
+    hk_args_own(&a, hk_keys_fmt(&st->keys, HK_KEYF_DUE_NEXT, handoff));
     for (size_t i = 0; i + 1 < r->elements; i += 2) {
-      hk_args_own(&a, due_bucket(&st->keys, handoff, r->element[i]->str));
+      hk_args_own(&a, hk_xprintf("%u", due_bucket_of(r->element[i]->str)));
       hk_args_add(&a, r->element[i + 1]->str, r->element[i + 1]->len);
       hk_args_add(&a, r->element[i]->str, r->element[i]->len);
     }

@@ -537,7 +537,10 @@ static const char **handoff_names(const struct hk_sla_shell *sh) {
  * still holds into its buckets, so a worker upgraded in place fires the
  * clocks its predecessor left. */
 static enum hk_err due_upgrade(struct hk_sla_shell *sh, struct hk_error *err) {
-  for (size_t i = 0; !sh->due_upgraded && i < hk_sla_count(sh->sla); i++) {
+  if (sh->due_upgraded) {
+    return HK_E_OK;
+  }
+  for (size_t i = 0; i < hk_sla_count(sh->sla); i++) {
     const char *name = hk_handoff_name(hk_sla_at(sh->sla, i));
     size_t moved = 0;
     if (hk_store_due_upgrade(sh->st, name, &moved, err) != HK_E_OK) {

@@ -3,22 +3,23 @@
 -- (hk_store_due_upgrade).
 --
 -- KEYS[1]  the old index
--- ARGV     bucket, score, member for each entry: the bucket
+-- KEYS[2]  the list of buckets of the index ({prefix}due:HANDOFF:next)
+-- ARGV     bucket number, score, member for each entry: the bucket
 --          ({prefix}due:HANDOFF:N) the member belongs in
 -- Returns the number of entries moved.
 --
 -- An entry already in its bucket was written since by a worker of this
 -- layout, and is newer: it stays (NX). One moved that is stale only makes
--- a worker look at the subject once more.
+-- a worker look at the subject once more. The list is lowered as
+-- cas_put.lua lowers it: never later than a bucket's earliest entry.
+local base = string.sub(KEYS[2], 1, -5) -- '…due:HANDOFF:'
 local moved = 0
 for i = 1, #ARGV, 3 do
-  local bucket, score, member = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local n, score, member = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   if redis.call('ZREM', KEYS[1], member) == 1 then
-    redis.call('ZADD', bucket, 'NX', score, member)
-    local top = string.gsub(bucket, ':%d+$', ':next')
-    local n = string.match(bucket, ':(%d+)$')
-    local first = redis.call('ZRANGE', bucket, 0, 0, 'WITHSCORES')
-    redis.call('ZADD', top, first[2], n)
+    if redis.call('ZADD', base .. n, 'NX', score, member) == 1 then
+      redis.call('ZADD', KEYS[2], 'LT', score, n)
+    end
     moved = moved + 1
   end
 end

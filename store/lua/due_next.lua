@@ -2,7 +2,9 @@
 -- (hk_store_due_next).
 --
 -- KEYS[1..N]  the list of buckets of each handoff's due index
---             ({prefix}due:HANDOFF:next, scored by each bucket's earliest)
+--             ({prefix}due:HANDOFF:next, each bucket scored no later than
+--             its earliest entry: an early answer only wakes a worker whose
+--             take sets the bucket's score right)
 -- ARGV        none
 -- Returns the earliest score as Redis wrote it (Lua's tostring would round
 -- a far-future one to "2e+14"), or nil when every index is empty.

@@ -3,7 +3,8 @@
 --
 -- KEYS[1..N]  the list of buckets of each handoff's due index
 --             ({prefix}due:HANDOFF:next: member N, bucket
---             {prefix}due:HANDOFF:N, scored by the bucket's earliest score)
+--             {prefix}due:HANDOFF:N, scored no later than the bucket's
+--             earliest entry)
 -- ARGV[1]     now (ms)
 -- ARGV[2]     lease until (ms): the new score of each member taken
 -- ARGV[3]     at most this many
