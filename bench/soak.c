@@ -513,17 +513,22 @@ static long long alerts_unsent(redisContext *c, long long unused) {
   return unsent;
 }
 
-/* The arrivals that give about `subjects` subjects with events in the
- * year: a pilot run measures the share that do. */
+/* The arrivals that give at least `subjects` subjects with events in the
+ * year: a pilot run measures the share that do, then the estimate grows
+ * by what it falls short until it is enough. */
 static size_t arrivals_for(size_t subjects, int64_t start, int64_t end) {
   size_t pilot = subjects < 100000 ? subjects : 100000;
   size_t arrivals = subjects * 2;
+  size_t active;
   for (int round = 0; round < 2; round++) {
-    size_t active = year(NULL, pilot, start, end, NULL, NULL);
+    active = year(NULL, pilot, start, end, NULL, NULL);
     arrivals = active > 0
                    ? (size_t)((double)subjects * (double)pilot / (double)active)
                    : arrivals;
     pilot = arrivals;
+  }
+  while ((active = year(NULL, arrivals, start, end, NULL, NULL)) < subjects) {
+    arrivals += (subjects - active) * 2 + 1;
   }
   return arrivals;
 }
