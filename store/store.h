@@ -309,8 +309,9 @@ enum hk_err hk_store_dlq_retry(struct hk_store *st, const char *id, int *found,
 #define HK_STORE_ALERT_GROUP "notifiers"
 #define HK_STORE_NOT_DUE INT64_MAX
 /* The due score of an open clock with no deadline (its deadline attribute
- * missing) is this plus its start (ms): it never comes due, and is listed
- * last among the running clocks, by start. 2^52: with a start of this era
+ * missing) is this plus its start (ms, held within [0, 2^52): a start
+ * before 1970 counts as 1970): it never comes due, and is listed last
+ * among the running clocks, by start. 2^52: with a start of this era
  * added it stays below 2^53, where a score (a double) holds every integer
  * exactly, so it reads back as written; and such clocks do not all share
  * one score, which a page of the due index would have to read whole. */

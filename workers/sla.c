@@ -95,6 +95,17 @@ static void make_alerts(const struct hk_sla_shell *sh,
  * due, but stays in the due index past HK_STORE_NO_DEADLINE, so the listing
  * of running clocks (GET …/clocks?state=open) shows it, last: it is
  * counted in running.open like any other. */
+/* A start as it orders the clocks with no deadline: within [0, 2^52), so
+ * the score stays past HK_STORE_NO_DEADLINE and below 2^53 whatever time
+ * an event gave (one before 1970, or far ahead, never comes due). */
+static int64_t no_deadline_start(int64_t started_ms) {
+  if (started_ms < 0) {
+    return 0;
+  }
+  return started_ms < HK_STORE_NO_DEADLINE ? started_ms
+                                           : HK_STORE_NO_DEADLINE - 1;
+}
+
 static int64_t next_due(const struct hk_clocks *cs) {
   int64_t due = HK_STORE_NOT_DUE;
   for (size_t i = 0; i < cs->n; i++) {
@@ -103,7 +114,7 @@ static int64_t next_due(const struct hk_clocks *cs) {
     if (c->state == HK_CLOCK_OPEN) {
       t = c->warn_ms < c->deadline_ms ? c->warn_ms : c->deadline_ms;
       if (t == HK_NEVER) {
-        t = HK_STORE_NO_DEADLINE + c->started_ms;
+        t = HK_STORE_NO_DEADLINE + no_deadline_start(c->started_ms);
       }
     } else if (c->state == HK_CLOCK_AT_RISK) {
       t = c->deadline_ms;

@@ -524,7 +524,7 @@ static void up_journey(void) {
 }
 
 static int renewals_open(void) {
-  return hk_redis_int("HGET handoff:hcount:renewal open") == 2;
+  return hk_redis_int("HGET handoff:hcount:renewal open") == 3;
 }
 
 Test(api, the_open_listing_shows_a_clock_with_no_deadline, .init = up_journey,
@@ -541,40 +541,51 @@ Test(api, the_open_listing_shows_a_clock_with_no_deadline, .init = up_journey,
            (long long)(t + 365LL * 24 * 3600 * 1000));
   hk_post_event("renewal.due", 21, t - 60 * 1000, path);
   hk_post_event("renewal.due", 22, t - 120 * 1000, "");
+  /* 23: no deadline either, and a start far before 1970 (a sender's
+   * garbage): listed as the oldest start, not due at once (a worker would
+   * take it again and again). */
+  hk_post_event("renewal.due", 23, -5000000000000000LL, "");
   hk_worker_start(0, NULL);
   cr_assert(hk_wait_until(renewals_open, 10000));
 
   doc = get_json("/v1/handoffs/renewal/clocks?state=open");
-  cr_assert_eq(json_array_size(json_object_get(doc, "clocks")), 2, "%s",
+  cr_assert_eq(json_array_size(json_object_get(doc, "clocks")), 3, "%s",
                json_dumps(doc, 0));
-  /* The one with a deadline first (more urgent), the other last. */
+  /* The one with a deadline first (more urgent), then the others, oldest
+   * start first. */
   c = json_array_get(json_object_get(doc, "clocks"), 0);
   cr_assert_str_eq(json_string_value(json_object_get(c, "subject")),
                    "company:21");
   c = json_array_get(json_object_get(doc, "clocks"), 1);
+  cr_assert_str_eq(json_string_value(json_object_get(c, "subject")),
+                   "company:23");
+  c = json_array_get(json_object_get(doc, "clocks"), 2);
   cr_assert_str_eq(json_string_value(json_object_get(c, "subject")),
                    "company:22");
   cr_assert_str_eq(json_string_value(json_object_get(c, "state")), "open");
   cr_assert(json_is_null(json_object_get(c, "deadline")));
   cr_assert(json_is_null(json_object_get(doc, "next_cursor")));
   json_decref(doc);
-  /* One page at a time, the same two. */
-  doc = get_json("/v1/handoffs/renewal/clocks?state=open&limit=1");
-  cr_assert_str_eq(
-      json_string_value(json_object_get(
-          json_array_get(json_object_get(doc, "clocks"), 0), "subject")),
-      "company:21");
-  snprintf(path, sizeof path,
-           "/v1/handoffs/renewal/clocks?state=open&limit=1&cursor=%s",
-           json_string_value(json_object_get(doc, "next_cursor")));
-  json_decref(doc);
-  doc = get_json(path);
-  cr_assert_str_eq(
-      json_string_value(json_object_get(
-          json_array_get(json_object_get(doc, "clocks"), 0), "subject")),
-      "company:22");
-  cr_assert(json_is_null(json_object_get(doc, "next_cursor")));
-  json_decref(doc);
+  /* One page at a time, the same three. */
+  {
+    static const char *const order[] = {"company:21", "company:23",
+                                        "company:22"};
+    char cursor[200] = "";
+    for (size_t i = 0; i < 3; i++) {
+      snprintf(path, sizeof path,
+               "/v1/handoffs/renewal/clocks?state=open&limit=1%s%s",
+               i > 0 ? "&cursor=" : "", cursor);
+      doc = get_json(path);
+      cr_assert_str_eq(
+          json_string_value(json_object_get(
+              json_array_get(json_object_get(doc, "clocks"), 0), "subject")),
+          order[i]);
+      c = json_object_get(doc, "next_cursor");
+      cr_assert_eq(json_is_null(c), i == 2, "page %zu", i);
+      snprintf(cursor, sizeof cursor, "%s", i < 2 ? json_string_value(c) : "");
+      json_decref(doc);
+    }
+  }
   /* handoffctl lists the same open clocks. */
   cr_assert_eq(hk_ctl("clocks renewal --state open", out, sizeof out), 0, "%s",
                out);
