@@ -231,6 +231,8 @@ enum hk_err hk_store_due_page(struct hk_store *st, const char *handoff,
   return rc;
 }
 
+#define DUE_OLD_NO_DEADLINE 9007199254740991.0 /* 2^53 - 1 */
+
 enum hk_err hk_store_due_upgrade(struct hk_store *st, const char *handoff,
                                  size_t *moved, struct hk_error *err) {
   char *old = hk_keys_fmt(&st->keys, HK_KEYF_DUE_OLD, handoff);
@@ -255,8 +257,16 @@ enum hk_err hk_store_due_upgrade(struct hk_store *st, const char *handoff,
     hk_args_str(&a, old);
     hk_args_own(&a, hk_keys_fmt(&st->keys, HK_KEYF_DUE_NEXT, handoff));
     for (size_t i = 0; i + 1 < r->elements; i += 2) {
+      const redisReply *score = r->element[i + 1];
       hk_args_own(&a, hk_xprintf("%u", due_bucket_of(r->element[i]->str)));
-      hk_args_add(&a, r->element[i + 1]->str, r->element[i + 1]->len);
+      /* An open clock with no deadline was scored 2^53 - 1 in the old
+       * layout: it moves as due at once, and the next tick scores it by
+       * its start, as the listing orders such clocks. */
+      if (strtod(score->str, NULL) >= DUE_OLD_NO_DEADLINE) {
+        hk_args_str(&a, "0");
+      } else {
+        hk_args_add(&a, score->str, score->len);
+      }
       hk_args_add(&a, r->element[i]->str, r->element[i]->len);
     }
     got = hk_store_eval(st, HK_SCRIPT_DUE_MOVE, &a, err);

@@ -886,24 +886,29 @@ Test(due, an_index_of_the_layout_before_buckets_moves_into_them) {
   static struct hk_store_op op = {'D', "h", "90", "b"};
   static struct hk_cas_put p = {"clocks:h", "b", NULL, "r", &op, 1};
   int written = 0;
-  freeReplyObject(redisCommand(rc, "ZADD p:due:h 30 a 20 b 40 c"));
+  /* d: an open clock with no deadline, as the old layout scored it. */
+  freeReplyObject(
+      redisCommand(rc, "ZADD p:due:h 30 a 20 b 40 c 9007199254740991 d"));
   /* b was written since by a worker of this layout: that entry is newer. */
   cr_assert_eq(hk_store_cas_put(st, &p, 1, &written, &err), HK_E_OK, "%s",
                err.msg);
   cr_assert_eq(hk_store_due_upgrade(st, "h", &moved, &err), HK_E_OK, "%s",
                err.msg);
-  cr_assert_eq(moved, 3);
+  cr_assert_eq(moved, 4);
   cr_assert_eq(integer("EXISTS %s", "p:due:h", NULL), 0);
+  /* d comes due at once, so the next tick scores it by its start. */
   cr_assert_eq(hk_store_due_next(st, (const char *[]){"h"}, 1, &next, &err),
                HK_E_OK, "%s", err.msg);
-  cr_assert_eq(next, 30);
+  cr_assert_eq(next, 0);
   cr_assert_eq(hk_store_due_page(st, "h", NULL, NULL, 10, &m, &s, &err),
                HK_E_OK, "%s", err.msg);
-  cr_assert_eq(m.n, 3);
-  cr_assert_str_eq(m.v[0], "a");
-  cr_assert_str_eq(m.v[1], "c");
-  cr_assert_str_eq(m.v[2], "b");
-  cr_assert_str_eq(s.v[2], "90");
+  cr_assert_eq(m.n, 4);
+  cr_assert_str_eq(m.v[0], "d");
+  cr_assert_str_eq(s.v[0], "0");
+  cr_assert_str_eq(m.v[1], "a");
+  cr_assert_str_eq(m.v[2], "c");
+  cr_assert_str_eq(m.v[3], "b");
+  cr_assert_str_eq(s.v[3], "90");
   hk_strings_fini(&m);
   hk_strings_fini(&s);
   cr_assert_eq(hk_store_due_upgrade(st, "h", &moved, &err), HK_E_OK, "%s",
