@@ -321,15 +321,18 @@ static enum hk_err due_after(struct hk_store *st, const char *handoff,
 
 /*
  * A page is filled by reading the index past the cursor a chunk at a time
- * (limit + 1 entries) and keeping the clocks that belong on it, until it
- * holds limit + 1 of them or the index ends: the one past the limit is
- * not listed, it only proves that another page exists. So a page is never
+ * (limit + 1 entries at first, more when a chunk leaves the page short:
+ * below) and keeping the clocks that belong on it, until it holds
+ * limit + 1 of them or the index ends: the one past the limit is not
+ * listed, it only proves that another page exists. So a page is never
  * empty while a cursor follows it, and a last page that is exactly full
  * carries none. The cursor is the position of the last clock listed.
  * Entries whose record holds no such clock any more (one that changed
  * since its index was read) are skipped, as are open clocks in a listing
  * of at_risk.
  */
+
+#define DUE_CHUNK_MAX 1000
 
 /* Running clocks, from the due index. */
 static enum hk_err list_due(struct hk_store *st, const struct hk_handoff *h,
@@ -338,6 +341,12 @@ static enum hk_err list_due(struct hk_store *st, const struct hk_handoff *h,
                             struct hk_error *err) {
   struct hk_clocks_query pos = *q; /* where the next chunk starts */
   char *last = NULL;               /* the last member listed (owned) */
+  /* A read of the due index past a position reads every bucket, whatever
+   * it returns. A chunk that leaves the page short (a listing of at_risk
+   * skips the open clocks) makes the next four times larger, up to
+   * DUE_CHUNK_MAX: few at risk among many open clocks cost a few reads,
+   * not one per page's worth of open clocks. */
+  size_t chunk = q->limit + 1;
   int64_t last_score = 0;
   size_t listed = 0;
   int more = 0;
@@ -348,9 +357,9 @@ static enum hk_err list_due(struct hk_store *st, const struct hk_handoff *h,
   while (rc == HK_E_OK && !more && !exhausted) {
     struct entries e = {NULL, NULL, 0};
     char **records = NULL;
-    rc = due_after(st, hk_handoff_name(h), &pos, q->limit + 1, &e, err);
+    rc = due_after(st, hk_handoff_name(h), &pos, chunk, &e, err);
     if (rc == HK_E_OK) {
-      exhausted = e.n < q->limit + 1;
+      exhausted = e.n < chunk;
       records = hk_xcalloc(e.n + 1, sizeof *records);
       rc = read_records(st, hk_handoff_name(h), (const char *const *)e.members,
                         e.n, records, err);
@@ -377,6 +386,9 @@ static enum hk_err list_due(struct hk_store *st, const struct hk_handoff *h,
       free(pos.member);
       pos.member = hk_xstrdup(e.members[e.n - 1]);
       pos.score = e.scores[e.n - 1];
+    }
+    if (chunk < DUE_CHUNK_MAX) {
+      chunk = chunk * 4 < DUE_CHUNK_MAX ? chunk * 4 : DUE_CHUNK_MAX;
     }
     for (size_t i = 0; records != NULL && i < e.n; i++) {
       free(records[i]);
