@@ -61,18 +61,61 @@ void hk_post_event(const char *type, int company, int64_t at_ms,
   cr_assert_eq(r.status, 202, "%s", r.body);
 }
 
+/* The first port of the kernel's ephemeral range, the one outgoing
+ * connections take their local ports from (32768 when unreadable). */
+static int ephemeral_low(void) {
+  int low = 32768;
+  int high = 0;
+  FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+  if (f != NULL) {
+    if (fscanf(f, "%d %d", &low, &high) != 2 || low <= 11024) {
+      low = 32768;
+    }
+    fclose(f);
+  }
+  return low;
+}
+
+/*
+ * A port below the ephemeral range, picked at random and free when
+ * picked. A port of the ephemeral range (what bind() to port 0 gives) is
+ * one any outgoing connection of a test running beside may take as its
+ * local port before the server meant for it binds: a sentinel started a
+ * few seconds after its port was picked failed so ("Address already in
+ * use"). Below the range only another test's pick can collide, and each
+ * picks at random out of some 20,000.
+ */
 int hk_free_port(void) {
-  struct sockaddr_in a;
-  socklen_t len = sizeof a;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  memset(&a, 0, sizeof a);
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  cr_assert(fd >= 0);
-  cr_assert(bind(fd, (struct sockaddr *)&a, sizeof a) == 0);
-  cr_assert(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
-  close(fd);
-  return ntohs(a.sin_port);
+  static uint64_t seed;
+  static pid_t seeded_by; /* a forked test picks its own ports */
+  int low = 10000;
+  int span = ephemeral_low() - low;
+  if (seeded_by != getpid()) {
+    seeded_by = getpid();
+    seed = ((uint64_t)seeded_by << 32) ^ (uint64_t)hk_now_ms() ^ 1;
+  }
+  for (int attempt = 0; attempt < 1000; attempt++) {
+    struct sockaddr_in a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int port;
+    int ok;
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    port = low + (int)(seed % (uint64_t)span);
+    cr_assert(fd >= 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    close(fd);
+    if (ok) {
+      return port;
+    }
+  }
+  cr_assert_fail("no free port below the ephemeral range");
+  return -1;
 }
 
 int hk_connect_loopback(int port) {
@@ -135,10 +178,12 @@ static void write_upstream(const char *path, const char *sock) {
 
 /* Starts argv with stdout and stderr to log; the child dies with us. */
 pid_t hk_spawn(const char *const *argv, const char *log) {
+  /* The log is opened here, not in the child: it exists once this
+   * returns, for a test that reads it at once. */
+  int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   pid_t pid = fork();
   cr_assert(pid >= 0);
   if (pid == 0) {
-    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (fd >= 0) {
       dup2(fd, 1);
@@ -156,6 +201,9 @@ pid_t hk_spawn(const char *const *argv, const char *log) {
       execv(args[0], args);
     }
     _exit(127);
+  }
+  if (fd >= 0) {
+    close(fd);
   }
   return pid;
 }
