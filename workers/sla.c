@@ -90,11 +90,6 @@ static void make_alerts(const struct hk_sla_shell *sh,
  * One check-and-set round
  * ------------------------------------------------------------------------- */
 
-/* The next instant the clocks may change state with no event. An open
- * clock with no deadline (its deadline attribute missing) never comes
- * due, but stays in the due index past HK_STORE_NO_DEADLINE, so the listing
- * of running clocks (GET …/clocks?state=open) shows it, last: it is
- * counted in running.open like any other. */
 /* A start as it orders the clocks with no deadline: within [0, 2^52), so
  * the score stays past HK_STORE_NO_DEADLINE and below 2^53 whatever time
  * an event gave (one before 1970, or far ahead, never comes due). */
@@ -106,6 +101,11 @@ static int64_t no_deadline_start(int64_t started_ms) {
                                            : HK_STORE_NO_DEADLINE - 1;
 }
 
+/* The next instant the clocks may change state with no event. An open
+ * clock with no deadline (its deadline attribute missing) never comes
+ * due, but stays in the due index past HK_STORE_NO_DEADLINE, so the listing
+ * of running clocks (GET …/clocks?state=open) shows it, last: it is
+ * counted in running.open like any other. */
 static int64_t next_due(const struct hk_clocks *cs) {
   int64_t due = HK_STORE_NOT_DUE;
   for (size_t i = 0; i < cs->n; i++) {
