@@ -674,6 +674,40 @@ Test(api, a_page_with_a_cursor_is_never_empty, .init = up, .fini = down,
   }
 }
 
+static int twelve_open_two_at_risk(void) {
+  return hk_redis_int("HGET handoff:hcount:lead_response at_risk") == 2 &&
+         hk_redis_int("HGET handoff:hcount:lead_response open") == 12;
+}
+
+Test(api, at_risk_pages_read_past_many_open_clocks, .init = up, .fini = down,
+     .timeout = 60) {
+  int64_t t = hk_now_ms();
+  char subjects[512];
+  char cursor[512];
+  char query[700];
+
+  /* 70-81: open, 45 minutes in; their warnings (48 minutes) come before
+   * the deadlines of 90 and 91, at risk 50 and 52 minutes in. So a page
+   * of at_risk reads past the twelve open clocks, in chunks that grow. */
+  for (int i = 0; i < 12; i++) {
+    hk_post_event("lead.mql", 70 + i, t - 45 * 60000 + i * 1000,
+                  ",\"owner\":\"ana\"");
+  }
+  hk_post_event("lead.mql", 90, t - 50 * 60000, ",\"owner\":\"ana\"");
+  hk_post_event("lead.mql", 91, t - 52 * 60000, ",\"owner\":\"ana\"");
+  hk_worker_start(0, NULL);
+  cr_assert(hk_wait_until(twelve_open_two_at_risk, 10000));
+
+  page("state=at_risk&limit=1", subjects, sizeof subjects, cursor,
+       sizeof cursor);
+  cr_assert_str_eq(subjects, "company:91");
+  cr_assert_neq(cursor[0], '\0');
+  snprintf(query, sizeof query, "state=at_risk&limit=1&cursor=%s", cursor);
+  page(query, subjects, sizeof subjects, cursor, sizeof cursor);
+  cr_assert_str_eq(subjects, "company:90");
+  cr_assert_eq(cursor[0], '\0', "a cursor to an empty page: %s", cursor);
+}
+
 static int visitor_71(void) {
   return hk_redis_int("HLEN handoff:stages") == 2 &&
          hk_redis_int("EXISTS handoff:journey:company:71") == 1;
